@@ -1,0 +1,152 @@
+// Package collector polls each tenant's reports in the background, keeps
+// the last good result of each as an immutable snapshot of const metrics,
+// and serves the snapshots to Prometheus. It never calls Graph from a scrape.
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/version"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+)
+
+// Options configures an Exporter.
+type Options struct {
+	Logger     log.Logger
+	HTTPClient *http.Client // for Graph and token requests; nil: system CA pool
+	UserAgent  string
+}
+
+// Exporter runs a poller per tenant and is the prometheus.Collector for all
+// of them. Apply may be called again to reload the configuration.
+type Exporter struct {
+	ctx  context.Context // pollers live until it is cancelled
+	opts Options
+
+	mu      sync.Mutex                      // serialises Apply and Wait
+	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
+}
+
+// New returns an Exporter whose pollers run until ctx is cancelled.
+func New(ctx context.Context, opts Options) *Exporter {
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	e := &Exporter{ctx: ctx, opts: opts}
+	e.pollers.Store(&[]*tenantPoller{})
+	return e
+}
+
+// Apply starts polling per cfg. Tenants whose settings are unchanged keep
+// their poller and counters; others are (re)started, removed ones stopped.
+// If any new tenant cannot be set up, nothing changes and the error says why.
+func (e *Exporter) Apply(cfg *config.Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := map[string]*tenantPoller{}
+	for _, p := range *e.pollers.Load() {
+		old[p.settings.tenant.Name] = p
+	}
+	var next, started []*tenantPoller
+	for _, t := range cfg.Tenants {
+		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
+			rateLimit: cfg.GraphRateLimit, maxFailureReasons: cfg.MaxFailureReasons}
+		if p := old[t.Name]; p != nil && p.settings.equal(s) {
+			next = append(next, p)
+			continue
+		}
+		p, err := newTenantPoller(s, e.opts.HTTPClient, e.opts.UserAgent, e.opts.Logger)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+		next = append(next, p)
+		started = append(started, p)
+	}
+	for _, p := range old {
+		if !slices.Contains(next, p) {
+			p.stop()
+		}
+	}
+	for _, p := range started {
+		p.start(e.ctx)
+	}
+	e.pollers.Store(&next)
+	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
+	return nil
+}
+
+// Wait blocks until every poller has ended (after the context is cancelled).
+func (e *Exporter) Wait() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range *e.pollers.Load() {
+		<-p.done
+	}
+}
+
+// Ready reports whether every tenant's first poll has finished, successfully or not.
+func (e *Exporter) Ready() bool {
+	for _, p := range *e.pollers.Load() {
+		if !p.firstPollDone.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// Describe sends every descriptor the exporter may emit.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+// Collect sends the snapshots; it only reads memory.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range *e.pollers.Load() {
+		ch <- prometheus.MustNewConstMetric(buildInfoDesc, prometheus.GaugeValue, 1,
+			p.settings.tenant.Name, version.Version, version.Revision, version.GoVersion)
+		p.collect(ch)
+	}
+}
+
+// ReportStatus is one report's state, for the landing page.
+type ReportStatus struct {
+	Report      string
+	Polled      bool
+	Up          bool
+	LastSuccess time.Time
+	Records     int
+	LastError   string
+}
+
+// TenantStatus is one tenant's state, for the landing page.
+type TenantStatus struct {
+	Tenant  string
+	Reports []ReportStatus
+}
+
+// Status returns every tenant's report status.
+func (e *Exporter) Status() []TenantStatus {
+	var out []TenantStatus
+	for _, p := range *e.pollers.Load() {
+		ts := TenantStatus{Tenant: p.settings.tenant.Name}
+		for _, rp := range p.reports {
+			st := rp.status.Load()
+			ts.Reports = append(ts.Reports, ReportStatus{Report: rp.name, Polled: st.polled, Up: st.up,
+				LastSuccess: st.lastSuccess, Records: st.records, LastError: st.lastError})
+		}
+		out = append(out, ts)
+	}
+	return out
+}

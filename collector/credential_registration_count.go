@@ -1,0 +1,38 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+)
+
+// credentialRegistrationCount exposes getCredentialUserRegistrationCount.
+type credentialRegistrationCount struct{}
+
+func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+	var total int64
+	byStatus := map[string]int64{}
+	var order []string
+	n, err := env.client.CredentialRegistrationCounts(ctx, func(r *graphapi.CredentialRegistrationCount) error {
+		total += int64(r.TotalUserCount)
+		for _, c := range r.UserRegistrationCounts {
+			s := c.Status()
+			if _, ok := byStatus[s]; !ok {
+				order = append(order, s)
+			}
+			byStatus[s] += int64(c.Count())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, n, err
+	}
+	m := env.metrics()
+	m.gauge(credentialUsersDesc, float64(total))
+	for _, s := range order {
+		m.gauge(credentialRegistrationUsersDesc, float64(byStatus[s]), s)
+	}
+	return m.metrics, n, nil
+}

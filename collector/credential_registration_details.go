@@ -1,0 +1,51 @@
+package collector
+
+import (
+	"context"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+)
+
+// credentialRegistrationDetails exposes credentialUserRegistrationDetails.
+type credentialRegistrationDetails struct{}
+
+func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+	var users, registered, enabled, capable, mfaRegistered int64
+	byMethod := map[string]int64{}
+	n, err := env.client.CredentialRegistrationDetailsList(ctx, func(r *graphapi.CredentialRegistrationDetails) error {
+		users++
+		registered += b2i(r.IsRegistered)
+		enabled += b2i(r.IsEnabled)
+		capable += b2i(r.IsCapable)
+		mfaRegistered += b2i(r.IsMfaRegistered)
+		for i, method := range r.AuthMethods {
+			if !slices.Contains(r.AuthMethods[:i], method) { // a user counts once per method
+				byMethod[method]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, n, err
+	}
+	m := env.metrics()
+	m.gauge(credentialDetailsUsersDesc, float64(users))
+	m.gauge(credentialDetailsStatusUsersDesc, float64(registered), "registered")
+	m.gauge(credentialDetailsStatusUsersDesc, float64(enabled), "enabled")
+	m.gauge(credentialDetailsStatusUsersDesc, float64(capable), "capable")
+	m.gauge(credentialDetailsStatusUsersDesc, float64(mfaRegistered), "mfaRegistered")
+	for _, method := range sortedKeys(byMethod) {
+		m.gauge(credentialDetailsMethodUsersDesc, float64(byMethod[method]), method)
+	}
+	return m.metrics, n, nil
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

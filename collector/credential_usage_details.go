@@ -1,0 +1,32 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+)
+
+// credentialUsageDetails exposes userCredentialUsageDetails as distinct-event counters.
+type credentialUsageDetails struct{ events *distinctEvents }
+
+func newCredentialUsageDetails() *credentialUsageDetails {
+	return &credentialUsageDetails{events: newDistinctEvents()}
+}
+
+func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+	p := r.events.begin()
+	n, err := env.client.CredentialUsageDetailsList(ctx, func(e *graphapi.CredentialUsageDetails) error {
+		key := newEventKey([]string{e.ID, e.Feature, e.UserPrincipalName, e.AuthMethod, e.FailureReason}, e.IsSuccess, e.EventDateTime.Time)
+		p.add(key, e.EventDateTime.Time, e.Feature, e.AuthMethod, e.FailureReason, e.IsSuccess)
+		return nil
+	})
+	if err != nil {
+		return nil, n, err
+	}
+	p.commit(env.reasons, env.now)
+	m := env.metrics()
+	r.events.emit(m, credentialUsageEventsDesc, credentialUsageEventFailuresDesc)
+	return m.metrics, n, nil
+}

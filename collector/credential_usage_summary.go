@@ -1,0 +1,46 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+)
+
+// credentialUsageSummary exposes getCredentialUsageSummary, one request per
+// configured period.
+type credentialUsageSummary struct{}
+
+type featureMethod struct{ feature, method string }
+
+func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+	m := env.metrics()
+	records := 0
+	for _, period := range env.tenant.UsageSummaryPeriods {
+		type counts struct{ all, failed int64 }
+		byKey := map[featureMethod]*counts{}
+		var order []featureMethod
+		n, err := env.client.CredentialUsageSummaries(ctx, period, func(r *graphapi.CredentialUsageSummary) error {
+			k := featureMethod{r.Feature, r.AuthMethod}
+			c := byKey[k]
+			if c == nil {
+				c = &counts{}
+				byKey[k] = c
+				order = append(order, k)
+			}
+			c.all += int64(r.SuccessfulActivityCount) + int64(r.FailureActivityCount)
+			c.failed += int64(r.FailureActivityCount)
+			return nil
+		})
+		records += n
+		if err != nil {
+			return nil, records, err
+		}
+		for _, k := range order {
+			m.gauge(credentialUsageActivitiesDesc, float64(byKey[k].all), period, k.feature, k.method)
+			m.gauge(credentialUsageFailedActivitiesDesc, float64(byKey[k].failed), period, k.feature, k.method)
+		}
+	}
+	return m.metrics, records, nil
+}

@@ -1,0 +1,160 @@
+package collector
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// eventRetention is how long an event's key is remembered. Graph keeps
+// events for 30 days, so a key older than that cannot come back.
+const eventRetention = 31 * 24 * time.Hour
+
+// eventKey identifies an event by all of its fields (Graph gives events no
+// id of their own: the id is the user's).
+type eventKey [16]byte
+
+func newEventKey(fields []string, success bool, at time.Time) eventKey {
+	h := fnv.New128a()
+	for _, f := range fields {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	var buf [9]byte
+	buf[0] = byte(b2i(success))
+	binary.LittleEndian.PutUint64(buf[1:], uint64(at.UnixNano()))
+	h.Write(buf[:])
+	var k eventKey
+	h.Sum(k[:0])
+	return k
+}
+
+type failureKey struct{ feature, method, reason string }
+
+// distinctEvents counts each event once across polls, although Graph returns
+// its whole retained window every time.
+type distinctEvents struct {
+	seen     map[eventKey]time.Time // event time, for pruning
+	total    map[featureMethod]float64
+	failures map[failureKey]float64
+}
+
+func newDistinctEvents() *distinctEvents {
+	return &distinctEvents{seen: map[eventKey]time.Time{}, total: map[featureMethod]float64{}, failures: map[failureKey]float64{}}
+}
+
+// eventPoll gathers one poll's events without touching the counters, so a
+// poll that fails half way changes nothing.
+type eventPoll struct {
+	d        *distinctEvents
+	thisPoll map[eventKey]struct{}
+	pending  []pendingEvent
+}
+
+type pendingEvent struct {
+	key                     eventKey
+	at                      time.Time
+	feature, method, reason string
+	success                 bool
+}
+
+func (d *distinctEvents) begin() *eventPoll {
+	return &eventPoll{d: d, thisPoll: map[eventKey]struct{}{}}
+}
+
+// add records an event and reports whether it is new in this poll (the same
+// row twice in one response is one event).
+func (p *eventPoll) add(key eventKey, at time.Time, feature, method, reason string, success bool) bool {
+	if _, dup := p.thisPoll[key]; dup {
+		return false
+	}
+	p.thisPoll[key] = struct{}{}
+	if _, old := p.d.seen[key]; !old {
+		p.pending = append(p.pending, pendingEvent{key, at, feature, method, reason, success})
+	}
+	return true
+}
+
+// commit counts the poll's new events and forgets keys past retention.
+func (p *eventPoll) commit(reasons *reasonLimit, now time.Time) {
+	d := p.d
+	for _, e := range p.pending {
+		at := e.at
+		if at.IsZero() {
+			at = now // no time given: remember it for a full retention period
+		}
+		d.seen[e.key] = at
+		d.total[featureMethod{e.feature, e.method}]++
+		if !e.success {
+			d.failures[failureKey{e.feature, e.method, reasons.label(e.reason)}]++
+		}
+	}
+	cutoff := now.Add(-eventRetention)
+	for k, at := range d.seen {
+		if at.Before(cutoff) {
+			delete(d.seen, k)
+		}
+	}
+}
+
+// emit adds the counters to m.
+func (d *distinctEvents) emit(m *metricSet, totalDesc, failuresDesc *prometheus.Desc) {
+	for _, k := range sortedFeatureMethods(d.total) {
+		m.counter(totalDesc, d.total[k], k.feature, k.method)
+	}
+	keys := make([]failureKey, 0, len(d.failures))
+	for k := range d.failures {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b failureKey) int {
+		return strings.Compare(a.feature+"\x00"+a.method+"\x00"+a.reason, b.feature+"\x00"+b.method+"\x00"+b.reason)
+	})
+	for _, k := range keys {
+		m.counter(failuresDesc, d.failures[k], k.feature, k.method, k.reason)
+	}
+}
+
+// sortedFeatureMethods returns the keys of a featureMethod map in label order.
+func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
+	keys := make([]featureMethod, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b featureMethod) int {
+		if c := strings.Compare(a.feature, b.feature); c != 0 {
+			return c
+		}
+		return strings.Compare(a.method, b.method)
+	})
+	return keys
+}
+
+// reasonLimit caps the distinct failure reasons of a tenant: the first max
+// reasons seen keep their text, later ones become "other". Reasons once
+// admitted stay admitted, so counters never move between label sets.
+type reasonLimit struct {
+	max      int
+	admitted map[string]bool
+}
+
+func newReasonLimit(max int) *reasonLimit {
+	return &reasonLimit{max: max, admitted: map[string]bool{}}
+}
+
+func (r *reasonLimit) label(reason string) string {
+	if reason == "" {
+		reason = "unspecified"
+	}
+	if r.admitted[reason] {
+		return reason
+	}
+	if len(r.admitted) >= r.max {
+		return "other"
+	}
+	r.admitted[reason] = true
+	return reason
+}

@@ -1,0 +1,145 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "entra_authmethods"
+
+// polledNote ends every HELP text: values come from the last background
+// poll of Graph, not from the scrape (Graph is slow and throttled).
+const polledNote = " Polled from Microsoft Graph in the background; the value is from the last successful poll."
+
+// desc builds a descriptor whose first label is always tenant.
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(namespace+"_"+name, help, append([]string{"tenant"}, labels...), nil)
+}
+
+// Report metrics, by report.
+var (
+	credentialUsersDesc = desc("credential_users",
+		"Users with accountEnabled true, from getCredentialUserRegistrationCount (totalUserCount)."+polledNote)
+	credentialRegistrationUsersDesc = desc("credential_registration_users",
+		"Users per registration status, from getCredentialUserRegistrationCount."+polledNote, "status")
+
+	credentialUsageActivitiesDesc = desc("credential_usage_activities",
+		"Successful plus failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
+		"period", "feature", "method")
+	credentialUsageFailedActivitiesDesc = desc("credential_usage_failed_activities",
+		"Failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
+		"period", "feature", "method")
+
+	credentialDetailsUsersDesc = desc("credential_details_users",
+		"Users listed by credentialUserRegistrationDetails (deprecated)."+polledNote)
+	credentialDetailsStatusUsersDesc = desc("credential_details_status_users",
+		"Users per registration status, from credentialUserRegistrationDetails (deprecated)."+polledNote, "status")
+	credentialDetailsMethodUsersDesc = desc("credential_details_method_users",
+		"Users per registered method, from credentialUserRegistrationDetails (deprecated)."+polledNote, "method")
+
+	credentialUsageEventsDesc = desc("credential_usage_events_total",
+		"Distinct registration and reset events seen in userCredentialUsageDetails (deprecated) since the exporter started."+polledNote,
+		"feature", "method")
+	credentialUsageEventFailuresDesc = desc("credential_usage_event_failures_total",
+		"Distinct failed registration and reset events seen in userCredentialUsageDetails (deprecated) since the exporter started."+polledNote,
+		"feature", "method", "reason")
+
+	usersDesc = desc("users",
+		"Users in userRegistrationDetails by user type and admin role."+polledNote, "user_type", "admin")
+	usersByFeatureDesc = desc("users_registered_by_feature",
+		"Users registered, enabled or capable per feature (mfaCapable, ssprRegistered, ...), from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "feature")
+	usersByMethodDesc = desc("users_registered_by_method",
+		"Users per registered authentication method, from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "method")
+	usersByPreferredMethodDesc = desc("users_by_preferred_method",
+		"Users per preferred second-factor method (none if unset), from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "method")
+
+	eventsDesc = desc("events_total",
+		"Distinct registration and reset events seen in userEventsSummary since the exporter started (the first poll counts what Graph still holds)."+polledNote,
+		"feature", "method")
+	eventFailuresDesc = desc("event_failures_total",
+		"Distinct failed registration and reset events seen in userEventsSummary since the exporter started; reason unspecified when Graph gives none."+polledNote,
+		"feature", "method", "reason")
+	periodEventsDesc = desc("period_events",
+		"Registration and reset events in userEventsSummary within the last d1, d7 or d30 at the last poll."+polledNote,
+		"period", "feature", "method")
+	periodEventFailuresDesc = desc("period_event_failures",
+		"Failed registration and reset events in userEventsSummary within the last d1, d7 or d30 at the last poll."+polledNote,
+		"period", "feature", "method")
+
+	dailySigninsDesc = desc("daily_signins",
+		"Single-factor and multi-factor sign-ins on the newest day of userMfaSignInSummary."+polledNote, "factor")
+	dailySigninsTimestampDesc = desc("daily_signins_timestamp_seconds",
+		"The day (createdDateTime) entra_authmethods_daily_signins describes, in Unix seconds."+polledNote)
+
+	dailyPasswordOperationsDesc = desc("daily_password_operations",
+		"Admin resets, self-service resets and self-service changes of passwords on the newest day of userPasswordResetsAndChangesSummary."+polledNote,
+		"operation")
+	dailyPasswordOperationsTimestampDesc = desc("daily_password_operations_timestamp_seconds",
+		"The day (aggregatedDateTime) entra_authmethods_daily_password_operations describes, in Unix seconds."+polledNote)
+)
+
+// Exporter metrics.
+var (
+	reportUpDesc = desc("report_up",
+		"1 if the report's last poll succeeded, else 0.", "report")
+	reportLastSuccessDesc = desc("report_last_success_timestamp_seconds",
+		"End of the report's last successful poll, in Unix seconds.", "report")
+	reportDurationDesc = desc("report_duration_seconds",
+		"Length of the report's last poll, successful or not.", "report")
+	reportRecordsDesc = desc("report_records",
+		"Records read in the report's last successful poll.", "report")
+	reportErrorsDesc = desc("report_errors_total",
+		"Failed polls of the report, by reason.", "report", "reason")
+	graphRequestsDesc = desc("graph_requests_total",
+		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
+	tenantInfoDesc = desc("tenant_info",
+		"Constant 1, with the tenant's directory id and national cloud.", "tenant_id", "cloud")
+	buildInfoDesc = desc("exporter_build_info",
+		"Constant 1, with the exporter's version, revision and Go version.", "version", "revision", "goversion")
+)
+
+// allDescs is every descriptor the exporter can emit.
+var allDescs = []*prometheus.Desc{
+	credentialUsersDesc, credentialRegistrationUsersDesc,
+	credentialUsageActivitiesDesc, credentialUsageFailedActivitiesDesc,
+	credentialDetailsUsersDesc, credentialDetailsStatusUsersDesc, credentialDetailsMethodUsersDesc,
+	credentialUsageEventsDesc, credentialUsageEventFailuresDesc,
+	usersDesc, usersByFeatureDesc, usersByMethodDesc, usersByPreferredMethodDesc,
+	eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc,
+	dailySigninsDesc, dailySigninsTimestampDesc,
+	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
+	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
+	graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
+}
+
+// metricSet accumulates the const metrics of one snapshot for one tenant.
+type metricSet struct {
+	tenant  string
+	metrics []prometheus.Metric
+}
+
+// add appends a metric; label values come from Graph, so a value the client
+// library rejects is dropped rather than allowed to panic a poll.
+func (s *metricSet) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	m, err := prometheus.NewConstMetric(d, t, v, append([]string{s.tenant}, labels...)...)
+	if err == nil {
+		s.metrics = append(s.metrics, m)
+	}
+}
+
+func (s *metricSet) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	s.add(d, prometheus.GaugeValue, v, labels...)
+}
+
+func (s *metricSet) counter(d *prometheus.Desc, v float64, labels ...string) {
+	s.add(d, prometheus.CounterValue, v, labels...)
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

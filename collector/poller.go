@@ -1,0 +1,253 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+)
+
+// settings is everything a tenant's poller is built from; a reload keeps a
+// poller (and its distinct-event counters) when its settings are unchanged.
+type settings struct {
+	tenant            config.Tenant
+	pollInterval      time.Duration
+	requestTimeout    time.Duration
+	rateLimit         config.RateLimit
+	maxFailureReasons int
+}
+
+func (s settings) equal(o settings) bool {
+	return s.pollInterval == o.pollInterval && s.requestTimeout == o.requestTimeout &&
+		s.rateLimit == o.rateLimit && s.maxFailureReasons == o.maxFailureReasons &&
+		tenantEqual(s.tenant, o.tenant)
+}
+
+func tenantEqual(a, b config.Tenant) bool {
+	return a.Name == b.Name && a.TenantID == b.TenantID && a.ClientID == b.ClientID && a.Auth == b.Auth &&
+		a.ClientSecret == b.ClientSecret && a.ClientSecretFile == b.ClientSecretFile &&
+		a.ClientCertificateFile == b.ClientCertificateFile && a.Cloud == b.Cloud &&
+		a.AuthorityHost == b.AuthorityHost && a.GraphEndpoint == b.GraphEndpoint &&
+		equalStrings(a.Reports, b.Reports) && equalStrings(a.UsageSummaryPeriods, b.UsageSummaryPeriods)
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// reportStatus is the immutable state of one report of one tenant, swapped
+// whole after each poll; scrapes read it without locks.
+type reportStatus struct {
+	metrics     []prometheus.Metric // the last successful poll's snapshot
+	polled      bool                // a poll has finished
+	up          bool
+	lastSuccess time.Time
+	duration    time.Duration
+	records     int
+	errors      map[graphapi.Reason]float64
+	lastError   string
+}
+
+type reportPoller struct {
+	name   string
+	report report
+	status atomic.Pointer[reportStatus]
+}
+
+// tenantPoller polls one tenant's reports one after another (they share the
+// tenant's throttle budget), first at start-up and then every poll_interval.
+type tenantPoller struct {
+	settings settings
+	client   *graphapi.Client
+	reports  []*reportPoller
+	reasons  *reasonLimit
+	requests *codeCounter
+	logger   log.Logger
+
+	firstPollDone atomic.Bool
+	cancel        context.CancelFunc
+	done          chan struct{}
+}
+
+func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.Logger) (*tenantPoller, error) {
+	t := s.tenant
+	cred, err := graphapi.NewCredential(t, hc)
+	if err != nil {
+		return nil, err
+	}
+	requests := &codeCounter{counts: map[int]float64{}}
+	client, err := graphapi.New(graphapi.Options{
+		Endpoint:       t.GraphEndpoint,
+		Credential:     cred,
+		HTTPClient:     hc,
+		RequestTimeout: s.requestTimeout,
+		Limiter:        graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per),
+		OnResponse:     requests.inc,
+		UserAgent:      userAgent,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &tenantPoller{
+		settings: s,
+		client:   client,
+		reasons:  newReasonLimit(s.maxFailureReasons),
+		requests: requests,
+		logger:   log.With(logger, "tenant", t.Name),
+		done:     make(chan struct{}),
+	}
+	for _, name := range t.Reports {
+		rp := &reportPoller{name: name, report: newReport(name)}
+		rp.status.Store(&reportStatus{errors: zeroErrors()})
+		p.reports = append(p.reports, rp)
+	}
+	return p, nil
+}
+
+func zeroErrors() map[graphapi.Reason]float64 {
+	m := make(map[graphapi.Reason]float64, len(graphapi.Reasons))
+	for _, r := range graphapi.Reasons {
+		m[r] = 0
+	}
+	return m
+}
+
+// start runs the poller until ctx is cancelled or stop is called.
+func (p *tenantPoller) start(ctx context.Context) {
+	ctx, p.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(p.done)
+		for {
+			for _, rp := range p.reports {
+				if ctx.Err() != nil {
+					return
+				}
+				p.pollReport(ctx, rp)
+			}
+			p.firstPollDone.Store(true)
+			t := time.NewTimer(jitter(p.settings.pollInterval))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// stop cancels the poller, including a request in flight, and waits for it.
+func (p *tenantPoller) stop() {
+	p.cancel()
+	<-p.done
+}
+
+// jitter spreads polls by up to ±5% so tenants started together drift apart.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()-0.5)*0.1*float64(d))
+}
+
+// pollReport polls one report under a deadline of one poll interval and
+// swaps in its new status. A poll cut short by shutdown is not an error.
+func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller) {
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, p.settings.pollInterval)
+	defer cancel()
+	env := &pollEnv{client: p.client, tenant: p.settings.tenant, now: start, reasons: p.reasons}
+	metrics, records, err := rp.report.poll(pctx, env)
+	end := time.Now()
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	old := rp.status.Load()
+	st := &reportStatus{
+		metrics: old.metrics, polled: true, lastSuccess: old.lastSuccess,
+		duration: end.Sub(start), records: old.records, errors: old.errors,
+	}
+	if err == nil {
+		st.metrics, st.up, st.lastSuccess, st.records = metrics, true, end, records
+		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
+	} else {
+		reason := graphapi.ReasonOf(err)
+		if errors.Is(err, context.DeadlineExceeded) && pctx.Err() != nil {
+			reason = graphapi.ReasonTimeout
+		}
+		st.errors = maps.Clone(old.errors)
+		st.errors[reason]++
+		st.lastError = err.Error()
+		kv := []any{"msg", "poll failed; keeping the last good values", "report", rp.name, "reason", reason, "err", err}
+		if hint := reason.Hint(); hint != "" {
+			kv = append(kv, "hint", hint)
+		}
+		level.Warn(p.logger).Log(kv...)
+	}
+	rp.status.Store(st)
+}
+
+// collect emits the tenant's snapshots and its exporter metrics.
+func (p *tenantPoller) collect(ch chan<- prometheus.Metric) {
+	t := p.settings.tenant
+	m := &metricSet{tenant: t.Name}
+	m.gauge(tenantInfoDesc, 1, t.TenantID, t.Cloud)
+	for code, n := range p.requests.snapshot() {
+		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
+	}
+	for _, rp := range p.reports {
+		st := rp.status.Load()
+		for _, metric := range st.metrics {
+			ch <- metric
+		}
+		if st.polled {
+			m.gauge(reportUpDesc, float64(b2i(st.up)), rp.name)
+			m.gauge(reportDurationDesc, st.duration.Seconds(), rp.name)
+		}
+		if !st.lastSuccess.IsZero() {
+			m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, rp.name)
+			m.gauge(reportRecordsDesc, float64(st.records), rp.name)
+		}
+		for _, reason := range graphapi.Reasons {
+			m.counter(reportErrorsDesc, st.errors[reason], rp.name, string(reason))
+		}
+	}
+	for _, metric := range m.metrics {
+		ch <- metric
+	}
+}
+
+// codeCounter counts Graph responses by status code.
+type codeCounter struct {
+	mu     sync.Mutex
+	counts map[int]float64
+}
+
+func (c *codeCounter) inc(code int) {
+	c.mu.Lock()
+	c.counts[code]++
+	c.mu.Unlock()
+}
+
+func (c *codeCounter) snapshot() map[int]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.counts)
+}

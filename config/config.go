@@ -1,0 +1,124 @@
+// Package config holds the exporter's configuration: the YAML file format,
+// its defaults and its validation. It depends on neither the Graph client nor
+// the collector, so both can take a validated Config as their input.
+package config
+
+import (
+	"time"
+)
+
+// Report names, as they appear in the config file and in the `report` label.
+const (
+	CredentialRegistrationCount   = "credential_registration_count"
+	CredentialUsageSummary        = "credential_usage_summary"
+	CredentialRegistrationDetails = "credential_registration_details"
+	CredentialUsageDetails        = "credential_usage_details"
+	UserRegistrationDetails       = "user_registration_details"
+	UserEventsSummary             = "user_events_summary"
+	UserMFASignInSummary          = "user_mfa_signin_summary"
+	UserPasswordResetsSummary     = "user_password_resets_summary"
+)
+
+// AllReports lists every report the exporter knows, in polling order.
+var AllReports = []string{
+	CredentialRegistrationCount,
+	CredentialUsageSummary,
+	CredentialRegistrationDetails,
+	CredentialUsageDetails,
+	UserRegistrationDetails,
+	UserEventsSummary,
+	UserMFASignInSummary,
+	UserPasswordResetsSummary,
+}
+
+// DefaultReports is every report except the two whose Graph endpoints
+// stopped returning data (credentialUserRegistrationDetails on 2024-06-30,
+// userCredentialUsageDetails on 2025-08-01).
+var DefaultReports = []string{
+	CredentialRegistrationCount,
+	CredentialUsageSummary,
+	UserRegistrationDetails,
+	UserEventsSummary,
+	UserMFASignInSummary,
+	UserPasswordResetsSummary,
+}
+
+// Credential kinds (Tenant.Auth after defaults are applied).
+const (
+	AuthClientSecret      = "client_secret"      // client_secret or client_secret_file given
+	AuthClientCertificate = "client_certificate" // client_certificate_file given
+	AuthWorkloadIdentity  = "workload_identity"
+	AuthManagedIdentity   = "managed_identity"
+	AuthAzureCLI          = "azure_cli"
+	AuthDefault           = "default"
+)
+
+// Cloud is a national cloud's pair of endpoints.
+type Cloud struct {
+	AuthorityHost string // e.g. https://login.microsoftonline.com/
+	GraphEndpoint string // e.g. https://graph.microsoft.com (no trailing slash)
+}
+
+// Clouds maps the `cloud` key's values to their endpoints.
+var Clouds = map[string]Cloud{
+	"public":           {AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
+	"usgovernment":     {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://graph.microsoft.us"},
+	"usgovernment_dod": {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://dod-graph.microsoft.us"},
+	"china":            {AuthorityHost: "https://login.chinacloudapi.cn/", GraphEndpoint: "https://microsoftgraph.chinacloudapi.cn"},
+}
+
+// Defaults.
+const (
+	DefaultPollInterval      = 30 * time.Minute
+	DefaultRequestTimeout    = 60 * time.Second
+	DefaultRateRequests      = 5
+	DefaultRatePer           = 10 * time.Second
+	DefaultMaxFailureReasons = 20
+	DefaultTenantName        = "default"
+	DefaultCloud             = "public"
+)
+
+// Config is a validated configuration with every default filled in.
+type Config struct {
+	PollInterval      time.Duration
+	RequestTimeout    time.Duration
+	GraphRateLimit    RateLimit
+	MaxFailureReasons int
+	Tenants           []Tenant
+}
+
+// RateLimit allows Requests requests in any window of length Per.
+type RateLimit struct {
+	Requests int
+	Per      time.Duration
+}
+
+// Tenant is one Entra tenant to poll, with the app registration that reads it.
+type Tenant struct {
+	Name     string // the `tenant` label
+	TenantID string
+	ClientID string
+
+	// Auth is one of the Auth* constants; the fields below it apply to it.
+	Auth                  string
+	ClientSecret          string // inline secret (AuthClientSecret)
+	ClientSecretFile      string // file holding the secret, re-read on token refresh (AuthClientSecret)
+	ClientCertificateFile string // PEM with certificate and private key (AuthClientCertificate)
+
+	Cloud         string // key of Clouds
+	AuthorityHost string // with a trailing slash; the cloud's unless overridden
+	GraphEndpoint string // without a trailing slash; the cloud's unless overridden
+
+	Reports             []string // report names, in AllReports order
+	UsageSummaryPeriods []string // D1, D7, D30 (upper case); default all three
+}
+
+// HasReport reports whether t polls the named report.
+func (t Tenant) HasReport(name string) bool {
+	for _, r := range t.Reports {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}

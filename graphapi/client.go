@@ -1,0 +1,153 @@
+// Package graphapi is a small client for Microsoft Graph's authentication
+// methods reports: credentials, a paced and retrying request pipeline
+// (azcore), streaming pagination and tolerant decoding of each report. It
+// knows nothing of Prometheus.
+package graphapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+)
+
+// Options configures a Client.
+type Options struct {
+	Endpoint       string                 // Graph root, e.g. https://graph.microsoft.com
+	Credential     azcore.TokenCredential // token source for Endpoint+"/.default"
+	HTTPClient     *http.Client           // nil: http.DefaultClient's settings with the system CA pool
+	RequestTimeout time.Duration          // one try of one request (default 60s)
+	Limiter        *Limiter               // client-side pacing; nil: none
+	MaxRetries     int                    // retries of 408, 429, 5xx and network errors (default 5)
+	RetryDelay     time.Duration          // base of the exponential backoff when no Retry-After is sent (default 1s)
+	OnResponse     func(statusCode int)   // called for every HTTP response, retries included
+	UserAgent      string                 // application id sent in User-Agent
+}
+
+// Client reads reports from one tenant's Graph endpoint. It is safe for
+// concurrent use, though the exporter reads one report at a time per tenant.
+type Client struct {
+	endpoint *url.URL
+	pipeline runtime.Pipeline
+}
+
+// New returns a Client for o.Endpoint.
+func New(o Options) (*Client, error) {
+	ep, err := url.Parse(strings.TrimRight(o.Endpoint, "/"))
+	if err != nil || ep.Scheme != "https" || ep.Host == "" {
+		return nil, fmt.Errorf("graph endpoint %q: must be an absolute https URL", o.Endpoint)
+	}
+	if o.Credential == nil {
+		return nil, errors.New("graph client: no credential")
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = 5
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Second
+	}
+	var transport policy.Transporter = sameHostClient(o.HTTPClient)
+	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
+	pl := runtime.NewPipeline("entra-authmethods-exporter", "", runtime.PipelineOptions{
+		PerCall: []policy.Policy{policyFunc(headersPolicy)},
+		PerRetry: []policy.Policy{
+			bearer,
+			pacingPolicy(o.Limiter),
+			observePolicy(o.OnResponse),
+			policyFunc(retryAfterPolicy),
+		},
+	}, &policy.ClientOptions{
+		Transport: transport,
+		Retry: policy.RetryOptions{
+			MaxRetries:    int32(o.MaxRetries),
+			TryTimeout:    o.RequestTimeout,
+			RetryDelay:    o.RetryDelay,
+			MaxRetryDelay: 2 * time.Minute,
+			StatusCodes:   []int{408, 429, 500, 502, 503, 504},
+		},
+		Telemetry: policy.TelemetryOptions{ApplicationID: o.UserAgent},
+	})
+	return &Client{endpoint: ep, pipeline: pl}, nil
+}
+
+// sameHostClient returns an HTTP client that never follows a redirect to
+// another host, so a bearer token cannot leave the Graph endpoint that way.
+func sameHostClient(hc *http.Client) *http.Client {
+	c := &http.Client{}
+	if hc != nil {
+		*c = *hc
+	}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	return c
+}
+
+// url returns the absolute URL of a path below the endpoint.
+func (c *Client) url(path string, query url.Values) string {
+	u := *c.endpoint
+	u.Path = c.endpoint.Path + path
+	u.RawPath = ""
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	return u.String()
+}
+
+// get sends one GET through the pipeline and returns the body of a 2xx
+// response. Other statuses become an *Error.
+func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, &Error{Reason: ReasonOther, Err: err}
+	}
+	req, err := runtime.NewRequest(ctx, http.MethodGet, rawURL)
+	if err != nil {
+		return nil, &Error{Reason: ReasonOther, Path: u.Path, Err: err}
+	}
+	resp, err := c.pipeline.Do(req)
+	if err != nil {
+		return nil, classifyTransportError(ctx, u.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := runtime.Payload(resp)
+	if err != nil {
+		return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, responseError(resp, body, u.Path)
+	}
+	return body, nil
+}
+
+// classifyTransportError names an error that came back without a response.
+func classifyTransportError(ctx context.Context, path string, err error) error {
+	var ge *Error
+	if errors.As(err, &ge) { // from our credential wrapper: already classified
+		if ge.Path == "" {
+			ge.Path = path
+		}
+		return ge
+	}
+	reason := ReasonOf(err)
+	if ctx.Err() != nil {
+		reason = ReasonTimeout
+	}
+	if reason == ReasonOther {
+		reason = ReasonNetwork
+	}
+	return &Error{Reason: reason, Path: path, Err: err}
+}

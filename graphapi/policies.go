@@ -1,0 +1,62 @@
+package graphapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// policyFunc adapts a function to azcore's policy.Policy.
+type policyFunc func(*policy.Request) (*http.Response, error)
+
+func (f policyFunc) Do(req *policy.Request) (*http.Response, error) { return f(req) }
+
+// headersPolicy asks Graph for the evolvable enum members added after
+// unknownFutureValue (passKeyDeviceBound and friends) and for JSON.
+func headersPolicy(req *policy.Request) (*http.Response, error) {
+	h := req.Raw().Header
+	h.Set("Prefer", "include-unknown-enum-members")
+	h.Set("Accept", "application/json")
+	return req.Next()
+}
+
+// pacingPolicy waits for the tenant's rate limiter before every try, so
+// retries are paced like first attempts.
+func pacingPolicy(l *Limiter) policyFunc {
+	return func(req *policy.Request) (*http.Response, error) {
+		if err := l.Wait(req.Raw().Context()); err != nil {
+			return nil, err
+		}
+		return req.Next()
+	}
+}
+
+// observePolicy reports every response's status code (one per try).
+func observePolicy(observe func(code int)) policyFunc {
+	return func(req *policy.Request) (*http.Response, error) {
+		resp, err := req.Next()
+		if resp != nil && observe != nil {
+			observe(resp.StatusCode)
+		}
+		return resp, err
+	}
+}
+
+// retryAfterPolicy rewrites a fractional Retry-After ("2.128", as Graph's
+// throttling docs show) into Retry-After-Ms, which azcore's retry policy
+// honours; azcore itself only parses whole seconds and HTTP dates.
+func retryAfterPolicy(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if resp == nil {
+		return resp, err
+	}
+	if v := strings.TrimSpace(resp.Header.Get("Retry-After")); strings.ContainsRune(v, '.') {
+		if secs, perr := strconv.ParseFloat(v, 64); perr == nil && secs > 0 && secs < 3600 {
+			ms := int64(secs*1000 + 0.999) // round up: never retry early
+			resp.Header.Set("Retry-After-Ms", strconv.FormatInt(ms, 10))
+		}
+	}
+	return resp, err
+}

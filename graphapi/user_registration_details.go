@@ -1,0 +1,24 @@
+package graphapi
+
+import "context"
+
+// UserRegistrationDetails is a userRegistrationDetails row (v1.0). Only the
+// fields the exporter aggregates are decoded; user names never are.
+type UserRegistrationDetails struct {
+	UserType                                      string   `json:"userType"`
+	IsAdmin                                       bool     `json:"isAdmin"`
+	IsMfaCapable                                  bool     `json:"isMfaCapable"`
+	IsMfaRegistered                               bool     `json:"isMfaRegistered"`
+	IsPasswordlessCapable                         bool     `json:"isPasswordlessCapable"`
+	IsSsprCapable                                 bool     `json:"isSsprCapable"`
+	IsSsprEnabled                                 bool     `json:"isSsprEnabled"`
+	IsSsprRegistered                              bool     `json:"isSsprRegistered"`
+	IsSystemPreferredAuthenticationMethodEnabled  bool     `json:"isSystemPreferredAuthenticationMethodEnabled"`
+	MethodsRegistered                             []string `json:"methodsRegistered"`
+	UserPreferredMethodForSecondaryAuthentication string   `json:"userPreferredMethodForSecondaryAuthentication"`
+}
+
+// UserRegistrationDetailsList pages through userRegistrationDetails.
+func (c *Client) UserRegistrationDetailsList(ctx context.Context, each func(*UserRegistrationDetails) error) (int, error) {
+	return list(ctx, c, "/v1.0/reports/authenticationMethods/userRegistrationDetails", nil, each)
+}
