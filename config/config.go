@@ -4,6 +4,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 )
 
@@ -42,6 +43,10 @@ var DefaultReports = []string{
 	UserMFASignInSummary,
 	UserPasswordResetsSummary,
 }
+
+// UsageSummaryPeriods lists the periods of credential_usage_summary, in the
+// order Tenant.UsageSummaryPeriods keeps them.
+var UsageSummaryPeriods = []string{"D1", "D7", "D30"}
 
 // Credential kinds (Tenant.Auth after defaults are applied).
 const (
@@ -121,4 +126,15 @@ func (t Tenant) HasReport(name string) bool {
 		}
 	}
 	return false
+}
+
+// Redacted returns a copy of t that is safe to log: an inline client secret
+// is replaced by "<secret>".
+func (t Tenant) Redacted() Tenant {
+	if t.ClientSecret != "" {
+		t.ClientSecret = "<secret>"
+	}
+	t.Reports = slices.Clone(t.Reports)
+	t.UsageSummaryPeriods = slices.Clone(t.UsageSummaryPeriods)
+	return t
 }
