@@ -93,9 +93,11 @@ func (p *eventPoll) commit(reasons *reasonLimit, now time.Time) {
 			d.failures[failureKey{e.feature, e.method, reasons.label(e.reason)}]++
 		}
 	}
+	// Forget keys past retention, unless Graph still returned them: such an
+	// event would otherwise be counted again on the next poll.
 	cutoff := now.Add(-eventRetention)
 	for k, at := range d.seen {
-		if at.Before(cutoff) {
+		if _, current := p.thisPoll[k]; at.Before(cutoff) && !current {
 			delete(d.seen, k)
 		}
 	}

@@ -1,0 +1,336 @@
+package collector
+
+import (
+	"context"
+	"flag"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const (
+	testTenantID = "11111111-1111-4111-8111-111111111111"
+	testClientID = "22222222-2222-4222-8222-222222222222"
+	testSecret   = "s3cr3t-value-that-must-not-leak"
+)
+
+// smallData is a tenant small enough to check by hand; event times are
+// relative to now so the d1/d7/d30 windows are stable.
+func smallData(now time.Time) *graphtest.Data {
+	day := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	ago := func(d time.Duration) time.Time { return now.Add(-d).Truncate(time.Second) }
+	h := time.Hour
+	return &graphtest.Data{
+		TotalUserCount: 5,
+		RegistrationCounts: []graphtest.RegistrationCount{
+			{Status: "registered", Count: 3}, {Status: "enabled", Count: 4}, {Status: "capable", Count: 2}, {Status: "mfaRegistered", Count: 3},
+		},
+		UsageSummaries: map[string][]graphtest.UsageSummary{
+			"D1":  {{Feature: "registration", AuthMethod: "email", Successful: 2, Failed: 1}},
+			"D7":  {{Feature: "registration", AuthMethod: "email", Successful: 5, Failed: 2}, {Feature: "reset", AuthMethod: "mobileSMS", Successful: 3}},
+			"D30": {{Feature: "registration", AuthMethod: "email", Successful: 9, Failed: 4}, {Feature: "reset", AuthMethod: "mobileSMS", Successful: 7, Failed: 1}},
+		},
+		CredentialDetails: []graphtest.CredentialDetail{
+			{ID: "u1", AuthMethods: []string{"email", "mobilePhone"}, IsRegistered: true, IsEnabled: true, IsCapable: true, IsMfaRegistered: true},
+			{ID: "u2", AuthMethods: []string{"email"}, IsEnabled: true},
+			{ID: "u3", AuthMethods: []string{}, IsEnabled: true},
+		},
+		CredentialUsage: []graphtest.CredentialUsageEvent{
+			{ID: "u1", Feature: "registration", UPN: "a@x", AuthMethod: "email", IsSuccess: true, EventDateTime: ago(5 * h)},
+			{ID: "u2", Feature: "reset", UPN: "b@x", AuthMethod: "mobileSMS", FailureReason: "User cancelled", EventDateTime: ago(6 * h)},
+			{ID: "u2", Feature: "reset", UPN: "b@x", AuthMethod: "mobileSMS", FailureReason: "User cancelled", EventDateTime: ago(6 * h)}, // same event twice
+		},
+		Users: []graphtest.User{
+			{ID: "m1", UserType: "member", IsAdmin: true, IsMfaCapable: true, IsMfaRegistered: true, IsSsprRegistered: true, IsSsprEnabled: true, IsSsprCapable: true,
+				IsSystemPreferredAuthenticationMethodEnabled: true, MethodsRegistered: []string{"microsoftAuthenticatorPush", "fido2"}, UserPreferredMethodForSecondaryAuthentication: "push"},
+			{ID: "m2", UserType: "member", IsMfaRegistered: true, MethodsRegistered: []string{"mobilePhone", "mobilePhone"}, UserPreferredMethodForSecondaryAuthentication: "sms"},
+			{ID: "m3", UserType: "member", IsMfaCapable: true, IsMfaRegistered: true, IsPasswordlessCapable: true, MethodsRegistered: []string{"passKeyDeviceBound", "microsoftAuthenticatorPush"}},
+			{ID: "g1", UserType: "guest", MethodsRegistered: []string{}},
+			{ID: "g2", UserType: "guest", IsSsprEnabled: true, MethodsRegistered: []string{"email"}, UserPreferredMethodForSecondaryAuthentication: "oath"},
+		},
+		Events: []graphtest.Event{
+			{ID: "m1", Feature: "registration", UPN: "m1@x", AuthMethod: "microsoftAuthenticatorPush", IsSuccess: true, EventDateTime: ago(2 * h)},
+			{ID: "m2", Feature: "reset", UPN: "m2@x", AuthMethod: "mobilePhone", FailureReason: "A system error has occurred.", EventDateTime: ago(3 * h)},
+			{ID: "m2", Feature: "reset", UPN: "m2@x", AuthMethod: "mobilePhone", FailureReason: "A system error has occurred.", EventDateTime: ago(3 * h)}, // duplicate row
+			{ID: "m2", Feature: "reset", UPN: "m2@x", AuthMethod: "mobilePhone", IsSuccess: true, EventDateTime: ago(3*h - time.Minute)},
+			{ID: "m3", Feature: "registration", UPN: "m3@x", AuthMethod: "passKeyDeviceBound", EventDateTime: ago(3 * 24 * h)}, // failed, no reason
+			{ID: "g2", Feature: "reset", UPN: "g2@x", AuthMethod: "email", FailureReason: "User abandoned", EventDateTime: ago(20 * 24 * h)},
+			{ID: "m1", Feature: "registration", UPN: "m1@x", AuthMethod: "microsoftAuthenticatorPush", IsSuccess: true, EventDateTime: ago(40 * 24 * h)}, // outside every window
+		},
+		MFASignIns: []graphtest.MFASignInDay{
+			{ID: "d1", CreatedDateTime: day("2026-11-24T00:00:00Z"), TotalSignIns: 100, SingleFactorSignIns: 40, MultiFactorSignIns: 60},
+			{ID: "d2", CreatedDateTime: day("2026-11-25T00:00:00Z"), TotalSignIns: 90, SingleFactorSignIns: 30, MultiFactorSignIns: 60},
+		},
+		PasswordResets: []graphtest.PasswordResetDay{
+			{ID: "p2", AggregatedDateTime: day("2026-11-25T00:00:00Z"), PasswordResetsByAdminCount: 3, PasswordResetsSelfServiceCount: 5, ChangePasswordSelfServiceCount: 7},
+			{ID: "p1", AggregatedDateTime: day("2026-11-24T00:00:00Z"), PasswordResetsByAdminCount: 1, PasswordResetsSelfServiceCount: 1, ChangePasswordSelfServiceCount: 1},
+		},
+	}
+}
+
+// fixture is a fake Graph with one tenant and a poller for it.
+type fixture struct {
+	srv  *graphtest.Server
+	fake *graphtest.Tenant
+	p    *tenantPoller
+}
+
+func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
+	t.Helper()
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	fake := &graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, TypoKeys: true, Data: smallData(time.Now())}
+	srv.AddTenant(fake)
+	if len(reports) == 0 {
+		reports = config.AllReports
+	}
+	s := settings{
+		tenant: config.Tenant{Name: "contoso", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: reports, UsageSummaryPeriods: []string{"D1", "D7", "D30"}},
+		pollInterval: time.Minute, requestTimeout: 10 * time.Second,
+		rateLimit: config.RateLimit{Requests: 100, Per: time.Second}, maxFailureReasons: maxReasons,
+	}
+	p, err := newTenantPoller(s, srv.Client(), "test", log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{srv: srv, fake: fake, p: p}
+}
+
+func (f *fixture) pollAll(t *testing.T) {
+	t.Helper()
+	for _, rp := range f.p.reports {
+		f.p.pollReport(context.Background(), rp)
+	}
+}
+
+// exporterFor wraps a poller in an Exporter without starting it.
+func exporterFor(p *tenantPoller) *Exporter {
+	e := New(context.Background(), Options{})
+	e.pollers.Store(&[]*tenantPoller{p})
+	return e
+}
+
+// stableNames are the metric families whose values do not depend on time.
+func stableNames() []string {
+	var names []string
+	for _, d := range allDescs {
+		name := d.String()
+		name = name[strings.Index(name, `fqName: "`)+9:]
+		name = name[:strings.Index(name, `"`)]
+		switch name {
+		case "entra_authmethods_report_duration_seconds", "entra_authmethods_report_last_success_timestamp_seconds",
+			"entra_authmethods_exporter_build_info":
+			continue
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// compareGolden compares the exporter's stable output with testdata/name.
+func compareGolden(t *testing.T, e *Exporter, name string) {
+	t.Helper()
+	path := "testdata/" + name
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	if *update {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, mf := range mfs {
+			if slices.Contains(stableNames(), mf.GetName()) {
+				expfmt.MetricFamilyToText(&b, mf)
+			}
+		}
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	if err := testutil.GatherAndCompare(reg, want, stableNames()...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestGoldenAllReports(t *testing.T) {
+	f := newFixture(t, 20)
+	f.pollAll(t)
+	e := exporterFor(f.p)
+	compareGolden(t, e, "all_reports.prom")
+
+	if problems, err := testutil.CollectAndLint(e); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
+	}
+	// The time-dependent families exist, one per report.
+	for _, name := range []string{"entra_authmethods_report_duration_seconds", "entra_authmethods_report_last_success_timestamp_seconds"} {
+		if n := testutil.CollectAndCount(e, name); n != len(config.AllReports) {
+			t.Errorf("%s: %d series, want %d", name, n, len(config.AllReports))
+		}
+	}
+	if n := testutil.CollectAndCount(e, "entra_authmethods_exporter_build_info"); n != 1 {
+		t.Errorf("build_info: %d series", n)
+	}
+}
+
+func TestDistinctEventsAcrossPolls(t *testing.T) {
+	f := newFixture(t, 20, config.UserEventsSummary)
+	f.pollAll(t)
+	f.pollAll(t) // Graph returns the same window again: nothing new to count
+	e := exporterFor(f.p)
+	compareGolden(t, e, "events_after_two_polls.prom")
+
+	// One new failed event arrives: exactly one counter moves by one.
+	data := smallData(time.Now())
+	data.Events = append(data.Events, graphtest.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
+		FailureReason: "User abandoned", EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)})
+	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	f.pollAll(t)
+	got := value(t, e, "entra_authmethods_event_failures_total", "feature", "reset", "method", "email", "reason", "User abandoned")
+	if got != 2 {
+		t.Errorf("failures for the new event: got %v, want 2", got)
+	}
+}
+
+func TestFailedPollKeepsSnapshot(t *testing.T) {
+	f := newFixture(t, 20, config.UserRegistrationDetails)
+	f.pollAll(t)
+	e := exporterFor(f.p)
+	before := gatherText(t, e, "entra_authmethods_users")
+
+	// Graph now refuses: a missing permission, which is not retried.
+	f.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/reports/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`))
+			return true
+		}
+		return false
+	})
+	f.pollAll(t)
+	if after := gatherText(t, e, "entra_authmethods_users"); after != before {
+		t.Errorf("values changed after a failed poll:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	up := value(t, e, "entra_authmethods_report_up", "report", config.UserRegistrationDetails)
+	forbidden := value(t, e, "entra_authmethods_report_errors_total", "report", config.UserRegistrationDetails, "reason", "forbidden")
+	if up != 0 || forbidden != 1 {
+		t.Errorf("report_up=%v errors{forbidden}=%v, want 0 and 1", up, forbidden)
+	}
+	if st := e.Status()[0].Reports[0]; st.Up || !strings.Contains(st.LastError, "Authorization_RequestDenied") {
+		t.Errorf("status: %+v", st)
+	}
+}
+
+func TestFailureReasonCap(t *testing.T) {
+	f := newFixture(t, 1, config.UserEventsSummary)
+	f.pollAll(t)
+	e := exporterFor(f.p)
+	text := gatherText(t, e, "entra_authmethods_event_failures_total")
+	// Reasons are admitted in the order events arrive: the first keeps its
+	// text, the others (including "unspecified") become "other".
+	for _, want := range []string{`reason="A system error has occurred."`, `reason="other"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %s in\n%s", want, text)
+		}
+	}
+	for _, unwanted := range []string{`reason="User abandoned"`, `reason="unspecified"`} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("%s should have become other:\n%s", unwanted, text)
+		}
+	}
+}
+
+func TestSecretNeverExposed(t *testing.T) {
+	f := newFixture(t, 20)
+	f.pollAll(t)
+	e := exporterFor(f.p)
+	for _, name := range stableNames() {
+		if strings.Contains(gatherText(t, e, name), testSecret) {
+			t.Fatalf("secret in %s", name)
+		}
+	}
+	for _, r := range f.srv.Requests() {
+		if strings.Contains(r.RawQuery, testSecret) {
+			t.Fatalf("secret in a query string: %s", r.Path)
+		}
+	}
+}
+
+// gatherText returns one family's exposition text.
+func gatherText(t *testing.T, c prometheus.Collector, name string) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			expfmt.MetricFamilyToText(&b, mf)
+		}
+	}
+	return b.String()
+}
+
+// value returns the value of the one series of name with the given label
+// pairs (name, value, name, value, ...); tenant is not needed.
+func value(t *testing.T, c prometheus.Collector, name string, pairs ...string) float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 10000)
+	c.Collect(ch)
+	close(ch)
+	want := map[string]string{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		want[pairs[i]] = pairs[i+1]
+	}
+	for m := range ch {
+		if !strings.Contains(m.Desc().String(), `"`+name+`"`) {
+			continue
+		}
+		var pb dto.Metric
+		m.Write(&pb)
+		matched := 0
+		for _, l := range pb.Label {
+			if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+				matched++
+			}
+		}
+		if matched == len(want) {
+			switch {
+			case pb.Counter != nil:
+				return pb.Counter.GetValue()
+			case pb.Gauge != nil:
+				return pb.Gauge.GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s%v", name, pairs)
+	return 0
+}
