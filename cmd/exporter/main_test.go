@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// binary builds the exporter once for all end-to-end tests.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "eae-e2e")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "entra-authmethods-exporter")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// exporter is a running exporter process.
+type exporter struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the exporter with args and waits until it is ready.
+func start(t *testing.T, env []string, args ...string) *exporter {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &exporter{addr: freeAddr(t), log: &syncBuffer{}}
+	e.cmd = exec.Command(bin, append(args, "--web.listen-address="+e.addr)...)
+	e.cmd.Env = append(os.Environ(), env...)
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.cmd.Process.Kill()
+		e.cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", e.log.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + e.addr + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exporter not ready after 60s; log:\n%s", e.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (e *exporter) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + e.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// stop sends SIGTERM and checks the exporter exits cleanly within 5 s.
+func (e *exporter) stop(t *testing.T) {
+	t.Helper()
+	e.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- e.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("still running 5s after SIGTERM")
+	}
+}
+
+// promtoolCheck pipes a scrape through `promtool check metrics`. Without
+// promtool the check is skipped locally but fails in CI.
+func promtoolCheck(t *testing.T, scrape string) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not found; CI must install it (Debian package prometheus)")
+		}
+		t.Skip("promtool not found; install Debian's prometheus package to run this check")
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(scrape)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+var (
+	timeDependent = regexp.MustCompile(`^(entra_authmethods_report_(duration_seconds|last_success_timestamp_seconds)\{[^}]*\}) .*$`)
+	buildInfo     = regexp.MustCompile(`^(entra_authmethods_exporter_build_info)\{.*\} 1$`)
+	notOK         = regexp.MustCompile(`^entra_authmethods_graph_requests_total\{code="[^2]`)
+)
+
+// normalise keeps the exporter's own families and masks what changes between runs.
+func normalise(scrape string) string {
+	var out []string
+	for _, line := range strings.Split(scrape, "\n") {
+		if !strings.Contains(line, "entra_authmethods_") || notOK.MatchString(line) {
+			continue
+		}
+		line = timeDependent.ReplaceAllString(line, "$1 <varies>")
+		line = buildInfo.ReplaceAllString(line, `$1{goversion="<varies>",revision="<varies>",tenant="demo",version="<varies>"} 1`)
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	e := start(t, nil, "--demo")
+	code, scrape := e.get(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	golden := "testdata/demo.prom"
+	got := normalise(scrape)
+	if *update {
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("scrape differs from %s (run with -update after an intended change):\n%s", golden, lineDiff(string(want), got))
+	}
+
+	if code, body := e.get(t, "/"); code != 200 || !strings.Contains(body, "user_registration_details") || !strings.Contains(body, "/metrics") {
+		t.Errorf("landing page: %d\n%s", code, body)
+	}
+	if code, _ := e.get(t, "/-/healthy"); code != 200 {
+		t.Errorf("/-/healthy: %d", code)
+	}
+	if code, _ := e.get(t, "/-/reload"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /-/reload: %d, want 405", code)
+	}
+	resp, err := http.Post("http://"+e.addr+"/-/reload", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("POST /-/reload: %v %v", err, resp)
+	}
+	promtoolCheck(t, scrape)
+	e.stop(t)
+}
+
+// lineDiff lists the lines only one side has.
+func lineDiff(want, got string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	w, g := in(want), in(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			fmt.Fprintf(&b, "+ %s\n", l)
+		}
+	}
+	return b.String()
+}
+
+func TestConfigFileTwoTenantsEndToEnd(t *testing.T) {
+	// A fake Graph that throttles at 5 requests per 2 s per tenant, while the
+	// exporter is configured to send 10: 429s with fractional Retry-After
+	// happen and must be ridden out.
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 100, RateLimit: 5, RatePer: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	now := time.Now()
+	secrets := map[string]string{"alpha": "alpha-secret-0123456789", "beta": "beta-secret-9876543210"}
+	ids := map[string]string{"alpha": "aaaaaaaa-0000-4000-8000-000000000001", "beta": "bbbbbbbb-0000-4000-8000-000000000002"}
+	data := map[string]*graphtest.Data{"alpha": graphtest.Synthetic(11, 250, now), "beta": graphtest.Synthetic(12, 180, now)}
+	for _, name := range []string{"alpha", "beta"} {
+		srv.AddTenant(&graphtest.Tenant{TenantID: ids[name], ClientID: "cccccccc-0000-4000-8000-000000000003",
+			ClientSecret: secrets[name], TypoKeys: name == "beta", Data: data[name]})
+	}
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, srv.CACertPEM(), 0o600)
+	secretFile := filepath.Join(dir, "beta.secret")
+	os.WriteFile(secretFile, []byte(secrets["beta"]+"\n"), 0o600)
+	cfg := fmt.Sprintf(`poll_interval: 10m
+request_timeout: 20s
+graph_rate_limit: {requests: 10, per: 2s}
+tenants:
+  - name: alpha
+    tenant_id: %s
+    client_id: cccccccc-0000-4000-8000-000000000003
+    client_secret: %s
+    authority_host: %s
+    graph_endpoint: %s
+    reports: [credential_registration_count, credential_usage_summary, credential_registration_details, credential_usage_details,
+              user_registration_details, user_events_summary, user_mfa_signin_summary, user_password_resets_summary]
+  - name: beta
+    tenant_id: %s
+    client_id: cccccccc-0000-4000-8000-000000000003
+    client_secret_file: %s
+    authority_host: %s
+    graph_endpoint: %s
+`, ids["alpha"], secrets["alpha"], srv.AuthorityHost(), srv.GraphEndpoint(), ids["beta"], secretFile, srv.AuthorityHost(), srv.GraphEndpoint())
+	cfgFile := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfgFile, []byte(cfg), 0o600)
+
+	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--log.level=debug")
+	_, scrape := e.get(t, "/metrics")
+	series := parseScrape(t, scrape)
+
+	for _, name := range []string{"alpha", "beta"} {
+		d := data[name]
+		for _, report := range []string{"credential_registration_count", "credential_usage_summary", "user_registration_details",
+			"user_events_summary", "user_mfa_signin_summary", "user_password_resets_summary"} {
+			expect(t, series, 1, "entra_authmethods_report_up", "tenant", name, "report", report)
+		}
+		expect(t, series, float64(d.TotalUserCount), "entra_authmethods_credential_users", "tenant", name)
+		for _, rc := range d.RegistrationCounts {
+			expect(t, series, float64(rc.Count), "entra_authmethods_credential_registration_users", "tenant", name, "status", rc.Status)
+		}
+		expect(t, series, float64(len(d.Users)), "entra_authmethods_report_records", "tenant", name, "report", "user_registration_details")
+		members, mfaCapable := 0.0, 0.0
+		for _, u := range d.Users {
+			if u.UserType == "member" {
+				members++
+				if u.IsMfaCapable {
+					mfaCapable++
+				}
+			}
+		}
+		expect(t, series, members, "entra_authmethods_users", "tenant", name, "user_type", "member")
+		expect(t, series, mfaCapable, "entra_authmethods_users_registered_by_feature", "tenant", name, "user_type", "member", "feature", "mfaCapable")
+		distinct := map[graphtest.Event]bool{}
+		for _, ev := range d.Events {
+			distinct[ev] = true
+		}
+		expect(t, series, float64(len(distinct)), "entra_authmethods_events_total", "tenant", name)
+		newest := d.PasswordResets[0]
+		for _, r := range d.PasswordResets {
+			if r.AggregatedDateTime.After(newest.AggregatedDateTime) {
+				newest = r
+			}
+		}
+		expect(t, series, float64(newest.PasswordResetsSelfServiceCount), "entra_authmethods_daily_password_operations", "tenant", name, "operation", "self_service_reset")
+		expect(t, series, 1, "entra_authmethods_tenant_info", "tenant", name, "tenant_id", ids[name], "cloud", "public")
+	}
+	if sum(series, "entra_authmethods_graph_requests_total", "code", "429") == 0 {
+		t.Log("no 429 drawn; the throttling path was not exercised this run")
+	}
+	e.stop(t)
+	logText := e.log.String()
+	for _, s := range secrets {
+		if strings.Contains(logText, s) || strings.Contains(scrape, s) {
+			t.Errorf("a client secret appears in the log or the scrape")
+		}
+	}
+	if strings.Contains(strings.ToLower(logText), "bearer ") {
+		t.Errorf("a bearer token appears in the log")
+	}
+}
+
+// parsed is a scrape as series: metric name and labels to value.
+type sample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
+var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+
+func parseScrape(t *testing.T, scrape string) []sample {
+	t.Helper()
+	var out []sample
+	for _, line := range strings.Split(scrape, "\n") {
+		m := sampleLine.FindStringSubmatch(line)
+		if m == nil || strings.HasPrefix(line, "#") {
+			continue
+		}
+		s := sample{name: m[1], labels: map[string]string{}}
+		for _, lp := range labelPair.FindAllStringSubmatch(m[2], -1) {
+			s.labels[lp[1]] = lp[2]
+		}
+		fmt.Sscan(m[3], &s.value)
+		out = append(out, s)
+	}
+	return out
+}
+
+// sum adds the values of every series of name matching the label pairs.
+func sum(series []sample, name string, pairs ...string) float64 {
+	total := 0.0
+next:
+	for _, s := range series {
+		if s.name != name {
+			continue
+		}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if s.labels[pairs[i]] != pairs[i+1] {
+				continue next
+			}
+		}
+		total += s.value
+	}
+	return total
+}
+
+func expect(t *testing.T, series []sample, want float64, name string, pairs ...string) {
+	t.Helper()
+	if got := sum(series, name, pairs...); got != want {
+		t.Errorf("%s%v = %v, want %v", name, pairs, got, want)
+	}
+}
