@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -375,5 +376,74 @@ func expect(t *testing.T, series []sample, want float64, name string, pairs ...s
 	t.Helper()
 	if got := sum(series, name, pairs...); got != want {
 		t.Errorf("%s%v = %v, want %v", name, pairs, got, want)
+	}
+}
+
+func TestConfigCheckAndVersion(t *testing.T) {
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("tenants:\n  - name: a\n    tenant_id: 00000000-0000-0000-0000-000000000001\n    client_id: 00000000-0000-0000-0000-000000000002\n    client_secret: x\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("poll_intervall: 5m\ntenants:\n  - name: a\n    tenant_id: t\n"), 0o600)
+
+	out, err := exec.Command(bin, "--config.file="+good, "--config.check").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "valid") {
+		t.Errorf("good file: %v %s", err, out)
+	}
+	out, err = exec.Command(bin, "--config.file="+bad, "--config.check").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `line 1: unknown key "poll_intervall"`) {
+		t.Errorf("bad file: %v %s", err, out)
+	}
+	out, err = exec.Command(bin, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "entra-authmethods-exporter, version") {
+		t.Errorf("--version: %v %s", err, out)
+	}
+}
+
+func TestBadReloadKeepsRunning(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
+		ClientSecret: "reload-secret-value", Data: graphtest.Synthetic(3, 50, time.Now())})
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, srv.CACertPEM(), 0o600)
+	cfg := fmt.Sprintf("tenants:\n  - name: one\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n    client_id: cccccccc-0000-4000-8000-000000000003\n"+
+		"    client_secret: reload-secret-value\n    authority_host: %s\n    graph_endpoint: %s\n    reports: [user_registration_details]\n",
+		srv.AuthorityHost(), srv.GraphEndpoint())
+	cfgFile := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfgFile, []byte(cfg), 0o600)
+	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile)
+
+	os.WriteFile(cfgFile, []byte(cfg+"    bogus: 1\n"), 0o600)
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.log.String(), "reload failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed reload logged:\n%s", e.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(e.log.String(), `unknown key \"bogus\"`) && !strings.Contains(e.log.String(), `unknown key "bogus"`) {
+		t.Errorf("the reason is not logged:\n%s", e.log.String())
+	}
+	if _, scrape := e.get(t, "/metrics"); !strings.Contains(scrape, `entra_authmethods_report_up{report="user_registration_details",tenant="one"} 1`) {
+		t.Errorf("the old configuration stopped serving after a bad reload")
+	}
+	resp, err := http.Post("http://"+e.addr+"/-/reload", "", nil)
+	if err != nil || resp.StatusCode != 500 {
+		t.Errorf("POST /-/reload with a bad file: %v %v", err, resp)
+	}
+	e.stop(t)
+	if strings.Contains(e.log.String(), "reload-secret-value") {
+		t.Error("the secret appears in the log")
 	}
 }

@@ -1,0 +1,102 @@
+package collector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func waitReady(t *testing.T, e *Exporter) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !e.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready after 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	tenant := func(name string) config.Tenant {
+		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: []string{config.UserRegistrationDetails, config.UserEventsSummary}}
+	}
+	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: 10 * time.Second,
+		GraphRateLimit: config.RateLimit{Requests: 50, Per: time.Second}, MaxFailureReasons: 20,
+		Tenants: []config.Tenant{tenant("a"), tenant("b")}}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, Options{HTTPClient: srv.Client()})
+	if e.Ready() != true {
+		t.Error("an exporter with no tenants is ready")
+	}
+	if err := e.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, e)
+	first := *e.pollers.Load()
+	if got := value(t, e, "entra_authmethods_users", "tenant", "b", "user_type", "member", "admin", "false"); got != 2 {
+		t.Errorf("tenant b members: %v", got)
+	}
+
+	// Same settings for a, b dropped, c added.
+	cfg2 := *cfg
+	cfg2.Tenants = []config.Tenant{tenant("a"), tenant("c")}
+	if err := e.Apply(&cfg2); err != nil {
+		t.Fatal(err)
+	}
+	now := *e.pollers.Load()
+	if now[0] != first[0] {
+		t.Error("tenant a was restarted although its settings did not change")
+	}
+	select {
+	case <-first[1].done:
+	default:
+		t.Error("tenant b's poller still runs after it was removed")
+	}
+	waitReady(t, e)
+	statuses := e.Status()
+	if len(statuses) != 2 || statuses[1].Tenant != "c" || !statuses[1].Reports[0].Up {
+		t.Errorf("status after reload: %+v", statuses)
+	}
+
+	// A change of a global setting restarts every tenant.
+	cfg3 := cfg2
+	cfg3.PollInterval = 2 * time.Hour
+	if err := e.Apply(&cfg3); err != nil {
+		t.Fatal(err)
+	}
+	if (*e.pollers.Load())[0] == first[0] {
+		t.Error("tenant a kept its poller although poll_interval changed")
+	}
+
+	cancel()
+	e.Wait()
+}
+
+func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
+	e := New(context.Background(), Options{})
+	err := e.Apply(&config.Config{PollInterval: time.Hour, RequestTimeout: time.Second, MaxFailureReasons: 1,
+		GraphRateLimit: config.RateLimit{Requests: 5, Per: 10 * time.Second},
+		Tenants: []config.Tenant{{Name: "x", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientCertificate,
+			ClientCertificateFile: "/nonexistent.pem", AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com",
+			Reports: config.DefaultReports}}})
+	if err == nil || len(*e.pollers.Load()) != 0 {
+		t.Fatalf("got %v, %d pollers", err, len(*e.pollers.Load()))
+	}
+}

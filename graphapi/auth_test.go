@@ -1,0 +1,117 @@
+package graphapi_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+func tokenRequests(srv *graphtest.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/oauth2/v2.0/token") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestClientCertificateCredential(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "exporter"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pemFile := filepath.Join(t.TempDir(), "cert.pem")
+	pemBytes := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})...)
+	os.WriteFile(pemFile, pemBytes, 0o600)
+
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: cert, Data: graphtest.Synthetic(1, 20, time.Now())})
+	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientCertificate,
+		ClientCertificateFile: pemFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := graphapi.New(graphapi.Options{Endpoint: srv.GraphEndpoint(), Credential: cred, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := countUsers(t, c); err != nil || n != 20 {
+		t.Fatalf("got %d users, %v", n, err)
+	}
+}
+
+func TestMissingCertificateFile(t *testing.T) {
+	_, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientCertificate,
+		ClientCertificateFile: "/nonexistent/cert.pem", AuthorityHost: "https://login.microsoftonline.com/"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "client_certificate_file") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestClientSecretFileRotation(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte("first-secret\n"), 0o600)
+	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: "first-secret"})
+	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientSecret,
+		ClientSecretFile: secretFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := policy.TokenRequestOptions{Scopes: []string{srv.GraphEndpoint() + "/.default"}}
+	ctx := context.Background()
+	if _, err := cred.GetToken(ctx, opts); err != nil {
+		t.Fatalf("first secret: %v", err)
+	}
+
+	// The secret is rotated in Entra and in the file: the next token request uses the new one.
+	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: "second-secret"})
+	os.WriteFile(secretFile, []byte("second-secret"), 0o600)
+	before := tokenRequests(srv)
+	if _, err := cred.GetToken(ctx, opts); err != nil {
+		t.Fatalf("rotated secret: %v", err)
+	}
+	if tokenRequests(srv) != before+1 {
+		t.Errorf("no new token request after the secret file changed")
+	}
+
+	// A file holding a secret Entra does not know fails as auth, without revealing it.
+	os.WriteFile(secretFile, []byte("third-secret-unknown"), 0o600)
+	_, err = cred.GetToken(ctx, opts)
+	if graphapi.ReasonOf(err) != graphapi.ReasonAuth || strings.Contains(err.Error(), "third-secret-unknown") {
+		t.Fatalf("got %v", err)
+	}
+	os.WriteFile(secretFile, nil, 0o600)
+	if _, err := cred.GetToken(ctx, opts); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty file: %v", err)
+	}
+}
