@@ -96,15 +96,15 @@ func sameHostClient(hc *http.Client) *http.Client {
 	return c
 }
 
-// url returns the absolute URL of a path below the endpoint.
-func (c *Client) url(path string, query url.Values) string {
-	u := *c.endpoint
-	u.Path = c.endpoint.Path + path
-	u.RawPath = ""
-	if len(query) > 0 {
-		u.RawQuery = query.Encode()
+// url returns the absolute URL of a path below the endpoint. The path is
+// sent as written, so OData function calls keep their literal parentheses
+// and quotes (getCredentialUsageSummary(period='D30')) and query names
+// their literal $ ($top=1000), as Graph's documentation writes them.
+func (c *Client) url(path, query string) string {
+	if query != "" {
+		return c.endpoint.String() + path + "?" + query
 	}
-	return u.String()
+	return c.endpoint.String() + path
 }
 
 // get sends one GET through the pipeline and returns the body of a 2xx

@@ -340,3 +340,35 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("got %v (reason %s), want timeout", err, r)
 	}
 }
+
+func TestRequestLinesAreSentAsDocumented(t *testing.T) {
+	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 20, time.Now())}, graphapi.Options{}, graphtest.Options{})
+	var mu sync.Mutex
+	var uris []string
+	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		uris = append(uris, r.RequestURI)
+		mu.Unlock()
+		return false
+	})
+	ctx := context.Background()
+	h.client.CredentialUsageSummaries(ctx, "D30", func(*graphapi.CredentialUsageSummary) error { return nil })
+	h.client.UserEvents(ctx, func(*graphapi.UserEvent) error { return nil })
+	h.client.CredentialRegistrationCounts(ctx, func(*graphapi.CredentialRegistrationCount) error { return nil })
+	want := []string{
+		"/beta/reports/getCredentialUsageSummary(period='D30')",
+		"/beta/reports/authenticationMethods/userEventsSummary?$top=1000",
+		"/beta/reports/getCredentialUserRegistrationCount",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, w := range want {
+		found := false
+		for _, u := range uris {
+			found = found || u == w
+		}
+		if !found {
+			t.Errorf("no request line %s in %v", w, uris)
+		}
+	}
+}

@@ -38,5 +38,5 @@ func (r RegistrationCount) Count() Count {
 // CredentialRegistrationCounts calls each for every element of the
 // getCredentialUserRegistrationCount collection (normally one).
 func (c *Client) CredentialRegistrationCounts(ctx context.Context, each func(*CredentialRegistrationCount) error) (int, error) {
-	return list(ctx, c, "/beta/reports/getCredentialUserRegistrationCount", nil, each)
+	return list(ctx, c, "/beta/reports/getCredentialUserRegistrationCount", "", each)
 }

@@ -15,5 +15,5 @@ type CredentialRegistrationDetails struct {
 
 // CredentialRegistrationDetailsList pages through credentialUserRegistrationDetails.
 func (c *Client) CredentialRegistrationDetailsList(ctx context.Context, each func(*CredentialRegistrationDetails) error) (int, error) {
-	return list(ctx, c, "/beta/reports/credentialUserRegistrationDetails", nil, each)
+	return list(ctx, c, "/beta/reports/credentialUserRegistrationDetails", "", each)
 }

@@ -16,5 +16,5 @@ type CredentialUsageDetails struct {
 
 // CredentialUsageDetailsList pages through userCredentialUsageDetails.
 func (c *Client) CredentialUsageDetailsList(ctx context.Context, each func(*CredentialUsageDetails) error) (int, error) {
-	return list(ctx, c, "/beta/reports/userCredentialUsageDetails", nil, each)
+	return list(ctx, c, "/beta/reports/userCredentialUsageDetails", "", each)
 }

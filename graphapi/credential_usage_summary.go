@@ -14,5 +14,5 @@ type CredentialUsageSummary struct {
 // CredentialUsageSummaries reads getCredentialUsageSummary for one period
 // (D1, D7 or D30).
 func (c *Client) CredentialUsageSummaries(ctx context.Context, period string, each func(*CredentialUsageSummary) error) (int, error) {
-	return list(ctx, c, "/beta/reports/getCredentialUsageSummary(period='"+period+"')", nil, each)
+	return list(ctx, c, "/beta/reports/getCredentialUsageSummary(period='"+period+"')", "", each)
 }

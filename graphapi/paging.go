@@ -13,7 +13,7 @@ import (
 // and hands each record to each as it is decoded: only one page is held in
 // memory at a time. The *T passed to each is reused; each must not keep it.
 // It returns the number of records read.
-func list[T any](ctx context.Context, c *Client, path string, query url.Values, each func(*T) error) (int, error) {
+func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
 	next := c.url(path, query)
 	seen := map[string]bool{}
 	total := 0

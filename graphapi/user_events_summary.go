@@ -1,9 +1,6 @@
 package graphapi
 
-import (
-	"context"
-	"net/url"
-)
+import "context"
 
 // UserEvent is a userEventsSummary row (beta): one registration or reset
 // attempt. ID is the user's object id, not the event's.
@@ -22,5 +19,5 @@ const userEventsPageSize = "1000"
 
 // UserEvents pages through userEventsSummary, asking for the largest page.
 func (c *Client) UserEvents(ctx context.Context, each func(*UserEvent) error) (int, error) {
-	return list(ctx, c, "/beta/reports/authenticationMethods/userEventsSummary", url.Values{"$top": {userEventsPageSize}}, each)
+	return list(ctx, c, "/beta/reports/authenticationMethods/userEventsSummary", "$top="+userEventsPageSize, each)
 }

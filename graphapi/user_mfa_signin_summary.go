@@ -12,5 +12,5 @@ type UserMFASignInSummary struct {
 
 // UserMFASignInSummaries pages through userMfaSignInSummary.
 func (c *Client) UserMFASignInSummaries(ctx context.Context, each func(*UserMFASignInSummary) error) (int, error) {
-	return list(ctx, c, "/beta/reports/authenticationMethods/userMfaSignInSummary", nil, each)
+	return list(ctx, c, "/beta/reports/authenticationMethods/userMfaSignInSummary", "", each)
 }

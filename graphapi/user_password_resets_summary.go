@@ -12,5 +12,5 @@ type UserPasswordResetsSummary struct {
 
 // UserPasswordResetsSummaries pages through userPasswordResetsAndChangesSummary.
 func (c *Client) UserPasswordResetsSummaries(ctx context.Context, each func(*UserPasswordResetsSummary) error) (int, error) {
-	return list(ctx, c, "/beta/reports/authenticationMethods/userPasswordResetsAndChangesSummary", nil, each)
+	return list(ctx, c, "/beta/reports/authenticationMethods/userPasswordResetsAndChangesSummary", "", each)
 }

@@ -20,5 +20,5 @@ type UserRegistrationDetails struct {
 
 // UserRegistrationDetailsList pages through userRegistrationDetails.
 func (c *Client) UserRegistrationDetailsList(ctx context.Context, each func(*UserRegistrationDetails) error) (int, error) {
-	return list(ctx, c, "/v1.0/reports/authenticationMethods/userRegistrationDetails", nil, each)
+	return list(ctx, c, "/v1.0/reports/authenticationMethods/userRegistrationDetails", "", each)
 }
