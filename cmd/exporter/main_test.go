@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
 )
 
@@ -445,5 +447,49 @@ func TestBadReloadKeepsRunning(t *testing.T) {
 	e.stop(t)
 	if strings.Contains(e.log.String(), "reload-secret-value") {
 		t.Error("the secret appears in the log")
+	}
+}
+
+func TestBasicAuthThroughWebConfig(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(t.TempDir(), "web.yaml")
+	os.WriteFile(webConfig, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600)
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "--demo", "--web.config.file="+webConfig, "--web.listen-address="+addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	get := func(user, pass string) int {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for get("prometheus", "scrape-password") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("no authenticated scrape within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code := get("", ""); code != http.StatusUnauthorized {
+		t.Errorf("scrape without credentials: %d, want 401", code)
+	}
+	if code := get("prometheus", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("scrape with a wrong password: %d, want 401", code)
 	}
 }
