@@ -17,9 +17,8 @@ func newCredentialUsageDetails() *credentialUsageDetails {
 
 func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
 	p := r.events.begin()
-	n, err := env.client.CredentialUsageDetailsList(ctx, func(e *graphapi.CredentialUsageDetails) error {
-		key := newEventKey([]string{e.ID, e.Feature, e.UserPrincipalName, e.AuthMethod, e.FailureReason}, e.IsSuccess, e.EventDateTime.Time)
-		p.add(key, e.EventDateTime.Time, e.Feature, e.AuthMethod, e.FailureReason, e.IsSuccess)
+	n, err := env.client.CredentialUsageDetailsList(ctx, func(e *graphapi.Event) error {
+		p.add(e)
 		return nil
 	})
 	if err != nil {

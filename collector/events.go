@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // eventRetention is how long an event's key is remembered. Graph keeps
@@ -17,6 +19,11 @@ const eventRetention = 31 * 24 * time.Hour
 // eventKey identifies an event by all of its fields (Graph gives events no
 // id of their own: the id is the user's).
 type eventKey [16]byte
+
+// keyOf identifies a Graph event by every field the exporter reads.
+func keyOf(e *graphapi.Event) eventKey {
+	return newEventKey([]string{e.ID, e.Feature, e.UserPrincipalName, e.AuthMethod, e.FailureReason}, e.IsSuccess, e.EventDateTime.Time)
+}
 
 func newEventKey(fields []string, success bool, at time.Time) eventKey {
 	h := fnv.New128a()
@@ -68,13 +75,14 @@ func (d *distinctEvents) begin() *eventPoll {
 
 // add records an event and reports whether it is new in this poll (the same
 // row twice in one response is one event).
-func (p *eventPoll) add(key eventKey, at time.Time, feature, method, reason string, success bool) bool {
+func (p *eventPoll) add(e *graphapi.Event) bool {
+	key := keyOf(e)
 	if _, dup := p.thisPoll[key]; dup {
 		return false
 	}
 	p.thisPoll[key] = struct{}{}
 	if _, old := p.d.seen[key]; !old {
-		p.pending = append(p.pending, pendingEvent{key, at, feature, method, reason, success})
+		p.pending = append(p.pending, pendingEvent{key, e.EventDateTime.Time, e.Feature, e.AuthMethod, e.FailureReason, e.IsSuccess})
 	}
 	return true
 }

@@ -3,18 +3,23 @@ package collector
 import (
 	"testing"
 	"time"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+func event(at time.Time, success bool) *graphapi.Event {
+	return &graphapi.Event{ID: "u", Feature: "reset", AuthMethod: "email", IsSuccess: success, EventDateTime: graphapi.Time{Time: at}}
+}
 
 func TestEventKeysPrunedAfterRetention(t *testing.T) {
 	now := time.Now()
 	d := newDistinctEvents()
 	reasons := newReasonLimit(5)
-	old := newEventKey([]string{"u", "reset"}, true, now.Add(-40*24*time.Hour))
-	recent := newEventKey([]string{"u", "reset"}, true, now.Add(-time.Hour))
+	old, recent := event(now.Add(-40*24*time.Hour), true), event(now.Add(-time.Hour), true)
 
 	p := d.begin()
-	p.add(old, now.Add(-40*24*time.Hour), "reset", "email", "", true)
-	p.add(recent, now.Add(-time.Hour), "reset", "email", "", true)
+	p.add(old)
+	p.add(recent)
 	p.commit(reasons, now)
 	if len(d.seen) != 2 {
 		t.Fatalf("an old event Graph still returns must be remembered: %d keys", len(d.seen))
@@ -22,9 +27,9 @@ func TestEventKeysPrunedAfterRetention(t *testing.T) {
 
 	// Graph no longer returns the old event: its key is forgotten, the count stays.
 	p = d.begin()
-	p.add(recent, now.Add(-time.Hour), "reset", "email", "", true)
+	p.add(recent)
 	p.commit(reasons, now)
-	if _, ok := d.seen[old]; ok || len(d.seen) != 1 {
+	if _, ok := d.seen[keyOf(old)]; ok || len(d.seen) != 1 {
 		t.Fatalf("old key kept: %d keys", len(d.seen))
 	}
 	if got := d.total[featureMethod{"reset", "email"}]; got != 2 {
@@ -32,10 +37,34 @@ func TestEventKeysPrunedAfterRetention(t *testing.T) {
 	}
 }
 
+func TestEventIdentityUsesEveryField(t *testing.T) {
+	base := event(time.Unix(1700000000, 0), false)
+	variants := []func(e *graphapi.Event){
+		func(e *graphapi.Event) { e.ID = "other" },
+		func(e *graphapi.Event) { e.Feature = "registration" },
+		func(e *graphapi.Event) { e.UserPrincipalName = "x@y" },
+		func(e *graphapi.Event) { e.AuthMethod = "sms" },
+		func(e *graphapi.Event) { e.FailureReason = "boom" },
+		func(e *graphapi.Event) { e.IsSuccess = true },
+		func(e *graphapi.Event) { e.EventDateTime.Time = e.EventDateTime.Add(time.Second) },
+	}
+	for i, change := range variants {
+		e := *base
+		change(&e)
+		if keyOf(&e) == keyOf(base) {
+			t.Errorf("variant %d has the same key as the base event", i)
+		}
+	}
+	same := *base
+	if keyOf(&same) != keyOf(base) {
+		t.Error("equal events have different keys")
+	}
+}
+
 func TestUncommittedPollCountsNothing(t *testing.T) {
 	d := newDistinctEvents()
 	p := d.begin()
-	p.add(newEventKey([]string{"x"}, false, time.Now()), time.Now(), "reset", "sms", "boom", false)
+	p.add(event(time.Now(), false))
 	// no commit: the poll failed half way
 	if len(d.seen) != 0 || len(d.total) != 0 || len(d.failures) != 0 {
 		t.Fatal("a failed poll changed the counters")

@@ -28,9 +28,8 @@ type windowCounts struct{ all, failed [3]int64 }
 func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
 	p := r.events.begin()
 	windows := map[featureMethod]*windowCounts{}
-	n, err := env.client.UserEvents(ctx, func(e *graphapi.UserEvent) error {
-		key := newEventKey([]string{e.ID, e.Feature, e.UserPrincipalName, e.AuthMethod, e.FailureReason}, e.IsSuccess, e.EventDateTime.Time)
-		if !p.add(key, e.EventDateTime.Time, e.Feature, e.AuthMethod, e.FailureReason, e.IsSuccess) {
+	n, err := env.client.UserEvents(ctx, func(e *graphapi.Event) error {
+		if !p.add(e) {
 			return nil
 		}
 		fm := featureMethod{e.Feature, e.AuthMethod}

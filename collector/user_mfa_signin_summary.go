@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,24 +13,31 @@ import (
 type userMFASignInSummary struct{}
 
 func (userMFASignInSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
-	var newest *graphapi.UserMFASignInSummary
-	n, err := env.client.UserMFASignInSummaries(ctx, func(r *graphapi.UserMFASignInSummary) error {
-		if newest == nil || r.CreatedDateTime.After(newest.CreatedDateTime.Time) {
-			c := *r
-			newest = &c
-		}
-		return nil
-	})
+	day, n, err := newest(ctx, env.client.UserMFASignInSummaries, func(r *graphapi.UserMFASignInSummary) time.Time { return r.CreatedDateTime.Time })
 	if err != nil {
 		return nil, n, err
 	}
 	m := env.metrics()
-	if newest != nil {
-		m.gauge(dailySigninsDesc, float64(newest.SingleFactorSignIns), "single")
-		m.gauge(dailySigninsDesc, float64(newest.MultiFactorSignIns), "multi")
-		m.gauge(dailySigninsTimestampDesc, unixSeconds(newest.CreatedDateTime))
+	if day != nil {
+		m.gauge(dailySigninsDesc, float64(day.SingleFactorSignIns), "single")
+		m.gauge(dailySigninsDesc, float64(day.MultiFactorSignIns), "multi")
+		m.gauge(dailySigninsTimestampDesc, unixSeconds(day.CreatedDateTime.Time))
 	}
 	return m.metrics, n, nil
 }
 
-func unixSeconds(t graphapi.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+// newest reads a report of one row per day and keeps the newest row (nil
+// when there is none), whatever order Graph sends the days in.
+func newest[T any](ctx context.Context, list func(context.Context, func(*T) error) (int, error), day func(*T) time.Time) (*T, int, error) {
+	var best *T
+	n, err := list(ctx, func(r *T) error {
+		if best == nil || day(r).After(day(best)) {
+			c := *r // r is reused by the decoder
+			best = &c
+		}
+		return nil
+	})
+	return best, n, err
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,23 +13,16 @@ import (
 type userPasswordResetsSummary struct{}
 
 func (userPasswordResetsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
-	var newest *graphapi.UserPasswordResetsSummary
-	n, err := env.client.UserPasswordResetsSummaries(ctx, func(r *graphapi.UserPasswordResetsSummary) error {
-		if newest == nil || r.AggregatedDateTime.After(newest.AggregatedDateTime.Time) {
-			c := *r
-			newest = &c
-		}
-		return nil
-	})
+	day, n, err := newest(ctx, env.client.UserPasswordResetsSummaries, func(r *graphapi.UserPasswordResetsSummary) time.Time { return r.AggregatedDateTime.Time })
 	if err != nil {
 		return nil, n, err
 	}
 	m := env.metrics()
-	if newest != nil {
-		m.gauge(dailyPasswordOperationsDesc, float64(newest.PasswordResetsByAdminCount), "admin_reset")
-		m.gauge(dailyPasswordOperationsDesc, float64(newest.PasswordResetsSelfServiceCount), "self_service_reset")
-		m.gauge(dailyPasswordOperationsDesc, float64(newest.ChangePasswordSelfServiceCount), "self_service_change")
-		m.gauge(dailyPasswordOperationsTimestampDesc, unixSeconds(newest.AggregatedDateTime))
+	if day != nil {
+		m.gauge(dailyPasswordOperationsDesc, float64(day.PasswordResetsByAdminCount), "admin_reset")
+		m.gauge(dailyPasswordOperationsDesc, float64(day.PasswordResetsSelfServiceCount), "self_service_reset")
+		m.gauge(dailyPasswordOperationsDesc, float64(day.ChangePasswordSelfServiceCount), "self_service_change")
+		m.gauge(dailyPasswordOperationsTimestampDesc, unixSeconds(day.AggregatedDateTime.Time))
 	}
 	return m.metrics, n, nil
 }

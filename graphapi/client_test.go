@@ -106,7 +106,7 @@ func TestPagingReadsEveryPage(t *testing.T) {
 
 func TestUserEventsAskForLargestPage(t *testing.T) {
 	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 100, time.Now())}, graphapi.Options{}, graphtest.Options{})
-	if _, err := h.client.UserEvents(context.Background(), func(*graphapi.UserEvent) error { return nil }); err != nil {
+	if _, err := h.client.UserEvents(context.Background(), func(*graphapi.Event) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if q := reportRequests(h.srv)[0].RawQuery; !strings.Contains(q, "%24top=1000") && !strings.Contains(q, "$top=1000") {
@@ -353,7 +353,7 @@ func TestRequestLinesAreSentAsDocumented(t *testing.T) {
 	})
 	ctx := context.Background()
 	h.client.CredentialUsageSummaries(ctx, "D30", func(*graphapi.CredentialUsageSummary) error { return nil })
-	h.client.UserEvents(ctx, func(*graphapi.UserEvent) error { return nil })
+	h.client.UserEvents(ctx, func(*graphapi.Event) error { return nil })
 	h.client.CredentialRegistrationCounts(ctx, func(*graphapi.CredentialRegistrationCount) error { return nil })
 	want := []string{
 		"/beta/reports/getCredentialUsageSummary(period='D30')",

@@ -96,7 +96,7 @@ func TestDecodePageRecordsAreNotMixed(t *testing.T) {
 
 func TestDecodePageErrors(t *testing.T) {
 	for _, body := range []string{``, `[]`, `{"value":[{"a":1}`, `{"value":"text"}`, `{"value":[{"eventDateTime":"yesterday"}]}`, `<html>`} {
-		_, _, err := collect[UserEvent](t, body)
+		_, _, err := collect[Event](t, body)
 		if ReasonOf(err) != ReasonDecode {
 			t.Errorf("body %q: got %v (reason %q), want a decode error", body, err, ReasonOf(err))
 		}
@@ -105,7 +105,7 @@ func TestDecodePageErrors(t *testing.T) {
 
 func TestDecodeTimes(t *testing.T) {
 	body := `{"value":[{"eventDateTime":"2023-03-13T19:15:41.6195833Z"},{"eventDateTime":"2025-07-16T16:19:18"},{"eventDateTime":""},{"eventDateTime":null}]}`
-	_, got, err := collect[UserEvent](t, body)
+	_, got, err := collect[Event](t, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestDecodeTimes(t *testing.T) {
 
 func TestEachErrorStopsPage(t *testing.T) {
 	stop := errors.New("stop")
-	_, n, err := decodePage([]byte(`{"value":[{},{},{}]}`), func(*UserEvent) error { return stop })
+	_, n, err := decodePage([]byte(`{"value":[{},{},{}]}`), func(*Event) error { return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("got n=%d err=%v", n, err)
 	}

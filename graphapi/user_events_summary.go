@@ -2,9 +2,10 @@ package graphapi
 
 import "context"
 
-// UserEvent is a userEventsSummary row (beta): one registration or reset
-// attempt. ID is the user's object id, not the event's.
-type UserEvent struct {
+// Event is one registration or reset attempt: a userEventsSummary row
+// (beta), or a userCredentialUsageDetails row. ID is the user's object id,
+// not the event's.
+type Event struct {
 	ID                string `json:"id"`
 	Feature           string `json:"feature"`
 	UserPrincipalName string `json:"userPrincipalName"` // part of the event's identity only; never a label
@@ -18,6 +19,6 @@ type UserEvent struct {
 const userEventsPageSize = "1000"
 
 // UserEvents pages through userEventsSummary, asking for the largest page.
-func (c *Client) UserEvents(ctx context.Context, each func(*UserEvent) error) (int, error) {
+func (c *Client) UserEvents(ctx context.Context, each func(*Event) error) (int, error) {
 	return list(ctx, c, "/beta/reports/authenticationMethods/userEventsSummary", "$top="+userEventsPageSize, each)
 }
