@@ -28,7 +28,7 @@ type Options struct {
 	MaxRetries     int                    // retries of 408, 429, 5xx and network errors (default 5)
 	RetryDelay     time.Duration          // base of the exponential backoff when no Retry-After is sent (default 1s)
 	OnResponse     func(statusCode int)   // called for every HTTP response, retries included
-	UserAgent      string                 // application id sent in User-Agent
+	UserAgent      string                 // User-Agent of every Graph request
 }
 
 // Client reads reports from one tenant's Graph endpoint. It is safe for
@@ -59,7 +59,7 @@ func New(o Options) (*Client, error) {
 	var transport policy.Transporter = sameHostClient(o.HTTPClient)
 	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
 	pl := runtime.NewPipeline("entra-authmethods-exporter", "", runtime.PipelineOptions{
-		PerCall: []policy.Policy{policyFunc(headersPolicy)},
+		PerCall: []policy.Policy{headersPolicy(o.UserAgent)},
 		PerRetry: []policy.Policy{
 			bearer,
 			pacingPolicy(o.Limiter),
@@ -75,7 +75,7 @@ func New(o Options) (*Client, error) {
 			MaxRetryDelay: 2 * time.Minute,
 			StatusCodes:   []int{408, 429, 500, 502, 503, 504},
 		},
-		Telemetry: policy.TelemetryOptions{ApplicationID: o.UserAgent},
+		Telemetry: policy.TelemetryOptions{Disabled: true},
 	})
 	return &Client{endpoint: ep, pipeline: pl}, nil
 }

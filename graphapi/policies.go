@@ -14,12 +14,18 @@ type policyFunc func(*policy.Request) (*http.Response, error)
 func (f policyFunc) Do(req *policy.Request) (*http.Response, error) { return f(req) }
 
 // headersPolicy asks Graph for the evolvable enum members added after
-// unknownFutureValue (passKeyDeviceBound and friends) and for JSON.
-func headersPolicy(req *policy.Request) (*http.Response, error) {
-	h := req.Raw().Header
-	h.Set("Prefer", "include-unknown-enum-members")
-	h.Set("Accept", "application/json")
-	return req.Next()
+// unknownFutureValue (passKeyDeviceBound and friends) and for JSON, and names
+// the exporter in User-Agent (azcore's telemetry policy would cut it short).
+func headersPolicy(userAgent string) policyFunc {
+	return func(req *policy.Request) (*http.Response, error) {
+		h := req.Raw().Header
+		h.Set("Prefer", "include-unknown-enum-members")
+		h.Set("Accept", "application/json")
+		if userAgent != "" {
+			h.Set("User-Agent", userAgent)
+		}
+		return req.Next()
+	}
 }
 
 // pacingPolicy waits for the tenant's rate limiter before every try, so

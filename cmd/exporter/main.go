@@ -33,6 +33,9 @@ const name = "entra-authmethods-exporter"
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	if version.Version == "" { // not stamped by -ldflags, as with go run
+		version.Version = "dev"
+	}
 	app := kingpin.New(name, "Prometheus exporter for the Microsoft Entra ID authentication methods reports (MFA, SSPR, passwordless).")
 	configFile := app.Flag("config.file", "Path to the YAML configuration file. Without it, one tenant named default is read from the AZURE_* environment variables.").String()
 	configCheck := app.Flag("config.check", "Validate the configuration and exit 0 if it is valid, 1 with the problems if not.").Bool()

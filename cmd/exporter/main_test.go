@@ -150,7 +150,7 @@ func promtoolCheck(t *testing.T, scrape string) {
 }
 
 var (
-	timeDependent = regexp.MustCompile(`^(entra_authmethods_report_(duration_seconds|last_success_timestamp_seconds)\{[^}]*\}) .*$`)
+	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|daily_signins_timestamp_seconds|daily_password_operations_timestamp_seconds)\{[^}]*\}) .*$`)
 	buildInfo     = regexp.MustCompile(`^(entra_authmethods_exporter_build_info)\{.*\} 1$`)
 	notOK         = regexp.MustCompile(`^entra_authmethods_graph_requests_total\{code="[^2]`)
 )
@@ -311,6 +311,7 @@ tenants:
 			}
 		}
 		expect(t, series, float64(newest.PasswordResetsSelfServiceCount), "entra_authmethods_daily_password_operations", "tenant", name, "operation", "self_service_reset")
+		expect(t, series, float64(newest.AggregatedDateTime.Unix()), "entra_authmethods_daily_password_operations_timestamp_seconds", "tenant", name)
 		expect(t, series, 1, "entra_authmethods_tenant_info", "tenant", name, "tenant_id", ids[name], "cloud", "public")
 	}
 	if sum(series, "entra_authmethods_graph_requests_total", "code", "429") == 0 {
