@@ -99,7 +99,7 @@ func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 	fake := &graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, TypoKeys: true, Data: smallData(time.Now())}
 	srv.AddTenant(fake)
 	if len(reports) == 0 {
-		reports = config.AllReports
+		reports = config.AllReports()
 	}
 	s := settings{
 		tenant: config.Tenant{Name: "contoso", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
@@ -188,8 +188,8 @@ func TestGoldenAllReports(t *testing.T) {
 	}
 	// The time-dependent families exist, one per report.
 	for _, name := range []string{"entra_authmethods_report_duration_seconds", "entra_authmethods_report_last_success_timestamp_seconds"} {
-		if n := testutil.CollectAndCount(e, name); n != len(config.AllReports) {
-			t.Errorf("%s: %d series, want %d", name, n, len(config.AllReports))
+		if n := testutil.CollectAndCount(e, name); n != len(config.AllReports()) {
+			t.Errorf("%s: %d series, want %d", name, n, len(config.AllReports()))
 		}
 	}
 	if n := testutil.CollectAndCount(e, "entra_authmethods_exporter_build_info"); n != 1 {

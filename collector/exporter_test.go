@@ -95,7 +95,7 @@ func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
 		GraphRateLimit: config.RateLimit{Requests: 5, Per: 10 * time.Second},
 		Tenants: []config.Tenant{{Name: "x", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientCertificate,
 			ClientCertificateFile: "/nonexistent.pem", AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com",
-			Reports: config.DefaultReports}}})
+			Reports: config.DefaultReports()}}})
 	if err == nil || len(*e.pollers.Load()) != 0 {
 		t.Fatalf("got %v, %d pollers", err, len(*e.pollers.Load()))
 	}

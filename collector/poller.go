@@ -125,8 +125,8 @@ func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.L
 }
 
 func zeroErrors() map[graphapi.Reason]float64 {
-	m := make(map[graphapi.Reason]float64, len(graphapi.Reasons))
-	for _, r := range graphapi.Reasons {
+	m := make(map[graphapi.Reason]float64, len(graphapi.Reasons()))
+	for _, r := range graphapi.Reasons() {
 		m[r] = 0
 	}
 	return m
@@ -225,7 +225,7 @@ func (p *tenantPoller) collect(ch chan<- prometheus.Metric) {
 			m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, rp.name)
 			m.gauge(reportRecordsDesc, float64(st.records), rp.name)
 		}
-		for _, reason := range graphapi.Reasons {
+		for _, reason := range graphapi.Reasons() {
 			m.counter(reportErrorsDesc, st.errors[reason], rp.name, string(reason))
 		}
 	}

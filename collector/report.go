@@ -29,7 +29,7 @@ type pollEnv struct {
 
 func (e *pollEnv) metrics() *metricSet { return &metricSet{tenant: e.tenant.Name} }
 
-// newReport builds the named report; every name in config.AllReports has one.
+// newReport builds the named report; every name in config.AllReports() has one.
 func newReport(name string) report {
 	switch name {
 	case config.CredentialRegistrationCount:

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"time"
 )
@@ -20,8 +21,8 @@ const (
 	UserPasswordResetsSummary     = "user_password_resets_summary"
 )
 
-// AllReports lists every report the exporter knows, in polling order.
-var AllReports = []string{
+// allReports lists every report the exporter knows, in polling order.
+var allReports = []string{
 	CredentialRegistrationCount,
 	CredentialUsageSummary,
 	CredentialRegistrationDetails,
@@ -32,10 +33,10 @@ var AllReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// DefaultReports is every report except the two whose Graph endpoints
+// defaultReports is every report except the two whose Graph endpoints
 // stopped returning data (credentialUserRegistrationDetails on 2024-06-30,
 // userCredentialUsageDetails on 2025-08-01).
-var DefaultReports = []string{
+var defaultReports = []string{
 	CredentialRegistrationCount,
 	CredentialUsageSummary,
 	UserRegistrationDetails,
@@ -44,9 +45,9 @@ var DefaultReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// UsageSummaryPeriods lists the periods of credential_usage_summary, in the
+// usageSummaryPeriods lists the periods of credential_usage_summary, in the
 // order Tenant.UsageSummaryPeriods keeps them.
-var UsageSummaryPeriods = []string{"D1", "D7", "D30"}
+var usageSummaryPeriods = []string{"D1", "D7", "D30"}
 
 // Credential kinds (Tenant.Auth after defaults are applied).
 const (
@@ -64,8 +65,8 @@ type Cloud struct {
 	GraphEndpoint string // e.g. https://graph.microsoft.com (no trailing slash)
 }
 
-// Clouds maps the `cloud` key's values to their endpoints.
-var Clouds = map[string]Cloud{
+// clouds maps the `cloud` key's values to their endpoints.
+var clouds = map[string]Cloud{
 	"public":           {AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
 	"usgovernment":     {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://graph.microsoft.us"},
 	"usgovernment_dod": {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://dod-graph.microsoft.us"},
@@ -118,23 +119,16 @@ type Tenant struct {
 	UsageSummaryPeriods []string // D1, D7, D30 (upper case); default all three
 }
 
-// HasReport reports whether t polls the named report.
-func (t Tenant) HasReport(name string) bool {
-	for _, r := range t.Reports {
-		if r == name {
-			return true
-		}
-	}
-	return false
-}
+// The lists below are copies, so no caller can change the package's own.
 
-// Redacted returns a copy of t that is safe to log: an inline client secret
-// is replaced by "<secret>".
-func (t Tenant) Redacted() Tenant {
-	if t.ClientSecret != "" {
-		t.ClientSecret = "<secret>"
-	}
-	t.Reports = slices.Clone(t.Reports)
-	t.UsageSummaryPeriods = slices.Clone(t.UsageSummaryPeriods)
-	return t
-}
+// AllReports returns every report name, in polling order.
+func AllReports() []string { return slices.Clone(allReports) }
+
+// DefaultReports returns the reports polled when a tenant names none.
+func DefaultReports() []string { return slices.Clone(defaultReports) }
+
+// UsageSummaryPeriods returns the periods of credential_usage_summary.
+func UsageSummaryPeriods() []string { return slices.Clone(usageSummaryPeriods) }
+
+// Clouds returns the national clouds by their `cloud` key.
+func Clouds() map[string]Cloud { return maps.Clone(clouds) }

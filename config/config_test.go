@@ -44,19 +44,19 @@ func TestLoadGood(t *testing.T) {
 			Name: "fabrikam", TenantID: "fabrikam.onmicrosoft.com", ClientID: "33333333-3333-3333-3333-333333333333",
 			Auth: AuthClientCertificate, ClientCertificateFile: "/run/secrets/fabrikam.pem",
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		},
 		Tenant{
 			Name: "test", TenantID: "44444444-4444-4444-4444-444444444444", ClientID: "55555555-5555-5555-5555-555555555555",
 			Auth: AuthClientSecret, ClientSecret: "not-a-real-secret",
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		},
 		Tenant{
 			Name: "aks", TenantID: "66666666-6666-6666-6666-666666666666", ClientID: "77777777-7777-7777-7777-777777777777",
 			Auth:  AuthManagedIdentity,
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		},
 	)
 	full.PollInterval = 15 * time.Minute
@@ -69,7 +69,7 @@ func TestLoadGood(t *testing.T) {
 			Name: "contoso", TenantID: "11111111-1111-1111-1111-111111111111", ClientID: "22222222-2222-2222-2222-222222222222",
 			Auth: AuthClientSecret, ClientSecretFile: "/run/secrets/contoso",
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		},
 		Tenant{
 			Name: "fabrikam.prod_2", TenantID: "33333333-3333-3333-3333-333333333333", ClientID: "44444444-4444-4444-4444-444444444444",
@@ -95,7 +95,7 @@ func TestLoadGood(t *testing.T) {
 			Name: "contoso", TenantID: "11111111-1111-1111-1111-111111111111", ClientID: "22222222-2222-2222-2222-222222222222",
 			Auth: AuthClientSecret, ClientSecretFile: "/run/secrets/contoso",
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		}),
 		"full.yaml":        full,
 		"two_tenants.yaml": twoTenants,
@@ -103,19 +103,19 @@ func TestLoadGood(t *testing.T) {
 			Name: "contoso", TenantID: "contoso.onmicrosoft.com", ClientID: "22222222-2222-2222-2222-222222222222",
 			Auth: AuthClientCertificate, ClientCertificateFile: "/etc/exporter/cert.pem",
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		}),
 		"workload_identity.yaml": defaults(Tenant{
 			Name: "aks", TenantID: "11111111-1111-1111-1111-111111111111",
 			Auth:  AuthWorkloadIdentity,
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		}),
 		"china.yaml": defaults(Tenant{
 			Name: "cn", TenantID: "11111111-1111-1111-1111-111111111111", ClientID: "22222222-2222-2222-2222-222222222222",
 			Auth: AuthClientSecret, ClientSecret: "not-a-real-secret",
 			Cloud: "china", AuthorityHost: "https://login.chinacloudapi.cn/", GraphEndpoint: "https://microsoftgraph.chinacloudapi.cn",
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		}),
 		"overrides.yaml": overrides,
 		// Load makes relative credential paths relative to the file.
@@ -123,7 +123,7 @@ func TestLoadGood(t *testing.T) {
 			Name: "rel", TenantID: "11111111-1111-1111-1111-111111111111", ClientID: "22222222-2222-2222-2222-222222222222",
 			Auth: AuthClientCertificate, ClientCertificateFile: filepath.Join("testdata", "good", "certs", "rel.pem"),
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		}),
 	}
 
@@ -242,7 +242,7 @@ func TestFromEnv(t *testing.T) {
 		t := Tenant{
 			Name: "default", TenantID: "tid", ClientID: "cid", Auth: AuthDefault,
 			Cloud: "public", AuthorityHost: publicAuthority, GraphEndpoint: publicGraph,
-			Reports: DefaultReports, UsageSummaryPeriods: allPeriods,
+			Reports: DefaultReports(), UsageSummaryPeriods: allPeriods,
 		}
 		mod(&t)
 		return defaults(t)
@@ -345,21 +345,6 @@ func TestSecretNotInErrors(t *testing.T) {
 		} else if strings.Contains(err.Error(), secret) {
 			t.Errorf("%q: error reveals the secret:\n%s", doc, err)
 		}
-	}
-}
-
-func TestRedacted(t *testing.T) {
-	orig := Tenant{Name: "a", ClientSecret: secret, Reports: []string{UserEventsSummary}}
-	r := orig.Redacted()
-	if r.ClientSecret != "<secret>" || r.Name != "a" {
-		t.Errorf("Redacted() = %+v", r)
-	}
-	r.Reports[0] = "changed"
-	if orig.ClientSecret != secret || orig.Reports[0] != UserEventsSummary {
-		t.Errorf("Redacted changed the original: %+v", orig)
-	}
-	if got := (Tenant{ClientSecretFile: "/f"}).Redacted(); got.ClientSecret != "" {
-		t.Errorf("Redacted invented a secret: %+v", got)
 	}
 }
 

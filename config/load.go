@@ -166,8 +166,8 @@ var envKeys = map[string]string{
 // authorityHost, or "" (the default cloud) when none is.
 func cloudOf(authorityHost string) string {
 	h := strings.ToLower(strings.TrimRight(authorityHost, "/") + "/")
-	for _, name := range slices.Sorted(maps.Keys(Clouds)) {
-		if Clouds[name].AuthorityHost == h {
+	for _, name := range slices.Sorted(maps.Keys(clouds)) {
+		if clouds[name].AuthorityHost == h {
 			return name
 		}
 	}
@@ -385,9 +385,9 @@ func buildTenant(rt rawTenant, tp *tenantProblems) Tenant {
 	if t.Cloud == "" {
 		t.Cloud = DefaultCloud
 	}
-	cloud, ok := Clouds[t.Cloud]
+	cloud, ok := clouds[t.Cloud]
 	if !ok {
-		tp.add("cloud", "unknown cloud %q (known: %s)", t.Cloud, strings.Join(slices.Sorted(maps.Keys(Clouds)), ", "))
+		tp.add("cloud", "unknown cloud %q (known: %s)", t.Cloud, strings.Join(slices.Sorted(maps.Keys(clouds)), ", "))
 	}
 	t.AuthorityHost = cmp.Or(rt.AuthorityHost, cloud.AuthorityHost)
 	t.GraphEndpoint = cmp.Or(rt.GraphEndpoint, cloud.GraphEndpoint)
@@ -402,8 +402,8 @@ func buildTenant(rt rawTenant, tp *tenantProblems) Tenant {
 	}
 	t.GraphEndpoint = strings.TrimRight(t.GraphEndpoint, "/")
 
-	t.Reports = pick(tp, "reports", "report", rt.Reports, AllReports, DefaultReports, false)
-	t.UsageSummaryPeriods = pick(tp, "usage_summary_periods", "period", rt.UsageSummaryPeriods, UsageSummaryPeriods, UsageSummaryPeriods, true)
+	t.Reports = pick(tp, "reports", "report", rt.Reports, allReports, defaultReports, false)
+	t.UsageSummaryPeriods = pick(tp, "usage_summary_periods", "period", rt.UsageSummaryPeriods, usageSummaryPeriods, usageSummaryPeriods, true)
 	return t
 }
 

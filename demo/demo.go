@@ -53,7 +53,7 @@ func Start(now time.Time) (*Demo, error) {
 			Name: TenantName, TenantID: TenantID, ClientID: ClientID,
 			Auth: config.AuthClientSecret, ClientSecret: hex.EncodeToString(secret),
 			Cloud: "demo", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports:             config.AllReports,
+			Reports:             config.AllReports(),
 			UsageSummaryPeriods: []string{"D1", "D7", "D30"},
 		}},
 	}

@@ -82,7 +82,7 @@ func knownAuthorityHost(host string) bool {
 	if err != nil {
 		return false
 	}
-	for _, c := range config.Clouds {
+	for _, c := range config.Clouds() {
 		if k, err := url.Parse(c.AuthorityHost); err == nil && strings.EqualFold(k.Host, u.Host) {
 			return true
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -28,11 +29,14 @@ const (
 	ReasonOther        Reason = "other"
 )
 
-// Reasons lists every Reason, for zero-filling counters.
-var Reasons = []Reason{
+// reasons lists every Reason, for zero-filling counters.
+var reasons = []Reason{
 	ReasonAuth, ReasonUnauthorized, ReasonForbidden, ReasonUnlicensed, ReasonThrottled,
 	ReasonServer, ReasonTimeout, ReasonNetwork, ReasonDecode, ReasonPaging, ReasonOther,
 }
+
+// Reasons returns every Reason (a copy), for zero-filling counters.
+func Reasons() []Reason { return slices.Clone(reasons) }
 
 // codeUnlicensed is the error code Graph sends to tenants without a premium licence.
 const codeUnlicensed = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
