@@ -26,7 +26,7 @@ func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) ([]pr
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || n == 0 { // no record is no data, not zero users
 		return nil, n, err
 	}
 	m := env.metrics()

@@ -240,6 +240,10 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 		GraphRateLimit:    RateLimit{Requests: DefaultRateRequests, Per: DefaultRatePer},
 		MaxFailureReasons: DefaultMaxFailureReasons,
 	}
+	// Shorter polls could only hammer Graph (and the token endpoint) in a loop.
+	if c.PollInterval > 0 && c.PollInterval < minPollInterval {
+		p.add("poll_interval: must be at least %s, got %s", model.Duration(minPollInterval), model.Duration(c.PollInterval))
+	}
 	if rl := raw.GraphRateLimit; rl != nil {
 		if rl.Requests != nil {
 			c.GraphRateLimit.Requests = *rl.Requests
@@ -280,6 +284,9 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 
 // positiveDuration parses d (or returns def when absent) and checks
 // 0 < d <= max; max 0 means no upper limit.
+// minPollInterval is the shortest poll_interval accepted.
+const minPollInterval = 10 * time.Second
+
 func positiveDuration(p *problems, key string, d *duration, def, max time.Duration) time.Duration {
 	if d == nil {
 		return def

@@ -63,6 +63,7 @@ func New(o Options) (*Client, error) {
 		PerRetry: []policy.Policy{
 			bearer,
 			pacingPolicy(o.Limiter),
+			timeoutPolicy(o.RequestTimeout),
 			observePolicy(o.OnResponse),
 			policyFunc(retryAfterPolicy),
 		},
@@ -70,7 +71,6 @@ func New(o Options) (*Client, error) {
 		Transport: transport,
 		Retry: policy.RetryOptions{
 			MaxRetries:    int32(o.MaxRetries),
-			TryTimeout:    o.RequestTimeout,
 			RetryDelay:    o.RetryDelay,
 			MaxRetryDelay: 2 * time.Minute,
 			StatusCodes:   []int{408, 429, 500, 502, 503, 504},

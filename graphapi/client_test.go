@@ -372,3 +372,16 @@ func TestRequestLinesAreSentAsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestPacingDoesNotCountAgainstRequestTimeout(t *testing.T) {
+	// One request per 600ms and a 300ms request timeout: waiting for the pacer
+	// must not time the request out.
+	o := graphapi.Options{Limiter: graphapi.NewLimiter(1, 600*time.Millisecond), RequestTimeout: 300 * time.Millisecond, MaxRetries: 1}
+	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 30, time.Now())}, o, graphtest.Options{PageSize: 10})
+	if n, err := countUsers(t, h.client); err != nil || n != 30 {
+		t.Fatalf("got %d, %v", n, err)
+	}
+	if n := len(reportRequests(h.srv)); n != 3 {
+		t.Errorf("%d requests, want 3 (no retries)", n)
+	}
+}

@@ -199,3 +199,18 @@ func TestLimiterHonoursContext(t *testing.T) {
 		t.Fatalf("nil limiter: %v", err)
 	}
 }
+
+func TestDecodeCounts(t *testing.T) {
+	for in, want := range map[string]Count{`5`: 5, `"7"`: 7, `1e3`: 1000, `12.0`: 12, `null`: 0} {
+		var c Count
+		if err := c.UnmarshalJSON([]byte(in)); err != nil || c != want {
+			t.Errorf("%s: got %d, %v; want %d", in, c, err, want)
+		}
+	}
+	for _, in := range []string{`"NaN"`, `"Inf"`, `1e300`, `99999999999999999999`, `1.5`, `"many"`, `true`} {
+		var c Count
+		if err := c.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("%s: accepted as %d", in, c)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package graphapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
@@ -36,6 +38,17 @@ func pacingPolicy(l *Limiter) policyFunc {
 			return nil, err
 		}
 		return req.Next()
+	}
+}
+
+// timeoutPolicy bounds one try, download of the body included, after the
+// pacer has let it go: time spent waiting for the rate limit is not the
+// request's. (azcore's TryTimeout would also count the pacing wait.)
+func timeoutPolicy(d time.Duration) policyFunc {
+	return func(req *policy.Request) (*http.Response, error) {
+		ctx, cancel := context.WithTimeout(req.Raw().Context(), d)
+		defer cancel() // the body download policy below has read the body by now
+		return req.Clone(ctx).Next()
 	}
 }
 

@@ -3,6 +3,7 @@ package graphapi
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -46,8 +47,9 @@ func (c *Count) UnmarshalJSON(b []byte) error {
 	b = bytes.Trim(b, `"`)
 	v, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
+		// 1e3 or 12.0 are fine; NaN, Inf and values past int64 are not.
 		f, ferr := strconv.ParseFloat(string(b), 64)
-		if ferr != nil {
+		if ferr != nil || math.IsNaN(f) || f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
 			return fmt.Errorf("count %s: not an integer", b)
 		}
 		v = int64(f)

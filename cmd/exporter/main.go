@@ -75,6 +75,10 @@ func run(args []string) int {
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// Catch SIGHUP from here on: its default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	var (
 		cfg        *config.Config
@@ -115,7 +119,7 @@ func run(args []string) int {
 		level.Info(logger).Log("msg", "configuration reloaded")
 		return nil
 	}
-	go reloadOnSIGHUP(ctx, reload)
+	go reloadOnSIGHUP(ctx, hup, reload)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exporter, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -146,10 +150,7 @@ func run(args []string) int {
 }
 
 // reloadOnSIGHUP reloads the configuration on every SIGHUP until ctx ends.
-func reloadOnSIGHUP(ctx context.Context, reload func() error) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, reload func() error) {
 	for {
 		select {
 		case <-ctx.Done():
