@@ -115,7 +115,7 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
 		ch <- prometheus.MustNewConstMetric(buildInfoDesc, prometheus.GaugeValue, 1,
-			p.settings.tenant.Name, version.Version, version.Revision, version.GoVersion)
+			p.settings.tenant.Name, version.Version, version.GetRevision(), version.GoVersion)
 		p.collect(ch)
 	}
 }

@@ -35,22 +35,32 @@ func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, er
 	switch t.Auth {
 	case config.AuthClientSecret:
 		if t.ClientSecretFile != "" {
-			cred = &secretFileCredential{path: t.ClientSecretFile, tenant: t, opts: opts, disableDiscovery: disableDiscovery}
+			cred = &fileCredential{key: "client_secret_file", path: t.ClientSecretFile, build: func(raw []byte) (azcore.TokenCredential, error) {
+				secret := bytes.TrimSpace(raw)
+				if len(secret) == 0 {
+					return nil, errors.New("client_secret_file " + t.ClientSecretFile + " is empty")
+				}
+				return azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, string(secret),
+					&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
+			}}
 		} else {
 			cred, err = azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, t.ClientSecret,
 				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
 		}
 	case config.AuthClientCertificate:
-		var pem []byte
-		if pem, err = os.ReadFile(t.ClientCertificateFile); err != nil {
-			return nil, fmt.Errorf("client_certificate_file: %w", err)
+		fc := &fileCredential{key: "client_certificate_file", path: t.ClientCertificateFile, build: func(pem []byte) (azcore.TokenCredential, error) {
+			certs, key, err := azidentity.ParseCertificates(pem, nil)
+			if err != nil {
+				return nil, fmt.Errorf("client_certificate_file %s: %w", t.ClientCertificateFile, err)
+			}
+			return azidentity.NewClientCertificateCredential(t.TenantID, t.ClientID, certs, key,
+				&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
+		}}
+		// Read it now too, so a missing or broken file is found at start-up or reload.
+		if _, err = fc.current(); err != nil {
+			return nil, err
 		}
-		certs, key, perr := azidentity.ParseCertificates(pem, nil)
-		if perr != nil {
-			return nil, fmt.Errorf("client_certificate_file %s: %w", t.ClientCertificateFile, perr)
-		}
-		cred, err = azidentity.NewClientCertificateCredential(t.TenantID, t.ClientID, certs, key,
-			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
+		cred = fc
 	case config.AuthWorkloadIdentity:
 		cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: opts, TenantID: t.TenantID, ClientID: t.ClientID, DisableInstanceDiscovery: disableDiscovery})
@@ -106,48 +116,42 @@ func (a authErrors) GetToken(ctx context.Context, o policy.TokenRequestOptions) 
 	return tok, nil
 }
 
-// secretFileCredential reads the client secret from a file each time a token
-// is requested (the bearer policy asks only when its token nears expiry) and
-// rebuilds the inner credential when the secret changed, so a rotated secret
-// takes effect without a restart.
-type secretFileCredential struct {
-	path             string
-	tenant           config.Tenant
-	opts             azcore.ClientOptions
-	disableDiscovery bool
+// fileCredential reads a secret or certificate file each time a token is
+// requested (the bearer policy asks only when its token nears expiry) and
+// rebuilds the inner credential when the file changed, so a rotated secret
+// or certificate takes effect without a restart.
+type fileCredential struct {
+	key   string // the config key naming the file, for errors
+	path  string
+	build func(contents []byte) (azcore.TokenCredential, error)
 
-	mu     sync.Mutex
-	secret []byte
-	inner  azcore.TokenCredential
+	mu       sync.Mutex
+	contents []byte
+	inner    azcore.TokenCredential
 }
 
-func (s *secretFileCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	cred, err := s.current()
+func (f *fileCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	cred, err := f.current()
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
 	return cred.GetToken(ctx, o)
 }
 
-func (s *secretFileCredential) current() (azcore.TokenCredential, error) {
-	raw, err := os.ReadFile(s.path)
+func (f *fileCredential) current() (azcore.TokenCredential, error) {
+	raw, err := os.ReadFile(f.path)
 	if err != nil {
-		return nil, fmt.Errorf("client_secret_file: %w", err)
+		return nil, fmt.Errorf("%s: %w", f.key, err) // names the file, never its contents
 	}
-	secret := bytes.TrimSpace(raw)
-	if len(secret) == 0 {
-		return nil, errors.New("client_secret_file " + s.path + " is empty")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inner != nil && bytes.Equal(raw, f.contents) {
+		return f.inner, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inner != nil && bytes.Equal(secret, s.secret) {
-		return s.inner, nil
-	}
-	cred, err := azidentity.NewClientSecretCredential(s.tenant.TenantID, s.tenant.ClientID, string(secret),
-		&azidentity.ClientSecretCredentialOptions{ClientOptions: s.opts, DisableInstanceDiscovery: s.disableDiscovery})
+	cred, err := f.build(raw)
 	if err != nil {
 		return nil, err
 	}
-	s.secret, s.inner = secret, cred
+	f.contents, f.inner = raw, cred
 	return cred, nil
 }

@@ -115,3 +115,43 @@ func TestClientSecretFileRotation(t *testing.T) {
 		t.Fatalf("empty file: %v", err)
 	}
 }
+
+func TestClientCertificateRotation(t *testing.T) {
+	newCert := func() ([]byte, *x509.Certificate) {
+		key, _ := rsa.GenerateKey(rand.Reader, 2048)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "exporter"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		cert, _ := x509.ParseCertificate(der)
+		return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+			pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})...), cert
+	}
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	pemFile := filepath.Join(t.TempDir(), "cert.pem")
+	first, firstCert := newCert()
+	os.WriteFile(pemFile, first, 0o600)
+	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: firstCert})
+	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientCertificate,
+		ClientCertificateFile: pemFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := policy.TokenRequestOptions{Scopes: []string{srv.GraphEndpoint() + "/.default"}}
+	if _, err := cred.GetToken(context.Background(), opts); err != nil {
+		t.Fatalf("first certificate: %v", err)
+	}
+	second, secondCert := newCert()
+	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: secondCert})
+	os.WriteFile(pemFile, second, 0o600)
+	if _, err := cred.GetToken(context.Background(), opts); err != nil {
+		t.Fatalf("rotated certificate: %v", err)
+	}
+	os.WriteFile(pemFile, []byte("not a pem"), 0o600)
+	if _, err := cred.GetToken(context.Background(), opts); graphapi.ReasonOf(err) != graphapi.ReasonAuth {
+		t.Fatalf("broken file: %v", err)
+	}
+}

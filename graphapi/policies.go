@@ -34,9 +34,11 @@ func headersPolicy(userAgent string) policyFunc {
 // retries are paced like first attempts.
 func pacingPolicy(l *Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
-		if err := l.Wait(req.Raw().Context()); err != nil {
+		done, err := l.Wait(req.Raw().Context())
+		if err != nil {
 			return nil, err
 		}
+		defer done() // the body download policy below has read the body by now
 		return req.Next()
 	}
 }

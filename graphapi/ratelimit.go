@@ -9,54 +9,84 @@ import (
 // Limiter allows at most n requests in any window of length per: a sliding
 // window, as Graph counts, rather than a token bucket whose burst could put
 // n+1 requests into one window. It is safe for concurrent use.
+//
+// A slot is held from the moment a request is let go until its response
+// has arrived, and the window is measured from that arrival. Graph sees the
+// request somewhere in between, so however long a connection takes to set
+// up, Graph never counts more than n requests in one window.
 type Limiter struct {
-	mu   sync.Mutex
-	per  time.Duration
-	sent []time.Time // ring of the last n send times
-	next int         // index of the oldest entry once the ring is full
-	now  func() time.Time
+	mu    sync.Mutex
+	per   time.Duration
+	slots []slot // one per request allowed in a window
+	freed chan struct{}
+	now   func() time.Time
 }
 
-// safetyMargin absorbs the difference between when we send and when Graph
-// counts a request, so that pacing at exactly the limit draws no 429.
-const safetyMargin = 25 * time.Millisecond
+type slot struct {
+	busy bool      // a request holds it
+	at   time.Time // when its last request completed
+}
+
+// safetyMargin absorbs clock granularity between the two ends.
+const safetyMargin = 5 * time.Millisecond
 
 // NewLimiter returns a Limiter for n requests per window; n < 1 means no limit.
 func NewLimiter(n int, per time.Duration) *Limiter {
 	if n < 1 || per <= 0 {
 		return nil
 	}
-	return &Limiter{per: per + safetyMargin, sent: make([]time.Time, 0, n), now: time.Now}
+	return &Limiter{per: per + safetyMargin, slots: make([]slot, n), freed: make(chan struct{}, 1), now: time.Now}
 }
 
-// Wait blocks until a request may be sent, and records it as sent.
-// A nil Limiter never waits.
-func (l *Limiter) Wait(ctx context.Context) error {
+// Wait blocks until a request may be sent and returns the function to call
+// when its response has arrived (or the request failed). A nil Limiter
+// never waits.
+func (l *Limiter) Wait(ctx context.Context) (done func(), err error) {
 	if l == nil {
-		return nil
+		return func() {}, nil
 	}
 	for {
 		l.mu.Lock()
 		now := l.now()
-		if len(l.sent) < cap(l.sent) {
-			l.sent = append(l.sent, now)
-			l.mu.Unlock()
-			return nil
+		next, wait := -1, time.Duration(-1)
+		for i, s := range l.slots {
+			if s.busy {
+				continue
+			}
+			if w := s.at.Add(l.per).Sub(now); w <= 0 {
+				next = i
+				break
+			} else if wait < 0 || w < wait {
+				wait = w
+			}
 		}
-		wait := l.sent[l.next].Add(l.per).Sub(now)
-		if wait <= 0 {
-			l.sent[l.next] = now
-			l.next = (l.next + 1) % len(l.sent)
+		if next >= 0 {
+			l.slots[next].busy = true
 			l.mu.Unlock()
-			return nil
+			return func() { l.release(next) }, nil
 		}
 		l.mu.Unlock()
+		if wait < 0 { // every slot is busy: wait for one to be freed, checking now and then
+			wait = l.per
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-t.C:
+		case <-l.freed:
+			t.Stop()
 		}
+	}
+}
+
+func (l *Limiter) release(i int) {
+	l.mu.Lock()
+	l.slots[i] = slot{at: l.now()}
+	l.mu.Unlock()
+	select {
+	case l.freed <- struct{}{}:
+	default:
 	}
 }
