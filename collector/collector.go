@@ -48,7 +48,8 @@ func New(ctx context.Context, opts Options) *Exporter {
 }
 
 // Apply starts polling per cfg. Tenants whose settings are unchanged keep
-// their poller and counters; others are (re)started, removed ones stopped.
+// their poller; others are restarted, keeping their values and counters
+// while they read the same directory, and removed ones are stopped.
 // If any new tenant cannot be set up, nothing changes and the error says why.
 func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
@@ -68,6 +69,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		p, err := newTenantPoller(s, e.opts.HTTPClient, e.opts.UserAgent, e.opts.Logger)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+		if prev := old[t.Name]; prev != nil {
+			p.inherit(prev)
 		}
 		next = append(next, p)
 		started = append(started, p)

@@ -42,8 +42,8 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client()})
-	if e.Ready() != true {
-		t.Error("an exporter with no tenants is ready")
+	if !e.Ready() {
+		t.Error("an exporter with no tenants should be ready")
 	}
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,10 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 		t.Errorf("status after reload: %+v", statuses)
 	}
 
-	// A change of a global setting restarts every tenant.
+	// A change of a global setting restarts every tenant, but the values and
+	// counters carry over: nothing disappears, nothing is counted twice.
+	eventsBefore := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone")
+	lastSuccess := e.Status()[0].Reports[1].LastSuccess
 	cfg3 := cfg2
 	cfg3.PollInterval = 2 * time.Hour
 	if err := e.Apply(&cfg3); err != nil {
@@ -83,6 +86,21 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 	}
 	if (*e.pollers.Load())[0] == first[0] {
 		t.Error("tenant a kept its poller although poll_interval changed")
+	}
+	if !e.Ready() {
+		t.Error("not ready right after a reload although every tenant has data")
+	}
+	if got := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone"); got != eventsBefore {
+		t.Errorf("events_total right after the reload: %v, want %v", got, eventsBefore)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !e.Status()[0].Reports[1].LastSuccess.After(lastSuccess); {
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted poller did not poll")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone"); got != eventsBefore {
+		t.Errorf("events_total after the restarted poller's first poll: %v, want %v (counted twice?)", got, eventsBefore)
 	}
 
 	cancel()

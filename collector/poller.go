@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,29 +31,7 @@ type settings struct {
 }
 
 func (s settings) equal(o settings) bool {
-	return s.pollInterval == o.pollInterval && s.requestTimeout == o.requestTimeout &&
-		s.rateLimit == o.rateLimit && s.maxFailureReasons == o.maxFailureReasons &&
-		tenantEqual(s.tenant, o.tenant)
-}
-
-func tenantEqual(a, b config.Tenant) bool {
-	return a.Name == b.Name && a.TenantID == b.TenantID && a.ClientID == b.ClientID && a.Auth == b.Auth &&
-		a.ClientSecret == b.ClientSecret && a.ClientSecretFile == b.ClientSecretFile &&
-		a.ClientCertificateFile == b.ClientCertificateFile && a.Cloud == b.Cloud &&
-		a.AuthorityHost == b.AuthorityHost && a.GraphEndpoint == b.GraphEndpoint &&
-		equalStrings(a.Reports, b.Reports) && equalStrings(a.UsageSummaryPeriods, b.UsageSummaryPeriods)
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return reflect.DeepEqual(s, o)
 }
 
 // reportStatus is the immutable state of one report of one tenant, swapped
@@ -122,6 +101,32 @@ func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.L
 		p.reports = append(p.reports, rp)
 	}
 	return p, nil
+}
+
+// inherit takes over the state of the poller it replaces on a reload, when
+// both read the same directory through the same Graph: the last snapshots
+// stay on /metrics, and counters (distinct events, errors, requests) go on
+// rather than reset, which would make increase() see a whole 30 days of
+// events at once. Call it before either poller runs.
+func (p *tenantPoller) inherit(prev *tenantPoller) {
+	a, b := p.settings.tenant, prev.settings.tenant
+	if a.TenantID != b.TenantID || a.GraphEndpoint != b.GraphEndpoint {
+		return
+	}
+	p.requests = prev.requests
+	p.reasons = prev.reasons
+	p.reasons.max = p.settings.maxFailureReasons
+	for _, rp := range p.reports {
+		for _, old := range prev.reports {
+			if old.name == rp.name {
+				rp.report = old.report
+				rp.status.Store(old.status.Load())
+			}
+		}
+	}
+	if prev.firstPollDone.Load() {
+		p.firstPollDone.Store(true)
+	}
 }
 
 func zeroErrors() map[graphapi.Reason]float64 {
