@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -204,15 +205,24 @@ func TestDistinctEventsAcrossPolls(t *testing.T) {
 	e := exporterFor(f.p)
 	compareGolden(t, e, "events_after_two_polls.prom")
 
-	// One new failed event arrives: exactly one counter moves by one.
+	// One new failed event arrives: exactly one series of each counter moves, by one.
+	counters := func() string {
+		return gatherText(t, e, "entra_authmethods_events_total") + gatherText(t, e, "entra_authmethods_event_failures_total")
+	}
+	before := counters()
 	data := smallData(time.Now())
 	data.Events = append(data.Events, graphtest.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
 		FailureReason: "User abandoned", EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)})
 	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
 	f.pollAll(t)
-	got := value(t, e, "entra_authmethods_event_failures_total", "feature", "reset", "method", "email", "reason", "User abandoned")
-	if got != 2 {
-		t.Errorf("failures for the new event: got %v, want 2", got)
+	want := strings.NewReplacer(
+		`entra_authmethods_events_total{feature="reset",method="email",tenant="contoso"} 1`,
+		`entra_authmethods_events_total{feature="reset",method="email",tenant="contoso"} 2`,
+		`entra_authmethods_event_failures_total{feature="reset",method="email",reason="User abandoned",tenant="contoso"} 1`,
+		`entra_authmethods_event_failures_total{feature="reset",method="email",reason="User abandoned",tenant="contoso"} 2`,
+	).Replace(before)
+	if got := counters(); got != want || got == before {
+		t.Errorf("counters after one new failed event:\n%s\nwant:\n%s", got, want)
 	}
 }
 
@@ -333,4 +343,49 @@ func value(t *testing.T, c prometheus.Collector, name string, pairs ...string) f
 	}
 	t.Fatalf("no series %s%v", name, pairs)
 	return 0
+}
+
+func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
+	f := newFixture(t, 20, config.UserEventsSummary)
+	f.pollAll(t)
+	e := exporterFor(f.p)
+	before := gatherText(t, e, "entra_authmethods_event_failures_total") + gatherText(t, e, "entra_authmethods_events_total")
+	admitted := len(f.p.reasons.admitted)
+
+	// New events with new failure reasons arrive, but page 2 fails: neither
+	// the counters nor the admitted reasons may move.
+	data := smallData(time.Now())
+	for i := range 3 {
+		data.Events = append([]graphtest.Event{{ID: "n", Feature: "reset", UPN: "n@x", AuthMethod: "sms",
+			FailureReason: fmt.Sprintf("new reason %d", i), EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)}}, data.Events...)
+	}
+	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	f.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.RawQuery, "skiptoken") {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"Authorization_RequestDenied","message":"no"}}`))
+			return true
+		}
+		return false
+	})
+	f.pollAll(t)
+	after := gatherText(t, e, "entra_authmethods_event_failures_total") + gatherText(t, e, "entra_authmethods_events_total")
+	if after != before {
+		t.Errorf("a failed poll changed the counters:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if len(f.p.reasons.admitted) != admitted {
+		t.Errorf("a failed poll admitted failure reasons: %d, was %d", len(f.p.reasons.admitted), admitted)
+	}
+	if up := value(t, e, "entra_authmethods_report_up", "report", config.UserEventsSummary); up != 0 {
+		t.Errorf("report_up %v after a failed poll", up)
+	}
+
+	// Graph recovers: the three new events are counted once each.
+	f.srv.SetIntercept(nil)
+	f.pollAll(t)
+	for i := range 3 {
+		if got := value(t, e, "entra_authmethods_event_failures_total", "feature", "reset", "method", "sms", "reason", fmt.Sprintf("new reason %d", i)); got != 1 {
+			t.Errorf("new reason %d: %v, want 1", i, got)
+		}
+	}
 }
