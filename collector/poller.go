@@ -200,7 +200,11 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller) {
 		st.errors = maps.Clone(old.errors)
 		st.errors[reason]++
 		st.lastError = err.Error()
-		kv := []any{"msg", "poll failed; keeping the last good values", "report", rp.name, "reason", reason, "err", err}
+		msg := "poll failed; no data yet"
+		if !old.lastSuccess.IsZero() {
+			msg = "poll failed; keeping the last good values"
+		}
+		kv := []any{"msg", msg, "report", rp.name, "reason", reason, "err", err}
 		if hint := reason.Hint(); hint != "" {
 			kv = append(kv, "hint", hint)
 		}
