@@ -34,7 +34,7 @@ const (
 func Start(now time.Time) (*Demo, error) {
 	// Graph allows 5 requests per 10 s; the demo allows more so every metric
 	// shows within seconds, and paces the client to match.
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 500, RateLimit: 20, RatePer: time.Second})
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 500, RateLimit: 20, RatePer: time.Second, NoRecording: true})
 	if err != nil {
 		return nil, err
 	}

@@ -209,8 +209,14 @@ func (s *Server) IssueToken(tenantID string) (string, error) {
 		return "", err
 	}
 	tok := base64.RawURLEncoding.EncodeToString(b)
+	now := time.Now()
 	s.mu.Lock()
-	s.tokens[tok] = issuedToken{tenant: t.TenantID, expires: time.Now().Add(tokenLifetime)}
+	for old, it := range s.tokens { // forget expired tokens, so a long demo does not grow
+		if now.After(it.expires) {
+			delete(s.tokens, old)
+		}
+	}
+	s.tokens[tok] = issuedToken{tenant: t.TenantID, expires: now.Add(tokenLifetime)}
 	s.mu.Unlock()
 	return tok, nil
 }
