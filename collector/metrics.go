@@ -92,6 +92,8 @@ var (
 		"Records read in the report's last successful poll.", "report")
 	reportErrorsDesc = desc("report_errors_total",
 		"Failed polls of the report, by reason.", "report", "reason")
+	pollIntervalDesc = desc("poll_interval_seconds",
+		"The configured poll_interval: each report is polled this often. Alerts on stale data compare against it.")
 	graphRequestsDesc = desc("graph_requests_total",
 		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
 	tenantInfoDesc = desc("tenant_info",
@@ -111,7 +113,7 @@ var allDescs = []*prometheus.Desc{
 	dailySigninsDesc, dailySigninsTimestampDesc,
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
-	graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
+	pollIntervalDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
 }
 
 // metricSet accumulates the const metrics of one snapshot for one tenant.

@@ -218,6 +218,7 @@ func (p *tenantPoller) collect(ch chan<- prometheus.Metric) {
 	t := p.settings.tenant
 	m := &metricSet{tenant: t.Name}
 	m.gauge(tenantInfoDesc, 1, t.TenantID, t.Cloud)
+	m.gauge(pollIntervalDesc, p.settings.pollInterval.Seconds())
 	for code, n := range p.requests.snapshot() {
 		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
 	}
