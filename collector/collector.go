@@ -70,9 +70,6 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		if prev := old[t.Name]; prev != nil {
-			p.inherit(prev)
-		}
 		next = append(next, p)
 		started = append(started, p)
 	}
@@ -82,6 +79,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 	}
 	for _, p := range started {
+		if prev := old[p.settings.tenant.Name]; prev != nil {
+			p.inherit(prev) // prev has stopped: its state is no longer written
+		}
 		p.start(e.ctx)
 	}
 	e.pollers.Store(&next)

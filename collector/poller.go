@@ -107,7 +107,7 @@ func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.L
 // both read the same directory through the same Graph: the last snapshots
 // stay on /metrics, and counters (distinct events, errors, requests) go on
 // rather than reset, which would make increase() see a whole 30 days of
-// events at once. Call it before either poller runs.
+// events at once. Call it after prev has stopped and before p starts.
 func (p *tenantPoller) inherit(prev *tenantPoller) {
 	a, b := p.settings.tenant, prev.settings.tenant
 	if a.TenantID != b.TenantID || a.GraphEndpoint != b.GraphEndpoint {
