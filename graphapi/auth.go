@@ -28,10 +28,18 @@ func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, er
 		opts.Transport = hc
 	}
 	disableDiscovery := !knownAuthorityHost(t.AuthorityHost)
-	var (
-		cred azcore.TokenCredential
-		err  error
-	)
+	build := func() (azcore.TokenCredential, error) {
+		return newCredential(t, opts, disableDiscovery)
+	}
+	cred, err := build()
+	if err != nil {
+		return nil, err
+	}
+	return authErrors{&resettable{build: build, inner: cred}}, nil
+}
+
+// newCredential builds the azidentity credential of t's kind.
+func newCredential(t config.Tenant, opts azcore.ClientOptions, disableDiscovery bool) (cred azcore.TokenCredential, err error) {
 	switch t.Auth {
 	case config.AuthClientSecret:
 		if t.ClientSecretFile != "" {
@@ -81,7 +89,7 @@ func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, er
 	if err != nil {
 		return nil, fmt.Errorf("%s credential: %w", t.Auth, err)
 	}
-	return authErrors{cred}, nil
+	return cred, nil
 }
 
 // knownAuthorityHost reports whether host is a national cloud's login host,
@@ -100,9 +108,47 @@ func knownAuthorityHost(host string) bool {
 	return false
 }
 
+// resettable can throw its credential away, so that the next token comes
+// from a new one: azidentity caches tokens, and after Graph refused one (a
+// 401) asking the same credential again would only return it again.
+type resettable struct {
+	build func() (azcore.TokenCredential, error)
+	mu    sync.Mutex
+	inner azcore.TokenCredential
+}
+
+func (r *resettable) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	r.mu.Lock()
+	cred := r.inner
+	if cred == nil {
+		var err error
+		if cred, err = r.build(); err != nil {
+			r.mu.Unlock()
+			return azcore.AccessToken{}, err
+		}
+		r.inner = cred
+	}
+	r.mu.Unlock()
+	return cred.GetToken(ctx, o)
+}
+
+// Reset drops the credential and its cached tokens.
+func (r *resettable) Reset() {
+	r.mu.Lock()
+	r.inner = nil
+	r.mu.Unlock()
+}
+
 // authErrors marks every token failure as Reason auth, so a poll that fails
 // before reaching Graph says so.
 type authErrors struct{ azcore.TokenCredential }
+
+// Reset makes the next token a fresh one.
+func (a authErrors) Reset() {
+	if r, ok := a.TokenCredential.(interface{ Reset() }); ok {
+		r.Reset()
+	}
+}
 
 func (a authErrors) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	tok, err := a.TokenCredential.GetToken(ctx, o)

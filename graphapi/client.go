@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,8 @@ type Options struct {
 	Limiter        *Limiter               // client-side pacing; nil: none
 	MaxRetries     int                    // retries of 408, 429, 5xx and network errors (default 5)
 	RetryDelay     time.Duration          // base of the exponential backoff when no Retry-After is sent (default 1s)
+	MaxPages       int                    // pages one listing may read (default 10000)
+	MaxPageBytes   int64                  // bytes one response may have (default 64 MiB)
 	OnResponse     func(statusCode int)   // called for every HTTP response, retries included
 	UserAgent      string                 // User-Agent of every Graph request
 }
@@ -36,7 +39,15 @@ type Options struct {
 type Client struct {
 	endpoint *url.URL
 	pipeline runtime.Pipeline
+	cred     azcore.TokenCredential
+	maxPages int
 }
+
+// Defaults of the caps on what one listing may read.
+const (
+	DefaultMaxPages     = 10000
+	DefaultMaxPageBytes = 64 << 20
+)
 
 // New returns a Client for o.Endpoint.
 func New(o Options) (*Client, error) {
@@ -56,7 +67,13 @@ func New(o Options) (*Client, error) {
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Second
 	}
-	var transport policy.Transporter = sameHostClient(o.HTTPClient)
+	if o.MaxPages <= 0 {
+		o.MaxPages = DefaultMaxPages
+	}
+	if o.MaxPageBytes <= 0 {
+		o.MaxPageBytes = DefaultMaxPageBytes
+	}
+	var transport policy.Transporter = sameHostClient(o.HTTPClient, o.MaxPageBytes)
 	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
 	pl := runtime.NewPipeline("entra-authmethods-exporter", "", runtime.PipelineOptions{
 		PerCall: []policy.Policy{headersPolicy(o.UserAgent)},
@@ -77,12 +94,13 @@ func New(o Options) (*Client, error) {
 		},
 		Telemetry: policy.TelemetryOptions{Disabled: true},
 	})
-	return &Client{endpoint: ep, pipeline: pl}, nil
+	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages}, nil
 }
 
 // sameHostClient returns an HTTP client that never follows a redirect to
-// another host, so a bearer token cannot leave the Graph endpoint that way.
-func sameHostClient(hc *http.Client) *http.Client {
+// another host, so a bearer token cannot leave the Graph endpoint that way,
+// and whose response bodies end in an error past maxBytes.
+func sameHostClient(hc *http.Client, maxBytes int64) *http.Client {
 	c := &http.Client{}
 	if hc != nil {
 		*c = *hc
@@ -93,8 +111,54 @@ func sameHostClient(hc *http.Client) *http.Client {
 		}
 		return nil
 	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = limitTransport{base: base, limit: maxBytes}
 	return c
 }
+
+// limitTransport caps the size of every response body it returns.
+type limitTransport struct {
+	base  http.RoundTripper
+	limit int64
+}
+
+func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err == nil {
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.limit, limit: t.limit}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left, limit int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, &pageTooLargeError{limit: b.limit}
+	}
+	return n, err
+}
+
+// pageTooLargeError ends a response past the byte cap. Retrying would only
+// fetch the same page again, hence NonRetriable (azcore's marker).
+type pageTooLargeError struct{ limit int64 }
+
+func (e *pageTooLargeError) Error() string {
+	return fmt.Sprintf("a page of more than %d bytes: refusing to read it", e.limit)
+}
+
+func (*pageTooLargeError) NonRetriable() {}
 
 // url returns the absolute URL of a path below the endpoint. The path is
 // sent as written, so OData function calls keep their literal parentheses
@@ -108,33 +172,46 @@ func (c *Client) url(path, query string) string {
 }
 
 // get sends one GET through the pipeline and returns the body of a 2xx
-// response. Other statuses become an *Error.
+// response. Other statuses become an *Error. A 401 is tried once more,
+// with a token fetched anew.
 func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, &Error{Reason: ReasonOther, Err: err}
 	}
-	req, err := runtime.NewRequest(ctx, http.MethodGet, rawURL)
-	if err != nil {
-		return nil, &Error{Reason: ReasonOther, Path: u.Path, Err: err}
+	for attempt := 1; ; attempt++ {
+		req, err := runtime.NewRequest(ctx, http.MethodGet, rawURL)
+		if err != nil {
+			return nil, &Error{Reason: ReasonOther, Path: u.Path, Err: err}
+		}
+		resp, err := c.pipeline.Do(req)
+		if err != nil {
+			return nil, classifyTransportError(ctx, u.Path, err)
+		}
+		body, err := runtime.Payload(resp) // already read by azcore; this closes it
+		resp.Body.Close()
+		if err != nil {
+			return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
+			if r, ok := c.cred.(interface{ Reset() }); ok {
+				r.Reset() // the policy dropped its token; the credential must not hand it back
+			}
+			continue
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil, responseError(resp, body, u.Path)
+		}
+		return body, nil
 	}
-	resp, err := c.pipeline.Do(req)
-	if err != nil {
-		return nil, classifyTransportError(ctx, u.Path, err)
-	}
-	defer resp.Body.Close()
-	body, err := runtime.Payload(resp)
-	if err != nil {
-		return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, responseError(resp, body, u.Path)
-	}
-	return body, nil
 }
 
 // classifyTransportError names an error that came back without a response.
 func classifyTransportError(ctx context.Context, path string, err error) error {
+	var tooLarge *pageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return &Error{Reason: ReasonPaging, Path: path, Err: tooLarge}
+	}
 	var ge *Error
 	if errors.As(err, &ge) { // from our credential wrapper: already classified
 		if ge.Path == "" {

@@ -21,8 +21,11 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 		if seen[next] {
 			return total, &Error{Reason: ReasonPaging, Path: path, Err: fmt.Errorf("nextLink repeats a page already read in this poll")}
 		}
+		if len(seen) == c.maxPages {
+			return total, &Error{Reason: ReasonPaging, Path: path, Err: fmt.Errorf("more than %d pages", c.maxPages)}
+		}
 		seen[next] = true
-		body, err := c.get(ctx, next)
+		body, err := c.getJSON(ctx, next)
 		if err != nil {
 			return total, err
 		}
@@ -40,6 +43,21 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 		next = link
 	}
 	return total, nil
+}
+
+// badPageRetries is how often a page whose body is not valid JSON (cut
+// short, garbled) is fetched again before the poll fails as decode.
+const badPageRetries = 2
+
+// getJSON gets a page and checks that it is whole JSON before any record is
+// handed on, so a retried page never counts a record twice.
+func (c *Client) getJSON(ctx context.Context, rawURL string) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		body, err := c.get(ctx, rawURL)
+		if err != nil || json.Valid(body) || attempt == badPageRetries {
+			return body, err // decodePage names what is wrong with a bad page
+		}
+	}
 }
 
 // checkNextLink refuses a nextLink that leaves the configured Graph endpoint:

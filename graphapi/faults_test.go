@@ -1,0 +1,206 @@
+package graphapi_test
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+// faultyHarness serves 30 users in pages of 10 and lets fault misbehave on
+// the report requests it chooses (by their 1-based number).
+func faultyHarness(t *testing.T, o graphapi.Options, fault func(n int32, w http.ResponseWriter, r *http.Request) bool) (*harness, *atomic.Int32) {
+	t.Helper()
+	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 30, time.Now())}, o, graphtest.Options{PageSize: 10})
+	var calls atomic.Int32
+	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/reports/") {
+			return false
+		}
+		return fault(calls.Add(1), w, r)
+	})
+	return h, &calls
+}
+
+func TestTruncatedAndGarbledPagesAreFetchedAgain(t *testing.T) {
+	for name, body := range map[string]string{
+		"truncated": `{"value":[{"userType":"member","isAdmin":fal`,
+		"garbled":   `<html>Service Unavailable</html>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h, calls := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+				if n == 2 { // the second page, once
+					w.Write([]byte(body))
+					return true
+				}
+				return false
+			})
+			if n, err := countUsers(t, h.client); err != nil || n != 30 {
+				t.Fatalf("got %d users, %v: a bad page must be fetched again, and counted once", n, err)
+			}
+			if calls.Load() != 4 {
+				t.Errorf("%d requests, want 4 (three pages, one again)", calls.Load())
+			}
+		})
+	}
+}
+
+func TestAPageThatStaysBadIsADecodeError(t *testing.T) {
+	h, calls := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.RawQuery, "skiptoken") {
+			w.Write([]byte(`{"value":[`))
+			return true
+		}
+		return false
+	})
+	_, err := countUsers(t, h.client)
+	if graphapi.ReasonOf(err) != graphapi.ReasonDecode {
+		t.Fatalf("got %v, want reason decode", err)
+	}
+	if calls.Load() != 4 {
+		t.Errorf("%d requests, want 4 (page 1, then page 2 three times)", calls.Load())
+	}
+}
+
+func TestCutConnectionsAreRetried(t *testing.T) {
+	h, _ := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		if n <= 2 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				if n == 2 { // headers, then half a body
+					conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"value\":["))
+				}
+				conn.Close()
+			}
+			return true
+		}
+		return false
+	})
+	if n, err := countUsers(t, h.client); err != nil || n != 30 {
+		t.Fatalf("got %d users, %v", n, err)
+	}
+}
+
+func TestUnauthorizedIsRetriedOnceWithAFreshToken(t *testing.T) {
+	var tokens []string
+	h, calls := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		tokens = append(tokens, r.Header.Get("Authorization"))
+		if n == 1 {
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid."}}`))
+			return true
+		}
+		return false
+	})
+	if n, err := countUsers(t, h.client); err != nil || n != 30 {
+		t.Fatalf("got %d users, %v", n, err)
+	}
+	if calls.Load() != 4 || tokens[0] == tokens[1] {
+		t.Errorf("%d requests; the retry after 401 must carry a new token (same: %v)", calls.Load(), tokens[0] == tokens[1])
+	}
+
+	// A 401 that persists is not retried forever.
+	h2, calls2 := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusUnauthorized)
+		return true
+	})
+	if _, err := countUsers(t, h2.client); graphapi.ReasonOf(err) != graphapi.ReasonUnauthorized {
+		t.Fatalf("got %v, want reason unauthorized", err)
+	}
+	if calls2.Load() != 2 {
+		t.Errorf("%d requests for a lasting 401, want 2", calls2.Load())
+	}
+}
+
+func TestRetryAfterForms(t *testing.T) {
+	for name, header := range map[string]string{
+		"seconds":    "1",
+		"fractional": "0.4",
+		"http date":  "date", // made when the 429 is sent
+		"none":       "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			// RetryDelay 200ms: without Retry-After, azcore backs off
+			// exponentially with jitter, (2^1-1) x 200ms x [0.8, 1.2].
+			h, calls := faultyHarness(t, graphapi.Options{RetryDelay: 200 * time.Millisecond}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+				if n == 1 {
+					switch header {
+					case "date":
+						w.Header().Set("Retry-After", time.Now().Add(1500*time.Millisecond).UTC().Format(http.TimeFormat))
+					case "":
+					default:
+						w.Header().Set("Retry-After", header)
+					}
+					w.WriteHeader(http.StatusTooManyRequests)
+					return true
+				}
+				return false
+			})
+			start := time.Now()
+			if n, err := countUsers(t, h.client); err != nil || n != 30 {
+				t.Fatalf("got %d, %v", n, err)
+			}
+			elapsed := time.Since(start)
+			min := map[string]time.Duration{"seconds": time.Second, "fractional": 400 * time.Millisecond, "http date": 500 * time.Millisecond, "none": 160 * time.Millisecond}[name]
+			if elapsed < min || elapsed > min+3*time.Second {
+				t.Errorf("took %v, want at least %v", elapsed, min)
+			}
+			if calls.Load() != 4 {
+				t.Errorf("%d requests, want 4", calls.Load())
+			}
+		})
+	}
+}
+
+func TestEveryServerErrorIsRetried(t *testing.T) {
+	for _, code := range []int{500, 502, 503, 504} {
+		h, calls := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+			if n == 1 {
+				w.WriteHeader(code)
+				return true
+			}
+			return false
+		})
+		if n, err := countUsers(t, h.client); err != nil || n != 30 || calls.Load() != 4 {
+			t.Errorf("%d: got %d users in %d requests, %v", code, n, calls.Load(), err)
+		}
+	}
+}
+
+func TestPageCaps(t *testing.T) {
+	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 30, time.Now())}, graphapi.Options{MaxPages: 2}, graphtest.Options{PageSize: 10})
+	if _, err := countUsers(t, h.client); graphapi.ReasonOf(err) != graphapi.ReasonPaging || !strings.Contains(err.Error(), "more than 2 pages") {
+		t.Errorf("page cap: got %v", err)
+	}
+	if n := len(reportRequests(h.srv)); n != 2 {
+		t.Errorf("page cap: %d requests, want 2", n)
+	}
+
+	h = newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 30, time.Now())}, graphapi.Options{MaxPageBytes: 2000}, graphtest.Options{PageSize: 10})
+	if _, err := countUsers(t, h.client); graphapi.ReasonOf(err) != graphapi.ReasonPaging || !strings.Contains(err.Error(), "more than 2000 bytes") {
+		t.Errorf("byte cap: got %v", err)
+	}
+	if n := len(reportRequests(h.srv)); n != 1 {
+		t.Errorf("byte cap: %d requests, want 1 (an oversized page is not fetched again)", n)
+	}
+}
+
+func TestRedirectToAnotherHostIsNotFollowed(t *testing.T) {
+	var foreign atomic.Int32
+	other := newHarness(t, &graphtest.Tenant{}, graphapi.Options{}, graphtest.Options{})
+	other.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool { foreign.Add(1); return false })
+	h, _ := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		http.Redirect(w, r, other.srv.GraphEndpoint()+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		return true
+	})
+	if _, err := countUsers(t, h.client); err == nil {
+		t.Fatal("a redirect to another host was followed")
+	}
+	if foreign.Load() != 0 {
+		t.Errorf("the other host received %d requests", foreign.Load())
+	}
+}
