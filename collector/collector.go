@@ -61,7 +61,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	var next, started []*tenantPoller
 	for _, t := range cfg.Tenants {
 		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
-			rateLimit: cfg.GraphRateLimit, maxFailureReasons: cfg.MaxFailureReasons}
+			rateLimit: cfg.GraphRateLimit, maxFailureReasons: cfg.MaxFailureReasons, maxPages: cfg.MaxPagesPerPoll}
 		if p := old[t.Name]; p != nil && p.settings.equal(s) {
 			next = append(next, p)
 			continue

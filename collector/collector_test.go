@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -119,7 +121,7 @@ func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 func (f *fixture) pollAll(t *testing.T) {
 	t.Helper()
 	for _, rp := range f.p.reports {
-		f.p.pollReport(context.Background(), rp)
+		f.p.pollReport(context.Background(), rp, &pollRound{})
 	}
 }
 
@@ -386,6 +388,49 @@ func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
 	for i := range 3 {
 		if got := value(t, e, "entra_authmethods_event_failures_total", "feature", "reset", "method", "sms", "reason", fmt.Sprintf("new reason %d", i)); got != 1 {
 			t.Errorf("new reason %d: %v, want 1", i, got)
+		}
+	}
+}
+
+func TestTokenFailureLogsOncePerRound(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret})
+	var buf bytes.Buffer
+	logger := level.NewFilter(log.NewLogfmtLogger(log.NewSyncWriter(&buf)), level.AllowInfo())
+	wrong := "a-wrong-secret-value-123"
+	s := settings{
+		tenant: config.Tenant{Name: "contoso", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: wrong, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: config.DefaultReports(), UsageSummaryPeriods: []string{"D1"}},
+		pollInterval: time.Minute, requestTimeout: 10 * time.Second, maxFailureReasons: 20,
+	}
+	p, err := newTenantPoller(s, srv.Client(), "test", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		round := &pollRound{}
+		for _, rp := range p.reports {
+			p.pollReport(context.Background(), rp, round)
+		}
+	}
+	if n := strings.Count(buf.String(), "level=warn"); n != 2 {
+		t.Errorf("%d warnings for two rounds of token failures, want 2:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), "reason=auth") || !strings.Contains(buf.String(), "hint=") {
+		t.Errorf("the warning does not say what to fix:\n%s", buf.String())
+	}
+	if strings.Contains(buf.String(), wrong) {
+		t.Error("the secret is in the log")
+	}
+	e := exporterFor(p)
+	for _, r := range config.DefaultReports() {
+		if got := value(t, e, "entra_authmethods_report_errors_total", "report", r, "reason", "auth"); got != 2 {
+			t.Errorf("%s: errors{auth} = %v, want 2", r, got)
 		}
 	}
 }

@@ -28,6 +28,7 @@ type settings struct {
 	requestTimeout    time.Duration
 	rateLimit         config.RateLimit
 	maxFailureReasons int
+	maxPages          int
 }
 
 func (s settings) equal(o settings) bool {
@@ -81,6 +82,7 @@ func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.L
 		HTTPClient:     hc,
 		RequestTimeout: s.requestTimeout,
 		Limiter:        graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per),
+		MaxPages:       s.maxPages,
 		OnResponse:     requests.inc,
 		UserAgent:      userAgent,
 	})
@@ -143,11 +145,12 @@ func (p *tenantPoller) start(ctx context.Context) {
 	go func() {
 		defer close(p.done)
 		for {
+			var round pollRound
 			for _, rp := range p.reports {
 				if ctx.Err() != nil {
 					return
 				}
-				p.pollReport(ctx, rp)
+				p.pollReport(ctx, rp, &round)
 			}
 			p.firstPollDone.Store(true)
 			t := time.NewTimer(jitter(p.settings.pollInterval))
@@ -174,7 +177,7 @@ func jitter(d time.Duration) time.Duration {
 
 // pollReport polls one report under a deadline of one poll interval and
 // swaps in its new status. A poll cut short by shutdown is not an error.
-func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller) {
+func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *pollRound) {
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, p.settings.pollInterval)
 	defer cancel()
@@ -208,9 +211,27 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller) {
 		if hint := reason.Hint(); hint != "" {
 			kv = append(kv, "hint", hint)
 		}
-		level.Warn(p.logger).Log(kv...)
+		if round.seen(reason) {
+			level.Debug(p.logger).Log(kv...)
+		} else {
+			level.Warn(p.logger).Log(kv...)
+		}
 	}
 	rp.status.Store(st)
+}
+
+// pollRound is one pass over a tenant's reports. A token that cannot be had
+// fails every report of the pass alike: the log says so once per pass, with
+// what to fix, rather than once per report.
+type pollRound struct{ authLogged bool }
+
+func (r *pollRound) seen(reason graphapi.Reason) bool {
+	if reason != graphapi.ReasonAuth {
+		return false
+	}
+	seen := r.authLogged
+	r.authLogged = true
+	return seen
 }
 
 // collect emits the tenant's snapshots and its exporter metrics.

@@ -80,6 +80,7 @@ const (
 	DefaultRateRequests      = 5
 	DefaultRatePer           = 10 * time.Second
 	DefaultMaxFailureReasons = 20
+	DefaultMaxPagesPerPoll   = 10000
 	DefaultTenantName        = "default"
 	DefaultCloud             = "public"
 )
@@ -90,6 +91,7 @@ type Config struct {
 	RequestTimeout    time.Duration
 	GraphRateLimit    RateLimit
 	MaxFailureReasons int
+	MaxPagesPerPoll   int // pages one report's poll may read; a guard against a nextLink chain without end
 	Tenants           []Tenant
 }
 

@@ -27,6 +27,7 @@ func defaults(tenants ...Tenant) *Config {
 		RequestTimeout:    60 * time.Second,
 		GraphRateLimit:    RateLimit{Requests: 5, Per: 10 * time.Second},
 		MaxFailureReasons: 20,
+		MaxPagesPerPoll:   10000,
 		Tenants:           tenants,
 	}
 }
@@ -63,6 +64,7 @@ func TestLoadGood(t *testing.T) {
 	full.RequestTimeout = 45 * time.Second
 	full.GraphRateLimit = RateLimit{Requests: 4, Per: 12 * time.Second}
 	full.MaxFailureReasons = 30
+	full.MaxPagesPerPoll = 500
 
 	twoTenants := defaults(
 		Tenant{
@@ -171,6 +173,7 @@ func TestLoadBad(t *testing.T) {
 		"bad_period.yaml":              {`tenants[0] (contoso): usage_summary_periods: unknown period "d14" (known: D1, D7, D30)`},
 		"zero_poll_interval.yaml":      {`line 1: poll_interval: must be greater than 0`},
 		"poll_interval_too_short.yaml": {`poll_interval: must be at least 10s, got 1ms`},
+		"zero_max_pages.yaml":          {`max_pages_per_poll: must be at least 1, got 0`},
 		"zero_requests.yaml":           {`graph_rate_limit: requests: must be between 1 and 1000, got 0`},
 		"slow_rate_limit.yaml":         {`line 2: graph_rate_limit: per: must be at most 1h, got 2h`},
 		"zero_failure_reasons.yaml":    {`max_failure_reasons: must be at least 1, got 0`},

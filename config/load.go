@@ -36,6 +36,7 @@ type rawConfig struct {
 	RequestTimeout    *duration     `yaml:"request_timeout"`
 	GraphRateLimit    *rawRateLimit `yaml:"graph_rate_limit"`
 	MaxFailureReasons *int          `yaml:"max_failure_reasons"`
+	MaxPagesPerPoll   *int          `yaml:"max_pages_per_poll"`
 	Tenants           []rawTenant   `yaml:"tenants"`
 }
 
@@ -239,6 +240,7 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 		RequestTimeout:    positiveDuration(p, "request_timeout", raw.RequestTimeout, DefaultRequestTimeout, 0),
 		GraphRateLimit:    RateLimit{Requests: DefaultRateRequests, Per: DefaultRatePer},
 		MaxFailureReasons: DefaultMaxFailureReasons,
+		MaxPagesPerPoll:   DefaultMaxPagesPerPoll,
 	}
 	// Shorter polls could only hammer Graph (and the token endpoint) in a loop.
 	if c.PollInterval > 0 && c.PollInterval < minPollInterval {
@@ -252,6 +254,12 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 			}
 		}
 		c.GraphRateLimit.Per = positiveDuration(p, "graph_rate_limit: per", rl.Per, DefaultRatePer, maxRatePer)
+	}
+	if raw.MaxPagesPerPoll != nil {
+		c.MaxPagesPerPoll = *raw.MaxPagesPerPoll
+		if c.MaxPagesPerPoll < 1 {
+			p.add("max_pages_per_poll: must be at least 1, got %d", c.MaxPagesPerPoll)
+		}
 	}
 	if raw.MaxFailureReasons != nil {
 		c.MaxFailureReasons = *raw.MaxFailureReasons
