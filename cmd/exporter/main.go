@@ -107,27 +107,16 @@ func run(args []string) int {
 		return 1
 	}
 
-	reload := func() error {
-		next, err := load()
-		if err == nil {
-			err = exporter.Apply(next)
-		}
-		if err != nil {
-			level.Error(logger).Log("msg", "reload failed; the previous configuration keeps running", "err", err)
-			return err
-		}
-		level.Info(logger).Log("msg", "configuration reloaded")
-		return nil
-	}
-	go reloadOnSIGHUP(ctx, hup, reload)
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exporter, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reloader := newReloader(load, exporter.Apply, logger, reg)
+	go reloader.onSIGHUP(ctx, hup)
+
 	server := &http.Server{
 		Handler: endpoints.New(endpoints.Options{
 			Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
 			Version: version.Info(), TelemetryPath: *telemetryPath,
-			Gatherer: reg, Registerer: reg, Status: exporter.Status, Ready: exporter.Ready, Reload: reload, Logger: slogger,
+			Gatherer: reg, Registerer: reg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -147,16 +136,4 @@ func run(args []string) int {
 		level.Warn(logger).Log("msg", "HTTP shutdown", "err", err)
 	}
 	return 0
-}
-
-// reloadOnSIGHUP reloads the configuration on every SIGHUP until ctx ends.
-func reloadOnSIGHUP(ctx context.Context, hup <-chan os.Signal, reload func() error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			reload() // logs its own outcome
-		}
-	}
 }

@@ -150,7 +150,7 @@ func promtoolCheck(t *testing.T, scrape string) {
 }
 
 var (
-	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|daily_signins_timestamp_seconds|daily_password_operations_timestamp_seconds)\{[^}]*\}) .*$`)
+	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|config_last_reload_success_timestamp_seconds|daily_signins_timestamp_seconds|daily_password_operations_timestamp_seconds)(\{[^}]*\})?) .*$`)
 	buildInfo     = regexp.MustCompile(`^(entra_authmethods_exporter_build_info)\{.*\} 1$`)
 	notOK         = regexp.MustCompile(`^entra_authmethods_graph_requests_total\{code="[^2]`)
 )
@@ -450,6 +450,19 @@ func TestBadReloadKeepsRunning(t *testing.T) {
 	resp, err := http.Post("http://"+e.addr+"/-/reload", "", nil)
 	if err != nil || resp.StatusCode != 500 {
 		t.Errorf("POST /-/reload with a bad file: %v %v", err, resp)
+	}
+	if _, scrape := e.get(t, "/metrics"); !strings.Contains(scrape, "\nentra_authmethods_config_last_reload_successful 0\n") {
+		t.Errorf("config_last_reload_successful is not 0 after a failed reload")
+	}
+	os.WriteFile(cfgFile, []byte(cfg), 0o600)
+	resp, err = http.Post("http://"+e.addr+"/-/reload", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("POST /-/reload with a good file: %v %v", err, resp)
+	}
+	_, scrape := e.get(t, "/metrics")
+	if !strings.Contains(scrape, "\nentra_authmethods_config_last_reload_successful 1\n") ||
+		!strings.Contains(scrape, "entra_authmethods_config_last_reload_success_timestamp_seconds ") {
+		t.Errorf("reload metrics after a good reload:\n%s", scrape)
 	}
 	e.stop(t)
 	if strings.Contains(e.log.String(), "reload-secret-value") {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+)
+
+// reloader applies a freshly loaded configuration, on SIGHUP or POST
+// /-/reload, and records the outcome as Prometheus does for its own.
+type reloader struct {
+	load   func() (*config.Config, error)
+	apply  func(*config.Config) error
+	logger log.Logger
+
+	mu          sync.Mutex // one reload at a time
+	successful  prometheus.Gauge
+	successTime prometheus.Gauge
+}
+
+func newReloader(load func() (*config.Config, error), apply func(*config.Config) error, logger log.Logger, reg prometheus.Registerer) *reloader {
+	r := &reloader{
+		load: load, apply: apply, logger: logger,
+		successful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "entra_authmethods_config_last_reload_successful",
+			Help: "1 if the last configuration reload succeeded (the start-up load counts), else 0.",
+		}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "entra_authmethods_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully, in Unix seconds.",
+		}),
+	}
+	reg.MustRegister(r.successful, r.successTime)
+	r.succeeded()
+	return r
+}
+
+func (r *reloader) succeeded() {
+	r.successful.Set(1)
+	r.successTime.Set(float64(time.Now().UnixNano()) / 1e9)
+}
+
+// reload loads and applies the configuration; on any error the running one
+// stays, and the error is logged and returned.
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next, err := r.load()
+	if err == nil {
+		err = r.apply(next)
+	}
+	if err != nil {
+		r.successful.Set(0)
+		level.Error(r.logger).Log("msg", "reload failed; the previous configuration keeps running", "err", err)
+		return err
+	}
+	r.succeeded()
+	level.Info(r.logger).Log("msg", "configuration reloaded")
+	return nil
+}
+
+// onSIGHUP reloads on every signal from hup until ctx ends.
+func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload() // logs its own outcome
+		}
+	}
+}
