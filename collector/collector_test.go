@@ -311,17 +311,36 @@ func gatherText(t *testing.T, c prometheus.Collector, name string) string {
 	return b.String()
 }
 
-// value returns the value of the one series of name with the given label
+// value returns the value of the first series of name with the given label
 // pairs (name, value, name, value, ...); tenant is not needed.
 func value(t *testing.T, c prometheus.Collector, name string, pairs ...string) float64 {
 	t.Helper()
-	ch := make(chan prometheus.Metric, 10000)
+	values := matching(c, name, pairs...)
+	if len(values) == 0 {
+		t.Fatalf("no series %s%v", name, pairs)
+	}
+	return values[0]
+}
+
+// sumOf adds the values of every series of name with the given label pairs.
+func sumOf(t *testing.T, c prometheus.Collector, name string, pairs ...string) float64 {
+	t.Helper()
+	total := 0.0
+	for _, v := range matching(c, name, pairs...) {
+		total += v
+	}
+	return total
+}
+
+func matching(c prometheus.Collector, name string, pairs ...string) []float64 {
+	ch := make(chan prometheus.Metric, 100000)
 	c.Collect(ch)
 	close(ch)
 	want := map[string]string{}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		want[pairs[i]] = pairs[i+1]
 	}
+	var out []float64
 	for m := range ch {
 		if !strings.Contains(m.Desc().String(), `"`+name+`"`) {
 			continue
@@ -337,14 +356,13 @@ func value(t *testing.T, c prometheus.Collector, name string, pairs ...string) f
 		if matched == len(want) {
 			switch {
 			case pb.Counter != nil:
-				return pb.Counter.GetValue()
+				out = append(out, pb.Counter.GetValue())
 			case pb.Gauge != nil:
-				return pb.Gauge.GetValue()
+				out = append(out, pb.Gauge.GetValue())
 			}
 		}
 	}
-	t.Fatalf("no series %s%v", name, pairs)
-	return 0
+	return out
 }
 
 func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {

@@ -1,0 +1,193 @@
+package collector
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+// TestSoak scrapes /metrics from several goroutines while tenants poll a
+// fake Graph that misbehaves at random (5xx, garbled and cut-off bodies,
+// cut connections, slow answers) and the configuration is reloaded over and
+// over. It is bounded in time; run it under -race. At the end, with Graph
+// healthy again, every tenant's values must be exact.
+func TestSoak(t *testing.T) {
+	duration := 4 * time.Second
+	if testing.Short() {
+		duration = time.Second
+	}
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	now := time.Now()
+	data := graphtest.Synthetic(5, 120, now)
+	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+
+	var faulty atomic.Bool
+	faulty.Store(true)
+	var faults atomic.Int64
+	srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !faulty.Load() || !strings.Contains(r.URL.Path, "/reports/") {
+			return false
+		}
+		switch n := rand.IntN(100); {
+		case n < 12:
+			faults.Add(1)
+			w.WriteHeader([]int{500, 502, 503, 504}[n%4])
+		case n < 16:
+			faults.Add(1)
+			w.Write([]byte(`{"value":[{"userType":"mem`))
+		case n < 20:
+			faults.Add(1)
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+		case n < 23:
+			faults.Add(1)
+			select { // slower than request_timeout
+			case <-time.After(400 * time.Millisecond):
+			case <-r.Context().Done():
+			}
+		default:
+			return false
+		}
+		return true
+	})
+
+	tenant := func(name string) config.Tenant {
+		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}}
+	}
+	cfg := func(interval time.Duration, names ...string) *config.Config {
+		c := &config.Config{PollInterval: interval, RequestTimeout: 200 * time.Millisecond,
+			GraphRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}, MaxFailureReasons: 20}
+		for _, n := range names {
+			c.Tenants = append(c.Tenants, tenant(n))
+		}
+		return c
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := New(ctx, Options{HTTPClient: srv.Client()})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e)
+	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer web.Close()
+	if err := e.Apply(cfg(300*time.Millisecond, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var scrapes atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := http.Get(web.URL)
+				if err != nil {
+					t.Errorf("scrape: %v", err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || strings.Contains(string(body), testSecret) {
+					t.Errorf("scrape: status %d, or the secret in it", resp.StatusCode)
+					return
+				}
+				scrapes.Add(1)
+			}
+		}()
+	}
+	reloads := 0
+	for deadline := time.Now().Add(duration); time.Now().Before(deadline); reloads++ {
+		time.Sleep(150 * time.Millisecond)
+		// Alternate settings (restarting pollers) and the set of tenants.
+		variants := [][]string{{"a", "b"}, {"a", "b", "c"}, {"a", "c"}, {"a", "b"}}
+		interval := time.Duration(250+50*(reloads%3)) * time.Millisecond
+		if err := e.Apply(cfg(interval, variants[reloads%len(variants)]...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+
+	// Graph heals: after a full clean round every tenant must be exact.
+	faulty.Store(false)
+	if err := e.Apply(cfg(200*time.Millisecond, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	users := float64(len(data.Users))
+	for _, name := range []string{"a", "b"} {
+		waitUntil(t, 20*time.Second, func() bool {
+			st := statusOf(e, name)
+			for _, r := range st.Reports {
+				if !r.Up {
+					return false
+				}
+			}
+			return len(st.Reports) > 0
+		})
+		if got := sumOf(t, e, "entra_authmethods_users", "tenant", name); got != users {
+			t.Errorf("tenant %s: users = %v, want %v", name, got, users)
+		}
+		if got, want := sumOf(t, e, "entra_authmethods_events_total", "tenant", name), float64(countDistinct(data.Events)); got != want {
+			t.Errorf("tenant %s: events_total = %v, want %v (an event counted twice or lost)", name, got, want)
+		}
+	}
+	t.Logf("%s: %d scrapes, %d reloads, %d injected faults", duration, scrapes.Load(), reloads, faults.Load())
+	if faults.Load() == 0 || scrapes.Load() == 0 {
+		t.Error("the soak exercised nothing")
+	}
+	cancel()
+	e.Wait()
+}
+
+func countDistinct(events []graphtest.Event) int {
+	seen := map[graphtest.Event]bool{}
+	for _, e := range events {
+		seen[e] = true
+	}
+	return len(seen)
+}
+
+func statusOf(e *Exporter, tenant string) TenantStatus {
+	for _, st := range e.Status() {
+		if st.Tenant == tenant {
+			return st
+		}
+	}
+	return TenantStatus{}
+}
+
+func waitUntil(t *testing.T, d time.Duration, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !f(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+	}
+}
