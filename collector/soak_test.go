@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -85,7 +86,8 @@ func TestSoak(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e := New(ctx, Options{HTTPClient: srv.Client()})
+	var logBuf syncBuffer
+	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e)
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -164,7 +166,37 @@ func TestSoak(t *testing.T) {
 	}
 	cancel()
 	e.Wait()
+
+	// The log of all those faults names no secret and no token.
+	logText := logBuf.String()
+	if !strings.Contains(logText, "configuration applied") {
+		t.Error("nothing was logged")
+	}
+	needles := []string{testSecret}
+	for _, r := range srv.Requests() {
+		if tok := strings.TrimPrefix(r.Authorization, "Bearer "); tok != "" {
+			needles = append(needles, tok)
+		}
+	}
+	for _, n := range needles {
+		if strings.Contains(logText, n) {
+			t.Fatal("a secret or token appears in the log")
+		}
+	}
 }
+
+// syncBuffer is a bytes.Buffer safe for the pollers' concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func countDistinct(events []graphtest.Event) int {
 	seen := map[graphtest.Event]bool{}
