@@ -79,6 +79,25 @@ func freeAddr(t *testing.T) string {
 // start runs the exporter with args and waits until it is ready.
 func start(t *testing.T, env []string, args ...string) *exporter {
 	t.Helper()
+	e := launch(t, env, args...)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + e.addr + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exporter not ready after 60s; log:\n%s", e.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// launch runs the exporter with args until the test ends.
+func launch(t *testing.T, env []string, args ...string) *exporter {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -97,19 +116,7 @@ func start(t *testing.T, env []string, args ...string) *exporter {
 			t.Logf("exporter log:\n%s", e.log.String())
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + e.addr + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return e
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter not ready after 60s; log:\n%s", e.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return e
 }
 
 func (e *exporter) get(t *testing.T, path string) (int, string) {
@@ -574,4 +581,42 @@ func TestTLSThroughWebConfig(t *testing.T) {
 			t.Error("plain HTTP is served although TLS is configured")
 		}
 	}
+}
+
+func TestSIGTERMCancelsRequestsInFlight(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
+		ClientSecret: "slow-secret-value"})
+	inFlight := make(chan struct{}, 1)
+	srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/reports/") {
+			return false
+		}
+		select { // Graph never answers
+		case inFlight <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+		return true
+	})
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, srv.CACertPEM(), 0o600)
+	cfgFile := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf("request_timeout: 10m\ntenants:\n  - name: one\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n"+
+		"    client_id: cccccccc-0000-4000-8000-000000000003\n    client_secret: slow-secret-value\n    authority_host: %s\n    graph_endpoint: %s\n",
+		srv.AuthorityHost(), srv.GraphEndpoint())), 0o600)
+	e := launch(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile)
+	select {
+	case <-inFlight:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no request reached Graph; log:\n%s", e.log.String())
+	}
+	start := time.Now()
+	e.stop(t) // fails unless the process exits cleanly within 5 s
+	t.Logf("exited %v after SIGTERM with a request in flight", time.Since(start).Round(time.Millisecond))
 }
