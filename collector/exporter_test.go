@@ -2,6 +2,10 @@ package collector
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,4 +121,60 @@ func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
 	if err == nil || len(*e.pollers.Load()) != 0 {
 		t.Fatalf("got %v, %d pollers", err, len(*e.pollers.Load()))
 	}
+}
+
+func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
+	stuck, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	healthy, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer healthy.Close()
+	for _, srv := range []*graphtest.Server{stuck, healthy} {
+		srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	}
+	stuck.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/reports/") {
+			<-r.Context().Done() // never answers
+			return true
+		}
+		return false
+	})
+	tenant := func(name string, srv *graphtest.Server) config.Tenant {
+		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1"}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel() }()
+	// The two servers have different CAs; trust both.
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(stuck.CACertPEM())
+	pool.AppendCertsFromPEM(healthy.CACertPEM())
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	e := New(ctx, Options{HTTPClient: client})
+	err = e.Apply(&config.Config{PollInterval: time.Hour, RequestTimeout: time.Hour, MaxFailureReasons: 20,
+		GraphRateLimit: config.RateLimit{Requests: 100, Per: time.Second},
+		Tenants:        []config.Tenant{tenant("stuck", stuck), tenant("healthy", healthy)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, func() bool {
+		for _, r := range statusOf(e, "healthy").Reports {
+			if !r.Up {
+				return false
+			}
+		}
+		return true
+	})
+	if st := statusOf(e, "stuck"); st.Reports[0].Polled {
+		t.Errorf("the stuck tenant's first report finished: %+v", st.Reports[0])
+	}
+	cancel()
+	e.Wait()
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,5 +154,40 @@ func TestClientCertificateRotation(t *testing.T) {
 	os.WriteFile(pemFile, []byte("not a pem"), 0o600)
 	if _, err := cred.GetToken(context.Background(), opts); graphapi.ReasonOf(err) != graphapi.ReasonAuth {
 		t.Fatalf("broken file: %v", err)
+	}
+}
+
+func TestTokenFailuresAreAuth(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret})
+	// An authority nobody listens on: a port just closed.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	unreachable := "https://" + l.Addr().String() + "/"
+	l.Close()
+	for name, tenant := range map[string]config.Tenant{
+		"unknown tenant":        {TenantID: "99999999-9999-4999-8999-999999999999", ClientID: clientID, ClientSecret: secret, AuthorityHost: srv.AuthorityHost()},
+		"unknown client":        {TenantID: tenantID, ClientID: "88888888-8888-4888-8888-888888888888", ClientSecret: secret, AuthorityHost: srv.AuthorityHost()},
+		"unreachable authority": {TenantID: tenantID, ClientID: clientID, ClientSecret: secret, AuthorityHost: unreachable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tenant.Auth, tenant.GraphEndpoint = config.AuthClientSecret, srv.GraphEndpoint()
+			cred, err := graphapi.NewCredential(tenant, srv.Client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{srv.GraphEndpoint() + "/.default"}})
+			if graphapi.ReasonOf(err) != graphapi.ReasonAuth {
+				t.Fatalf("got %v (reason %q), want auth", err, graphapi.ReasonOf(err))
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Error("the error reveals the secret")
+			}
+		})
 	}
 }
