@@ -18,6 +18,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 // TestSoak scrapes /metrics from several goroutines while tenants poll a
@@ -86,7 +87,7 @@ func TestSoak(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logBuf syncBuffer
+	var logBuf testenv.SyncBuffer
 	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e)
@@ -184,19 +185,6 @@ func TestSoak(t *testing.T) {
 		}
 	}
 }
-
-// syncBuffer is a bytes.Buffer safe for the pollers' concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func countDistinct(events []graphtest.Event) int {
 	seen := map[graphtest.Event]bool{}

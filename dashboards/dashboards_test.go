@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the dashboards in "+outDir+" from the generator")
@@ -368,13 +370,7 @@ var substitute = strings.NewReplacer(
 // promtool 2.42 (Debian's) has no "promql format". Without promtool it is
 // skipped, except in CI, which must have it.
 func TestDashboardsPromQL(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool not found: CI must install it (Debian package prometheus)")
-		}
-		t.Skip("promtool not found; install Debian's prometheus package to parse the queries")
-	}
+	promtool := testenv.Tool(t, "promtool")
 	var rules strings.Builder
 	rules.WriteString("groups:\n  - name: dashboard_queries\n    rules:\n")
 	n := 0

@@ -3,8 +3,6 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,9 +10,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 // emptyByDesign lists dashboard queries that may rightly return no data on
@@ -23,37 +22,12 @@ var emptyByDesign = map[string]string{
 	`admin="true", feature="mfaCapable"`: "admins who are not MFA-capable: a table that should be empty",
 }
 
-// needTool finds a program the test cannot do without: missing, it fails in
-// CI (where .ci/run must install it) and skips elsewhere.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: CI must install it (Debian package prometheus)", name)
-		}
-		t.Skipf("%s not found; install Debian's prometheus package to run this test", name)
-	}
-	return path
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startProcess runs a command until the test ends and returns its output so far on failure.
-func startProcess(t *testing.T, name string, args ...string) *strings.Builder {
+func startProcess(t *testing.T, name string, args ...string) *testenv.SyncBuffer {
 	t.Helper()
-	var out strings.Builder
+	out := &testenv.SyncBuffer{}
 	cmd := exec.Command(name, args...)
-	w := &lockedWriter{w: &out}
-	cmd.Stdout, cmd.Stderr = w, w // the same writer: exec then writes from one goroutine
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -64,19 +38,7 @@ func startProcess(t *testing.T, name string, args ...string) *strings.Builder {
 			t.Logf("%s output:\n%s", filepath.Base(name), tail(out.String(), 4000))
 		}
 	})
-	return &out
-}
-
-// lockedWriter lets the test read output while the process writes it.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return out
 }
 
 func tail(s string, n int) string {
@@ -172,7 +134,7 @@ var substitute = strings.NewReplacer(
 // tenant and a real Prometheus that scrapes it every second and loads the
 // rules, then evaluates every dashboard query and checks every rule's health.
 func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
-	prometheus := needTool(t, "prometheus")
+	prometheus := testenv.Tool(t, "prometheus")
 	queries := dashboardQueries(t)
 	dashboards := map[string]bool{}
 	for _, q := range queries {
@@ -191,7 +153,7 @@ func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/exporter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	exporterAddr, promAddr := freeAddr(t), freeAddr(t)
+	exporterAddr, promAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	startProcess(t, exporter, "--demo", "--web.listen-address="+exporterAddr)
 
 	var ruleFiles []string

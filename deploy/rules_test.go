@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 // Paths are relative to this package's directory, where go test runs.
@@ -31,19 +32,8 @@ const (
 	runbookURLPrefix   = "https://github.com/entra-authmethods-exporter/entra-authmethods-exporter/blob/main/docs/runbook.md#"
 )
 
-// promtoolPath finds promtool: missing, it fails in CI (where .ci/run
-// installs it) and skips elsewhere.
-func promtoolPath(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("promtool not found; install Debian's prometheus package to run this test")
-		}
-		t.Fatal("promtool not found: CI must install it (Debian package prometheus)")
-	}
-	return path
-}
+// promtoolPath finds promtool: missing, it fails in CI and skips elsewhere.
+func promtoolPath(t *testing.T) string { return testenv.Tool(t, "promtool") }
 
 func TestRulesPromtoolCheck(t *testing.T) {
 	promtool := promtoolPath(t)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -29,6 +28,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -51,29 +51,7 @@ var binary = sync.OnceValues(func() (string, error) {
 type exporter struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	log  *testenv.SyncBuffer
 }
 
 // start runs the exporter with args and waits until it is ready.
@@ -102,7 +80,7 @@ func launch(t *testing.T, env []string, args ...string) *exporter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &exporter{addr: freeAddr(t), log: &syncBuffer{}}
+	e := &exporter{addr: testenv.FreeAddr(t), log: &testenv.SyncBuffer{}}
 	e.cmd = exec.Command(bin, append(args, "--web.listen-address="+e.addr)...)
 	e.cmd.Env = append(os.Environ(), env...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
@@ -150,13 +128,7 @@ func (e *exporter) stop(t *testing.T) {
 // promtool the check is skipped locally but fails in CI.
 func promtoolCheck(t *testing.T, scrape string) {
 	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool not found; CI must install it (Debian package prometheus)")
-		}
-		t.Skip("promtool not found; install Debian's prometheus package to run this check")
-	}
+	path := testenv.Tool(t, "promtool")
 	cmd := exec.Command(path, "check", "metrics")
 	cmd.Stdin = strings.NewReader(scrape)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -496,7 +468,7 @@ func TestBasicAuthThroughWebConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	cmd := exec.Command(bin, "--demo", "--web.config.file="+webConfig, "--web.listen-address="+addr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -549,7 +521,7 @@ func TestTLSThroughWebConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	cmd := exec.Command(bin, "--demo", "--web.config.file="+webConfig, "--web.listen-address="+addr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,57 @@
+// Package testenv holds what the project's tests share about their
+// environment: the external tools they need, free loopback ports, and a
+// buffer that processes and goroutines may write to while a test reads it.
+package testenv
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Tool returns the path of a program a test needs (promtool, prometheus).
+// Missing, the test is skipped on a developer's machine but fails in CI
+// (CI is set), where .ci/run must have installed it.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found: CI must install it (Debian package prometheus)", name)
+		}
+		t.Skipf("%s not found; install Debian's prometheus package to run this test", name)
+	}
+	return path
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// SyncBuffer is a strings.Builder safe for concurrent writers and readers.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
