@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // Options configures an Exporter.
@@ -33,8 +34,16 @@ type Exporter struct {
 	ctx  context.Context // pollers live until it is cancelled
 	opts Options
 
-	mu      sync.Mutex                      // serialises Apply and Wait
-	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
+	mu          sync.Mutex                      // serialises Apply and Wait
+	pollers     atomic.Pointer[[]*tenantPoller] // read by scrapes
+	appLimiters map[appLimit]*graphapi.Limiter  // by app registration and limit; under mu
+}
+
+// appLimit keys the limiter shared by the tenants of one app registration:
+// Graph counts requests per app across tenants too.
+type appLimit struct {
+	clientID string
+	limit    config.RateLimit
 }
 
 // New returns an Exporter whose pollers run until ctx is cancelled.
@@ -42,7 +51,7 @@ func New(ctx context.Context, opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
-	e := &Exporter{ctx: ctx, opts: opts}
+	e := &Exporter{ctx: ctx, opts: opts, appLimiters: map[appLimit]*graphapi.Limiter{}}
 	e.pollers.Store(&[]*tenantPoller{})
 	return e
 }
@@ -61,12 +70,17 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	var next, started []*tenantPoller
 	for _, t := range cfg.Tenants {
 		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
-			rateLimit: cfg.GraphRateLimit, maxFailureReasons: cfg.MaxFailureReasons, maxPages: cfg.MaxPagesPerPoll}
+			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
+			maxFailureReasons: cfg.MaxFailureReasons, maxPages: cfg.MaxPagesPerPoll}
 		if p := old[t.Name]; p != nil && p.settings.equal(s) {
 			next = append(next, p)
 			continue
 		}
-		p, err := newTenantPoller(s, e.opts.HTTPClient, e.opts.UserAgent, e.opts.Logger)
+		key := appLimit{t.ClientID, cfg.GraphAppRateLimit}
+		if e.appLimiters[key] == nil {
+			e.appLimiters[key] = graphapi.NewLimiter(key.limit.Requests, key.limit.Per)
+		}
+		p, err := newTenantPoller(s, e.opts.HTTPClient, e.appLimiters[key], e.opts.UserAgent, e.opts.Logger)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
@@ -85,6 +99,13 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		p.start(e.ctx)
 	}
 	e.pollers.Store(&next)
+	for key := range e.appLimiters { // forget the limiters of apps no longer polled
+		if !slices.ContainsFunc(next, func(p *tenantPoller) bool {
+			return p.settings.tenant.ClientID == key.clientID && p.settings.appRateLimit == key.limit
+		}) {
+			delete(e.appLimiters, key)
+		}
+	}
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
 	return nil
 }

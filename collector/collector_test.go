@@ -111,7 +111,7 @@ func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 		pollInterval: time.Minute, requestTimeout: 10 * time.Second,
 		rateLimit: config.RateLimit{Requests: 100, Per: time.Second}, maxFailureReasons: maxReasons,
 	}
-	p, err := newTenantPoller(s, srv.Client(), "test", log.NewNopLogger())
+	p, err := newTenantPoller(s, srv.Client(), nil, "test", log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestTokenFailureLogsOncePerRound(t *testing.T) {
 			Reports: config.DefaultReports(), UsageSummaryPeriods: []string{"D1"}},
 		pollInterval: time.Minute, requestTimeout: 10 * time.Second, maxFailureReasons: 20,
 	}
-	p, err := newTenantPoller(s, srv.Client(), "test", logger)
+	p, err := newTenantPoller(s, srv.Client(), nil, "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ type settings struct {
 	pollInterval      time.Duration
 	requestTimeout    time.Duration
 	rateLimit         config.RateLimit
+	appRateLimit      config.RateLimit
 	maxFailureReasons int
 	maxPages          int
 }
@@ -69,7 +70,7 @@ type tenantPoller struct {
 	done          chan struct{}
 }
 
-func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.Logger) (*tenantPoller, error) {
+func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, userAgent string, logger log.Logger) (*tenantPoller, error) {
 	t := s.tenant
 	cred, err := graphapi.NewCredential(t, hc)
 	if err != nil {
@@ -82,6 +83,7 @@ func newTenantPoller(s settings, hc *http.Client, userAgent string, logger log.L
 		HTTPClient:     hc,
 		RequestTimeout: s.requestTimeout,
 		Limiter:        graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per),
+		AppLimiter:     appLimiter,
 		MaxPages:       s.maxPages,
 		OnResponse:     requests.inc,
 		UserAgent:      userAgent,

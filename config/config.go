@@ -79,6 +79,8 @@ const (
 	DefaultRequestTimeout    = 60 * time.Second
 	DefaultRateRequests      = 5
 	DefaultRatePer           = 10 * time.Second
+	DefaultAppRateRequests   = 122 // Graph's limit per app across all tenants
+	DefaultAppRatePer        = 10 * time.Second
 	DefaultMaxFailureReasons = 20
 	DefaultMaxPagesPerPoll   = 10000
 	DefaultTenantName        = "default"
@@ -89,7 +91,8 @@ const (
 type Config struct {
 	PollInterval      time.Duration
 	RequestTimeout    time.Duration
-	GraphRateLimit    RateLimit
+	GraphRateLimit    RateLimit // per tenant
+	GraphAppRateLimit RateLimit // per app registration (client_id), across its tenants
 	MaxFailureReasons int
 	MaxPagesPerPoll   int // pages one report's poll may read; a guard against a nextLink chain without end
 	Tenants           []Tenant

@@ -26,6 +26,7 @@ func defaults(tenants ...Tenant) *Config {
 		PollInterval:      30 * time.Minute,
 		RequestTimeout:    60 * time.Second,
 		GraphRateLimit:    RateLimit{Requests: 5, Per: 10 * time.Second},
+		GraphAppRateLimit: RateLimit{Requests: 122, Per: 10 * time.Second},
 		MaxFailureReasons: 20,
 		MaxPagesPerPoll:   10000,
 		Tenants:           tenants,
@@ -150,7 +151,7 @@ func TestLoadBad(t *testing.T) {
 	tests := map[string][]string{
 		"unknown_top_key.yaml":        {`testdata/bad/unknown_top_key.yaml: line 3: unknown key "scrape_interval"`},
 		"unknown_tenant_key.yaml":     {`line 7: unknown key "clientsecret" in a tenant`},
-		"unknown_rate_limit_key.yaml": {`line 3: unknown key "interval" in graph_rate_limit`},
+		"unknown_rate_limit_key.yaml": {`line 3: unknown key "interval" in a rate limit`},
 		"bad_duration.yaml":           {`line 2: request_timeout: "1.5m" is not a valid duration`},
 		"duplicate_names.yaml":        {`tenants[2] (contoso): name: "contoso" is already used by tenants[0]`},
 		"bad_name.yaml":               {`tenants[0] (contoso prod): name: "contoso prod" may only contain letters, digits`},

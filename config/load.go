@@ -35,6 +35,7 @@ type rawConfig struct {
 	PollInterval      *duration     `yaml:"poll_interval"`
 	RequestTimeout    *duration     `yaml:"request_timeout"`
 	GraphRateLimit    *rawRateLimit `yaml:"graph_rate_limit"`
+	GraphAppRateLimit *rawRateLimit `yaml:"graph_app_rate_limit"`
 	MaxFailureReasons *int          `yaml:"max_failure_reasons"`
 	MaxPagesPerPoll   *int          `yaml:"max_pages_per_poll"`
 	Tenants           []rawTenant   `yaml:"tenants"`
@@ -207,8 +208,8 @@ func yamlError(source string, err error) error {
 
 var typeWords = map[string]struct{ what, where string }{
 	"config.rawConfig":     {"a mapping of settings", ""},
-	"config.rawRateLimit":  {"a mapping with requests and per", " in graph_rate_limit"},
-	"*config.rawRateLimit": {"a mapping with requests and per", " in graph_rate_limit"},
+	"config.rawRateLimit":  {"a mapping with requests and per", " in a rate limit"},
+	"*config.rawRateLimit": {"a mapping with requests and per", " in a rate limit"},
 	"config.rawTenant":     {"a tenant (a mapping)", " in a tenant"},
 	"[]config.rawTenant":   {"a list of tenants", ""},
 	"[]string":             {"a list", ""},
@@ -239,6 +240,7 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 		PollInterval:      positiveDuration(p, "poll_interval", raw.PollInterval, DefaultPollInterval, 0),
 		RequestTimeout:    positiveDuration(p, "request_timeout", raw.RequestTimeout, DefaultRequestTimeout, 0),
 		GraphRateLimit:    RateLimit{Requests: DefaultRateRequests, Per: DefaultRatePer},
+		GraphAppRateLimit: RateLimit{Requests: DefaultAppRateRequests, Per: DefaultAppRatePer},
 		MaxFailureReasons: DefaultMaxFailureReasons,
 		MaxPagesPerPoll:   DefaultMaxPagesPerPoll,
 	}
@@ -246,15 +248,8 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 	if c.PollInterval > 0 && c.PollInterval < minPollInterval {
 		p.add("poll_interval: must be at least %s, got %s", model.Duration(minPollInterval), model.Duration(c.PollInterval))
 	}
-	if rl := raw.GraphRateLimit; rl != nil {
-		if rl.Requests != nil {
-			c.GraphRateLimit.Requests = *rl.Requests
-			if n := *rl.Requests; n < 1 || n > maxRateRequests {
-				p.add("graph_rate_limit: requests: must be between 1 and %d, got %d", maxRateRequests, n)
-			}
-		}
-		c.GraphRateLimit.Per = positiveDuration(p, "graph_rate_limit: per", rl.Per, DefaultRatePer, maxRatePer)
-	}
+	c.GraphRateLimit = rateLimit(p, "graph_rate_limit", raw.GraphRateLimit, c.GraphRateLimit)
+	c.GraphAppRateLimit = rateLimit(p, "graph_app_rate_limit", raw.GraphAppRateLimit, c.GraphAppRateLimit)
 	if raw.MaxPagesPerPoll != nil {
 		c.MaxPagesPerPoll = *raw.MaxPagesPerPoll
 		if c.MaxPagesPerPoll < 1 {
@@ -292,6 +287,22 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 
 // positiveDuration parses d (or returns def when absent) and checks
 // 0 < d <= max; max 0 means no upper limit.
+// rateLimit applies a graph_rate_limit-shaped key over its default.
+func rateLimit(p *problems, key string, rl *rawRateLimit, def RateLimit) RateLimit {
+	if rl == nil {
+		return def
+	}
+	out := def
+	if rl.Requests != nil {
+		out.Requests = *rl.Requests
+		if n := *rl.Requests; n < 1 || n > maxRateRequests {
+			p.add("%s: requests: must be between 1 and %d, got %d", key, maxRateRequests, n)
+		}
+	}
+	out.Per = positiveDuration(p, key+": per", rl.Per, def.Per, maxRatePer)
+	return out
+}
+
 // minPollInterval is the shortest poll_interval accepted.
 const minPollInterval = 10 * time.Second
 

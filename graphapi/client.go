@@ -25,7 +25,8 @@ type Options struct {
 	Credential     azcore.TokenCredential // token source for Endpoint+"/.default"
 	HTTPClient     *http.Client           // nil: http.DefaultClient's settings with the system CA pool
 	RequestTimeout time.Duration          // one try of one request (default 60s)
-	Limiter        *Limiter               // client-side pacing; nil: none
+	Limiter        *Limiter               // client-side pacing of this tenant; nil: none
+	AppLimiter     *Limiter               // pacing shared by the tenants of one app registration; nil: none
 	MaxRetries     int                    // retries of 408, 429, 5xx and network errors (default 5)
 	RetryDelay     time.Duration          // base of the exponential backoff when no Retry-After is sent (default 1s)
 	MaxPages       int                    // pages one listing may read (default 10000)
@@ -79,7 +80,7 @@ func New(o Options) (*Client, error) {
 		PerCall: []policy.Policy{headersPolicy(o.UserAgent)},
 		PerRetry: []policy.Policy{
 			bearer,
-			pacingPolicy(o.Limiter),
+			pacingPolicy(o.Limiter, o.AppLimiter),
 			timeoutPolicy(o.RequestTimeout),
 			observePolicy(o.OnResponse),
 			policyFunc(retryAfterPolicy),

@@ -385,3 +385,49 @@ func TestPacingDoesNotCountAgainstRequestTimeout(t *testing.T) {
 		t.Errorf("%d requests, want 3 (no retries)", n)
 	}
 }
+
+func TestAppLimiterIsSharedAcrossTenants(t *testing.T) {
+	// Two tenants of one app, each allowed 10 per second, the app 4 per
+	// 500ms: together they must never exceed the app's limit.
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	app := graphapi.NewLimiter(4, 500*time.Millisecond)
+	var clients []*graphapi.Client
+	for i, id := range []string{tenantID, "55555555-5555-4555-8555-555555555555"} {
+		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: graphtest.Synthetic(int64(i), 30, time.Now())})
+		cred, err := graphapi.NewCredential(config.Tenant{TenantID: id, ClientID: clientID, Auth: config.AuthClientSecret, ClientSecret: secret,
+			AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := graphapi.New(graphapi.Options{Endpoint: srv.GraphEndpoint(), Credential: cred, HTTPClient: srv.Client(),
+			Limiter: graphapi.NewLimiter(10, time.Second), AppLimiter: app})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n, err := countUsers(t, c); err != nil || n != 30 {
+				t.Errorf("got %d, %v", n, err)
+			}
+		}()
+	}
+	wg.Wait()
+	reqs := reportRequests(srv)
+	if len(reqs) != 12 {
+		t.Fatalf("%d requests, want 12", len(reqs))
+	}
+	for i := 4; i < len(reqs); i++ {
+		if gap := reqs[i].Time.Sub(reqs[i-4].Time); gap < 500*time.Millisecond {
+			t.Errorf("requests %d and %d of the app arrived %v apart: more than 4 in 500ms", i-4, i, gap)
+		}
+	}
+}

@@ -30,15 +30,18 @@ func headersPolicy(userAgent string) policyFunc {
 	}
 }
 
-// pacingPolicy waits for the tenant's rate limiter before every try, so
-// retries are paced like first attempts.
-func pacingPolicy(l *Limiter) policyFunc {
+// pacingPolicy waits for a slot of every limiter (the tenant's, then the
+// app registration's) before every try, so retries are paced like first
+// attempts, and holds the slots until the response has arrived.
+func pacingPolicy(limiters ...*Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
-		done, err := l.Wait(req.Raw().Context())
-		if err != nil {
-			return nil, err
+		for _, l := range limiters {
+			done, err := l.Wait(req.Raw().Context())
+			if err != nil {
+				return nil, err
+			}
+			defer done() // the body download policy below has read the body by now
 		}
-		defer done() // the body download policy below has read the body by now
 		return req.Next()
 	}
 }
