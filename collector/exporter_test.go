@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"go.uber.org/goleak"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -177,4 +179,36 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 	}
 	cancel()
 	e.Wait()
+}
+
+func TestOverrunIsCountedAndLogged(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/reports/") {
+			time.Sleep(60 * time.Millisecond) // slower than the whole interval allows
+		}
+		return false
+	})
+	var logBuf testenv.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
+	err = e.Apply(&config.Config{PollInterval: 100 * time.Millisecond, RequestTimeout: 10 * time.Second, MaxFailureReasons: 20,
+		GraphRateLimit: config.RateLimit{Requests: 100, Per: time.Second},
+		Tenants: []config.Tenant{{Name: "slow", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: []string{config.UserRegistrationDetails, config.UserEventsSummary}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, func() bool { return sumOf(t, e, "entra_authmethods_poll_overruns_total") >= 1 })
+	cancel()
+	e.Wait()
+	if !strings.Contains(logBuf.String(), "took longer than poll_interval") {
+		t.Errorf("no overrun in the log:\n%s", logBuf.String())
+	}
 }

@@ -94,6 +94,8 @@ var (
 		"Failed polls of the report, by reason.", "report", "reason")
 	pollIntervalDesc = desc("poll_interval_seconds",
 		"The configured poll_interval: each report is polled this often. Alerts on stale data compare against it.")
+	pollOverrunsDesc = desc("poll_overruns_total",
+		"Rounds of polling the tenant's reports that took longer than poll_interval.")
 	graphRequestsDesc = desc("graph_requests_total",
 		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
 	tenantInfoDesc = desc("tenant_info",
@@ -113,7 +115,7 @@ var allDescs = []*prometheus.Desc{
 	dailySigninsDesc, dailySigninsTimestampDesc,
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
-	pollIntervalDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
+	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
 }
 
 // metricSet accumulates the const metrics of one snapshot for one tenant.

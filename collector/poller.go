@@ -66,6 +66,7 @@ type tenantPoller struct {
 	logger   log.Logger
 
 	firstPollDone atomic.Bool
+	overruns      atomic.Int64 // rounds that took longer than poll_interval
 	cancel        context.CancelFunc
 	done          chan struct{}
 }
@@ -118,6 +119,7 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 		return
 	}
 	p.requests = prev.requests
+	p.overruns.Store(prev.overruns.Load())
 	p.reasons = prev.reasons
 	p.reasons.max = p.settings.maxFailureReasons
 	for _, rp := range p.reports {
@@ -148,6 +150,7 @@ func (p *tenantPoller) start(ctx context.Context) {
 		defer close(p.done)
 		for {
 			var round pollRound
+			start := time.Now()
 			for _, rp := range p.reports {
 				if ctx.Err() != nil {
 					return
@@ -155,7 +158,17 @@ func (p *tenantPoller) start(ctx context.Context) {
 				p.pollReport(ctx, rp, &round)
 			}
 			p.firstPollDone.Store(true)
-			t := time.NewTimer(jitter(p.settings.pollInterval))
+			// The next round starts one interval after this one started,
+			// or at once if this one took longer: that is an overrun.
+			interval := p.settings.pollInterval
+			took := time.Since(start)
+			if took > interval {
+				p.overruns.Add(1)
+				level.Warn(p.logger).Log("msg", "polling every report took longer than poll_interval; the next round starts now",
+					"took", took.Round(time.Second), "poll_interval", interval,
+					"hint", "raise poll_interval, or split the tenant's reports or tenants across app registrations")
+			}
+			t := time.NewTimer(max(0, jitter(interval)-took))
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -242,6 +255,7 @@ func (p *tenantPoller) collect(ch chan<- prometheus.Metric) {
 	m := &metricSet{tenant: t.Name}
 	m.gauge(tenantInfoDesc, 1, t.TenantID, t.Cloud)
 	m.gauge(pollIntervalDesc, p.settings.pollInterval.Seconds())
+	m.counter(pollOverrunsDesc, float64(p.overruns.Load()))
 	for code, n := range p.requests.snapshot() {
 		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
 	}
