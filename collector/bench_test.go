@@ -1,0 +1,115 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+// benchPoll polls one report of a synthetic tenant of the given size through
+// the whole client path (TLS, token, paging, decoding, aggregation) against
+// the in-process fake, which serves pages of 1000.
+func benchPoll(b *testing.B, report string, users int) {
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 1000, NoRecording: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: graphtest.Synthetic(1, users, time.Now())})
+	s := settings{
+		tenant: config.Tenant{Name: "bench", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: []string{report}},
+		pollInterval: time.Hour, requestTimeout: time.Minute, maxFailureReasons: 20,
+	}
+	p, err := newTenantPoller(s, srv.Client(), nil, "bench", log.NewNopLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	records := 0
+	for b.Loop() {
+		p.pollReport(context.Background(), p.reports[0], &pollRound{})
+		st := p.reports[0].status.Load()
+		if !st.up {
+			b.Fatalf("poll failed: %s", st.lastError)
+		}
+		records += st.records
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkPollUserRegistrationDetails10k(b *testing.B) {
+	benchPoll(b, config.UserRegistrationDetails, 10000)
+}
+func BenchmarkPollUserEventsSummary10k(b *testing.B) { benchPoll(b, config.UserEventsSummary, 20000) }
+func BenchmarkPollCredentialRegistrationDetails10k(b *testing.B) {
+	benchPoll(b, config.CredentialRegistrationDetails, 10000)
+}
+func BenchmarkPollCredentialUsageDetails10k(b *testing.B) {
+	benchPoll(b, config.CredentialUsageDetails, 20000)
+}
+
+// BenchmarkScrape100Tenants measures /metrics for 100 tenants polled with
+// every report: the scrape path only reads the snapshots.
+func BenchmarkScrape100Tenants(b *testing.B) {
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 1000, NoRecording: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	data := graphtest.Synthetic(1, 500, time.Now())
+	var pollers []*tenantPoller
+	for i := range 100 {
+		id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+		s := settings{
+			tenant: config.Tenant{Name: fmt.Sprintf("tenant%03d", i), TenantID: id, ClientID: testClientID, Auth: config.AuthClientSecret,
+				ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+				Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}},
+			pollInterval: time.Hour, requestTimeout: time.Minute, maxFailureReasons: 20,
+		}
+		p, err := newTenantPoller(s, srv.Client(), nil, "bench", log.NewNopLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pollers = append(pollers, p)
+	}
+	var wg sync.WaitGroup
+	for _, p := range pollers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, rp := range p.reports {
+				p.pollReport(context.Background(), rp, &pollRound{})
+			}
+		}()
+	}
+	wg.Wait()
+	e := New(context.Background(), Options{})
+	e.pollers.Store(&pollers)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e)
+	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	series := strings.Count(rec.Body.String(), "\nentra_authmethods_")
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+	}
+	b.ReportMetric(float64(series), "series")
+}
