@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
@@ -27,5 +28,6 @@ func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) ([]prom
 	p.commit(env.reasons, env.now)
 	m := env.metrics()
 	r.events.emit(m, credentialUsageEventsDesc, credentialUsageEventFailuresDesc)
+	m.counter(eventKeysEvictedDesc, r.events.evicted, config.CredentialUsageDetails)
 	return m.metrics, n, nil
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/fnv"
 	"slices"
@@ -42,16 +43,23 @@ func newEventKey(fields []string, success bool, at time.Time) eventKey {
 
 type failureKey struct{ feature, method, reason string }
 
+// maxEventKeys caps the keys remembered per report and tenant, about 40 MB:
+// a guard against a flood of events, far above what a 30-day window holds.
+const maxEventKeys = 1_000_000
+
 // distinctEvents counts each event once across polls, although Graph returns
 // its whole retained window every time.
 type distinctEvents struct {
-	seen     map[eventKey]time.Time // event time, for pruning
+	seen     map[eventKey]int64 // event time in Unix seconds, for pruning
 	total    map[featureMethod]float64
 	failures map[failureKey]float64
+	maxKeys  int
+	evicted  float64 // keys dropped at the cap before their time: such an event may be counted again
 }
 
 func newDistinctEvents() *distinctEvents {
-	return &distinctEvents{seen: map[eventKey]time.Time{}, total: map[featureMethod]float64{}, failures: map[failureKey]float64{}}
+	return &distinctEvents{seen: map[eventKey]int64{}, total: map[featureMethod]float64{},
+		failures: map[failureKey]float64{}, maxKeys: maxEventKeys}
 }
 
 // eventPoll gathers one poll's events without touching the counters, so a
@@ -95,7 +103,7 @@ func (p *eventPoll) commit(reasons *reasonLimit, now time.Time) {
 		if at.IsZero() {
 			at = now // no time given: remember it for a full retention period
 		}
-		d.seen[e.key] = at
+		d.seen[e.key] = at.Unix()
 		d.total[featureMethod{e.feature, e.method}]++
 		if !e.success {
 			d.failures[failureKey{e.feature, e.method, reasons.label(e.reason)}]++
@@ -103,12 +111,32 @@ func (p *eventPoll) commit(reasons *reasonLimit, now time.Time) {
 	}
 	// Forget keys past retention, unless Graph still returned them: such an
 	// event would otherwise be counted again on the next poll.
-	cutoff := now.Add(-eventRetention)
+	cutoff := now.Add(-eventRetention).Unix()
 	for k, at := range d.seen {
-		if _, current := p.thisPoll[k]; at.Before(cutoff) && !current {
+		if _, current := p.thisPoll[k]; at < cutoff && !current {
 			delete(d.seen, k)
 		}
 	}
+	if over := len(d.seen) - d.maxKeys; over > 0 {
+		d.evictOldest(over)
+	}
+}
+
+// evictOldest forgets the n oldest keys and counts them.
+func (d *distinctEvents) evictOldest(n int) {
+	type aged struct {
+		key eventKey
+		at  int64
+	}
+	all := make([]aged, 0, len(d.seen))
+	for k, at := range d.seen {
+		all = append(all, aged{k, at})
+	}
+	slices.SortFunc(all, func(a, b aged) int { return cmp.Compare(a.at, b.at) })
+	for _, a := range all[:n] {
+		delete(d.seen, a.key)
+	}
+	d.evicted += float64(n)
 }
 
 // emit adds the counters to m.

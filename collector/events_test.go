@@ -70,3 +70,26 @@ func TestUncommittedPollCountsNothing(t *testing.T) {
 		t.Fatal("a failed poll changed the counters")
 	}
 }
+
+func TestEventKeyCapEvictsOldestAndCounts(t *testing.T) {
+	now := time.Now()
+	d := newDistinctEvents()
+	d.maxKeys = 3
+	p := d.begin()
+	for i := range 5 { // five events, oldest first
+		p.add(event(now.Add(-time.Duration(5-i)*time.Hour), true))
+	}
+	p.commit(newReasonLimit(5), now)
+	if len(d.seen) != 3 || d.evicted != 2 {
+		t.Fatalf("%d keys kept, %v evicted; want 3 and 2", len(d.seen), d.evicted)
+	}
+	if _, ok := d.seen[keyOf(event(now.Add(-time.Hour), true))]; !ok {
+		t.Error("the newest event was evicted")
+	}
+	if _, ok := d.seen[keyOf(event(now.Add(-5*time.Hour), true))]; ok {
+		t.Error("the oldest event was kept")
+	}
+	if got := d.total[featureMethod{"reset", "email"}]; got != 5 {
+		t.Errorf("total %v, want 5: eviction must not change what was counted", got)
+	}
+}

@@ -43,6 +43,10 @@ var (
 		"Distinct failed registration and reset events seen in userCredentialUsageDetails (deprecated) since the exporter started."+polledNote,
 		"feature", "method", "reason")
 
+	eventKeysEvictedDesc = desc("event_keys_evicted_total",
+		"Event keys forgotten before Graph's retention ended because the report held more than the cap of distinct events; such an event may be counted again.",
+		"report")
+
 	usersDesc = desc("users",
 		"Users in userRegistrationDetails by user type and admin role."+polledNote, "user_type", "admin")
 	usersByFeatureDesc = desc("users_registered_by_feature",
@@ -111,7 +115,7 @@ var allDescs = []*prometheus.Desc{
 	credentialDetailsUsersDesc, credentialDetailsStatusUsersDesc, credentialDetailsMethodUsersDesc,
 	credentialUsageEventsDesc, credentialUsageEventFailuresDesc,
 	usersDesc, usersByFeatureDesc, usersByMethodDesc, usersByPreferredMethodDesc,
-	eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc,
+	eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc, eventKeysEvictedDesc,
 	dailySigninsDesc, dailySigninsTimestampDesc,
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,

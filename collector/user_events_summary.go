@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
@@ -55,6 +56,7 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheu
 	p.commit(env.reasons, env.now)
 	m := env.metrics()
 	r.events.emit(m, eventsDesc, eventFailuresDesc)
+	m.counter(eventKeysEvictedDesc, r.events.evicted, config.UserEventsSummary)
 	for _, fm := range sortedFeatureMethods(windows) {
 		w := windows[fm]
 		for i, period := range periods {
