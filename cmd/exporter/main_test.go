@@ -464,16 +464,7 @@ func TestBasicAuthThroughWebConfig(t *testing.T) {
 	}
 	webConfig := filepath.Join(t.TempDir(), "web.yaml")
 	os.WriteFile(webConfig, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600)
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := testenv.FreeAddr(t)
-	cmd := exec.Command(bin, "--demo", "--web.config.file="+webConfig, "--web.listen-address="+addr)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr := launch(t, nil, "--demo", "--web.config.file="+webConfig).addr
 	get := func(user, pass string) int {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
 		if user != "" {
@@ -517,16 +508,7 @@ func TestTLSThroughWebConfig(t *testing.T) {
 	webConfig := filepath.Join(dir, "web.yaml")
 	os.WriteFile(webConfig, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600)
 
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := testenv.FreeAddr(t)
-	cmd := exec.Command(bin, "--demo", "--web.config.file="+webConfig, "--web.listen-address="+addr)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr := launch(t, nil, "--demo", "--web.config.file="+webConfig).addr
 	cert, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
