@@ -173,7 +173,7 @@ func TestLoadBad(t *testing.T) {
 		"empty_reports.yaml":           {`tenants[0] (contoso): reports: empty`},
 		"bad_period.yaml":              {`tenants[0] (contoso): usage_summary_periods: unknown period "d14" (known: D1, D7, D30)`},
 		"zero_poll_interval.yaml":      {`line 1: poll_interval: must be greater than 0`},
-		"poll_interval_too_short.yaml": {`poll_interval: must be at least 10s, got 1ms`},
+		"poll_interval_too_short.yaml": {`poll_interval: must be at least 1s, got 1ms`},
 		"zero_max_pages.yaml":          {`max_pages_per_poll: must be at least 1, got 0`},
 		"zero_requests.yaml":           {`graph_rate_limit: requests: must be between 1 and 1000, got 0`},
 		"slow_rate_limit.yaml":         {`line 2: graph_rate_limit: per: must be at most 1h, got 2h`},

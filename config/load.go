@@ -304,7 +304,7 @@ func rateLimit(p *problems, key string, rl *rawRateLimit, def RateLimit) RateLim
 }
 
 // minPollInterval is the shortest poll_interval accepted.
-const minPollInterval = 10 * time.Second
+const minPollInterval = time.Second
 
 func positiveDuration(p *problems, key string, d *duration, def, max time.Duration) time.Duration {
 	if d == nil {
