@@ -190,11 +190,17 @@ func jitter(d time.Duration) time.Duration {
 	return d + time.Duration((rand.Float64()-0.5)*0.1*float64(d))
 }
 
-// pollReport polls one report under a deadline of one poll interval and
-// swaps in its new status. A poll cut short by shutdown is not an error.
+// minPollDeadline is the least time a report's poll is given: with a short
+// poll_interval a large report still finishes (and the round is counted as
+// an overrun) rather than being cut off every time.
+const minPollDeadline = 10 * time.Minute
+
+// pollReport polls one report under its deadline (poll_interval, or
+// minPollDeadline if longer) and swaps in its new status. A poll cut short
+// by shutdown is not an error.
 func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *pollRound) {
 	start := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, p.settings.pollInterval)
+	pctx, cancel := context.WithTimeout(ctx, max(p.settings.pollInterval, minPollDeadline))
 	defer cancel()
 	env := &pollEnv{client: p.client, tenant: p.settings.tenant, now: start, reasons: p.reasons}
 	metrics, records, err := rp.report.poll(pctx, env)
