@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -449,6 +450,39 @@ func TestTokenFailureLogsOncePerRound(t *testing.T) {
 	for _, r := range config.DefaultReports() {
 		if got := value(t, e, "entra_authmethods_report_errors_total", "report", r, "reason", "auth"); got != 2 {
 			t.Errorf("%s: errors{auth} = %v, want 2", r, got)
+		}
+	}
+}
+
+func TestRoundRetriesLessOnceGraphIsDown(t *testing.T) {
+	f := newFixture(t, 20, config.DefaultReports()...)
+	var requests atomic.Int32
+	f.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/reports/") {
+			return false
+		}
+		requests.Add(1)
+		w.Header().Set("Retry-After", "0.01") // keeps the test fast; backoff is not what is tested
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	round := &pollRound{}
+	for _, rp := range f.p.reports {
+		f.p.pollReport(context.Background(), rp, round)
+	}
+	// The first report uses every retry (1 + 5); the five others, once
+	// Graph is known to be down, one retry each (1 + 1). (credential_usage_summary
+	// stops at its first period.)
+	if got, want := requests.Load(), int32(6+5*2); got != want {
+		t.Errorf("%d requests in a round against a Graph that is down, want %d", got, want)
+	}
+	e := exporterFor(f.p)
+	for _, r := range config.DefaultReports() {
+		if up := value(t, e, "entra_authmethods_report_up", "report", r); up != 0 {
+			t.Errorf("%s: report_up %v", r, up)
+		}
+		if got := value(t, e, "entra_authmethods_report_errors_total", "report", r, "reason", "server"); got != 1 {
+			t.Errorf("%s: errors{server} = %v", r, got)
 		}
 	}
 }

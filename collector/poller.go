@@ -202,6 +202,9 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, max(p.settings.pollInterval, minPollDeadline))
 	defer cancel()
+	if round.graphDown {
+		pctx = p.client.WithFewerRetries(pctx)
+	}
 	env := &pollEnv{client: p.client, tenant: p.settings.tenant, now: start, reasons: p.reasons}
 	metrics, records, err := rp.report.poll(pctx, env)
 	end := time.Now()
@@ -220,6 +223,10 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		reason := graphapi.ReasonOf(err)
 		if errors.Is(err, context.DeadlineExceeded) && pctx.Err() != nil {
 			reason = graphapi.ReasonTimeout
+		}
+		switch reason {
+		case graphapi.ReasonServer, graphapi.ReasonNetwork, graphapi.ReasonTimeout:
+			round.graphDown = true
 		}
 		st.errors = maps.Clone(old.errors)
 		st.errors[reason]++
@@ -243,8 +250,13 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 
 // pollRound is one pass over a tenant's reports. A token that cannot be had
 // fails every report of the pass alike: the log says so once per pass, with
-// what to fix, rather than once per report.
-type pollRound struct{ authLogged bool }
+// what to fix, rather than once per report. Once a report has failed after
+// every retry with a 5xx, a network error or a timeout, Graph is most likely
+// down: the rest of the pass retries each request once only.
+type pollRound struct {
+	authLogged bool
+	graphDown  bool
+}
 
 func (r *pollRound) seen(reason graphapi.Reason) bool {
 	if reason != graphapi.ReasonAuth {

@@ -42,6 +42,7 @@ type Client struct {
 	pipeline runtime.Pipeline
 	cred     azcore.TokenCredential
 	maxPages int
+	retry    policy.RetryOptions
 }
 
 // Defaults of the caps on what one listing may read.
@@ -76,6 +77,12 @@ func New(o Options) (*Client, error) {
 	}
 	var transport policy.Transporter = sameHostClient(o.HTTPClient, o.MaxPageBytes)
 	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
+	retry := policy.RetryOptions{
+		MaxRetries:    int32(o.MaxRetries),
+		RetryDelay:    o.RetryDelay,
+		MaxRetryDelay: 2 * time.Minute,
+		StatusCodes:   retryStatusCodes,
+	}
 	pl := runtime.NewPipeline("entra-authmethods-exporter", "", runtime.PipelineOptions{
 		PerCall: []policy.Policy{headersPolicy(o.UserAgent)},
 		PerRetry: []policy.Policy{
@@ -87,15 +94,23 @@ func New(o Options) (*Client, error) {
 		},
 	}, &policy.ClientOptions{
 		Transport: transport,
-		Retry: policy.RetryOptions{
-			MaxRetries:    int32(o.MaxRetries),
-			RetryDelay:    o.RetryDelay,
-			MaxRetryDelay: 2 * time.Minute,
-			StatusCodes:   []int{408, 429, 500, 502, 503, 504},
-		},
+		Retry:     retry,
 		Telemetry: policy.TelemetryOptions{Disabled: true},
 	})
-	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages}, nil
+	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, retry: retry}, nil
+}
+
+// retryStatusCodes are the answers worth trying again.
+var retryStatusCodes = []int{408, 429, 500, 502, 503, 504}
+
+// WithFewerRetries returns a context under which c's requests are retried
+// once rather than MaxRetries times. A poller uses it for the rest of a round
+// once a report has failed after every retry: Graph is most likely down,
+// and a round of full backoffs would only delay saying so.
+func (c *Client) WithFewerRetries(ctx context.Context) context.Context {
+	r := c.retry
+	r.MaxRetries = 1
+	return policy.WithRetryOptions(ctx, r)
 }
 
 // sameHostClient returns an HTTP client that never follows a redirect to
