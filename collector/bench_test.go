@@ -113,3 +113,28 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 	}
 	b.ReportMetric(float64(series), "series")
 }
+
+// BenchmarkApply200Tenants measures start-up work for 200 tenants: building
+// their credentials, clients and pollers, and starting the pollers (whose
+// Graph is unreachable here; only setting up is measured).
+func BenchmarkApply200Tenants(b *testing.B) {
+	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: time.Minute, MaxFailureReasons: 20,
+		GraphRateLimit:    config.RateLimit{Requests: 5, Per: 10 * time.Second},
+		GraphAppRateLimit: config.RateLimit{Requests: 122, Per: 10 * time.Second}}
+	for i := range 200 {
+		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: fmt.Sprintf("t%03d", i), TenantID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i),
+			ClientID: testClientID, Auth: config.AuthClientSecret, ClientSecret: "x", Cloud: "public",
+			AuthorityHost: "https://127.0.0.1:1/", GraphEndpoint: "https://127.0.0.1:1", Reports: config.DefaultReports(), UsageSummaryPeriods: []string{"D1"}})
+	}
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		e := New(ctx, Options{})
+		if err := e.Apply(cfg); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cancel()
+		e.Wait()
+		b.StartTimer()
+	}
+}
