@@ -47,6 +47,8 @@ type reportStatus struct {
 	records     int
 	errors      map[graphapi.Reason]float64
 	lastError   string
+
+	statusMetrics []prometheus.Metric // the above as const metrics
 }
 
 type reportPoller struct {
@@ -102,7 +104,7 @@ func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, 
 	}
 	for _, name := range t.Reports {
 		rp := &reportPoller{name: name, report: newReport(name)}
-		rp.status.Store(&reportStatus{errors: zeroErrors()})
+		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(t.Name, name))
 		p.reports = append(p.reports, rp)
 	}
 	return p, nil
@@ -245,7 +247,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 			level.Warn(p.logger).Log(kv...)
 		}
 	}
-	rp.status.Store(st)
+	rp.status.Store(st.withStatusMetrics(p.settings.tenant.Name, rp.name))
 }
 
 // pollRound is one pass over a tenant's reports. A token that cannot be had
@@ -277,26 +279,37 @@ func (p *tenantPoller) collect(ch chan<- prometheus.Metric) {
 	for code, n := range p.requests.snapshot() {
 		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
 	}
+	for _, metric := range m.metrics {
+		ch <- metric
+	}
 	for _, rp := range p.reports {
 		st := rp.status.Load()
 		for _, metric := range st.metrics {
 			ch <- metric
 		}
-		if st.polled {
-			m.gauge(reportUpDesc, float64(b2i(st.up)), rp.name)
-			m.gauge(reportDurationDesc, st.duration.Seconds(), rp.name)
-		}
-		if !st.lastSuccess.IsZero() {
-			m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, rp.name)
-			m.gauge(reportRecordsDesc, float64(st.records), rp.name)
-		}
-		for _, reason := range graphapi.Reasons() {
-			m.counter(reportErrorsDesc, st.errors[reason], rp.name, string(reason))
+		for _, metric := range st.statusMetrics {
+			ch <- metric
 		}
 	}
-	for _, metric := range m.metrics {
-		ch <- metric
+}
+
+// withStatusMetrics renders st's own metrics (up, duration, last success,
+// records, errors) once, when it is stored, so scrapes only send them.
+func (st *reportStatus) withStatusMetrics(tenant, report string) *reportStatus {
+	m := &metricSet{tenant: tenant}
+	if st.polled {
+		m.gauge(reportUpDesc, float64(b2i(st.up)), report)
+		m.gauge(reportDurationDesc, st.duration.Seconds(), report)
 	}
+	if !st.lastSuccess.IsZero() {
+		m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, report)
+		m.gauge(reportRecordsDesc, float64(st.records), report)
+	}
+	for _, reason := range graphapi.Reasons() {
+		m.counter(reportErrorsDesc, st.errors[reason], report, string(reason))
+	}
+	st.statusMetrics = m.metrics
+	return st
 }
 
 // codeCounter counts Graph responses by status code.
