@@ -11,6 +11,8 @@ var commonSeeds = []string{
 	`{"@odata.context":"x","value":[]}`,
 	`{"value":null}`,
 	`{"@odata.nextLink":"https://graph.microsoft.com/beta/x?$skiptoken=a","value":[{}]}`,
+	`{"value":[{"a":"]}\"{"}], "@odata.nextLink" : "https://g/x?a=\u0026b", "\u0040odata.nextLink":"https://g/last"}`,
+	`{"@odata.nextLink":null,"value":[1e5,true,false,null,"x"]}`,
 	`{"value":{"id":"single object, as a documentation example shows"}}`,
 	`{"value":[{"unknown":{"nested":[1,2,{"a":null}]},"@odata.type":"#microsoft.graph.x"}],"@odata.count":1}`,
 	`{"value":[{"id":"a"},`,
@@ -21,7 +23,8 @@ var commonSeeds = []string{
 
 // fuzzDecode checks decodePage on arbitrary bodies: no panic, the count it
 // returns is the number of records handed over, every error is a decode
-// error, and the result is the same when decoded again.
+// error, the result is the same when decoded again, and on a page that
+// decodes, the quick scan for the next page (nextLinkOf) finds the same link.
 func fuzzDecode[T any](f *testing.F, seeds ...string) {
 	for _, s := range append(seeds, commonSeeds...) {
 		f.Add([]byte(s))
@@ -45,6 +48,9 @@ func fuzzDecode[T any](f *testing.F, seeds ...string) {
 		next2, got2, n2, err2 := decode()
 		if next != next2 || n != n2 || fmt.Sprint(err) != fmt.Sprint(err2) || !reflect.DeepEqual(got, got2) {
 			t.Fatal("decoding the same body twice gave different results")
+		}
+		if link := nextLinkOf(body); err == nil && link != next {
+			t.Fatalf("nextLinkOf found %q, decodePage %q", link, next)
 		}
 	})
 }

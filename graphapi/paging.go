@@ -10,39 +10,68 @@ import (
 )
 
 // list reads a collection from path, following @odata.nextLink to the end,
-// and hands each record to each as it is decoded: only one page is held in
-// memory at a time. The *T passed to each is reused; each must not keep it.
-// It returns the number of records read.
+// and hands each record to each as it is decoded. While one page is being
+// decoded the next is already being fetched (as pacing allows), so Graph's
+// work and ours overlap; at most two pages are held in memory. The *T passed
+// to each is reused; each must not keep it. It returns the number of
+// records read.
 func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
-	next := c.url(path, query)
-	seen := map[string]bool{}
+	ctx, cancel := context.WithCancel(ctx)
+	var pending <-chan fetched
+	defer func() { // an error ends the listing: stop the prefetch, and wait so nothing outlives it
+		cancel()
+		if pending != nil {
+			<-pending
+		}
+	}()
+
+	first := c.url(path, query)
+	seen := map[string]bool{first: true}
+	pending = c.fetch(ctx, first)
 	total := 0
-	for next != "" {
-		if seen[next] {
-			return total, &Error{Reason: ReasonPaging, Path: path, Err: fmt.Errorf("nextLink repeats a page already read in this poll")}
+	for pending != nil {
+		page := <-pending
+		pending = nil
+		if page.err != nil {
+			return total, page.err
 		}
-		if len(seen) == c.maxPages {
-			return total, &Error{Reason: ReasonPaging, Path: path, Err: fmt.Errorf("more than %d pages", c.maxPages)}
+		// Start on the next page before decoding this one. The link is read
+		// by a quick scan here; decodePage reads it again in full.
+		link := nextLinkOf(page.body)
+		if link != "" {
+			if err := c.checkNextLink(link, seen); err != nil {
+				return total, &Error{Reason: ReasonPaging, Path: path, Err: err}
+			}
+			seen[link] = true
+			pending = c.fetch(ctx, link)
 		}
-		seen[next] = true
-		body, err := c.getJSON(ctx, next)
-		if err != nil {
-			return total, err
-		}
-		link, n, err := decodePage(body, each)
+		next, n, err := decodePage(page.body, each)
 		total += n
 		if err != nil {
 			return total, err
 		}
-		if link == "" {
-			break
+		if next != link { // cannot happen for valid JSON; never end a listing early on a misread
+			return total, &Error{Reason: ReasonPaging, Path: path, Err: fmt.Errorf("nextLink could not be read unambiguously")}
 		}
-		if err := c.checkNextLink(link); err != nil {
-			return total, &Error{Reason: ReasonPaging, Path: path, Err: err}
-		}
-		next = link
 	}
 	return total, nil
+}
+
+// fetched is a page fetched in the background.
+type fetched struct {
+	body []byte
+	err  error
+}
+
+// fetch gets rawURL with getJSON in a goroutine; the result arrives on the
+// returned channel, which is buffered so the goroutine never blocks.
+func (c *Client) fetch(ctx context.Context, rawURL string) <-chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		body, err := c.getJSON(ctx, rawURL)
+		ch <- fetched{body, err}
+	}()
+	return ch
 }
 
 // badPageRetries is how often a page whose body is not valid JSON (cut
@@ -60,9 +89,10 @@ func (c *Client) getJSON(ctx context.Context, rawURL string) ([]byte, error) {
 	}
 }
 
-// checkNextLink refuses a nextLink that leaves the configured Graph endpoint:
-// following it would hand our bearer token to whoever the response names.
-func (c *Client) checkNextLink(link string) error {
+// checkNextLink refuses a nextLink that leaves the configured Graph endpoint
+// (following it would hand our bearer token to whoever the response names),
+// one that repeats a page already read (a loop), and one past MaxPages.
+func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 	u, err := url.Parse(link)
 	if err != nil {
 		return fmt.Errorf("nextLink is not a URL: %v", err)
@@ -71,6 +101,12 @@ func (c *Client) checkNextLink(link string) error {
 		!strings.HasPrefix(u.Path, c.endpoint.Path+"/") {
 		return fmt.Errorf("refusing nextLink to %s://%s: not the configured Graph endpoint %s://%s%s",
 			u.Scheme, u.Host, c.endpoint.Scheme, c.endpoint.Host, c.endpoint.Path)
+	}
+	if seen[link] {
+		return fmt.Errorf("nextLink repeats a page already read in this poll")
+	}
+	if len(seen) == c.maxPages {
+		return fmt.Errorf("more than %d pages", c.maxPages)
 	}
 	return nil
 }
