@@ -3,15 +3,10 @@ package collector
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
@@ -59,59 +54,6 @@ func BenchmarkPollCredentialRegistrationDetails10k(b *testing.B) {
 }
 func BenchmarkPollCredentialUsageDetails10k(b *testing.B) {
 	benchPoll(b, config.CredentialUsageDetails, 20000)
-}
-
-// BenchmarkScrape100Tenants measures /metrics for 100 tenants polled with
-// every report: the scrape path only reads the snapshots.
-func BenchmarkScrape100Tenants(b *testing.B) {
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 1000, NoRecording: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	data := graphtest.Synthetic(1, 500, time.Now())
-	var pollers []*tenantPoller
-	for i := range 100 {
-		id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
-		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: data})
-		s := settings{
-			tenant: config.Tenant{Name: fmt.Sprintf("tenant%03d", i), TenantID: id, ClientID: testClientID, Auth: config.AuthClientSecret,
-				ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-				Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}},
-			pollInterval: time.Hour, requestTimeout: time.Minute, maxFailureReasons: 20,
-		}
-		p, err := newTenantPoller(s, srv.Client(), nil, "bench", log.NewNopLogger())
-		if err != nil {
-			b.Fatal(err)
-		}
-		pollers = append(pollers, p)
-	}
-	var wg sync.WaitGroup
-	for _, p := range pollers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, rp := range p.reports {
-				p.pollReport(context.Background(), rp, &pollRound{})
-			}
-		}()
-	}
-	wg.Wait()
-	e := New(context.Background(), Options{})
-	e.pollers.Store(&pollers)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(e)
-	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	req := httptest.NewRequest("GET", "/metrics", nil)
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, req)
-	series := strings.Count(rec.Body.String(), "\nentra_authmethods_")
-	b.ReportAllocs()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
-	}
-	b.ReportMetric(float64(series), "series")
 }
 
 // BenchmarkApply200Tenants measures start-up work for 200 tenants: building

@@ -15,9 +15,9 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/version"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
@@ -29,7 +29,7 @@ type Options struct {
 }
 
 // Exporter runs a poller per tenant and is the prometheus.Collector for all
-// of them. Apply may be called again to reload the configuration.
+// of them (or Live and Snapshots, for the two kinds of metrics). Apply may be called again to reload the configuration.
 type Exporter struct {
 	ctx  context.Context // pollers live until it is cancelled
 	opts Options
@@ -131,19 +131,69 @@ func (e *Exporter) Ready() bool {
 
 // Describe sends every descriptor the exporter may emit.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
+	e.Live().Describe(ch)
+	e.Snapshots().Describe(ch)
+}
+
+// Collect sends every metric: Live's and Snapshots'.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.Live().Collect(ch)
+	e.Snapshots().Collect(ch)
+}
+
+// Live is the collector of each tenant's metrics that are read at each
+// scrape (requests, overruns, info). It only reads memory.
+func (e *Exporter) Live() prometheus.Collector {
+	return collectorFunc{liveDescs, func(ch chan<- prometheus.Metric) {
+		for _, p := range *e.pollers.Load() {
+			p.collectLive(ch)
+		}
+	}}
+}
+
+// Snapshots is the collector of the reports' snapshots and statuses. They
+// are also encoded ahead of time: Pieces serves the text format faster.
+func (e *Exporter) Snapshots() prometheus.Collector {
+	return collectorFunc{snapshotDescs, func(ch chan<- prometheus.Metric) {
+		for _, p := range *e.pollers.Load() {
+			for _, rp := range p.reports {
+				st := rp.status.Load()
+				for _, m := range st.metrics {
+					ch <- m
+				}
+				for _, m := range st.statusMetrics {
+					ch <- m
+				}
+			}
+		}
+	}}
+}
+
+// Pieces returns the snapshots and statuses of every report of every
+// tenant, encoded when they were stored: what Snapshots collects.
+func (e *Exporter) Pieces() [][]exposition.Piece {
+	var out [][]exposition.Piece
+	for _, p := range *e.pollers.Load() {
+		for _, rp := range p.reports {
+			st := rp.status.Load()
+			out = append(out, st.pieces, st.statusPieces)
+		}
+	}
+	return out
+}
+
+type collectorFunc struct {
+	descs   []*prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
 		ch <- d
 	}
 }
 
-// Collect sends the snapshots; it only reads memory.
-func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	for _, p := range *e.pollers.Load() {
-		ch <- prometheus.MustNewConstMetric(buildInfoDesc, prometheus.GaugeValue, 1,
-			p.settings.tenant.Name, version.Version, version.GetRevision(), version.GoVersion)
-		p.collect(ch)
-	}
-}
+func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 
 // ReportStatus is one report's state, for the landing page.
 type ReportStatus struct {

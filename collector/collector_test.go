@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
 )
 
@@ -136,7 +137,7 @@ func exporterFor(p *tenantPoller) *Exporter {
 // stableNames are the metric families whose values do not depend on time.
 func stableNames() []string {
 	var names []string
-	for _, d := range allDescs {
+	for _, d := range append(liveDescs, snapshotDescs...) {
 		name := d.String()
 		name = name[strings.Index(name, `fqName: "`)+9:]
 		name = name[:strings.Index(name, `"`)]
@@ -186,6 +187,7 @@ func TestGoldenAllReports(t *testing.T) {
 	f.pollAll(t)
 	e := exporterFor(f.p)
 	compareGolden(t, e, "all_reports.prom")
+	piecesMatchSnapshots(t, e)
 
 	if problems, err := testutil.CollectAndLint(e); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %+v", err, problems)
@@ -207,16 +209,17 @@ func TestDistinctEventsAcrossPolls(t *testing.T) {
 	f.pollAll(t) // Graph returns the same window again: nothing new to count
 	e := exporterFor(f.p)
 	compareGolden(t, e, "events_after_two_polls.prom")
+	piecesMatchSnapshots(t, e)
 
 	// One new failed event arrives: exactly one series of each counter moves, by one.
 	counters := func() string {
 		return gatherText(t, e, "entra_authmethods_events_total") + gatherText(t, e, "entra_authmethods_event_failures_total")
 	}
 	before := counters()
-	data := smallData(time.Now())
-	data.Events = append(data.Events, graphtest.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
+	data := *f.fake.Data // the same events at the same times, and one more
+	data.Events = append(slices.Clone(data.Events), graphtest.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
 		FailureReason: "User abandoned", EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)})
-	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: &data})
 	f.pollAll(t)
 	want := strings.NewReplacer(
 		`entra_authmethods_events_total{feature="reset",method="email",tenant="contoso"} 1`,
@@ -256,6 +259,33 @@ func TestFailedPollKeepsSnapshot(t *testing.T) {
 	}
 	if st := e.Status()[0].Reports[0]; st.Up || !strings.Contains(st.LastError, "Authorization_RequestDenied") {
 		t.Errorf("status: %+v", st)
+	}
+	piecesMatchSnapshots(t, e)
+}
+
+// The text scrapes are served from (Pieces) holds exactly what Snapshots
+// collects, line for line.
+func piecesMatchSnapshots(t *testing.T, e *Exporter) {
+	t.Helper()
+	var fast bytes.Buffer
+	new(exposition.Writer).WriteText(&fast, exposition.Families(e.Pieces()...), nil)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e.Snapshots())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	for _, mf := range mfs {
+		expfmt.MetricFamilyToText(&want, mf)
+	}
+	sorted := func(b []byte) string {
+		lines := strings.Split(string(b), "\n")
+		slices.Sort(lines)
+		return strings.Join(lines, "\n")
+	}
+	if sorted(fast.Bytes()) != sorted(want.Bytes()) {
+		t.Errorf("pieces:\n%s\nsnapshots:\n%s", fast.String(), want.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math/rand/v2"
@@ -15,8 +16,11 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
@@ -93,6 +97,13 @@ func TestSoak(t *testing.T) {
 	reg.MustRegister(e)
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer web.Close()
+	// And the way text scrapes are served: the snapshots' pieces, gzipped.
+	var writer exposition.Writer
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		writer.WriteGzip(w, exposition.Families(e.Pieces()...), nil)
+	}))
+	defer fast.Close()
 	if err := e.Apply(cfg(300*time.Millisecond, "a", "b")); err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +111,9 @@ func TestSoak(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var scrapes atomic.Int64
-	for range 4 {
+	for i := range 4 {
 		wg.Add(1)
+		url := []string{web.URL, fast.URL}[i%2]
 		go func() {
 			defer wg.Done()
 			for {
@@ -110,15 +122,20 @@ func TestSoak(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := http.Get(web.URL)
+				resp, err := http.Get(url) // gunzips transparently
 				if err != nil {
 					t.Errorf("scrape: %v", err)
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
+				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 || strings.Contains(string(body), testSecret) {
-					t.Errorf("scrape: status %d, or the secret in it", resp.StatusCode)
+				if err != nil || resp.StatusCode != 200 || strings.Contains(string(body), testSecret) {
+					t.Errorf("scrape: status %d, %v, or the secret in it", resp.StatusCode, err)
+					return
+				}
+				parser := expfmt.NewTextParser(model.UTF8Validation)
+				if _, err := parser.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+					t.Errorf("scrape of %s does not parse: %v", url, err)
 					return
 				}
 				scrapes.Add(1)

@@ -14,14 +14,17 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 )
 
 // Options is what the handlers serve.
 type Options struct {
 	Name, Description, Version string
 	TelemetryPath              string
-	Gatherer                   prometheus.Gatherer
-	Registerer                 prometheus.Registerer // for the metrics handler's own metrics
+	Gatherer                   prometheus.Gatherer         // metrics read at each scrape
+	Registerer                 prometheus.Registerer       // for the metrics handler's own metrics
+	Snapshots                  func() [][]exposition.Piece // the snapshots, encoded when stored
+	SnapshotGatherer           prometheus.Gatherer         // the same snapshots, for formats other than text
 	Status                     func() []collector.TenantStatus
 	Ready                      func() bool
 	Reload                     func() error // nil: reload is not available
@@ -31,12 +34,7 @@ type Options struct {
 // New returns the mux of every endpoint.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
-		ErrorHandling:       promhttp.ContinueOnError,
-		ErrorLog:            slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
-		MaxRequestsInFlight: 10,
-	})
-	mux.Handle(o.TelemetryPath, promhttp.InstrumentMetricHandler(o.Registerer, metrics))
+	mux.Handle(o.TelemetryPath, promhttp.InstrumentMetricHandler(o.Registerer, metricsHandler(o)))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("Healthy.\n"))
 	})

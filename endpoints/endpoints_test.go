@@ -1,24 +1,33 @@
 package endpoints
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 )
 
 func serve(t *testing.T, ready bool, reload func() error) *httptest.Server {
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(New(Options{
 		Name: "entra-authmethods-exporter", TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
+		Snapshots: func() [][]exposition.Piece { return nil }, SnapshotGatherer: prometheus.NewRegistry(),
 		Status: func() []collector.TenantStatus {
 			return []collector.TenantStatus{{Tenant: "contoso", Reports: []collector.ReportStatus{
 				{Report: "user_events_summary", Polled: true, Up: false, LastError: `forbidden: <script>alert(1)</script>`},
@@ -97,5 +106,119 @@ func TestHealthReadyReload(t *testing.T) {
 	}
 	if code, body := do(t, "GET", srv.URL+"/metrics"); code != 200 || !strings.Contains(body, "promhttp_metric_handler_requests_total") {
 		t.Errorf("metrics: %d", code)
+	}
+}
+
+// metricsServer serves /metrics with a live registry and snapshot pieces
+// holding different families, and returns what client_golang's own handler
+// makes of the same metrics, as the reference.
+func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
+	t.Helper()
+	live := prometheus.NewRegistry()
+	live.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "x_live", Help: "Live."}, func() float64 { return 7 }))
+	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant", "method"}, nil)
+	var snaps [][]prometheus.Metric
+	snapshots := prometheus.NewRegistry()
+	for _, tenant := range []string{"b", "a"} {
+		ms := []prometheus.Metric{
+			prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 1, tenant, "sms"),
+			prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 2, tenant, "fido2"),
+		}
+		snaps = append(snaps, ms)
+	}
+	snapshots.MustRegister(prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		for _, ms := range snaps {
+			for _, m := range ms {
+				ch <- m
+			}
+		}
+	}))
+	srv = httptest.NewServer(New(Options{
+		TelemetryPath: "/metrics", Gatherer: live, Registerer: prometheus.NewRegistry(),
+		Snapshots: func() [][]exposition.Piece {
+			var out [][]exposition.Piece
+			for _, ms := range snaps {
+				p, err := exposition.Encode(ms)
+				if err != nil {
+					t.Error(err)
+				}
+				out = append(out, p)
+			}
+			return out
+		},
+		SnapshotGatherer: snapshots,
+		Status:           func() []collector.TenantStatus { return nil }, Ready: func() bool { return true },
+		Logger: slog.New(slog.DiscardHandler),
+	}))
+	t.Cleanup(srv.Close)
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(prometheus.Gatherers{live, snapshots}, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return srv, rec.Body.String()
+}
+
+// Text scrapes, plain or gzipped, carry what client_golang's handler would,
+// and parse; other formats are left to client_golang.
+func TestMetricsTextMatchesClientGolang(t *testing.T) {
+	srv, reference := metricsServer(t)
+	sorted := func(s string) string {
+		lines := strings.Split(s, "\n")
+		slices.Sort(lines)
+		return strings.Join(lines, "\n")
+	}
+	prometheusAccept := "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+	prometheus3Accept := "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
+	for i, enc := range []string{"gzip", "identity", "gzip;q=0, identity", "br;q=1.0, *;q=0.1"} {
+		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+		req.Header.Set("Accept", []string{prometheusAccept, prometheus3Accept}[i%2])
+		req.Header.Set("Accept-Encoding", enc)
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent gunzip
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		wantGzip := enc == "gzip" || strings.HasPrefix(enc, "br")
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != wantGzip {
+			t.Errorf("Accept-Encoding %q: gzipped %v, want %v", enc, got, wantGzip)
+		}
+		if wantGzip {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := io.ReadAll(body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=") {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if sorted(string(b)) != sorted(reference) {
+			t.Errorf("Accept-Encoding %q: got\n%s\nwant (in any order)\n%s", enc, b, reference)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := parser.TextToMetricFamilies(bytes.NewReader(b)); err != nil {
+			t.Errorf("Accept-Encoding %q: %v", enc, err)
+		}
+	}
+
+	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	names := map[string]int{}
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err != nil {
+			break
+		}
+		names[mf.GetName()] = len(mf.GetMetric())
+	}
+	if names["x_users"] != 4 || names["x_live"] != 1 {
+		t.Errorf("protobuf scrape: families %v, want x_users with 4 series and x_live", names)
 	}
 }

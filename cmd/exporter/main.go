@@ -108,7 +108,9 @@ func run(args []string) int {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(exporter, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(exporter.Live(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	snapshots := prometheus.NewRegistry() // encoded ahead of time for text scrapes; this is for other formats
+	snapshots.MustRegister(exporter.Snapshots())
 	reloader := newReloader(load, exporter.Apply, logger, reg)
 	go reloader.onSIGHUP(ctx, hup)
 
@@ -116,7 +118,7 @@ func run(args []string) int {
 		Handler: endpoints.New(endpoints.Options{
 			Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
 			Version: version.Info(), TelemetryPath: *telemetryPath,
-			Gatherer: reg, Registerer: reg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
+			Gatherer: reg, Registerer: reg, Snapshots: exporter.Pieces, SnapshotGatherer: snapshots, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

@@ -1,0 +1,89 @@
+package endpoints
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+// BenchmarkScrape100Tenants measures /metrics for 100 tenants, each polled
+// with all eight reports of a 500-user synthetic tenant: the handler as the
+// exporter wires it, with the headers Prometheus sends. No Graph call is
+// made during a scrape.
+func BenchmarkScrape100Tenants(b *testing.B) {
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 1000, NoRecording: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	data := graphtest.Synthetic(1, 500, time.Now())
+	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: time.Minute, MaxFailureReasons: 20, MaxPagesPerPoll: 100,
+		GraphRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}, GraphAppRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}}
+	const clientID, secret = "44444444-4444-4444-8444-444444444444", "bench-secret"
+	for i := range 100 {
+		id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: data})
+		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: fmt.Sprintf("tenant%03d", i), TenantID: id, ClientID: clientID,
+			Auth: config.AuthClientSecret, ClientSecret: secret, Cloud: "public", AuthorityHost: srv.AuthorityHost(),
+			GraphEndpoint: srv.GraphEndpoint(), Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := collector.New(ctx, collector.Options{HTTPClient: srv.Client()})
+	defer func() { cancel(); e.Wait() }()
+	if err := e.Apply(cfg); err != nil {
+		b.Fatal(err)
+	}
+	for !e.Ready() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	live, snapshots := prometheus.NewRegistry(), prometheus.NewRegistry()
+	live.MustRegister(e.Live())
+	snapshots.MustRegister(e.Snapshots())
+	handler := New(Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Snapshots: e.Pieces, SnapshotGatherer: snapshots,
+		Status: e.Status, Ready: e.Ready, Logger: slog.New(slog.DiscardHandler)})
+
+	for _, c := range []struct{ name, accept, encoding string }{
+		{"text-gzip", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", "gzip"},
+		{"text", "text/plain;version=0.0.4", ""},
+		{"protobuf-gzip", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/metrics", nil)
+			req.Header.Set("Accept", c.accept)
+			req.Header.Set("Accept-Encoding", c.encoding)
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d", rec.Code)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				handler.ServeHTTP(discard{}, req)
+			}
+			b.ReportMetric(float64(rec.Body.Len()), "bytes")
+			if c.name == "text" {
+				b.ReportMetric(float64(strings.Count(rec.Body.String(), "\nentra_authmethods_")), "series")
+			}
+		})
+	}
+}
+
+// discard is a ResponseWriter that throws the body away, so the benchmark
+// measures the handler rather than a growing buffer.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return io.Discard.Write(b) }
+func (discard) WriteHeader(statusCode int)  {}

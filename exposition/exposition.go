@@ -1,0 +1,115 @@
+// Package exposition writes Prometheus' text format from pieces encoded
+// ahead of time, so a scrape only copies bytes.
+//
+// A snapshot's metrics are encoded once, when the snapshot is stored: one
+// Piece per metric family, holding the sample lines as text and as a
+// self-contained deflate segment. A scrape groups the pieces of every
+// snapshot by family and writes them out, plain or as one gzip member made
+// of the segments laid end to end. Compressing tens of thousands of series
+// takes longer than a scrape should; copying them does not.
+package exposition
+
+import (
+	"bytes"
+	"compress/flate"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Piece is one metric family's samples from one snapshot. It is immutable.
+type Piece struct {
+	family string
+	header segment // # HELP and # TYPE lines
+	body   segment // sample lines
+}
+
+// segment is text and the same text as a deflate segment that ends on a
+// byte boundary (a sync flush) without a final block, so segments can be
+// laid end to end into one deflate stream.
+type segment struct {
+	text     []byte
+	deflated []byte
+}
+
+// Encode encodes metrics into one Piece per family, sorted by family name,
+// with each family's samples sorted as client_golang sorts them. It checks
+// the metrics as a registry would; if some are inconsistent, the rest are
+// encoded and the error says what is wrong.
+func Encode(metrics []prometheus.Metric) ([]Piece, error) {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(metricsCollector(metrics)); err != nil {
+		return nil, err
+	}
+	families, gatherErr := reg.Gather()
+	pieces := make([]Piece, 0, len(families))
+	var text bytes.Buffer
+	// One compressor for every segment: each is over a megabyte to set up.
+	var deflated bytes.Buffer
+	fw, _ := flate.NewWriter(&deflated, flate.BestSpeed) // BestSpeed: storing a snapshot should be quick
+	segment := func(text []byte) segment {
+		deflated.Reset()
+		fw.Reset(&deflated)
+		fw.Write(text) // writes to a bytes.Buffer cannot fail
+		fw.Flush()
+		return newSegment(text, deflated.Bytes())
+	}
+	for _, mf := range families {
+		text.Reset()
+		if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
+		}
+		// The header is the HELP and TYPE lines; HELP escapes newlines.
+		all := text.Bytes()
+		cut := 0
+		for range 2 {
+			cut += bytes.IndexByte(all[cut:], '\n') + 1
+		}
+		pieces = append(pieces, Piece{
+			family: mf.GetName(),
+			header: segment(all[:cut]),
+			body:   segment(all[cut:]),
+		})
+	}
+	return pieces, gatherErr
+}
+
+// metricsCollector is a fixed set of metrics. It describes nothing, making
+// it an unchecked collector: the registry still checks every metric.
+type metricsCollector []prometheus.Metric
+
+func (metricsCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c {
+		ch <- m
+	}
+}
+
+func newSegment(text, deflated []byte) segment {
+	return segment{text: bytes.Clone(text), deflated: bytes.Clone(deflated)}
+}
+
+// Families returns the pieces of every snapshot grouped by family, families
+// sorted by name, and within a family in the order the snapshots are given.
+func Families(snapshots ...[]Piece) [][]*Piece {
+	index := map[string]int{}
+	var out [][]*Piece
+	for _, s := range snapshots {
+		for i := range s {
+			p := &s[i]
+			n, ok := index[p.family]
+			if !ok {
+				n = len(out)
+				index[p.family] = n
+				out = append(out, nil)
+			}
+			out[n] = append(out[n], p)
+		}
+	}
+	slices.SortFunc(out, func(a, b []*Piece) int { return strings.Compare(a[0].family, b[0].family) })
+	return out
+}
