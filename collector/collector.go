@@ -92,11 +92,12 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			p.stop()
 		}
 	}
-	for _, p := range started {
+	step := stagger(cfg.PollInterval, len(started))
+	for i, p := range started {
 		if prev := old[p.settings.tenant.Name]; prev != nil {
 			p.inherit(prev) // prev has stopped: its state is no longer written
 		}
-		p.start(e.ctx)
+		p.start(e.ctx, time.Duration(i)*step)
 	}
 	e.pollers.Store(&next)
 	for key := range e.appLimiters { // forget the limiters of apps no longer polled
@@ -108,6 +109,23 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	}
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
 	return nil
+}
+
+// maxStagger is the most that the first rounds of tenants started together
+// are set apart.
+const maxStagger = time.Second
+
+// stagger sets apart the first rounds of n tenants started together, evenly
+// over poll_interval but at most maxStagger apart: hundreds of tenants do
+// not fetch their tokens and first pages in the same instant, and their
+// later rounds, one interval apart, stay spread; yet a restart does not keep
+// any tenant's data away for long (200 tenants: their first rounds start
+// over 200 s).
+func stagger(pollInterval time.Duration, n int) time.Duration {
+	if n < 2 {
+		return 0
+	}
+	return min(pollInterval/time.Duration(n), maxStagger)
 }
 
 // Wait blocks until every poller has ended (after the context is cancelled).

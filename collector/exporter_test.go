@@ -212,3 +212,64 @@ func TestOverrunIsCountedAndLogged(t *testing.T) {
 		t.Errorf("no overrun in the log:\n%s", logBuf.String())
 	}
 }
+
+func TestStagger(t *testing.T) {
+	for _, c := range []struct {
+		interval time.Duration
+		n        int
+		want     time.Duration
+	}{
+		{30 * time.Minute, 1, 0},
+		{30 * time.Minute, 200, time.Second},
+		{30 * time.Minute, 3600, 500 * time.Millisecond},
+		{time.Second, 5, 200 * time.Millisecond},
+	} {
+		if got := stagger(c.interval, c.n); got != c.want {
+			t.Errorf("stagger(%v, %d) = %v, want %v", c.interval, c.n, got, c.want)
+		}
+	}
+}
+
+// Tenants started together do not all ask for tokens and pages at once:
+// their first rounds start poll_interval/n apart (here 2s/4).
+func TestFirstRoundsAreStaggered(t *testing.T) {
+	srv, err := graphtest.NewServer(graphtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cfg := &config.Config{PollInterval: 2 * time.Second, RequestTimeout: 10 * time.Second,
+		GraphRateLimit: config.RateLimit{Requests: 50, Per: time.Second}, MaxFailureReasons: 20}
+	ids := []string{"10000000-0000-4000-8000-000000000000", "20000000-0000-4000-8000-000000000000",
+		"30000000-0000-4000-8000-000000000000", "40000000-0000-4000-8000-000000000000"}
+	for _, id := range ids {
+		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: "t" + id[:1], TenantID: id, ClientID: testClientID, Auth: config.AuthClientSecret,
+			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
+			Reports: []string{config.UserRegistrationDetails}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, Options{HTTPClient: srv.Client()})
+	defer func() { cancel(); e.Wait() }()
+	start := time.Now()
+	if err := e.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, e)
+	first := map[string]time.Time{}
+	for _, r := range srv.Requests() {
+		if _, seen := first[r.Tenant]; !seen {
+			first[r.Tenant] = r.Time
+		}
+	}
+	for i, id := range ids {
+		at, ok := first[id]
+		if !ok {
+			t.Fatalf("tenant %s made no request", id)
+		}
+		want := time.Duration(i) * 500 * time.Millisecond
+		if got := at.Sub(start); got < want-20*time.Millisecond || got > want+400*time.Millisecond {
+			t.Errorf("tenant %d's first request %v after start-up, want about %v", i, got.Round(time.Millisecond), want)
+		}
+	}
+}

@@ -150,11 +150,15 @@ func zeroErrors() map[graphapi.Reason]float64 {
 	return m
 }
 
-// start runs the poller until ctx is cancelled or stop is called.
-func (p *tenantPoller) start(ctx context.Context) {
+// start runs the poller, its first round after delay, until ctx is
+// cancelled or stop is called.
+func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(p.done)
+		if !sleep(ctx, delay) {
+			return
+		}
 		for {
 			var round pollRound
 			start := time.Now()
@@ -175,15 +179,26 @@ func (p *tenantPoller) start(ctx context.Context) {
 					"took", took.Round(time.Second), "poll_interval", interval,
 					"hint", "raise poll_interval, or split the tenant's reports or tenants across app registrations")
 			}
-			t := time.NewTimer(max(0, jitter(interval)-took))
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !sleep(ctx, jitter(interval)-took) {
 				return
-			case <-t.C:
 			}
 		}
 	}()
+}
+
+// sleep waits for d, or less if ctx ends first: then it returns false.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // stop cancels the poller, including a request in flight, and waits for it.
