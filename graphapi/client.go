@@ -43,6 +43,7 @@ type Client struct {
 	cred     azcore.TokenCredential
 	maxPages int
 	retry    policy.RetryOptions
+	bodies   *bodyPool
 }
 
 // Defaults of the caps on what one listing may read.
@@ -76,6 +77,7 @@ func New(o Options) (*Client, error) {
 		o.MaxPageBytes = DefaultMaxPageBytes
 	}
 	var transport policy.Transporter = sameHostClient(o.HTTPClient, o.MaxPageBytes)
+	bodies := &bodyPool{}
 	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
 	retry := policy.RetryOptions{
 		MaxRetries:    int32(o.MaxRetries),
@@ -91,13 +93,14 @@ func New(o Options) (*Client, error) {
 			timeoutPolicy(o.RequestTimeout),
 			observePolicy(o.OnResponse),
 			policyFunc(retryAfterPolicy),
+			policyFunc(bodies.readBodyPolicy),
 		},
 	}, &policy.ClientOptions{
 		Transport: transport,
 		Retry:     retry,
 		Telemetry: policy.TelemetryOptions{Disabled: true},
 	})
-	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, retry: retry}, nil
+	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, retry: retry, bodies: bodies}, nil
 }
 
 // retryStatusCodes are the answers worth trying again.
@@ -188,8 +191,9 @@ func (c *Client) url(path, query string) string {
 }
 
 // get sends one GET through the pipeline and returns the body of a 2xx
-// response. Other statuses become an *Error. A 401 is tried once more,
-// with a token fetched anew.
+// response, in a buffer to hand back with release once done with. Other
+// statuses become an *Error. A 401 is tried once more, with a token
+// fetched anew.
 func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -200,15 +204,18 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 		if err != nil {
 			return nil, &Error{Reason: ReasonOther, Path: u.Path, Err: err}
 		}
+		runtime.SkipBodyDownload(req) // readBodyPolicy reads it
 		resp, err := c.pipeline.Do(req)
 		if err != nil {
 			return nil, classifyTransportError(ctx, u.Path, err)
 		}
-		body, err := runtime.Payload(resp) // already read by azcore; this closes it
-		resp.Body.Close()
-		if err != nil {
+		var body []byte
+		if pb, ok := resp.Body.(*pageBody); ok {
+			body = pb.buf
+		} else if body, err = runtime.Payload(resp); err != nil { // an error body azcore read
 			return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
 		}
+		resp.Body.Close()
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
 			if r, ok := c.cred.(interface{ Reset() }); ok {
 				r.Reset() // the policy dropped its token; the credential must not hand it back
@@ -216,11 +223,16 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 			continue
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, responseError(resp, body, u.Path)
+			err := responseError(resp, body, u.Path)
+			c.release(body)
+			return nil, err
 		}
 		return body, nil
 	}
 }
+
+// release hands a body from get back for reuse; it must not be used after.
+func (c *Client) release(body []byte) { c.bodies.put(body) }
 
 // classifyTransportError names an error that came back without a response.
 func classifyTransportError(ctx context.Context, path string, err error) error {

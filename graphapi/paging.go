@@ -1,91 +1,130 @@
 package graphapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 )
 
 // list reads a collection from path, following @odata.nextLink to the end,
-// and hands each record to each as it is decoded. While one page is being
-// decoded the next is already being fetched (as pacing allows), so Graph's
-// work and ours overlap; at most two pages are held in memory. The *T passed
-// to each is reused; each must not keep it. It returns the number of
-// records read.
+// and hands each record to each, in order, from the calling goroutine.
+//
+// Pages are fetched and decoded in the background: as soon as a page has
+// arrived, the next is asked for (as pacing allows), while this one is
+// decoded. So Graph's work and ours overlap, and two pages can be decoded
+// at once on two cores. At most two pages are in hand at a time. A page that
+// is not whole JSON (cut short, garbled) is fetched again, at most
+// badPageRetries times; a page's records are handed on only once all of it
+// has decoded, so none is counted twice. The *T passed to each must not be
+// kept. It returns the number of records handed on.
 func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	var pending <-chan fetched
-	defer func() { // an error ends the listing: stop the prefetch, and wait so nothing outlives it
-		cancel()
-		if pending != nil {
-			<-pending
-		}
-	}()
+	var pending *listPage[T]
+	defer func() { pending.stop() }() // an error ends the listing: nothing outlives it
 
-	first := c.url(path, query)
-	seen := map[string]bool{first: true}
-	pending = c.fetch(ctx, first)
+	url := c.url(path, query)
+	seen := map[string]bool{url: true}
+	follow := func(link string) error {
+		if err := c.checkNextLink(link, seen); err != nil {
+			return &Error{Reason: ReasonPaging, Path: path, Err: err}
+		}
+		seen[link] = true
+		pending = fetchPage[T](ctx, c, link)
+		return nil
+	}
 	total := 0
-	for pending != nil {
-		page := <-pending
-		pending = nil
-		if page.err != nil {
-			return total, page.err
+	for current, retries := fetchPage[T](ctx, c, url), 0; current != nil; {
+		<-current.arrived
+		if current.fetchErr != nil {
+			return total, current.fetchErr
 		}
-		// Start on the next page before decoding this one. The link is read
-		// by a quick scan here; decodePage reads it again in full.
-		link := nextLinkOf(page.body)
-		if link != "" {
-			if err := c.checkNextLink(link, seen); err != nil {
-				return total, &Error{Reason: ReasonPaging, Path: path, Err: err}
+		if current.link != "" { // start on the next page while this one is decoded
+			if err := follow(current.link); err != nil {
+				return total, err
 			}
-			seen[link] = true
-			pending = c.fetch(ctx, link)
 		}
-		next, n, err := decodePage(page.body, each)
-		total += n
-		if err != nil {
+		<-current.decoded
+		var syntax *json.SyntaxError
+		switch err := current.decodeErr; {
+		case errors.As(err, &syntax) && retries < badPageRetries:
+			retries++
+			pending.stop()
+			pending = nil
+			current = fetchPage[T](ctx, c, url)
+			continue
+		case err != nil:
 			return total, err
 		}
-		if next != link { // cannot happen for valid JSON; never end a listing early on a misread
-			return total, &Error{Reason: ReasonPaging, Path: path, Err: fmt.Errorf("nextLink could not be read unambiguously")}
+		if next := current.next; pending == nil && next != "" || pending != nil && next != pending.url {
+			// The quick scan misread the page; follow what the decoder read.
+			pending.stop()
+			pending = nil
+			if next != "" {
+				if err := follow(next); err != nil {
+					return total, err
+				}
+			}
+		}
+		for i := range current.records {
+			total++
+			if err := each(&current.records[i]); err != nil {
+				return total, err
+			}
+		}
+		current, pending, retries = pending, nil, 0
+		if current != nil {
+			url = current.url
 		}
 	}
 	return total, nil
 }
 
-// fetched is a page fetched in the background.
-type fetched struct {
-	body []byte
-	err  error
-}
-
-// fetch gets rawURL with getJSON in a goroutine; the result arrives on the
-// returned channel, which is buffered so the goroutine never blocks.
-func (c *Client) fetch(ctx context.Context, rawURL string) <-chan fetched {
-	ch := make(chan fetched, 1)
-	go func() {
-		body, err := c.getJSON(ctx, rawURL)
-		ch <- fetched{body, err}
-	}()
-	return ch
-}
-
-// badPageRetries is how often a page whose body is not valid JSON (cut
-// short, garbled) is fetched again before the poll fails as decode.
+// badPageRetries is how often a page whose body is not valid JSON is
+// fetched again before the poll fails as decode.
 const badPageRetries = 2
 
-// getJSON gets a page and checks that it is whole JSON before any record is
-// handed on, so a retried page never counts a record twice.
-func (c *Client) getJSON(ctx context.Context, rawURL string) ([]byte, error) {
-	for attempt := 0; ; attempt++ {
-		body, err := c.get(ctx, rawURL)
-		if err != nil || json.Valid(body) || attempt == badPageRetries {
-			return body, err // decodePage names what is wrong with a bad page
+// listPage is a page being fetched and decoded in the background. Each field is
+// written before the channel that precedes it in the list is closed.
+type listPage[T any] struct {
+	url    string
+	cancel context.CancelFunc
+
+	arrived  chan struct{}
+	fetchErr error
+	link     string // the next page's, from a quick scan
+
+	decoded   chan struct{}
+	decodeErr error
+	next      string // the next page's, as decoded
+	records   []T
+}
+
+func fetchPage[T any](ctx context.Context, c *Client, url string) *listPage[T] {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &listPage[T]{url: url, cancel: cancel, arrived: make(chan struct{}), decoded: make(chan struct{})}
+	go func() {
+		defer close(p.decoded)
+		body, err := c.get(ctx, url)
+		p.fetchErr = err
+		if err == nil {
+			p.link = nextLinkOf(body)
 		}
+		close(p.arrived)
+		if err == nil {
+			p.next, p.records, p.decodeErr = decodeRecords[T](body)
+			c.release(body) // the records hold no part of it
+		}
+	}()
+	return p
+}
+
+// stop cancels the page's fetch and waits for its goroutine; nil is fine.
+func (p *listPage[T]) stop() {
+	if p != nil {
+		p.cancel()
+		<-p.decoded
 	}
 }
 
@@ -111,99 +150,52 @@ func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 	return nil
 }
 
-// decodePage decodes one page of an OData collection:
-// {"@odata.nextLink": "...", "value": [ {...}, ... ], ...} in any key order.
-// Unknown keys are skipped. A "value" that is a single object (as some
-// documentation examples show) is treated as a one-record page.
+// decodeRecords decodes one page of an OData collection:
+// {"@odata.nextLink": "...", "value": [ {...}, ... ], ...} in any key order,
+// unknown keys skipped. A "value" that is a single object (as a
+// documentation example shows) is a one-record page.
+func decodeRecords[T any](body []byte) (next string, records []T, err error) {
+	if i := skipSpace(body, 0); i == len(body) || body[i] != '{' {
+		if err := json.Unmarshal(body, new(any)); err != nil {
+			return "", nil, decodeError(err) // names the syntax error
+		}
+		return "", nil, decodeError(fmt.Errorf("the page is not a JSON object"))
+	}
+	var page struct {
+		NextLink string `json:"@odata.nextLink"`
+		Value    []T    `json:"value"`
+	}
+	err = json.Unmarshal(body, &page)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field == "value" && typeErr.Value == "object" {
+		var one struct {
+			NextLink string `json:"@odata.nextLink"`
+			Value    T      `json:"value"`
+		}
+		err = json.Unmarshal(body, &one)
+		page.NextLink, page.Value = one.NextLink, []T{one.Value}
+	}
+	if err != nil {
+		return "", nil, decodeError(err)
+	}
+	return page.NextLink, page.Value, nil
+}
+
+// decodePage decodes a page with decodeRecords and hands its records to
+// each, as list does. n counts the records handed on, including one whose
+// each failed.
 func decodePage[T any](body []byte, each func(*T) error) (next string, n int, err error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := expectDelim(dec, '{'); err != nil {
+	next, records, err := decodeRecords[T](body)
+	if err != nil {
 		return "", 0, err
 	}
-	var rec T
-	var zero T
-	emit := func() error {
-		rec = zero
-		if err := dec.Decode(&rec); err != nil {
-			return decodeError(err)
-		}
+	for i := range records {
 		n++
-		return each(&rec)
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", n, decodeError(err)
+		if err := each(&records[i]); err != nil {
+			return next, n, err
 		}
-		key, _ := tok.(string)
-		switch key {
-		case "@odata.nextLink":
-			if err := dec.Decode(&next); err != nil {
-				return "", n, decodeError(err)
-			}
-		case "value":
-			if err := decodeValue(dec, peek(body, dec.InputOffset()), emit); err != nil {
-				return "", n, err
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return "", n, decodeError(err)
-			}
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return "", n, err
 	}
 	return next, n, nil
-}
-
-// decodeValue walks the "value" member, whose first byte is first: an array
-// of records, one record, or null.
-func decodeValue(dec *json.Decoder, first byte, emit func() error) error {
-	switch first {
-	case '[':
-		if _, err := dec.Token(); err != nil {
-			return decodeError(err)
-		}
-		for dec.More() {
-			if err := emit(); err != nil {
-				return err
-			}
-		}
-		_, err := dec.Token()
-		return decodeError(err)
-	case '{':
-		return emit()
-	case 'n':
-		var null json.RawMessage
-		return decodeError(dec.Decode(&null))
-	default:
-		return decodeError(fmt.Errorf("value is neither an array nor an object"))
-	}
-}
-
-// peek returns the first byte of the next JSON value at or after off.
-func peek(body []byte, off int64) byte {
-	for _, b := range body[off:] {
-		switch b {
-		case ' ', '\t', '\r', '\n', ':':
-			continue
-		}
-		return b
-	}
-	return 0
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return decodeError(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return decodeError(fmt.Errorf("expected %q, got %v", want, tok))
-	}
-	return nil
 }
 
 // decodeError classifies a JSON error; nil stays nil.

@@ -7,8 +7,8 @@ import (
 
 // nextLinkOf returns a page's top-level "@odata.nextLink" by stepping over
 // every other member without decoding it, so the next page can be fetched
-// before this one is decoded. As with encoding/json, a key may be escaped
-// and the last of duplicate keys wins. It returns "" when there is no link
+// before this one is decoded. Keys match as encoding/json matches them:
+// escaped or not, case-insensitively, the last of duplicates winning. It returns "" when there is no link
 // or the page is not a well-formed object (decodePage then says what is
 // wrong).
 func nextLinkOf(body []byte) string {
@@ -45,15 +45,16 @@ func nextLinkOf(body []byte) string {
 }
 
 func isNextLinkKey(quoted []byte) bool {
-	const want = `"@odata.nextLink"`
-	if string(quoted) == want {
-		return true
+	const want = "@odata.nextLink"
+	key := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(key, '\\') >= 0 {
+		var s string
+		if json.Unmarshal(quoted, &s) != nil {
+			return false
+		}
+		key = []byte(s)
 	}
-	if bytes.IndexByte(quoted, '\\') < 0 {
-		return false
-	}
-	var key string
-	return json.Unmarshal(quoted, &key) == nil && key == want[1:len(want)-1]
+	return bytes.EqualFold(key, []byte(want))
 }
 
 func skipSpace(b []byte, i int) int {
