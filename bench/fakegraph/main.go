@@ -1,0 +1,160 @@
+// Command fakegraph runs graphtest's fake identity platform and Graph as a
+// process of its own, so the exporter can be measured from outside: as it
+// really runs, with its own heap, GC and HTTP client. It writes the fake's
+// CA (ca.pem) and an exporter configuration that polls every tenant through
+// the fake (config.yaml) into -dir, prints "ready <url>" and serves until
+// SIGINT or SIGTERM.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+)
+
+// graphNames maps Graph's report names to the config's, so -reports takes either.
+var graphNames = map[string]string{
+	"getCredentialUserRegistrationCount":  config.CredentialRegistrationCount,
+	"getCredentialUsageSummary":           config.CredentialUsageSummary,
+	"credentialUserRegistrationDetails":   config.CredentialRegistrationDetails,
+	"userCredentialUsageDetails":          config.CredentialUsageDetails,
+	"userRegistrationDetails":             config.UserRegistrationDetails,
+	"userEventsSummary":                   config.UserEventsSummary,
+	"userMfaSignInSummary":                config.UserMFASignInSummary,
+	"userPasswordResetsAndChangesSummary": config.UserPasswordResetsSummary,
+}
+
+type rate struct {
+	n   int
+	per time.Duration
+}
+
+func main() {
+	tenants := flag.Int("tenants", 1, "number of tenants")
+	users := flag.Int("users", 300000, "synthetic users per tenant")
+	pageSize := flag.Int("page-size", 1000, "rows per page of a paged report")
+	rateLimit := flag.Int("rate-limit", 0, "Graph requests the fake admits per tenant in any window of -rate-per (0: no throttling)")
+	ratePer := flag.Duration("rate-per", 0, "window of -rate-limit")
+	dir := flag.String("dir", "", "directory for ca.pem and config.yaml (required)")
+	reports := flag.String("reports", "userRegistrationDetails", "comma-separated reports for config.yaml, by Graph or config name; all, or default")
+	pollInterval := flag.Duration("poll-interval", time.Hour, "poll_interval in config.yaml")
+	clientRate := flag.Int("client-rate-limit", 1000, "graph_rate_limit requests in config.yaml (the config allows at most 1000)")
+	clientPer := flag.Duration("client-rate-per", 100*time.Millisecond, "graph_rate_limit per in config.yaml")
+	appRate := flag.Int("client-app-rate-limit", 1000, "graph_app_rate_limit requests in config.yaml")
+	appPer := flag.Duration("client-app-rate-per", 100*time.Millisecond, "graph_app_rate_limit per in config.yaml")
+	seed := flag.Int64("seed", 1, "seed of the first tenant's synthetic data; tenant i uses seed+i")
+	flag.Parse()
+	if *dir == "" || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	names, err := reportNames(*reports)
+	if err != nil {
+		fatal(err)
+	}
+
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true})
+	if err != nil {
+		fatal(err)
+	}
+	defer srv.Close()
+
+	start, now := time.Now(), time.Now()
+	ts := make([]graphtest.Tenant, *tenants)
+	for i := range ts {
+		secret := make([]byte, 16)
+		_, _ = rand.Read(secret)
+		ts[i] = graphtest.Tenant{
+			// Deterministic, valid GUIDs (version 4, variant 8), so runs can be compared.
+			TenantID:     fmt.Sprintf("7e9a0000-0000-4000-8000-%012d", i+1),
+			ClientID:     fmt.Sprintf("c1e90000-0000-4000-8000-%012d", i+1),
+			ClientSecret: hex.EncodeToString(secret),
+			Data:         graphtest.Synthetic(*seed+int64(i), *users, now),
+		}
+		srv.AddTenant(&ts[i])
+	}
+	fmt.Fprintf(os.Stderr, "fakegraph: %d tenant(s) of %d users generated in %s\n", *tenants, *users, time.Since(start).Round(time.Millisecond))
+
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "ca.pem"), srv.CACertPEM(), 0o644); err != nil {
+		fatal(err)
+	}
+	// Enough pages for the largest paged report at this page size, with room.
+	maxPages := max(config.DefaultMaxPagesPerPoll, 2*(*users / *pageSize)+10)
+	cfg := configYAML(srv, ts, names, *pollInterval, rate{*clientRate, *clientPer}, rate{*appRate, *appPer}, maxPages)
+	cfgPath := filepath.Join(*dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		fatal(err)
+	}
+	// The file must be one the exporter accepts; fail here rather than there.
+	if _, err := config.Load(cfgPath); err != nil {
+		fatal(fmt.Errorf("generated %s is invalid: %w", cfgPath, err))
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	fmt.Printf("ready %s\n", srv.URL())
+	<-sig
+}
+
+// reportNames turns -reports into config report names, in the config's order.
+func reportNames(s string) ([]string, error) {
+	switch s {
+	case "all":
+		return config.AllReports(), nil
+	case "default":
+		return config.DefaultReports(), nil
+	}
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if n, ok := graphNames[r]; ok {
+			r = n
+		}
+		if !slices.Contains(config.AllReports(), r) {
+			return nil, fmt.Errorf("unknown report %q", r)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// configYAML is the exporter configuration for the fake's tenants. The
+// secrets are inline: they are made up and live only as long as the fake.
+func configYAML(srv *graphtest.Server, ts []graphtest.Tenant, reports []string, poll time.Duration, client, app rate, maxPages int) string {
+	d := func(v time.Duration) string { return model.Duration(v).String() }
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by bench/fakegraph for the fake Graph at %s.\n", srv.URL())
+	fmt.Fprintf(&b, "poll_interval: %s\n", d(poll))
+	fmt.Fprintf(&b, "graph_rate_limit:\n  requests: %d\n  per: %s\n", client.n, d(client.per))
+	fmt.Fprintf(&b, "graph_app_rate_limit:\n  requests: %d\n  per: %s\n", app.n, d(app.per))
+	fmt.Fprintf(&b, "max_pages_per_poll: %d\n", maxPages)
+	b.WriteString("tenants:\n")
+	for i, t := range ts {
+		fmt.Fprintf(&b, "  - name: t%03d\n", i+1)
+		fmt.Fprintf(&b, "    tenant_id: %s\n    client_id: %s\n    client_secret: %q\n", t.TenantID, t.ClientID, t.ClientSecret)
+		fmt.Fprintf(&b, "    authority_host: %s\n    graph_endpoint: %s\n", srv.AuthorityHost(), srv.GraphEndpoint())
+		fmt.Fprintf(&b, "    reports: [%s]\n", strings.Join(reports, ", "))
+	}
+	return b.String()
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "fakegraph:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# scrape.sh [--quick]: /metrics latency under load, for many tenants.
+#
+# What it measures: bench/fakegraph serves TENANTS (100; --quick: 5)
+# synthetic tenants of USERS (500) users; the exporter polls all eight
+# reports of each, unthrottled, with poll_interval 1h so no poll runs during
+# the load. Once /-/ready answers 200 (every tenant's first round done) and
+# every report_up is 1, bench/scrapeload scrapes /metrics from C (4)
+# clients back to back for D (20; --quick: 2) seconds, first with the
+# headers Prometheus sends (OpenMetrics Accept, gzip), then without gzip.
+# Latency is from sending the request to reading the whole body. The
+# scrapers run on the same cores as the exporter, and back to back: far
+# more load than Prometheus makes, so this is a worst case.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+TENANTS=${TENANTS:-100} USERS=${USERS:-500} C=${C:-4} D=${D:-20}
+case ${1:-} in
+--quick) TENANTS=5 D=2 ;;
+"") ;;
+*) die "usage: $0 [--quick]" ;;
+esac
+
+build
+start_fake -tenants "$TENANTS" -users "$USERS" -reports all -poll-interval 1h
+start_exporter
+log "exporter at $EXP_URL polling $TENANTS tenants at $FAKE_URL"
+
+end=$((SECONDS + 300))
+until [[ $(curl -s -o /dev/null -w '%{http_code}' "$EXP_URL/-/ready") == 200 ]]; do
+	((SECONDS < end)) || die "not ready after 300 s; see $tmp/exporter.log (KEEP_TMP=1 keeps it)"
+	sleep 0.2
+done
+scrape
+up=$(metric_sum entra_authmethods_report_up)
+want=$((TENANTS * 8))
+[[ $up == "$want" ]] || die "$up of $want reports are up: $(grep -m1 'poll failed' "$tmp/exporter.log")"
+log "ready: $up reports up; exporter RSS $(rss_mib "$EXP_PID") MiB, peak so far $(peak_rss_mib "$EXP_PID") MiB"
+
+# kv KEY FILE prints the value of KEY=value in scrapeload's output.
+kv() { grep -o "\b$1=[^ ]*" "$2" | head -1 | cut -d= -f2 | tr -d '"'; }
+
+echo
+echo "| tenants | gzip | clients | scrapes | errors | series | bytes per scrape | p50 ms | p90 ms | p99 ms | max ms |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+bad=0
+for gz in true false; do
+	out=$tmp/scrapeload-$gz.txt
+	"$tmp/scrapeload" -url "$EXP_URL/metrics" -c "$C" -d "${D}s" -gzip=$gz >"$out"
+	sed 's/^/# /' "$out" >&2
+	[[ $(kv errors "$out") == 0 ]] || bad=1
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$TENANTS" "$gz" "$C" \
+		"$(kv scrapes "$out")" "$(kv errors "$out")" "$(kv series "$out")" "$(kv bytes_per_scrape "$out")" \
+		"$(kv p50_ms "$out")" "$(kv p90_ms "$out")" "$(kv p99_ms "$out")" "$(kv max_ms "$out")"
+done
+log "after the load: exporter RSS $(rss_mib "$EXP_PID") MiB, peak $(peak_rss_mib "$EXP_PID") MiB"
+exit "$bad"
