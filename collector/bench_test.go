@@ -28,7 +28,7 @@ func benchPoll(b *testing.B, report string, users int) {
 			Reports: []string{report}},
 		pollInterval: time.Hour, requestTimeout: time.Minute, maxFailureReasons: 20,
 	}
-	p, err := newTenantPoller(s, srv.Client(), nil, "bench", log.NewNopLogger())
+	p, err := newTenantPoller(s, srv.Client(), nil, nil, "bench", log.NewNopLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type Options struct {
 }
 
 // Exporter runs a poller per tenant and is the prometheus.Collector for all
-// of them (or Live and Snapshots, for the two kinds of metrics). Apply may be called again to reload the configuration.
+// of them. Apply may be called again to reload the configuration.
 type Exporter struct {
 	ctx  context.Context // pollers live until it is cancelled
 	opts Options
@@ -37,6 +37,7 @@ type Exporter struct {
 	mu          sync.Mutex                      // serialises Apply and Wait
 	pollers     atomic.Pointer[[]*tenantPoller] // read by scrapes
 	appLimiters map[appLimit]*graphapi.Limiter  // by app registration and limit; under mu
+	encoder     exposition.Encoder              // shared by the pollers, for its compressors
 }
 
 // appLimit keys the limiter shared by the tenants of one app registration:
@@ -80,7 +81,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if e.appLimiters[key] == nil {
 			e.appLimiters[key] = graphapi.NewLimiter(key.limit.Requests, key.limit.Per)
 		}
-		p, err := newTenantPoller(s, e.opts.HTTPClient, e.appLimiters[key], e.opts.UserAgent, e.opts.Logger)
+		p, err := newTenantPoller(s, e.opts.HTTPClient, e.appLimiters[key], &e.encoder, e.opts.UserAgent, e.opts.Logger)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
@@ -149,49 +150,43 @@ func (e *Exporter) Ready() bool {
 
 // Describe sends every descriptor the exporter may emit.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	e.Live().Describe(ch)
-	e.Snapshots().Describe(ch)
+	for _, d := range allDescs {
+		ch <- d
+	}
 }
 
-// Collect sends every metric: Live's and Snapshots'.
+// Collect sends every tenant's metrics; it only reads memory. Pieces holds
+// the same, encoded for the text format.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.Live().Collect(ch)
-	e.Snapshots().Collect(ch)
-}
-
-// Live is the collector of each tenant's metrics that are read at each
-// scrape (requests, overruns, info). It only reads memory.
-func (e *Exporter) Live() prometheus.Collector {
-	return collectorFunc{liveDescs, func(ch chan<- prometheus.Metric) {
-		for _, p := range *e.pollers.Load() {
-			p.collectLive(ch)
+	for _, p := range *e.pollers.Load() {
+		for _, m := range p.info {
+			ch <- m
 		}
-	}}
-}
-
-// Snapshots is the collector of the reports' snapshots and statuses. They
-// are also encoded ahead of time: Pieces serves the text format faster.
-func (e *Exporter) Snapshots() prometheus.Collector {
-	return collectorFunc{snapshotDescs, func(ch chan<- prometheus.Metric) {
-		for _, p := range *e.pollers.Load() {
-			for _, rp := range p.reports {
-				st := rp.status.Load()
-				for _, m := range st.metrics {
-					ch <- m
-				}
-				for _, m := range st.statusMetrics {
-					ch <- m
-				}
+		p.collectLive(ch)
+		for _, rp := range p.reports {
+			st := rp.status.Load()
+			for _, m := range st.metrics {
+				ch <- m
+			}
+			for _, m := range st.statusMetrics {
+				ch <- m
 			}
 		}
-	}}
+	}
 }
 
-// Pieces returns the snapshots and statuses of every report of every
-// tenant, encoded when they were stored: what Snapshots collects.
+// Pieces returns what Collect sends, encoded for the text format: the
+// snapshots as they were when stored, and each tenant's live metrics
+// (requests, overruns) encoded again only when they have changed.
 func (e *Exporter) Pieces() [][]exposition.Piece {
-	var out [][]exposition.Piece
-	for _, p := range *e.pollers.Load() {
+	pollers := *e.pollers.Load()
+	n := 0
+	for _, p := range pollers {
+		n += 2 + 2*len(p.reports)
+	}
+	out := make([][]exposition.Piece, 0, n)
+	for _, p := range pollers {
+		out = append(out, p.infoPieces, p.livePieces())
 		for _, rp := range p.reports {
 			st := rp.status.Load()
 			out = append(out, st.pieces, st.statusPieces)
@@ -199,19 +194,6 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 	}
 	return out
 }
-
-type collectorFunc struct {
-	descs   []*prometheus.Desc
-	collect func(chan<- prometheus.Metric)
-}
-
-func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.descs {
-		ch <- d
-	}
-}
-
-func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 
 // ReportStatus is one report's state, for the landing page.
 type ReportStatus struct {

@@ -113,7 +113,7 @@ func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 		pollInterval: time.Minute, requestTimeout: 10 * time.Second,
 		rateLimit: config.RateLimit{Requests: 100, Per: time.Second}, maxFailureReasons: maxReasons,
 	}
-	p, err := newTenantPoller(s, srv.Client(), nil, "test", log.NewNopLogger())
+	p, err := newTenantPoller(s, srv.Client(), nil, nil, "test", log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func exporterFor(p *tenantPoller) *Exporter {
 // stableNames are the metric families whose values do not depend on time.
 func stableNames() []string {
 	var names []string
-	for _, d := range append(liveDescs, snapshotDescs...) {
+	for _, d := range allDescs {
 		name := d.String()
 		name = name[strings.Index(name, `fqName: "`)+9:]
 		name = name[:strings.Index(name, `"`)]
@@ -263,14 +263,14 @@ func TestFailedPollKeepsSnapshot(t *testing.T) {
 	piecesMatchSnapshots(t, e)
 }
 
-// The text scrapes are served from (Pieces) holds exactly what Snapshots
-// collects, line for line.
+// The text scrapes are served from (Pieces) holds exactly what the
+// Exporter collects, line for line.
 func piecesMatchSnapshots(t *testing.T, e *Exporter) {
 	t.Helper()
 	var fast bytes.Buffer
-	new(exposition.Writer).WriteText(&fast, exposition.Families(e.Pieces()...), nil)
+	new(exposition.Encoder).Text(exposition.Families(e.Pieces()...), nil).WriteTo(&fast)
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(e.Snapshots())
+	reg.MustRegister(e)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +457,7 @@ func TestTokenFailureLogsOncePerRound(t *testing.T) {
 			Reports: config.DefaultReports(), UsageSummaryPeriods: []string{"D1"}},
 		pollInterval: time.Minute, requestTimeout: 10 * time.Second, maxFailureReasons: 20,
 	}
-	p, err := newTenantPoller(s, srv.Client(), nil, "test", logger)
+	p, err := newTenantPoller(s, srv.Client(), nil, nil, "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}

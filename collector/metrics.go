@@ -108,9 +108,8 @@ var (
 		"Constant 1, with the exporter's version, revision and Go version.", "version", "revision", "goversion")
 )
 
-// snapshotDescs are the descriptors of the snapshots: each report's metrics
-// and its status, encoded when a poll ends.
-var snapshotDescs = []*prometheus.Desc{
+// allDescs is every descriptor the exporter can emit.
+var allDescs = []*prometheus.Desc{
 	credentialUsersDesc, credentialRegistrationUsersDesc,
 	credentialUsageActivitiesDesc, credentialUsageFailedActivitiesDesc,
 	credentialDetailsUsersDesc, credentialDetailsStatusUsersDesc, credentialDetailsMethodUsersDesc,
@@ -120,11 +119,6 @@ var snapshotDescs = []*prometheus.Desc{
 	dailySigninsDesc, dailySigninsTimestampDesc,
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
-}
-
-// liveDescs are the descriptors of the tenant's metrics read at each scrape:
-// they change while a poll runs (requests) or never (info).
-var liveDescs = []*prometheus.Desc{
 	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
 }
 

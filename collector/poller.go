@@ -70,7 +70,12 @@ type tenantPoller struct {
 	reports  []*reportPoller
 	reasons  *reasonLimit
 	requests *codeCounter
+	encoder  *exposition.Encoder
 	logger   log.Logger
+
+	info       []prometheus.Metric // constant: build and tenant info, poll interval
+	infoPieces []exposition.Piece  // info, encoded
+	live       atomic.Pointer[encodedLive]
 
 	firstPollDone atomic.Bool
 	overruns      atomic.Int64 // rounds that took longer than poll_interval
@@ -78,7 +83,11 @@ type tenantPoller struct {
 	done          chan struct{}
 }
 
-func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, userAgent string, logger log.Logger) (*tenantPoller, error) {
+// newTenantPoller builds a poller; enc encodes its snapshots (nil: its own).
+func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, enc *exposition.Encoder, userAgent string, logger log.Logger) (*tenantPoller, error) {
+	if enc == nil {
+		enc = &exposition.Encoder{}
+	}
 	t := s.tenant
 	cred, err := graphapi.NewCredential(t, hc)
 	if err != nil {
@@ -104,12 +113,21 @@ func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, 
 		client:   client,
 		reasons:  newReasonLimit(s.maxFailureReasons),
 		requests: requests,
+		encoder:  enc,
 		logger:   log.With(logger, "tenant", t.Name),
 		done:     make(chan struct{}),
 	}
+	info := &metricSet{tenant: t.Name}
+	info.gauge(buildInfoDesc, 1, version.Version, version.GetRevision(), version.GoVersion)
+	info.gauge(tenantInfoDesc, 1, t.TenantID, t.Cloud)
+	info.gauge(pollIntervalDesc, s.pollInterval.Seconds())
+	p.info = info.metrics
+	if p.infoPieces, err = enc.Encode(p.info); err != nil {
+		return nil, err
+	}
 	for _, name := range t.Reports {
 		rp := &reportPoller{name: name, report: newReport(name)}
-		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(t.Name, name))
+		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(enc, t.Name, name))
 		p.reports = append(p.reports, rp)
 	}
 	return p, nil
@@ -241,7 +259,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	if err == nil {
 		st.metrics, st.up, st.lastSuccess, st.records = metrics, true, end, records
 		var encErr error
-		if st.pieces, encErr = exposition.Encode(metrics); encErr != nil { // a bug, not Graph's doing
+		if st.pieces, encErr = p.encoder.Encode(metrics); encErr != nil { // a bug, not Graph's doing
 			level.Error(p.logger).Log("msg", "some of the report's metrics are inconsistent and left out of /metrics", "report", rp.name, "err", encErr)
 		}
 		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
@@ -271,7 +289,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 			level.Warn(p.logger).Log(kv...)
 		}
 	}
-	rp.status.Store(st.withStatusMetrics(p.settings.tenant.Name, rp.name))
+	rp.status.Store(st.withStatusMetrics(p.encoder, p.settings.tenant.Name, rp.name))
 }
 
 // pollRound is one pass over a tenant's reports. A token that cannot be had
@@ -293,26 +311,46 @@ func (r *pollRound) seen(reason graphapi.Reason) bool {
 	return seen
 }
 
-// collectLive emits the tenant's metrics that are read at each scrape.
+// collectLive emits the tenant's metrics that change while it polls.
 func (p *tenantPoller) collectLive(ch chan<- prometheus.Metric) {
-	t := p.settings.tenant
-	m := &metricSet{tenant: t.Name}
-	m.gauge(buildInfoDesc, 1, version.Version, version.GetRevision(), version.GoVersion)
-	m.gauge(tenantInfoDesc, 1, t.TenantID, t.Cloud)
-	m.gauge(pollIntervalDesc, p.settings.pollInterval.Seconds())
-	m.counter(pollOverrunsDesc, float64(p.overruns.Load()))
-	for code, n := range p.requests.snapshot() {
-		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
-	}
-	for _, metric := range m.metrics {
+	for _, metric := range p.liveMetrics(p.requests.snapshot()) {
 		ch <- metric
 	}
+}
+
+func (p *tenantPoller) liveMetrics(requests map[int]float64) []prometheus.Metric {
+	m := &metricSet{tenant: p.settings.tenant.Name}
+	m.counter(pollOverrunsDesc, float64(p.overruns.Load()))
+	for code, n := range requests {
+		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
+	}
+	return m.metrics
+}
+
+// livePieces returns the live metrics encoded, encoding them again only
+// when a request or an overrun has been counted since the last time.
+func (p *tenantPoller) livePieces() []exposition.Piece {
+	requests, responses := p.requests.versioned()
+	overruns := p.overruns.Load()
+	if c := p.live.Load(); c != nil && c.responses == responses && c.overruns == overruns {
+		return c.pieces
+	}
+	pieces, _ := p.encoder.Encode(p.liveMetrics(requests)) // built here: consistent
+	p.live.Store(&encodedLive{responses: responses, overruns: overruns, pieces: pieces})
+	return pieces
+}
+
+// encodedLive is the live metrics encoded when the counters stood so.
+type encodedLive struct {
+	responses uint64
+	overruns  int64
+	pieces    []exposition.Piece
 }
 
 // withStatusMetrics renders st's own metrics (up, duration, last success,
 // records, errors) and encodes them once, when it is stored, so scrapes
 // only send them.
-func (st *reportStatus) withStatusMetrics(tenant, report string) *reportStatus {
+func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, tenant, report string) *reportStatus {
 	m := &metricSet{tenant: tenant}
 	if st.polled {
 		m.gauge(reportUpDesc, float64(b2i(st.up)), report)
@@ -326,20 +364,29 @@ func (st *reportStatus) withStatusMetrics(tenant, report string) *reportStatus {
 		m.counter(reportErrorsDesc, st.errors[reason], report, string(reason))
 	}
 	st.statusMetrics = m.metrics
-	st.statusPieces, _ = exposition.Encode(m.metrics) // built just above: consistent
+	st.statusPieces, _ = enc.Encode(m.metrics) // built just above: consistent
 	return st
 }
 
 // codeCounter counts Graph responses by status code.
 type codeCounter struct {
-	mu     sync.Mutex
-	counts map[int]float64
+	mu      sync.Mutex
+	counts  map[int]float64
+	version uint64 // responses counted, of any code
 }
 
 func (c *codeCounter) inc(code int) {
 	c.mu.Lock()
 	c.counts[code]++
+	c.version++
 	c.mu.Unlock()
+}
+
+// versioned is snapshot with the number of responses it counts.
+func (c *codeCounter) versioned() (map[int]float64, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.counts), c.version
 }
 
 func (c *codeCounter) snapshot() map[int]float64 {

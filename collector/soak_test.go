@@ -98,10 +98,10 @@ func TestSoak(t *testing.T) {
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer web.Close()
 	// And the way text scrapes are served: the snapshots' pieces, gzipped.
-	var writer exposition.Writer
+	var writer exposition.Encoder
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
-		writer.WriteGzip(w, exposition.Families(e.Pieces()...), nil)
+		writer.Gzip(exposition.Families(e.Pieces()...), nil).WriteTo(w)
 	}))
 	defer fast.Close()
 	if err := e.Apply(cfg(300*time.Millisecond, "a", "b")); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -48,10 +49,14 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 	for !e.Ready() {
 		time.Sleep(10 * time.Millisecond)
 	}
+	// What the snapshots of 100 tenants hold, once polled.
+	runtime.GC()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	heapMiB := float64(mem.HeapAlloc) / (1 << 20)
 	live, snapshots := prometheus.NewRegistry(), prometheus.NewRegistry()
-	live.MustRegister(e.Live())
-	snapshots.MustRegister(e.Snapshots())
-	handler := New(Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Snapshots: e.Pieces, SnapshotGatherer: snapshots,
+	snapshots.MustRegister(e)
+	handler := New(Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Pieces: e.Pieces, PiecesGatherer: snapshots,
 		Status: e.Status, Ready: e.Ready, Logger: slog.New(slog.DiscardHandler)})
 
 	for _, c := range []struct{ name, accept, encoding string }{
@@ -73,6 +78,7 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 				handler.ServeHTTP(discard{}, req)
 			}
 			b.ReportMetric(float64(rec.Body.Len()), "bytes")
+			b.ReportMetric(heapMiB, "heap-MiB")
 			if c.name == "text" {
 				b.ReportMetric(float64(strings.Count(rec.Body.String(), "\nentra_authmethods_")), "series")
 			}

@@ -21,10 +21,10 @@ import (
 type Options struct {
 	Name, Description, Version string
 	TelemetryPath              string
-	Gatherer                   prometheus.Gatherer         // metrics read at each scrape
+	Gatherer                   prometheus.Gatherer         // metrics other than the exporter's, gathered at each scrape
 	Registerer                 prometheus.Registerer       // for the metrics handler's own metrics
-	Snapshots                  func() [][]exposition.Piece // the snapshots, encoded when stored
-	SnapshotGatherer           prometheus.Gatherer         // the same snapshots, for formats other than text
+	Pieces                     func() [][]exposition.Piece // the exporter's metrics, encoded ahead of time
+	PiecesGatherer             prometheus.Gatherer         // the same metrics, for formats other than text
 	Status                     func() []collector.TenantStatus
 	Ready                      func() bool
 	Reload                     func() error // nil: reload is not available

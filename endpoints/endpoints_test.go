@@ -27,7 +27,7 @@ func serve(t *testing.T, ready bool, reload func() error) *httptest.Server {
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(New(Options{
 		Name: "entra-authmethods-exporter", TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
-		Snapshots: func() [][]exposition.Piece { return nil }, SnapshotGatherer: prometheus.NewRegistry(),
+		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: prometheus.NewRegistry(),
 		Status: func() []collector.TenantStatus {
 			return []collector.TenantStatus{{Tenant: "contoso", Reports: []collector.ReportStatus{
 				{Report: "user_events_summary", Polled: true, Up: false, LastError: `forbidden: <script>alert(1)</script>`},
@@ -135,10 +135,10 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 	}))
 	srv = httptest.NewServer(New(Options{
 		TelemetryPath: "/metrics", Gatherer: live, Registerer: prometheus.NewRegistry(),
-		Snapshots: func() [][]exposition.Piece {
+		Pieces: func() [][]exposition.Piece {
 			var out [][]exposition.Piece
 			for _, ms := range snaps {
-				p, err := exposition.Encode(ms)
+				p, err := new(exposition.Encoder).Encode(ms)
 				if err != nil {
 					t.Error(err)
 				}
@@ -146,8 +146,8 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 			}
 			return out
 		},
-		SnapshotGatherer: snapshots,
-		Status:           func() []collector.TenantStatus { return nil }, Ready: func() bool { return true },
+		PiecesGatherer: snapshots,
+		Status:         func() []collector.TenantStatus { return nil }, Ready: func() bool { return true },
 		Logger: slog.New(slog.DiscardHandler),
 	}))
 	t.Cleanup(srv.Close)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,18 +19,19 @@ import (
 const maxScrapesInFlight = 10
 
 // metricsHandler serves /metrics. In the text format (what Prometheus asks
-// for by default) the snapshots go out as encoded when they were stored and
-// only the live metrics are encoded now. Other formats (OpenMetrics only
+// for by default) the exporter's metrics go out as encoded ahead of time,
+// and only the others (Go runtime, process, handler) are encoded now. Other formats (OpenMetrics only
 // when asked for, protobuf) take client_golang's handler over everything.
 func metricsHandler(o Options) http.Handler {
-	all := prometheus.Gatherers{o.Gatherer, o.SnapshotGatherer}
+	all := prometheus.Gatherers{o.Gatherer, o.PiecesGatherer}
 	other := promhttp.HandlerFor(all, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		ErrorLog:            slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
 		MaxRequestsInFlight: maxScrapesInFlight,
 	})
 	formats := expfmt.DefaultAcceptedFormats() // as client_golang's handler without OpenMetrics
-	var writer exposition.Writer
+	var writer exposition.Encoder
+	var buffers sync.Pool // *bytes.Buffer for the live metrics' text
 	inFlight := make(chan struct{}, maxScrapesInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		format := expfmt.NegotiateAccept(r.Header, formats...)
@@ -48,20 +50,25 @@ func metricsHandler(o Options) http.Handler {
 		if err != nil { // as ContinueOnError: serve what was gathered
 			o.Logger.Error("gathering metrics", "err", err)
 		}
-		var text bytes.Buffer
+		text, _ := buffers.Get().(*bytes.Buffer)
+		if text == nil {
+			text = &bytes.Buffer{}
+		}
+		defer func() { text.Reset(); buffers.Put(text) }()
 		for _, mf := range live {
-			if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
+			if _, err := expfmt.MetricFamilyToText(text, mf); err != nil {
 				o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
 			}
 		}
-		families := exposition.Families(o.Snapshots()...)
-		w.Header().Set("Content-Type", string(format))
-		write := writer.WriteText
+		families := exposition.Families(o.Pieces()...)
+		scrape := writer.Text(families, text.Bytes())
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			scrape = writer.Gzip(families, text.Bytes())
 			w.Header().Set("Content-Encoding", "gzip")
-			write = writer.WriteGzip
 		}
-		if err := write(w, families, text.Bytes()); err != nil {
+		w.Header().Set("Content-Type", string(format))
+		w.Header().Set("Content-Length", strconv.FormatInt(scrape.Len(), 10))
+		if _, err := scrape.WriteTo(w); err != nil {
 			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
 		}
 	})

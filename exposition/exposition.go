@@ -13,8 +13,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -35,27 +37,44 @@ type segment struct {
 	deflated []byte
 }
 
+// Encoder encodes snapshots into pieces and assembles scrapes from them. It
+// keeps compressors (each takes over a megabyte to set up) and write
+// buffers for reuse, and is safe for concurrent use. The zero value is ready.
+type Encoder struct {
+	compressors sync.Pool // *flate.Writer
+	buffers     sync.Pool // *bufio.Writer, for writing scrapes
+}
+
+func (e *Encoder) compressor(w io.Writer) *flate.Writer {
+	if fw, ok := e.compressors.Get().(*flate.Writer); ok {
+		fw.Reset(w)
+		return fw
+	}
+	// BestSpeed: storing a snapshot and scraping should both be quick.
+	fw, _ := flate.NewWriter(w, flate.BestSpeed)
+	return fw
+}
+
 // Encode encodes metrics into one Piece per family, sorted by family name,
 // with each family's samples sorted as client_golang sorts them. It checks
 // the metrics as a registry would; if some are inconsistent, the rest are
 // encoded and the error says what is wrong.
-func Encode(metrics []prometheus.Metric) ([]Piece, error) {
+func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(metricsCollector(metrics)); err != nil {
 		return nil, err
 	}
 	families, gatherErr := reg.Gather()
 	pieces := make([]Piece, 0, len(families))
-	var text bytes.Buffer
-	// One compressor for every segment: each is over a megabyte to set up.
-	var deflated bytes.Buffer
-	fw, _ := flate.NewWriter(&deflated, flate.BestSpeed) // BestSpeed: storing a snapshot should be quick
+	var text, deflated bytes.Buffer
+	fw := e.compressor(&deflated)
+	defer e.compressors.Put(fw)
 	segment := func(text []byte) segment {
 		deflated.Reset()
 		fw.Reset(&deflated)
 		fw.Write(text) // writes to a bytes.Buffer cannot fail
 		fw.Flush()
-		return newSegment(text, deflated.Bytes())
+		return segment{text: bytes.Clone(text), deflated: bytes.Clone(deflated.Bytes())}
 	}
 	for _, mf := range families {
 		text.Reset()
@@ -68,11 +87,7 @@ func Encode(metrics []prometheus.Metric) ([]Piece, error) {
 		for range 2 {
 			cut += bytes.IndexByte(all[cut:], '\n') + 1
 		}
-		pieces = append(pieces, Piece{
-			family: mf.GetName(),
-			header: segment(all[:cut]),
-			body:   segment(all[cut:]),
-		})
+		pieces = append(pieces, Piece{family: mf.GetName(), header: segment(all[:cut]), body: segment(all[cut:])})
 	}
 	return pieces, gatherErr
 }
@@ -89,25 +104,35 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func newSegment(text, deflated []byte) segment {
-	return segment{text: bytes.Clone(text), deflated: bytes.Clone(deflated)}
-}
-
 // Families returns the pieces of every snapshot grouped by family, families
 // sorted by name, and within a family in the order the snapshots are given.
 func Families(snapshots ...[]Piece) [][]*Piece {
+	// Two passes, so all the groups share one allocation: this runs at
+	// every scrape.
 	index := map[string]int{}
-	var out [][]*Piece
+	var sizes []int
+	total := 0
 	for _, s := range snapshots {
 		for i := range s {
-			p := &s[i]
-			n, ok := index[p.family]
+			n, ok := index[s[i].family]
 			if !ok {
-				n = len(out)
-				index[p.family] = n
-				out = append(out, nil)
+				n = len(sizes)
+				index[s[i].family] = n
+				sizes = append(sizes, 0)
 			}
-			out[n] = append(out[n], p)
+			sizes[n]++
+			total++
+		}
+	}
+	all := make([]*Piece, total)
+	out := make([][]*Piece, len(sizes))
+	for n, size := range sizes {
+		out[n], all = all[:0:size], all[size:]
+	}
+	for _, s := range snapshots {
+		for i := range s {
+			n := index[s[i].family]
+			out[n] = append(out[n], &s[i])
 		}
 	}
 	slices.SortFunc(out, func(a, b []*Piece) int { return strings.Compare(a[0].family, b[0].family) })

@@ -43,20 +43,21 @@ func write(t *testing.T, gz bool) []byte {
 	t.Helper()
 	var pieces [][]exposition.Piece
 	for _, s := range snapshots() {
-		p, err := exposition.Encode(s)
+		p, err := new(exposition.Encoder).Encode(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pieces = append(pieces, p)
 	}
 	var buf bytes.Buffer
-	var w exposition.Writer
-	write := w.WriteText
+	var w exposition.Encoder
+	scrape := w.Text(exposition.Families(pieces...), []byte(live))
 	if gz {
-		write = w.WriteGzip
+		scrape = w.Gzip(exposition.Families(pieces...), []byte(live))
 	}
-	if err := write(&buf, exposition.Families(pieces...), []byte(live)); err != nil {
-		t.Fatal(err)
+	n, err := scrape.WriteTo(&buf)
+	if err != nil || n != scrape.Len() || int64(buf.Len()) != n {
+		t.Fatalf("wrote %d bytes (buffer %d), Len %d, err %v", n, buf.Len(), scrape.Len(), err)
 	}
 	return buf.Bytes()
 }
@@ -118,14 +119,14 @@ func TestGzipOfLargePieces(t *testing.T) {
 	for i := range 20000 {
 		ms = append(ms, gauge(usersDesc, float64(i), "t", strings.Repeat("m", i%50)+string(rune('a'+i%26))+string(rune(i))))
 	}
-	p, err := exposition.Encode(ms)
+	p, err := new(exposition.Encoder).Encode(ms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var w exposition.Writer
+	var w exposition.Encoder
 	var plain, gz bytes.Buffer
-	w.WriteText(&plain, exposition.Families(p, p[:0]), nil)
-	w.WriteGzip(&gz, exposition.Families(p, p[:0]), nil)
+	w.Text(exposition.Families(p, p[:0]), nil).WriteTo(&plain)
+	w.Gzip(exposition.Families(p, p[:0]), nil).WriteTo(&gz)
 	zr, err := gzip.NewReader(&gz)
 	if err != nil {
 		t.Fatal(err)
@@ -139,12 +140,12 @@ func TestGzipOfLargePieces(t *testing.T) {
 // Inconsistent metrics (a duplicate series) are reported; the others are
 // still encoded.
 func TestEncodeReportsInconsistentMetrics(t *testing.T) {
-	p, err := exposition.Encode([]prometheus.Metric{gauge(upDesc, 1, "a"), gauge(upDesc, 0, "a"), gauge(usersDesc, 1, "a", "sms")})
+	p, err := new(exposition.Encoder).Encode([]prometheus.Metric{gauge(upDesc, 1, "a"), gauge(upDesc, 0, "a"), gauge(usersDesc, 1, "a", "sms")})
 	if err == nil || !strings.Contains(err.Error(), "t_up") {
 		t.Errorf("err = %v, want one naming t_up", err)
 	}
 	var buf bytes.Buffer
-	new(exposition.Writer).WriteText(&buf, exposition.Families(p), nil)
+	new(exposition.Encoder).Text(exposition.Families(p), nil).WriteTo(&buf)
 	if !strings.Contains(buf.String(), `t_users{method="sms",tenant="a"} 1`) {
 		t.Errorf("the consistent family was lost:\n%s", buf.String())
 	}
@@ -152,7 +153,7 @@ func TestEncodeReportsInconsistentMetrics(t *testing.T) {
 
 func TestEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if err := new(exposition.Writer).WriteGzip(&buf, nil, nil); err != nil {
+	if _, err := new(exposition.Encoder).Gzip(nil, nil).WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := gzip.NewReader(&buf)

@@ -1,83 +1,109 @@
 package exposition
 
 import (
-	"compress/flate"
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"hash/crc32"
 	"io"
-	"sync"
 )
 
-// Writer writes scrapes. It keeps compressors for reuse and is safe for
-// concurrent use.
-type Writer struct {
-	compressors sync.Pool // *flate.Writer
+// Scrape is the body of one scrape: families, then live (the text format of
+// other families, encoded at the scrape), as text or as one gzip member.
+// Its length is known before it is written, so it can go out with a
+// Content-Length rather than in chunks.
+type Scrape struct {
+	encoder  *Encoder // for its buffers
+	families [][]*Piece
+	live     []byte
+	gzip     bool
+	deflated []byte // live, compressed, ending the deflate stream; for gzip
 }
 
-// WriteText writes families, then live: the text format of other families,
-// encoded at the scrape.
-func (*Writer) WriteText(w io.Writer, families [][]*Piece, live []byte) error {
-	for _, family := range families {
-		if _, err := w.Write(family[0].header.text); err != nil {
-			return err
-		}
-		for _, p := range family {
-			if _, err := w.Write(p.body.text); err != nil {
-				return err
-			}
-		}
-	}
-	_, err := w.Write(live)
-	return err
+// Text returns the scrape as text.
+func (e *Encoder) Text(families [][]*Piece, live []byte) *Scrape {
+	return &Scrape{encoder: e, families: families, live: live}
+}
+
+// Gzip returns the scrape as a single gzip member. The pieces' deflate
+// segments go out as they are; only live is compressed, here, and its final
+// block ends the stream. The checksum is computed over the text, which is
+// far quicker than compressing it.
+func (e *Encoder) Gzip(families [][]*Piece, live []byte) *Scrape {
+	var buf bytes.Buffer
+	fw := e.compressor(&buf)
+	fw.Write(live) // writes to a bytes.Buffer cannot fail
+	fw.Close()
+	e.compressors.Put(fw)
+	return &Scrape{encoder: e, families: families, live: live, gzip: true, deflated: buf.Bytes()}
 }
 
 // gzipHeader starts a gzip member (RFC 1952): deflate, no name or time,
-// unknown OS.
+// unknown OS. The trailer is 8 bytes: CRC-32 and size of the text.
 var gzipHeader = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}
 
-// WriteGzip writes what WriteText writes as a single gzip member. The
-// pieces' deflate segments go out as they are; only live is compressed
-// here, and its final block ends the stream. The checksum is computed over
-// the text, which is far quicker than compressing it.
-func (wr *Writer) WriteGzip(w io.Writer, families [][]*Piece, live []byte) error {
-	crc, size := uint32(0), uint32(0)
-	write := func(s segment) error {
-		crc = crc32.Update(crc, crc32.IEEETable, s.text)
-		size += uint32(len(s.text)) // ISIZE is the size modulo 2^32
-		_, err := w.Write(s.deflated)
-		return err
+const gzipTrailerLen = 8
+
+// Len is the number of bytes WriteTo writes.
+func (s *Scrape) Len() int64 {
+	n := int64(0)
+	s.each(func(seg *segment) { n += int64(len(s.bytes(seg))) })
+	if s.gzip {
+		return n + int64(len(gzipHeader)+len(s.deflated)+gzipTrailerLen)
 	}
-	if _, err := w.Write(gzipHeader[:]); err != nil {
-		return err
-	}
-	for _, family := range families {
-		if err := write(family[0].header); err != nil {
-			return err
-		}
-		for _, p := range family {
-			if err := write(p.body); err != nil {
-				return err
-			}
-		}
-	}
-	fw, _ := wr.compressors.Get().(*flate.Writer)
-	if fw == nil {
-		fw, _ = flate.NewWriter(w, flate.BestSpeed)
+	return n + int64(len(s.live))
+}
+
+// WriteTo writes the scrape to w, through a buffer: the pieces are many
+// and small.
+func (s *Scrape) WriteTo(w io.Writer) (int64, error) {
+	bw, _ := s.encoder.buffers.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(w, 64<<10)
 	} else {
-		fw.Reset(w)
+		bw.Reset(w)
 	}
-	defer wr.compressors.Put(fw)
-	if _, err := fw.Write(live); err != nil {
-		return err
+	defer func() { bw.Reset(nil); s.encoder.buffers.Put(bw) }()
+	crc, size := uint32(0), uint32(0)
+	if s.gzip {
+		bw.Write(gzipHeader[:])
 	}
-	if err := fw.Close(); err != nil {
-		return err
+	s.each(func(seg *segment) {
+		bw.Write(s.bytes(seg)) // a failed write is remembered and returned by Flush
+		if s.gzip {
+			crc = crc32.Update(crc, crc32.IEEETable, seg.text)
+			size += uint32(len(seg.text)) // ISIZE is the size modulo 2^32
+		}
+	})
+	if s.gzip {
+		bw.Write(s.deflated)
+		var trailer [gzipTrailerLen]byte
+		binary.LittleEndian.PutUint32(trailer[:4], crc32.Update(crc, crc32.IEEETable, s.live))
+		binary.LittleEndian.PutUint32(trailer[4:], size+uint32(len(s.live)))
+		bw.Write(trailer[:])
+	} else {
+		bw.Write(s.live)
 	}
-	crc = crc32.Update(crc, crc32.IEEETable, live)
-	size += uint32(len(live))
-	var trailer [8]byte
-	binary.LittleEndian.PutUint32(trailer[:4], crc)
-	binary.LittleEndian.PutUint32(trailer[4:], size)
-	_, err := w.Write(trailer[:])
-	return err
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	return s.Len(), nil
+}
+
+// each calls f with every segment in order: each family's header, then its
+// pieces' samples.
+func (s *Scrape) each(f func(*segment)) {
+	for _, family := range s.families {
+		f(&family[0].header)
+		for _, p := range family {
+			f(&p.body)
+		}
+	}
+}
+
+func (s *Scrape) bytes(seg *segment) []byte {
+	if s.gzip {
+		return seg.deflated
+	}
+	return seg.text
 }

@@ -108,9 +108,11 @@ func run(args []string) int {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(exporter.Live(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	snapshots := prometheus.NewRegistry() // encoded ahead of time for text scrapes; this is for other formats
-	snapshots.MustRegister(exporter.Snapshots())
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The exporter's own metrics are encoded ahead of time for text scrapes
+	// (Pieces); this registry serves them in other formats.
+	exporterReg := prometheus.NewRegistry()
+	exporterReg.MustRegister(exporter)
 	reloader := newReloader(load, exporter.Apply, logger, reg)
 	go reloader.onSIGHUP(ctx, hup)
 
@@ -118,7 +120,7 @@ func run(args []string) int {
 		Handler: endpoints.New(endpoints.Options{
 			Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
 			Version: version.Info(), TelemetryPath: *telemetryPath,
-			Gatherer: reg, Registerer: reg, Snapshots: exporter.Pieces, SnapshotGatherer: snapshots, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
+			Gatherer: reg, Registerer: reg, Pieces: exporter.Pieces, PiecesGatherer: exporterReg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
