@@ -2,6 +2,7 @@ package graphapi_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -202,5 +203,33 @@ func TestRedirectToAnotherHostIsNotFollowed(t *testing.T) {
 	}
 	if foreign.Load() != 0 {
 		t.Errorf("the other host received %d requests", foreign.Load())
+	}
+}
+
+// A page garbled after its nextLink (Graph writes the link before the
+// records) has had its next page asked for already; fetched again, the
+// same link is not taken for a loop.
+func TestPageGarbledAfterItsNextLinkIsFetchedAgain(t *testing.T) {
+	var inner atomic.Bool
+	var h *harness
+	h, calls := faultyHarness(t, graphapi.Options{}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		if n != 2 || inner.Load() {
+			return false
+		}
+		inner.Store(true) // serve the real page with one literal broken
+		rec := httptest.NewRecorder()
+		h.srv.ServeHTTP(rec, r)
+		body := rec.Body.String()
+		if link := strings.Index(body, "@odata.nextLink"); link < 0 || link > strings.Index(body, "false") {
+			t.Errorf("the fake's page does not start with its nextLink: %.200s", body)
+		}
+		w.Write([]byte(strings.Replace(body, "false", "fals", 1)))
+		return true
+	})
+	if n, err := countUsers(t, h.client); err != nil || n != 30 {
+		t.Fatalf("got %d users, %v: a garbled page must be fetched again, and counted once", n, err)
+	}
+	if got := calls.Load(); got < 5 {
+		t.Errorf("%d report requests, want at least 5 (the inner one, the page again, three pages)", got)
 	}
 }

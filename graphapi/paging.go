@@ -21,11 +21,10 @@ import (
 // has decoded, so none is counted twice. The *T passed to each must not be
 // kept. It returns the number of records handed on.
 func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
-	var pending *listPage[T]
-	defer func() { pending.stop() }() // an error ends the listing: nothing outlives it
-
-	url := c.url(path, query)
-	seen := map[string]bool{url: true}
+	pageURL := c.url(path, query)
+	seen := map[string]bool{pageURL: true} // pages asked for in this listing
+	current := fetchPage[T](ctx, c, pageURL)
+	var pending *listPage[T] // the next page, asked for early
 	follow := func(link string) error {
 		if err := c.checkNextLink(link, seen); err != nil {
 			return &Error{Reason: ReasonPaging, Path: path, Err: err}
@@ -34,8 +33,17 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 		pending = fetchPage[T](ctx, c, link)
 		return nil
 	}
+	drop := func() { // the early request was for the wrong page, or too early
+		if pending != nil {
+			pending.stop()
+			delete(seen, pending.url)
+			pending = nil
+		}
+	}
+	defer func() { current.stop(); pending.stop() }() // nothing outlives the listing
+
 	total := 0
-	for current, retries := fetchPage[T](ctx, c, url), 0; current != nil; {
+	for retries := 0; current != nil; {
 		<-current.arrived
 		if current.fetchErr != nil {
 			return total, current.fetchErr
@@ -50,17 +58,14 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 		switch err := current.decodeErr; {
 		case errors.As(err, &syntax) && retries < badPageRetries:
 			retries++
-			pending.stop()
-			pending = nil
-			current = fetchPage[T](ctx, c, url)
+			drop()
+			current = fetchPage[T](ctx, c, pageURL)
 			continue
 		case err != nil:
 			return total, err
 		}
 		if next := current.next; pending == nil && next != "" || pending != nil && next != pending.url {
-			// The quick scan misread the page; follow what the decoder read.
-			pending.stop()
-			pending = nil
+			drop() // the quick scan misread the page; follow what the decoder read
 			if next != "" {
 				if err := follow(next); err != nil {
 					return total, err
@@ -75,7 +80,7 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 		}
 		current, pending, retries = pending, nil, 0
 		if current != nil {
-			url = current.url
+			pageURL = current.url
 		}
 	}
 	return total, nil
