@@ -81,10 +81,11 @@ func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 		if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
 			return nil, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
 		}
-		// The header is the HELP and TYPE lines; HELP escapes newlines.
+		// The header is the leading comment lines (HELP, if there is help
+		// text, and TYPE); HELP escapes newlines, so each is one line.
 		all := text.Bytes()
 		cut := 0
-		for range 2 {
+		for cut < len(all) && all[cut] == '#' {
 			cut += bytes.IndexByte(all[cut:], '\n') + 1
 		}
 		pieces = append(pieces, Piece{family: mf.GetName(), header: segment(all[:cut]), body: segment(all[cut:])})

@@ -151,6 +151,26 @@ func TestEncodeReportsInconsistentMetrics(t *testing.T) {
 	}
 }
 
+// A family without help text still has its header written once, and every
+// sample after it.
+func TestFamilyWithoutHelp(t *testing.T) {
+	d := prometheus.NewDesc("t_nohelp", "", []string{"tenant"}, nil)
+	var pieces [][]exposition.Piece
+	for _, tenant := range []string{"a", "b"} {
+		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{gauge(d, 1, tenant)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pieces = append(pieces, p)
+	}
+	var buf bytes.Buffer
+	new(exposition.Encoder).Text(exposition.Families(pieces...), nil).WriteTo(&buf)
+	want := "# HELP t_nohelp \n# TYPE t_nohelp gauge\nt_nohelp{tenant=\"a\"} 1\nt_nohelp{tenant=\"b\"} 1\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
 func TestEmpty(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := new(exposition.Encoder).Gzip(nil, nil).WriteTo(&buf); err != nil {
