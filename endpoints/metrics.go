@@ -20,8 +20,9 @@ const maxScrapesInFlight = 10
 
 // metricsHandler serves /metrics. In the text format (what Prometheus asks
 // for by default) the exporter's metrics go out as encoded ahead of time,
-// and only the others (Go runtime, process, handler) are encoded now. Other formats (OpenMetrics only
-// when asked for, protobuf) take client_golang's handler over everything.
+// and only the others (Go runtime, process, handler) are encoded now.
+// Other formats (OpenMetrics only when asked for, protobuf) take
+// client_golang's handler over everything.
 func metricsHandler(o Options) http.Handler {
 	all := prometheus.Gatherers{o.Gatherer, o.PiecesGatherer}
 	other := promhttp.HandlerFor(all, promhttp.HandlerOpts{
@@ -30,8 +31,8 @@ func metricsHandler(o Options) http.Handler {
 		MaxRequestsInFlight: maxScrapesInFlight,
 	})
 	formats := expfmt.DefaultAcceptedFormats() // as client_golang's handler without OpenMetrics
-	var writer exposition.Encoder
-	var buffers sync.Pool // *bytes.Buffer for the live metrics' text
+	var encoder exposition.Encoder
+	var buffers sync.Pool // *bytes.Buffer for the other metrics' text
 	inFlight := make(chan struct{}, maxScrapesInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		format := expfmt.NegotiateAccept(r.Header, formats...)
@@ -46,7 +47,7 @@ func metricsHandler(o Options) http.Handler {
 			http.Error(w, "Too many concurrent scrapes ("+strconv.Itoa(maxScrapesInFlight)+"); try again later.", http.StatusServiceUnavailable)
 			return
 		}
-		live, err := o.Gatherer.Gather()
+		others, err := o.Gatherer.Gather()
 		if err != nil { // as ContinueOnError: serve what was gathered
 			o.Logger.Error("gathering metrics", "err", err)
 		}
@@ -55,15 +56,15 @@ func metricsHandler(o Options) http.Handler {
 			text = &bytes.Buffer{}
 		}
 		defer func() { text.Reset(); buffers.Put(text) }()
-		for _, mf := range live {
+		for _, mf := range others {
 			if _, err := expfmt.MetricFamilyToText(text, mf); err != nil {
 				o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
 			}
 		}
 		families := exposition.Families(o.Pieces()...)
-		scrape := writer.Text(families, text.Bytes())
+		scrape := encoder.Text(families, text.Bytes())
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			scrape = writer.Gzip(families, text.Bytes())
+			scrape = encoder.Gzip(families, text.Bytes())
 			w.Header().Set("Content-Encoding", "gzip")
 		}
 		w.Header().Set("Content-Type", string(format))
