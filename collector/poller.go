@@ -313,7 +313,8 @@ func (r *pollRound) seen(reason graphapi.Reason) bool {
 
 // collectLive emits the tenant's metrics that change while it polls.
 func (p *tenantPoller) collectLive(ch chan<- prometheus.Metric) {
-	for _, metric := range p.liveMetrics(p.requests.snapshot()) {
+	requests, _ := p.requests.snapshot()
+	for _, metric := range p.liveMetrics(requests) {
 		ch <- metric
 	}
 }
@@ -330,7 +331,7 @@ func (p *tenantPoller) liveMetrics(requests map[int]float64) []prometheus.Metric
 // livePieces returns the live metrics encoded, encoding them again only
 // when a request or an overrun has been counted since the last time.
 func (p *tenantPoller) livePieces() []exposition.Piece {
-	requests, responses := p.requests.versioned()
+	requests, responses := p.requests.snapshot()
 	overruns := p.overruns.Load()
 	if c := p.live.Load(); c != nil && c.responses == responses && c.overruns == overruns {
 		return c.pieces
@@ -370,27 +371,21 @@ func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, tenant, repor
 
 // codeCounter counts Graph responses by status code.
 type codeCounter struct {
-	mu      sync.Mutex
-	counts  map[int]float64
-	version uint64 // responses counted, of any code
+	mu        sync.Mutex
+	counts    map[int]float64
+	responses uint64 // counted, of any code: tells whether counts changed
 }
 
 func (c *codeCounter) inc(code int) {
 	c.mu.Lock()
 	c.counts[code]++
-	c.version++
+	c.responses++
 	c.mu.Unlock()
 }
 
-// versioned is snapshot with the number of responses it counts.
-func (c *codeCounter) versioned() (map[int]float64, uint64) {
+// snapshot returns the counts by code and how many responses they add up to.
+func (c *codeCounter) snapshot() (map[int]float64, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.counts), c.version
-}
-
-func (c *codeCounter) snapshot() map[int]float64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.counts)
+	return maps.Clone(c.counts), c.responses
 }

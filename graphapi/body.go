@@ -2,7 +2,6 @@ package graphapi
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"sync"
 
@@ -12,7 +11,12 @@ import (
 // bodyPool recycles the buffers pages are read into: a page is read whole
 // (about a megabyte per 1000 users) and dropped once decoded, so reusing its
 // buffer spares the garbage collector most of a poll's allocation.
-type bodyPool struct{ pool sync.Pool }
+// maxBytes caps what a Content-Length may make it set aside beforehand;
+// the transport ends a body past it anyway.
+type bodyPool struct {
+	pool     sync.Pool
+	maxBytes int64
+}
 
 func (p *bodyPool) get() []byte {
 	if b, ok := p.pool.Get().(*[]byte); ok {
@@ -44,32 +48,16 @@ func (p *bodyPool) readBodyPolicy(req *policy.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode >= http.StatusBadRequest {
 		return resp, err
 	}
-	buf, err := readAll(resp.Body, p.get(), resp.ContentLength)
+	b := bytes.NewBuffer(p.get())
+	if n := min(resp.ContentLength, p.maxBytes); n > 0 {
+		b.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare to see the end
+	}
+	_, err = b.ReadFrom(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		p.put(buf)
+		p.put(b.Bytes())
 		return nil, err
 	}
-	resp.Body = &pageBody{Reader: bytes.NewReader(buf), buf: buf}
+	resp.Body = &pageBody{Reader: bytes.NewReader(b.Bytes()), buf: b.Bytes()}
 	return resp, nil
-}
-
-// readAll reads r to its end into buf, sized for size bytes when known.
-func readAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
-	if size >= 0 && int64(cap(buf)) < size+1 { // +1: room to see the end without growing
-		buf = make([]byte, 0, size+1)
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }

@@ -77,7 +77,7 @@ func New(o Options) (*Client, error) {
 		o.MaxPageBytes = DefaultMaxPageBytes
 	}
 	var transport policy.Transporter = sameHostClient(o.HTTPClient, o.MaxPageBytes)
-	bodies := &bodyPool{}
+	bodies := &bodyPool{maxBytes: o.MaxPageBytes}
 	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
 	retry := policy.RetryOptions{
 		MaxRetries:    int32(o.MaxRetries),

@@ -3,6 +3,7 @@ package graphapi_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -187,6 +188,32 @@ func TestPageCaps(t *testing.T) {
 	}
 	if n := len(reportRequests(h.srv)); n != 1 {
 		t.Errorf("byte cap: %d requests, want 1 (an oversized page is not fetched again)", n)
+	}
+}
+
+// A Content-Length far past the byte cap sets nothing aside for it: the
+// page fails as too large, having allocated a few megabytes at most.
+func TestHugeContentLengthIsNotTrusted(t *testing.T) {
+	h, _ := faultyHarness(t, graphapi.Options{MaxPageBytes: 1 << 20, MaxRetries: 1}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return true
+		}
+		defer conn.Close()
+		conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8000000000\r\n\r\n"))
+		conn.Write([]byte(`{"value":[` + strings.Repeat(`{"userType":"member"},`, 60000)))
+		return true
+	})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := countUsers(t, h.client)
+	runtime.ReadMemStats(&after)
+	if graphapi.ReasonOf(err) != graphapi.ReasonPaging || !strings.Contains(err.Error(), "more than 1048576 bytes") {
+		t.Errorf("got %v, want a page too large", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("allocated %d MiB for a page capped at 1 MiB", alloc>>20)
 	}
 }
 
