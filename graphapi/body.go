@@ -48,10 +48,13 @@ func (p *bodyPool) readBodyPolicy(req *policy.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode >= http.StatusBadRequest {
 		return resp, err
 	}
-	b := bytes.NewBuffer(p.get())
-	if n := min(resp.ContentLength, p.maxBytes); n > 0 {
-		b.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare to see the end
+	buf := p.get()
+	// Exactly the room the page needs: ReadFrom wants MinRead spare to see
+	// the end, and Grow would double a small pooled buffer.
+	if n := int(min(resp.ContentLength, p.maxBytes)) + bytes.MinRead; cap(buf) < n {
+		buf = make([]byte, 0, n)
 	}
+	b := bytes.NewBuffer(buf)
 	_, err = b.ReadFrom(resp.Body)
 	resp.Body.Close()
 	if err != nil {
