@@ -2,6 +2,8 @@ package graphapi_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -187,6 +189,77 @@ func TestTokenFailuresAreAuth(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Error("the error reveals the secret")
+			}
+		})
+	}
+}
+
+// Every broken credential file is found when the credential is built (at
+// start-up, on reload and by --config.check), with a message that names the
+// file and says what is wrong with it, never what it holds.
+func TestCredentialFilesAreCheckedWhenBuilt(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newKey := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	key, other := newKey(), newKey()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "exporter"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := func(k *rsa.PrivateKey) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	}
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecDER, _ := x509.MarshalPKCS8PrivateKey(ecKey)
+	const contents = "SECRET-FILE-CONTENTS"
+
+	cases := []struct {
+		name string
+		t    config.Tenant
+		want string
+	}{
+		{"missing secret file", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: filepath.Join(dir, "nope")}, "cannot read the file: no such file or directory"},
+		{"empty secret file", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: write("empty", []byte(" \n"))}, "the file is empty"},
+		{"secret file is a directory", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: dir}, "cannot read the file: is a directory"},
+		{"missing certificate", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: filepath.Join(dir, "nope.pem")}, "cannot read the file: no such file or directory"},
+		{"empty certificate", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("empty.pem", nil)}, "the file is empty"},
+		{"garbage", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("garbage.pem", []byte(contents))}, "no PEM certificate or key in it"},
+		{"encrypted key", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("enc.pem",
+			append(append([]byte{}, certPEM...), pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte(contents)})...))}, "the private key is encrypted"},
+		{"certificate only", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("cert.pem", certPEM)}, "a certificate but no private key"},
+		{"key only", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("key.pem", keyPEM(key))}, "a private key but no certificate"},
+		{"mismatched key", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("mismatch.pem", append(append([]byte{}, certPEM...), keyPEM(other)...))}, "the private key does not match the certificate"},
+		{"not RSA", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("ec.pem",
+			append(append([]byte{}, certPEM...), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER})...))}, "not an RSA key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.t.TenantID, c.t.ClientID, c.t.AuthorityHost, c.t.GraphEndpoint = tenantID, clientID, "https://login.microsoftonline.com/", "https://graph.microsoft.com"
+			_, err := graphapi.NewCredential(c.t, nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			file := c.t.ClientSecretFile + c.t.ClientCertificateFile
+			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), file) {
+				t.Errorf("got %q, want it to name %s and say %q", err, file, c.want)
+			}
+			if strings.Contains(err.Error(), contents) || strings.Contains(err.Error(), "BEGIN") {
+				t.Errorf("the error shows the file's contents: %v", err)
 			}
 		})
 	}

@@ -20,14 +20,15 @@ func page(n int, record string) []byte {
 	return []byte(b.String())
 }
 
-// benchDecode measures decodePage on a page of 1000 records.
+// benchDecode measures decodeRecords on a page of 1000 records.
 func benchDecode[T any](b *testing.B, record string) {
 	body := page(1000, record)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	records := 0
 	for b.Loop() {
-		_, n, err := decodePage(body, func(*T) error { return nil })
+		_, got, err := decodeRecords[T](body, DefaultMaxRecordsPerPage)
+		n := len(got)
 		if err != nil || n != 1000 {
 			b.Fatalf("n=%d err=%v", n, err)
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
 // Options configures a Client.
@@ -24,13 +26,15 @@ type Options struct {
 	Endpoint       string                 // Graph root, e.g. https://graph.microsoft.com
 	Credential     azcore.TokenCredential // token source for Endpoint+"/.default"
 	HTTPClient     *http.Client           // nil: http.DefaultClient's settings with the system CA pool
-	RequestTimeout time.Duration          // one try of one request (default 60s)
+	RequestTimeout time.Duration          // one try of one request, and getting a token (default 60s)
 	Limiter        *Limiter               // client-side pacing of this tenant; nil: none
 	AppLimiter     *Limiter               // pacing shared by the tenants of one app registration; nil: none
 	MaxRetries     int                    // retries of 408, 429, 5xx and network errors (default 5)
 	RetryDelay     time.Duration          // base of the exponential backoff when no Retry-After is sent (default 1s)
+	MaxRetryAfter  time.Duration          // the longest Retry-After waited out within a poll (default 30s)
 	MaxPages       int                    // pages one listing may read (default 10000)
-	MaxPageBytes   int64                  // bytes one response may have (default 64 MiB)
+	MaxPageBytes   int64                  // bytes one page may have (default 8 MiB)
+	MaxRecords     int                    // records one page may have (default 10000)
 	OnResponse     func(statusCode int)   // called for every HTTP response, retries included
 	UserAgent      string                 // User-Agent of every Graph request
 }
@@ -38,25 +42,22 @@ type Options struct {
 // Client reads reports from one tenant's Graph endpoint. It is safe for
 // concurrent use, though the exporter reads one report at a time per tenant.
 type Client struct {
-	endpoint *url.URL
-	pipeline runtime.Pipeline
-	cred     azcore.TokenCredential
-	maxPages int
-	retry    policy.RetryOptions
-	bodies   *bodyPool
+	endpoint   *url.URL
+	pipeline   runtime.Pipeline
+	cred       azcore.TokenCredential
+	maxPages   int
+	maxRecords int
+	retry      policy.RetryOptions
 }
 
-// Defaults of the caps on what one listing may read.
-const (
-	DefaultMaxPages     = 10000
-	DefaultMaxPageBytes = 64 << 20
-)
+// DefaultMaxPages is the default cap on the pages one listing may read.
+const DefaultMaxPages = 10000
 
 // New returns a Client for o.Endpoint.
 func New(o Options) (*Client, error) {
 	ep, err := url.Parse(strings.TrimRight(o.Endpoint, "/"))
 	if err != nil || ep.Scheme != "https" || ep.Host == "" {
-		return nil, fmt.Errorf("graph endpoint %q: must be an absolute https URL", o.Endpoint)
+		return nil, fmt.Errorf("graph endpoint %q: must be an absolute https URL", redact.Cut(o.Endpoint, 100))
 	}
 	if o.Credential == nil {
 		return nil, errors.New("graph client: no credential")
@@ -70,37 +71,45 @@ func New(o Options) (*Client, error) {
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Second
 	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = 30 * time.Second
+	}
 	if o.MaxPages <= 0 {
 		o.MaxPages = DefaultMaxPages
 	}
 	if o.MaxPageBytes <= 0 {
 		o.MaxPageBytes = DefaultMaxPageBytes
 	}
-	var transport policy.Transporter = sameHostClient(o.HTTPClient, o.MaxPageBytes)
-	bodies := &bodyPool{maxBytes: o.MaxPageBytes}
-	bearer := runtime.NewBearerTokenPolicy(o.Credential, []string{ep.String() + "/.default"}, nil)
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = DefaultMaxRecordsPerPage
+	}
+	cred := tokenDeadline{cred: o.Credential, timeout: o.RequestTimeout}
+	bearer := runtime.NewBearerTokenPolicy(cred, []string{ep.String() + "/.default"}, nil)
+	// A Retry-After past MaxRetryAfter is not waited out: the poll fails as
+	// throttled at once, and the tenant's limiter holds its next requests
+	// until then (azcore's MaxRetryDelay gives up on such an answer).
 	retry := policy.RetryOptions{
 		MaxRetries:    int32(o.MaxRetries),
 		RetryDelay:    o.RetryDelay,
-		MaxRetryDelay: 2 * time.Minute,
+		MaxRetryDelay: o.MaxRetryAfter,
 		StatusCodes:   retryStatusCodes,
 	}
 	pl := runtime.NewPipeline("entra-authmethods-exporter", "", runtime.PipelineOptions{
 		PerCall: []policy.Policy{headersPolicy(o.UserAgent)},
 		PerRetry: []policy.Policy{
 			bearer,
-			pacingPolicy(o.Limiter, o.AppLimiter),
+			pacingPolicy(o.MaxRetryAfter, o.Limiter, o.AppLimiter),
 			timeoutPolicy(o.RequestTimeout),
 			observePolicy(o.OnResponse),
-			policyFunc(retryAfterPolicy),
-			policyFunc(bodies.readBodyPolicy),
+			retryAfterPolicy(o.Limiter),
+			readBodyPolicy(o.MaxPageBytes),
 		},
 	}, &policy.ClientOptions{
-		Transport: transport,
+		Transport: sameHostClient(o.HTTPClient),
 		Retry:     retry,
 		Telemetry: policy.TelemetryOptions{Disabled: true},
 	})
-	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, retry: retry, bodies: bodies}, nil
+	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, maxRecords: o.MaxRecords, retry: retry}, nil
 }
 
 // retryStatusCodes are the answers worth trying again.
@@ -118,8 +127,8 @@ func (c *Client) WithFewerRetries(ctx context.Context) context.Context {
 
 // sameHostClient returns an HTTP client that never follows a redirect to
 // another host, so a bearer token cannot leave the Graph endpoint that way,
-// and whose response bodies end in an error past maxBytes.
-func sameHostClient(hc *http.Client, maxBytes int64) *http.Client {
+// and that cuts error bodies short.
+func sameHostClient(hc *http.Client) *http.Client {
 	c := &http.Client{}
 	if hc != nil {
 		*c = *hc
@@ -134,50 +143,9 @@ func sameHostClient(hc *http.Client, maxBytes int64) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	c.Transport = limitTransport{base: base, limit: maxBytes}
+	c.Transport = errorBodies{base: base}
 	return c
 }
-
-// limitTransport caps the size of every response body it returns.
-type limitTransport struct {
-	base  http.RoundTripper
-	limit int64
-}
-
-func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r)
-	if err == nil {
-		resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.limit, limit: t.limit}
-	}
-	return resp, err
-}
-
-type limitedBody struct {
-	io.ReadCloser
-	left, limit int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
-		return 0, &pageTooLargeError{limit: b.limit}
-	}
-	return n, err
-}
-
-// pageTooLargeError ends a response past the byte cap. Retrying would only
-// fetch the same page again, hence NonRetriable (azcore's marker).
-type pageTooLargeError struct{ limit int64 }
-
-func (e *pageTooLargeError) Error() string {
-	return fmt.Sprintf("a page of more than %d bytes: refusing to read it", e.limit)
-}
-
-func (*pageTooLargeError) NonRetriable() {}
 
 // url returns the absolute URL of a path below the endpoint. The path is
 // sent as written, so OData function calls keep their literal parentheses
@@ -191,9 +159,8 @@ func (c *Client) url(path, query string) string {
 }
 
 // get sends one GET through the pipeline and returns the body of a 2xx
-// response, in a buffer to hand back with release once done with. Other
-// statuses become an *Error. A 401 is tried once more, with a token
-// fetched anew.
+// response. Other statuses become an *Error. A 401 is tried once more, with
+// a token fetched anew.
 func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -204,18 +171,16 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 		if err != nil {
 			return nil, &Error{Reason: ReasonOther, Path: u.Path, Err: err}
 		}
-		runtime.SkipBodyDownload(req) // readBodyPolicy reads it
+		runtime.SkipBodyDownload(req) // readBodyPolicy has read it, bounded
 		resp, err := c.pipeline.Do(req)
 		if err != nil {
 			return nil, classifyTransportError(ctx, u.Path, err)
 		}
-		var body []byte
-		if pb, ok := resp.Body.(*pageBody); ok {
-			body = pb.buf
-		} else if body, err = runtime.Payload(resp); err != nil { // an error body azcore read
+		body, err := io.ReadAll(resp.Body) // already in memory
+		resp.Body.Close()
+		if err != nil {
 			return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
 		}
-		resp.Body.Close()
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
 			if r, ok := c.cred.(interface{ Reset() }); ok {
 				r.Reset() // the policy dropped its token; the credential must not hand it back
@@ -223,22 +188,21 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 			continue
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			err := responseError(resp, body, u.Path)
-			c.release(body)
-			return nil, err
+			return nil, responseError(resp, body, u.Path)
 		}
 		return body, nil
 	}
 }
-
-// release hands a body from get back for reuse; it must not be used after.
-func (c *Client) release(body []byte) { c.bodies.put(body) }
 
 // classifyTransportError names an error that came back without a response.
 func classifyTransportError(ctx context.Context, path string, err error) error {
 	var tooLarge *pageTooLargeError
 	if errors.As(err, &tooLarge) {
 		return &Error{Reason: ReasonPaging, Path: path, Err: tooLarge}
+	}
+	var paused *pausedError
+	if errors.As(err, &paused) {
+		return &Error{Reason: ReasonThrottled, Path: path, Err: paused}
 	}
 	var ge *Error
 	if errors.As(err, &ge) { // from our credential wrapper: already classified

@@ -6,11 +6,12 @@ import "context"
 // (beta, deprecated: stopped returning data on 2024-06-30). User names are
 // not decoded: the exporter never uses them.
 type CredentialRegistrationDetails struct {
-	AuthMethods     []string `json:"authMethods"`
-	IsRegistered    bool     `json:"isRegistered"`
-	IsEnabled       bool     `json:"isEnabled"`
-	IsCapable       bool     `json:"isCapable"`
-	IsMfaRegistered bool     `json:"isMfaRegistered"`
+	ID              string `json:"id"` // the user's: to read each user once, never a label
+	AuthMethods     Values `json:"authMethods"`
+	IsRegistered    bool   `json:"isRegistered"`
+	IsEnabled       bool   `json:"isEnabled"`
+	IsCapable       bool   `json:"isCapable"`
+	IsMfaRegistered bool   `json:"isMfaRegistered"`
 }
 
 // CredentialRegistrationDetailsList pages through credentialUserRegistrationDetails.

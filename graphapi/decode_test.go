@@ -2,7 +2,9 @@ package graphapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,15 +13,7 @@ import (
 
 func collect[T any](t *testing.T, body string) (string, []T, error) {
 	t.Helper()
-	var got []T
-	next, n, err := decodePage([]byte(body), func(r *T) error {
-		got = append(got, *r)
-		return nil
-	})
-	if err == nil && n != len(got) {
-		t.Fatalf("decodePage counted %d records, handed over %d", n, len(got))
-	}
-	return next, got, err
+	return decodeRecords[T]([]byte(body), DefaultMaxRecordsPerPage)
 }
 
 func TestDecodeRegistrationCountBothSpellings(t *testing.T) {
@@ -121,12 +115,66 @@ func TestDecodeTimes(t *testing.T) {
 	}
 }
 
-func TestEachErrorStopsPage(t *testing.T) {
-	stop := errors.New("stop")
-	_, n, err := decodePage([]byte(`{"value":[{},{},{}]}`), func(*Event) error { return stop })
-	if !errors.Is(err, stop) || n != 1 {
-		t.Fatalf("got n=%d err=%v", n, err)
+// Pages that are well-formed JSON but not what Graph may send are refused
+// as decode errors, never counted: null records, negative or null counts,
+// too many records, a list of more distinct methods than exist.
+func TestDecodeRefusesImpossibleRecords(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"null record", `{"value":[{"singleFactorSignIns":1},null]}`, "record 2 is null"},
+		{"negative count", `{"value":[{"singleFactorSignIns":-5}]}`, "negative"},
+		{"null count", `{"value":[{"singleFactorSignIns":null}]}`, "null"},
+		{"text count", `{"value":[{"singleFactorSignIns":"` + strings.Repeat("x", 5000) + `"}]}`, "not an integer"},
+		{"trailing data", `{"value":[]} {"value":[]}`, "more after"},
 	}
+	for _, c := range cases {
+		_, _, err := collect[UserMFASignInSummary](t, c.body)
+		if ReasonOf(err) != ReasonDecode || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want a decode error saying %q", c.name, err, c.want)
+		}
+		if err != nil && len(err.Error()) > 300 {
+			t.Errorf("%s: the error echoes the whole value (%d bytes)", c.name, len(err.Error()))
+		}
+	}
+
+	var many strings.Builder
+	many.WriteString(`{"value":[`)
+	for i := range 11 {
+		if i > 0 {
+			many.WriteByte(',')
+		}
+		many.WriteString(`{}`)
+	}
+	many.WriteString(`]}`)
+	if _, _, err := decodeRecords[Event]([]byte(many.String()), 10); ReasonOf(err) != ReasonDecode || !strings.Contains(err.Error(), "more than 10 records") {
+		t.Errorf("11 records past a cap of 10: got %v", err)
+	}
+	if _, got, err := decodeRecords[Event]([]byte(many.String()), 11); err != nil || len(got) != 11 {
+		t.Errorf("11 records at a cap of 11: got %d, %v", len(got), err)
+	}
+}
+
+// A record's methods are de-duplicated as they are decoded, in linear
+// time: 100,000 distinct values end at the 65th, not after minutes.
+func TestMethodListsAreDeduplicatedAndBounded(t *testing.T) {
+	_, got, err := collect[UserRegistrationDetails](t, `{"value":[{"id":"u","methodsRegistered":["email","push","email","email","push"]}]}`)
+	if err != nil || len(got) != 1 || strings.Join(got[0].MethodsRegistered, ",") != "email,push" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	var b strings.Builder
+	b.WriteString(`{"value":[{"id":"u","methodsRegistered":[`)
+	for i := range 100000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"m%d"`, i)
+	}
+	b.WriteString(`]}]}`)
+	start := time.Now()
+	_, _, err = collect[UserRegistrationDetails](t, b.String())
+	if ReasonOf(err) != ReasonDecode || !strings.Contains(err.Error(), "more than 64 distinct") {
+		t.Errorf("got %v, want a decode error", err)
+	}
+	t.Logf("refused 100,000 distinct methods in %v", time.Since(start))
 }
 
 func TestResponseErrorClassification(t *testing.T) {
@@ -163,7 +211,7 @@ func TestLimiterSlidingWindow(t *testing.T) {
 	start := time.Now()
 	var granted, completed []time.Time
 	for i := 0; i < 7; i++ {
-		done, err := l.Wait(context.Background())
+		done, err := l.Wait(context.Background(), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,29 +232,70 @@ func TestLimiterSlidingWindow(t *testing.T) {
 
 func TestLimiterHoldsSlotsUntilDone(t *testing.T) {
 	l := NewLimiter(1, time.Millisecond)
-	done, _ := l.Wait(context.Background())
+	done, _ := l.Wait(context.Background(), time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := l.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := l.Wait(ctx, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a second request went while the first was in flight: %v", err)
 	}
 	done()
-	if _, err := l.Wait(context.Background()); err != nil {
+	if _, err := l.Wait(context.Background(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestLimiterHonoursContext(t *testing.T) {
 	l := NewLimiter(1, time.Hour)
-	done, _ := l.Wait(context.Background())
+	done, _ := l.Wait(context.Background(), time.Minute)
 	done()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := l.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := l.Wait(ctx, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
 	var none *Limiter
-	if _, err := none.Wait(ctx); err != nil {
+	if _, err := none.Wait(ctx, time.Minute); err != nil {
 		t.Fatalf("nil limiter: %v", err)
+	}
+}
+
+func TestLimiterPause(t *testing.T) {
+	l := NewLimiter(5, time.Millisecond)
+	l.PauseUntil(time.Now().Add(time.Hour))
+	var paused *pausedError
+	if _, err := l.Wait(context.Background(), time.Minute); !errors.As(err, &paused) {
+		t.Fatalf("a pause longer than the wait allowed: got %v, want it refused at once", err)
+	}
+	l = NewLimiter(5, time.Millisecond)
+	l.PauseUntil(time.Now().Add(50 * time.Millisecond))
+	l.PauseUntil(time.Now()) // an earlier time does not shorten it
+	start := time.Now()
+	done, err := l.Wait(context.Background(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done()
+	if waited := time.Since(start); waited < 45*time.Millisecond {
+		t.Errorf("a 50 ms pause let a request go after %v", waited)
+	}
+}
+
+func TestValuesDecoding(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`null`, ""},
+		{`[]`, ""},
+		{` [ "a" , "b","a" ] `, "a|b"},
+		{`["\u0061","a","b\"c"]`, `a|b"c`},
+	} {
+		var v Values
+		if err := json.Unmarshal([]byte(c.in), &v); err != nil || strings.Join(v, "|") != c.want {
+			t.Errorf("%s: got %q, %v; want %q", c.in, v, err, c.want)
+		}
+	}
+	for _, in := range []string{`[1]`, `["a",null]`, `{}`, `"a"`, `[`} {
+		var v Values
+		if err := v.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("%s: no error", in)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
 // Reason classifies a failed request or poll. The values are the spec's
@@ -77,7 +79,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
-	return b.String()
+	return redact.String(b.String()) // whatever went into it, no credential comes out
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -141,9 +143,8 @@ func responseError(resp *http.Response, body []byte, path string) *Error {
 			e.RequestID = id
 		}
 	}
-	if len(e.Message) > 300 {
-		e.Message = e.Message[:300] + "..."
-	}
+	// Graph's own words, but a hostile answer could say anything at any length.
+	e.Code, e.Message, e.RequestID = redact.Cut(e.Code, 100), redact.Cut(e.Message, 300), redact.Cut(e.RequestID, 100)
 	switch code := resp.StatusCode; {
 	case code == http.StatusUnauthorized:
 		e.Reason = ReasonUnauthorized

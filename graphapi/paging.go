@@ -1,136 +1,93 @@
 package graphapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
-// list reads a collection from path, following @odata.nextLink to the end,
-// and hands each record to each, in order, from the calling goroutine.
-//
-// Pages are fetched and decoded in the background: as soon as a page has
-// arrived, the next is asked for (as pacing allows), while this one is
-// decoded. So Graph's work and ours overlap, and two pages can be decoded
-// at once on two cores. At most two pages are in hand at a time. A page that
-// is not whole JSON (cut short, garbled) is fetched again, at most
-// badPageRetries times; a page's records are handed on only once all of it
-// has decoded, so none is counted twice. The *T passed to each must not be
-// kept. It returns the number of records handed on.
-func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
-	pageURL := c.url(path, query)
-	seen := map[string]bool{pageURL: true} // pages asked for in this listing
-	current := fetchPage[T](ctx, c, pageURL)
-	var pending *listPage[T] // the next page, asked for early
-	follow := func(link string) error {
-		if err := c.checkNextLink(link, seen); err != nil {
-			return &Error{Reason: ReasonPaging, Path: path, Err: err}
-		}
-		seen[link] = true
-		pending = fetchPage[T](ctx, c, link)
-		return nil
-	}
-	drop := func() { // the early request was for the wrong page, or too early
-		if pending != nil {
-			pending.stop()
-			delete(seen, pending.url)
-			pending = nil
-		}
-	}
-	defer func() { current.stop(); pending.stop() }() // nothing outlives the listing
+// DefaultMaxRecordsPerPage is the most records one page may hold. Graph's
+// pages hold about 1,000; past ten times that a page is refused, so a
+// hostile or broken answer cannot fill memory with empty records.
+const DefaultMaxRecordsPerPage = 10000
 
-	total := 0
-	for retries := 0; current != nil; {
-		<-current.arrived
-		if current.fetchErr != nil {
-			return total, current.fetchErr
-		}
-		if current.link != "" { // start on the next page while this one is decoded
-			if err := follow(current.link); err != nil {
-				return total, err
-			}
-		}
-		<-current.decoded
-		var syntax *json.SyntaxError
-		switch err := current.decodeErr; {
-		case errors.As(err, &syntax) && retries < badPageRetries:
-			retries++
-			drop()
-			current = fetchPage[T](ctx, c, pageURL)
-			continue
-		case err != nil:
-			return total, err
-		}
-		if next := current.next; pending == nil && next != "" || pending != nil && next != pending.url {
-			drop() // the quick scan misread the page; follow what the decoder read
-			if next != "" {
-				if err := follow(next); err != nil {
-					return total, err
-				}
-			}
-		}
-		for i := range current.records {
-			total++
-			if err := each(&current.records[i]); err != nil {
-				return total, err
-			}
-		}
-		current, pending, retries = pending, nil, 0
-		if current != nil {
-			pageURL = current.url
-		}
-	}
-	return total, nil
-}
-
-// badPageRetries is how often a page whose body is not valid JSON is
-// fetched again before the poll fails as decode.
+// badPageRetries is how often a page whose body is not whole JSON (cut
+// short, garbled) is fetched again before the poll fails as decode.
 const badPageRetries = 2
 
-// listPage is a page being fetched and decoded in the background. Each field is
-// written before the channel that precedes it in the list is closed.
-type listPage[T any] struct {
-	url    string
-	cancel context.CancelFunc
-
-	arrived  chan struct{}
-	fetchErr error
-	link     string // the next page's, from a quick scan
-
-	decoded   chan struct{}
-	decodeErr error
-	next      string // the next page's, as decoded
-	records   []T
-}
-
-func fetchPage[T any](ctx context.Context, c *Client, url string) *listPage[T] {
-	ctx, cancel := context.WithCancel(ctx)
-	p := &listPage[T]{url: url, cancel: cancel, arrived: make(chan struct{}), decoded: make(chan struct{})}
-	go func() {
-		defer close(p.decoded)
-		body, err := c.get(ctx, url)
-		p.fetchErr = err
-		if err == nil {
-			p.link = nextLinkOf(body)
+// list reads a collection from path, page by page, following
+// @odata.nextLink to the end, and hands each record to each, in order. One
+// page is in hand at a time: it is fetched, decoded whole (so a garbled page
+// can be fetched again without anything counted twice) and handed on before
+// the next is asked for. Under Graph's throttle a page waits seconds for its
+// pacing slot and takes milliseconds to decode, so overlapping the two would
+// gain nothing. The *T passed to each must not be kept. It returns the
+// number of records handed on.
+func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
+	pageURL := c.url(path, query)
+	seen := map[string]bool{pageURL: true} // pages asked for in this listing: a repeat is a loop
+	total := 0
+	for {
+		next, records, err := fetchPage[T](ctx, c, pageURL)
+		if err != nil {
+			return total, withPath(err, path)
 		}
-		close(p.arrived)
-		if err == nil {
-			p.next, p.records, p.decodeErr = decodeRecords[T](body)
-			c.release(body) // the records hold no part of it
+		for i := range records {
+			if i%1024 == 1023 && ctx.Err() != nil {
+				return total, ctx.Err()
+			}
+			total++
+			if err := each(&records[i]); err != nil {
+				return total, err
+			}
 		}
-	}()
-	return p
-}
-
-// stop cancels the page's fetch and waits for its goroutine; nil is fine.
-func (p *listPage[T]) stop() {
-	if p != nil {
-		p.cancel()
-		<-p.decoded
+		if next == "" {
+			return total, nil
+		}
+		if err := c.checkNextLink(next, seen); err != nil {
+			return total, &Error{Reason: ReasonPaging, Path: path, Err: err}
+		}
+		seen[next] = true
+		pageURL = next
 	}
+}
+
+// fetchPage gets and decodes one page, fetching it again when its body is
+// not whole JSON.
+func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next string, records []T, err error) {
+	for tries := 0; ; tries++ {
+		body, err := c.get(ctx, pageURL)
+		if err != nil {
+			return "", nil, err
+		}
+		next, records, err = decodeRecords[T](body, c.maxRecords)
+		if err != nil && isMalformed(err) && tries < badPageRetries && ctx.Err() == nil {
+			continue
+		}
+		return next, records, err
+	}
+}
+
+// isMalformed tells a body that is not whole JSON (cut short, garbled in
+// transit) from well-formed JSON we refuse: only the first is worth fetching again.
+func isMalformed(err error) bool {
+	var syntax *json.SyntaxError
+	return errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func withPath(err error, path string) error {
+	var ge *Error
+	if errors.As(err, &ge) && ge.Path == "" {
+		ge.Path = path
+	}
+	return err
 }
 
 // checkNextLink refuses a nextLink that leaves the configured Graph endpoint
@@ -139,12 +96,12 @@ func (p *listPage[T]) stop() {
 func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 	u, err := url.Parse(link)
 	if err != nil {
-		return fmt.Errorf("nextLink is not a URL: %v", err)
+		return fmt.Errorf("nextLink %q is not a URL", redact.Cut(link, 100))
 	}
 	if !strings.EqualFold(u.Scheme, c.endpoint.Scheme) || !strings.EqualFold(u.Host, c.endpoint.Host) ||
 		!strings.HasPrefix(u.Path, c.endpoint.Path+"/") {
 		return fmt.Errorf("refusing nextLink to %s://%s: not the configured Graph endpoint %s://%s%s",
-			u.Scheme, u.Host, c.endpoint.Scheme, c.endpoint.Host, c.endpoint.Path)
+			redact.Cut(u.Scheme, 20), redact.Cut(u.Host, 100), c.endpoint.Scheme, c.endpoint.Host, c.endpoint.Path)
 	}
 	if seen[link] {
 		return fmt.Errorf("nextLink repeats a page already read in this poll")
@@ -157,56 +114,103 @@ func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 
 // decodeRecords decodes one page of an OData collection:
 // {"@odata.nextLink": "...", "value": [ {...}, ... ], ...} in any key order,
-// unknown keys skipped. A "value" that is a single object (as a
-// documentation example shows) is a one-record page.
-func decodeRecords[T any](body []byte) (next string, records []T, err error) {
-	if i := skipSpace(body, 0); i == len(body) || body[i] != '{' {
-		if err := json.Unmarshal(body, new(any)); err != nil {
-			return "", nil, decodeError(err) // names the syntax error
+// keys matched as encoding/json matches them (any case), unknown keys
+// skipped. A "value" that is a single object (as a documentation example
+// shows) is a one-record page. A page of more than maxRecords records, or
+// with a null record, is refused.
+func decodeRecords[T any](body []byte, maxRecords int) (next string, records []T, err error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil {
+		return "", nil, decodeError(err)
+	} else if tok != json.Delim('{') {
+		return "", nil, decodeError(errors.New("the page is not a JSON object"))
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", nil, decodeError(err)
 		}
-		return "", nil, decodeError(fmt.Errorf("the page is not a JSON object"))
-	}
-	var page struct {
-		NextLink string `json:"@odata.nextLink"`
-		Value    []T    `json:"value"`
-	}
-	err = json.Unmarshal(body, &page)
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field == "value" && typeErr.Value == "object" {
-		var one struct {
-			NextLink string `json:"@odata.nextLink"`
-			Value    T      `json:"value"`
+		switch key, _ := tok.(string); {
+		case strings.EqualFold(key, "@odata.nextLink"):
+			next = ""
+			if err := dec.Decode(&next); err != nil {
+				return "", nil, decodeError(fmt.Errorf("@odata.nextLink: %w", err))
+			}
+		case strings.EqualFold(key, "value"):
+			if records, err = decodeValue[T](dec, body, maxRecords); err != nil {
+				return "", nil, decodeError(err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", nil, decodeError(err)
+			}
 		}
-		err = json.Unmarshal(body, &one)
-		page.NextLink, page.Value = one.NextLink, []T{one.Value}
 	}
-	if err != nil {
+	if _, err := dec.Token(); err != nil { // the closing brace
 		return "", nil, decodeError(err)
 	}
-	return page.NextLink, page.Value, nil
+	if _, err := dec.Token(); err != io.EOF {
+		return "", nil, &Error{Reason: ReasonDecode, Err: errors.New("the page has more after its JSON object")}
+	}
+	return next, records, nil
 }
 
-// decodePage decodes a page with decodeRecords and hands its records to
-// each, as list does. n counts the records handed on, including one whose
-// each failed.
-func decodePage[T any](body []byte, each func(*T) error) (next string, n int, err error) {
-	next, records, err := decodeRecords[T](body)
-	if err != nil {
-		return "", 0, err
+// decodeValue decodes the "value" member, whose first byte the decoder is at.
+func decodeValue[T any](dec *json.Decoder, body []byte, maxRecords int) ([]T, error) {
+	switch nextByte(body, dec.InputOffset()) {
+	case '{':
+		var one T
+		if err := dec.Decode(&one); err != nil {
+			return nil, err
+		}
+		return []T{one}, nil
+	case '[':
+	default: // null, or not a list: Decode says which
+		var none []T
+		if err := dec.Decode(&none); err != nil {
+			return nil, fmt.Errorf("value: %w", err)
+		}
+		return nil, nil
 	}
-	for i := range records {
-		n++
-		if err := each(&records[i]); err != nil {
-			return next, n, err
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	var records []T
+	for dec.More() {
+		if len(records) == maxRecords {
+			return nil, fmt.Errorf("more than %d records in one page", maxRecords)
+		}
+		if nextByte(body, dec.InputOffset()) == 'n' {
+			return nil, fmt.Errorf("record %d is null", len(records)+1)
+		}
+		records = append(records, *new(T))
+		if err := dec.Decode(&records[len(records)-1]); err != nil {
+			return nil, fmt.Errorf("record %d: %w", len(records), err)
 		}
 	}
-	return next, n, nil
+	_, err := dec.Token() // the closing bracket
+	return records, err
 }
 
-// decodeError classifies a JSON error; nil stays nil.
+// nextByte returns the first byte of the next value after offset, past
+// space and the separators ':' and ',', or 0 at the end.
+func nextByte(body []byte, offset int64) byte {
+	rest := bytes.TrimLeft(body[offset:], " \t\r\n:,")
+	if len(rest) == 0 {
+		return 0
+	}
+	return rest[0]
+}
+
+// decodeError classifies a JSON error; nil stays nil. The decoder says
+// io.EOF where a page ends before its object does: that is a page cut short.
 func decodeError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
 	}
 	return &Error{Reason: ReasonDecode, Err: err}
 }

@@ -32,11 +32,12 @@ func headersPolicy(userAgent string) policyFunc {
 
 // pacingPolicy waits for a slot of every limiter (the tenant's, then the
 // app registration's) before every try, so retries are paced like first
-// attempts, and holds the slots until the response has arrived.
-func pacingPolicy(limiters ...*Limiter) policyFunc {
+// attempts, and holds the slots until the response has arrived. A limiter
+// that Graph has paused for longer than maxWait fails the request at once.
+func pacingPolicy(maxWait time.Duration, limiters ...*Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
 		for _, l := range limiters {
-			done, err := l.Wait(req.Raw().Context())
+			done, err := l.Wait(req.Raw().Context(), maxWait)
 			if err != nil {
 				return nil, err
 			}
@@ -70,17 +71,51 @@ func observePolicy(observe func(code int)) policyFunc {
 
 // retryAfterPolicy rewrites a fractional Retry-After ("2.128", as Graph's
 // throttling docs show) into Retry-After-Ms, which azcore's retry policy
-// honours; azcore itself only parses whole seconds and HTTP dates.
-func retryAfterPolicy(req *policy.Request) (*http.Response, error) {
-	resp, err := req.Next()
-	if resp == nil {
+// honours (azcore itself only parses whole seconds and HTTP dates), and
+// pauses the tenant's limiter for as long as Graph asked, so that no other
+// request of the tenant goes out before then.
+func retryAfterPolicy(tenant *Limiter) policyFunc {
+	return func(req *policy.Request) (*http.Response, error) {
+		resp, err := req.Next()
+		if resp == nil {
+			return resp, err
+		}
+		if v := strings.TrimSpace(resp.Header.Get("Retry-After")); strings.ContainsRune(v, '.') {
+			if secs, perr := strconv.ParseFloat(v, 64); perr == nil && secs > 0 && secs < 3600 {
+				ms := int64(secs*1000 + 0.999) // round up: never retry early
+				resp.Header.Set("Retry-After-Ms", strconv.FormatInt(ms, 10))
+			}
+		}
+		if d := retryAfter(resp); d > 0 {
+			tenant.PauseUntil(time.Now().Add(d))
+		}
 		return resp, err
 	}
-	if v := strings.TrimSpace(resp.Header.Get("Retry-After")); strings.ContainsRune(v, '.') {
-		if secs, perr := strconv.ParseFloat(v, 64); perr == nil && secs > 0 && secs < 3600 {
-			ms := int64(secs*1000 + 0.999) // round up: never retry early
-			resp.Header.Set("Retry-After-Ms", strconv.FormatInt(ms, 10))
+}
+
+// maxPause is the longest pause a Retry-After can ask for; longer is taken
+// as this, so a broken header cannot silence a tenant for years.
+const maxPause = 24 * time.Hour
+
+// retryAfter returns how long a 429 or 503 asks to wait, or 0.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return 0
+	}
+	if v := resp.Header.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms > 0 {
+			return min(time.Duration(ms)*time.Millisecond, maxPause)
 		}
 	}
-	return resp, err
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int64(maxPause/time.Second))) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return min(max(time.Until(at), 0), maxPause)
+	}
+	return 0
 }

@@ -15,11 +15,12 @@ import (
 // request somewhere in between, so however long a connection takes to set
 // up, Graph never counts more than n requests in one window.
 type Limiter struct {
-	mu    sync.Mutex
-	per   time.Duration
-	slots []slot // one per request allowed in a window
-	freed chan struct{}
-	now   func() time.Time
+	mu          sync.Mutex
+	per         time.Duration
+	slots       []slot    // one per request allowed in a window
+	pausedUntil time.Time // no request before then: Graph asked so (Retry-After)
+	freed       chan struct{}
+	now         func() time.Time
 }
 
 type slot struct {
@@ -39,15 +40,26 @@ func NewLimiter(n int, per time.Duration) *Limiter {
 }
 
 // Wait blocks until a request may be sent and returns the function to call
-// when its response has arrived (or the request failed). A nil Limiter
-// never waits.
-func (l *Limiter) Wait(ctx context.Context) (done func(), err error) {
+// when its response has arrived (or the request failed). If Graph has asked
+// (PauseUntil) for no request for longer than maxWait, it fails at once with
+// a *pausedError instead of waiting. A nil Limiter never waits.
+func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration) (done func(), err error) {
 	if l == nil {
 		return func() {}, nil
 	}
 	for {
 		l.mu.Lock()
 		now := l.now()
+		if pause := l.pausedUntil.Sub(now); pause > maxWait {
+			l.mu.Unlock()
+			return nil, &pausedError{until: l.pausedUntil}
+		} else if pause > 0 {
+			l.mu.Unlock()
+			if !sleep(ctx, pause) {
+				return nil, ctx.Err()
+			}
+			continue
+		}
 		next, wait := -1, time.Duration(-1)
 		for i, s := range l.slots {
 			if s.busy {
@@ -78,6 +90,41 @@ func (l *Limiter) Wait(ctx context.Context) (done func(), err error) {
 		case <-l.freed:
 			t.Stop()
 		}
+	}
+}
+
+// PauseUntil holds every request until t (or fails it, see Wait); an
+// earlier t than one already set changes nothing. A nil Limiter ignores it.
+func (l *Limiter) PauseUntil(t time.Time) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	if t.After(l.pausedUntil) {
+		l.pausedUntil = t
+	}
+	l.mu.Unlock()
+}
+
+// pausedError is a request not sent because Graph asked for a pause longer
+// than a poll waits. NonRetriable tells azcore not to try it again.
+type pausedError struct{ until time.Time }
+
+func (e *pausedError) Error() string {
+	return "Graph asked (Retry-After) for no requests until " + e.until.UTC().Format(time.RFC3339) + "; this one was not sent"
+}
+
+func (*pausedError) NonRetriable() {}
+
+// sleep waits for d, or less if ctx ends first: then it returns false.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -2,10 +2,14 @@ package graphapi
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"strconv"
+		"strconv"
 	"time"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
 // Time is a Graph DateTimeOffset. It accepts RFC 3339 with any number of
@@ -18,9 +22,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		t.Time = time.Time{}
 		return nil
 	}
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return fmt.Errorf("date-time %s: not a string", b)
+	s, ok := jsonString(b)
+	if !ok {
+		return fmt.Errorf("date-time %s: not a string", redact.Cut(string(b), 40))
 	}
 	if s == "" {
 		t.Time = time.Time{}
@@ -32,28 +36,125 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("date-time %q: not ISO 8601", s)
+	return fmt.Errorf("date-time %q: not ISO 8601", redact.Cut(s, 40))
 }
 
-// Count is a Graph Int64. It accepts a JSON number or a quoted number (the
-// resource pages show Int64 fields quoted) and null as 0.
+// Count is a Graph Int64 count. It accepts a JSON number or a quoted number
+// (the resource pages show Int64 fields quoted). A count is never negative
+// or null: such a value is refused, not taken as 0.
 type Count int64
 
 func (c *Count) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
-		*c = 0
-		return nil
+		return errors.New("count: null where a number is required")
 	}
-	b = bytes.Trim(b, `"`)
-	v, err := strconv.ParseInt(string(b), 10, 64)
+	text := string(bytes.Trim(b, `"`))
+	v, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
 		// 1e3 or 12.0 are fine; NaN, Inf and values past int64 are not.
-		f, ferr := strconv.ParseFloat(string(b), 64)
+		f, ferr := strconv.ParseFloat(text, 64)
 		if ferr != nil || math.IsNaN(f) || f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
-			return fmt.Errorf("count %s: not an integer", b)
+			return fmt.Errorf("count %s: not an integer", redact.Cut(string(b), 40))
 		}
 		v = int64(f)
 	}
+	if v < 0 {
+		return fmt.Errorf("count %d: negative", v)
+	}
 	*c = Count(v)
 	return nil
+}
+
+// maxListValues is the most distinct values a record's list of methods may
+// hold. Graph knows about twenty methods; a list past this is broken.
+const maxListValues = 64
+
+// Values is a list of strings (a user's registered methods) de-duplicated
+// while it is decoded, in linear time and with bounded memory: duplicates
+// are dropped, and a list of more than maxListValues distinct values is
+// refused.
+type Values []string
+
+func (v *Values) UnmarshalJSON(b []byte) error {
+	*v = nil
+	// encoding/json hands over only valid JSON, so the scan below need not
+	// check what it steps over.
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return errors.New("not a list")
+	}
+	for i := 1; ; {
+		i = skipSpaceAndComma(b, i)
+		if i == len(b) {
+			return errors.New("a list without its end")
+		}
+		if b[i] == ']' {
+			return nil
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return errors.New("not a list of strings")
+		}
+		raw := b[i+1 : end-1]
+		if bytes.IndexByte(raw, '\\') >= 0 { // escaped: unescape it
+			s, _ := jsonString(b[i:end])
+			raw = []byte(s)
+		}
+		i = end
+		if v.contains(raw) { // at most maxListValues to look through
+			continue
+		}
+		if len(*v) == maxListValues {
+			return fmt.Errorf("a list of more than %d distinct values", maxListValues)
+		}
+		*v = append(*v, string(raw))
+	}
+}
+
+func (v Values) contains(raw []byte) bool {
+	for _, s := range v {
+		if string(raw) == s { // compared without a copy
+			return true
+		}
+	}
+	return false
+}
+
+func skipSpaceAndComma(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == ',') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string at b[i], or -1 if
+// b[i] does not start one.
+func stringEnd(b []byte, i int) int {
+	if b[i] != '"' {
+		return -1
+	}
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// jsonString returns the text of a quoted JSON string.
+func jsonString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(b, &s) == nil
 }

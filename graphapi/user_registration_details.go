@@ -5,17 +5,18 @@ import "context"
 // UserRegistrationDetails is a userRegistrationDetails row (v1.0). Only the
 // fields the exporter aggregates are decoded; user names never are.
 type UserRegistrationDetails struct {
-	UserType                                      string   `json:"userType"`
-	IsAdmin                                       bool     `json:"isAdmin"`
-	IsMfaCapable                                  bool     `json:"isMfaCapable"`
-	IsMfaRegistered                               bool     `json:"isMfaRegistered"`
-	IsPasswordlessCapable                         bool     `json:"isPasswordlessCapable"`
-	IsSsprCapable                                 bool     `json:"isSsprCapable"`
-	IsSsprEnabled                                 bool     `json:"isSsprEnabled"`
-	IsSsprRegistered                              bool     `json:"isSsprRegistered"`
-	IsSystemPreferredAuthenticationMethodEnabled  bool     `json:"isSystemPreferredAuthenticationMethodEnabled"`
-	MethodsRegistered                             []string `json:"methodsRegistered"`
-	UserPreferredMethodForSecondaryAuthentication string   `json:"userPreferredMethodForSecondaryAuthentication"`
+	ID                                            string `json:"id"` // the user's object id: to read each user once, never a label
+	UserType                                      string `json:"userType"`
+	IsAdmin                                       bool   `json:"isAdmin"`
+	IsMfaCapable                                  bool   `json:"isMfaCapable"`
+	IsMfaRegistered                               bool   `json:"isMfaRegistered"`
+	IsPasswordlessCapable                         bool   `json:"isPasswordlessCapable"`
+	IsSsprCapable                                 bool   `json:"isSsprCapable"`
+	IsSsprEnabled                                 bool   `json:"isSsprEnabled"`
+	IsSsprRegistered                              bool   `json:"isSsprRegistered"`
+	IsSystemPreferredAuthenticationMethodEnabled  bool   `json:"isSystemPreferredAuthenticationMethodEnabled"`
+	MethodsRegistered                             Values `json:"methodsRegistered"`
+	UserPreferredMethodForSecondaryAuthentication string `json:"userPreferredMethodForSecondaryAuthentication"`
 }
 
 // UserRegistrationDetailsList pages through userRegistrationDetails.

@@ -25,6 +25,9 @@ type Tenant struct {
 	// instead of the resource definition's.
 	TypoKeys bool
 
+	// Attack makes the tenant's Graph or token endpoint hostile (see Attack).
+	Attack Attack
+
 	// Data is what the reports return; nil serves empty reports. It must not
 	// be modified after AddTenant: call AddTenant again with a new Tenant to
 	// change it while serving.

@@ -59,7 +59,9 @@ func (s *Server) serveGraph(w *recorder, r *http.Request) {
 		if g.enums {
 			w.Header().Set("Preference-Applied", "include-unknown-enum-members")
 		}
-		serve(g)
+		if !g.serveAttack() {
+			serve(g)
+		}
 	}
 }
 

@@ -113,6 +113,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, t *Tenant) {
 		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a "+r.Method+" request.")
 		return
 	}
+	if s.serveTokenAttack(t, w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		s.aadError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")

@@ -64,6 +64,8 @@ type Server struct {
 	reqGen    int // bumped by ResetRequests, so late status updates skip stale indexes
 	intercept func(http.ResponseWriter, *http.Request) bool
 	windows   map[string][]time.Time // per tenant: times of recent counted Graph requests
+
+	hostile hostileState
 }
 
 type issuedToken struct {
