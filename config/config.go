@@ -82,6 +82,7 @@ const (
 	DefaultAppRateRequests   = 122 // Graph's limit per app across all tenants
 	DefaultAppRatePer        = 10 * time.Second
 	DefaultMaxFailureReasons = 20
+	DefaultMaxLabelValues    = 100
 	DefaultMaxPagesPerPoll   = 10000
 	DefaultTenantName        = "default"
 	DefaultCloud             = "public"
@@ -93,8 +94,9 @@ type Config struct {
 	RequestTimeout    time.Duration
 	GraphRateLimit    RateLimit // per tenant
 	GraphAppRateLimit RateLimit // per app registration (client_id), across its tenants
-	MaxFailureReasons int
-	MaxPagesPerPoll   int // pages one report's poll may read; a guard against a nextLink chain without end
+	MaxFailureReasons int       // distinct `reason` values kept per tenant and report
+	MaxLabelValues    int       // distinct values kept per other label from Graph (method, feature, user_type, status) per tenant and report
+	MaxPagesPerPoll   int       // pages one report's poll may read; a guard against a nextLink chain without end
 	Tenants           []Tenant
 }
 

@@ -28,6 +28,7 @@ func defaults(tenants ...Tenant) *Config {
 		GraphRateLimit:    RateLimit{Requests: 5, Per: 10 * time.Second},
 		GraphAppRateLimit: RateLimit{Requests: 122, Per: 10 * time.Second},
 		MaxFailureReasons: 20,
+		MaxLabelValues:    100,
 		MaxPagesPerPoll:   10000,
 		Tenants:           tenants,
 	}
@@ -65,6 +66,7 @@ func TestLoadGood(t *testing.T) {
 	full.RequestTimeout = 45 * time.Second
 	full.GraphRateLimit = RateLimit{Requests: 4, Per: 12 * time.Second}
 	full.MaxFailureReasons = 30
+	full.MaxLabelValues = 50
 	full.MaxPagesPerPoll = 500
 
 	twoTenants := defaults(
@@ -163,28 +165,39 @@ func TestLoadBad(t *testing.T) {
 			`tenants[0] (contoso): client_id: required for client_secret`,
 			`tenants[0] (contoso): tenant_id: required for client_secret`,
 		},
-		"bad_tenant_id.yaml":           {`tenants[0] (contoso): tenant_id: "1111 1111" is not a valid tenant ID`},
-		"unknown_cloud.yaml":           {`tenants[0] (contoso): cloud: unknown cloud "germany" (known: china, public, usgovernment, usgovernment_dod)`},
-		"http_authority.yaml":          {`tenants[0] (contoso): authority_host: must be an absolute https:// URL`},
-		"graph_query.yaml":             {`tenants[0] (contoso): graph_endpoint: must not have a query or fragment`},
-		"relative_url.yaml":            {`graph_endpoint: must be an absolute https:// URL`},
-		"url_userinfo.yaml":            {`graph_endpoint: must not contain a user name or password`},
-		"unknown_report.yaml":          {`tenants[0] (contoso): reports: unknown report "users_registered_by_method" (known: credential_registration_count, credential_usage_summary, credential_registration_details, credential_usage_details, user_registration_details, user_events_summary, user_mfa_signin_summary, user_password_resets_summary)`},
-		"empty_reports.yaml":           {`tenants[0] (contoso): reports: empty`},
-		"bad_period.yaml":              {`tenants[0] (contoso): usage_summary_periods: unknown period "d14" (known: D1, D7, D30)`},
-		"zero_poll_interval.yaml":      {`line 1: poll_interval: must be greater than 0`},
-		"poll_interval_too_short.yaml": {`poll_interval: must be at least 1s, got 1ms`},
-		"zero_max_pages.yaml":          {`max_pages_per_poll: must be at least 1, got 0`},
-		"zero_requests.yaml":           {`graph_rate_limit: requests: must be between 1 and 1000, got 0`},
-		"slow_rate_limit.yaml":         {`line 2: graph_rate_limit: per: must be at most 1h, got 2h`},
-		"zero_failure_reasons.yaml":    {`max_failure_reasons: must be at least 1, got 0`},
-		"not_a_number.yaml":            {"line 1: expected an integer, got a string `twenty`"},
-		"reports_not_list.yaml":        {"line 3: expected a list, got a string"},
-		"no_tenants.yaml":              {`no tenants`},
-		"empty.yaml":                   {`testdata/bad/empty.yaml: tenants: no tenants`},
-		"comment_only.yaml":            {`no tenants`},
-		"syntax.yaml":                  {`testdata/bad/syntax.yaml: line 3: did not find expected ',' or ']'`}, // yaml.v3 gives the line where the list starts, counted from 0
-		"two_documents.yaml":           {`only one YAML document is allowed`},
+		"bad_tenant_id.yaml":            {`tenants[0] (contoso): tenant_id: "1111 1111" is not a valid tenant ID`},
+		"unknown_cloud.yaml":            {`tenants[0] (contoso): cloud: unknown cloud "germany" (known: china, public, usgovernment, usgovernment_dod)`},
+		"http_authority.yaml":           {`tenants[0] (contoso): authority_host: must be an absolute https:// URL`},
+		"graph_query.yaml":              {`tenants[0] (contoso): graph_endpoint: must not have a query or fragment`},
+		"relative_url.yaml":             {`graph_endpoint: must be an absolute https:// URL`},
+		"url_userinfo.yaml":             {`graph_endpoint: must not contain a user name or password`},
+		"unknown_report.yaml":           {`tenants[0] (contoso): reports: unknown report "users_registered_by_method" (known: credential_registration_count, credential_usage_summary, credential_registration_details, credential_usage_details, user_registration_details, user_events_summary, user_mfa_signin_summary, user_password_resets_summary)`},
+		"empty_reports.yaml":            {`tenants[0] (contoso): reports: empty`},
+		"bad_period.yaml":               {`tenants[0] (contoso): usage_summary_periods: unknown period "d14" (known: D1, D7, D30)`},
+		"zero_poll_interval.yaml":       {`line 1: poll_interval: must be greater than 0`},
+		"poll_interval_too_short.yaml":  {`poll_interval: must be at least 1s, got 1ms`},
+		"zero_max_pages.yaml":           {`max_pages_per_poll: must be at least 1, got 0`},
+		"zero_requests.yaml":            {`graph_rate_limit: requests: must be between 1 and 1000, got 0`},
+		"slow_rate_limit.yaml":          {`line 2: graph_rate_limit: per: must be at most 1h, got "2h"`},
+		"zero_label_values.yaml":        {`max_label_values: must be at least 1, got 0`},
+		"poll_interval_too_long.yaml":   {`line 1: poll_interval: must be at most 1w, got "292y"`},
+		"request_timeout_too_long.yaml": {`line 1: request_timeout: must be at most 10m, got "1h"`},
+		"same_app_twice.yaml":           {`tenants[1] (b): tenant_id and client_id are those of tenants[0] (a)`},
+		"secret_in_wrong_field.yaml": {
+			`tenants[0] (a): tenant_id: "abc…" (40 characters, not shown whole in case it is a secret) is not a valid tenant ID`,
+			`tenants[1] (b): cloud: unknown cloud "abc…" (40 characters, not shown whole`,
+			`tenants[2] (c): authority_host: must be an absolute https:// URL`,
+			`tenants[3] (d): reports: unknown report "abc…" (40 characters`,
+		},
+		"secret_as_mapping.yaml":    {"line 2: expected a mapping with requests and per, got a string `abc…` (not shown whole in case it is a secret)"},
+		"zero_failure_reasons.yaml": {`max_failure_reasons: must be at least 1, got 0`},
+		"not_a_number.yaml":         {"line 1: expected an integer, got a string `twenty`"},
+		"reports_not_list.yaml":     {"line 3: expected a list, got a string"},
+		"no_tenants.yaml":           {`no tenants`},
+		"empty.yaml":                {`testdata/bad/empty.yaml: tenants: no tenants`},
+		"comment_only.yaml":         {`no tenants`},
+		"syntax.yaml":               {`testdata/bad/syntax.yaml: line 3: did not find expected ',' or ']'`}, // yaml.v3 gives the line where the list starts, counted from 0
+		"two_documents.yaml":        {`only one YAML document is allowed`},
 		"many_problems.yaml": {
 			`line 1: poll_interval: must be greater than 0`,
 			`tenants[0] (contoso): client_id: required`,
@@ -213,7 +226,7 @@ func TestLoadBad(t *testing.T) {
 					t.Errorf("error does not contain %q:\n%s", w, msg)
 				}
 			}
-			if strings.Contains(msg, secret) {
+			if strings.Contains(msg, secret) || strings.Contains(msg, "Q~Zx0123456789") {
 				t.Errorf("error reveals the secret:\n%s", msg)
 			}
 			for _, line := range strings.Split(msg, "\n") {

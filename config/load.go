@@ -12,11 +12,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
 // authKeyValues lists the values the `auth` key accepts.
@@ -37,6 +40,7 @@ type rawConfig struct {
 	GraphRateLimit    *rawRateLimit `yaml:"graph_rate_limit"`
 	GraphAppRateLimit *rawRateLimit `yaml:"graph_app_rate_limit"`
 	MaxFailureReasons *int          `yaml:"max_failure_reasons"`
+	MaxLabelValues    *int          `yaml:"max_label_values"`
 	MaxPagesPerPoll   *int          `yaml:"max_pages_per_poll"`
 	Tenants           []rawTenant   `yaml:"tenants"`
 }
@@ -199,11 +203,36 @@ func yamlError(source string, err error) error {
 			}
 			// yaml.v3 already shortens long values, so little of a
 			// misplaced value can show.
-			msg = fmt.Sprintf("line %s: expected %s, got %s %s", m[1], want, yamlKinds[m[2]], m[3])
+			msg = fmt.Sprintf("line %s: expected %s, got %s %s", m[1], want, yamlKinds[m[2]], yamlValue(m[3]))
 		}
 		errs = append(errs, fmt.Errorf("%s: %s", source, strings.TrimSpace(msg)))
 	}
 	return errors.Join(errs...)
+}
+
+// yamlValue is the value yaml.v3 quotes in a message (`abc`, already cut
+// to seven characters and "..." when longer) as it may be echoed: a long
+// one, or one with an Entra secret's '~', may be a secret in the wrong
+// place, so at most its first three characters are shown.
+func yamlValue(quoted string) string {
+	v := strings.Trim(quoted, "`")
+	if strings.HasSuffix(v, "...") || strings.Contains(v, "~") {
+		return "`" + redact.Cut(v, 3) + "` (not shown whole in case it is a secret)"
+	}
+	return quoted
+}
+
+// urlValue echoes a URL that was refused: whole when it is plainly a URL
+// (short, no query, no '~'), else its scheme, host and path only (its query
+// may hold anything), else as redact.Value echoes any value.
+func urlValue(u *url.URL, raw string) string {
+	switch {
+	case len(raw) <= 200 && !strings.ContainsAny(raw, "~?#"):
+		return strconv.Quote(raw)
+	case u.Host != "" && !strings.Contains(u.Path, "~"):
+		return strconv.Quote(redact.Cut(u.Scheme+"://"+u.Host+u.Path, 200)) + " (the rest not shown)"
+	}
+	return redact.Value(raw)
 }
 
 var typeWords = map[string]struct{ what, where string }{
@@ -237,11 +266,12 @@ func (p *problems) add(format string, args ...any) {
 func build(raw rawConfig, source string, keys map[string]string) (*Config, error) {
 	p := &problems{source: source}
 	c := &Config{
-		PollInterval:      positiveDuration(p, "poll_interval", raw.PollInterval, DefaultPollInterval, 0),
-		RequestTimeout:    positiveDuration(p, "request_timeout", raw.RequestTimeout, DefaultRequestTimeout, 0),
+		PollInterval:      positiveDuration(p, "poll_interval", raw.PollInterval, DefaultPollInterval, maxPollInterval),
+		RequestTimeout:    positiveDuration(p, "request_timeout", raw.RequestTimeout, DefaultRequestTimeout, maxRequestTimeout),
 		GraphRateLimit:    RateLimit{Requests: DefaultRateRequests, Per: DefaultRatePer},
 		GraphAppRateLimit: RateLimit{Requests: DefaultAppRateRequests, Per: DefaultAppRatePer},
 		MaxFailureReasons: DefaultMaxFailureReasons,
+		MaxLabelValues:    DefaultMaxLabelValues,
 		MaxPagesPerPoll:   DefaultMaxPagesPerPoll,
 	}
 	// Shorter polls could only hammer Graph (and the token endpoint) in a loop.
@@ -250,18 +280,9 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 	}
 	c.GraphRateLimit = rateLimit(p, "graph_rate_limit", raw.GraphRateLimit, c.GraphRateLimit)
 	c.GraphAppRateLimit = rateLimit(p, "graph_app_rate_limit", raw.GraphAppRateLimit, c.GraphAppRateLimit)
-	if raw.MaxPagesPerPoll != nil {
-		c.MaxPagesPerPoll = *raw.MaxPagesPerPoll
-		if c.MaxPagesPerPoll < 1 {
-			p.add("max_pages_per_poll: must be at least 1, got %d", c.MaxPagesPerPoll)
-		}
-	}
-	if raw.MaxFailureReasons != nil {
-		c.MaxFailureReasons = *raw.MaxFailureReasons
-		if c.MaxFailureReasons < 1 {
-			p.add("max_failure_reasons: must be at least 1, got %d", c.MaxFailureReasons)
-		}
-	}
+	c.MaxPagesPerPoll = atLeastOne(p, "max_pages_per_poll", raw.MaxPagesPerPoll, c.MaxPagesPerPoll)
+	c.MaxFailureReasons = atLeastOne(p, "max_failure_reasons", raw.MaxFailureReasons, c.MaxFailureReasons)
+	c.MaxLabelValues = atLeastOne(p, "max_label_values", raw.MaxLabelValues, c.MaxLabelValues)
 	if len(raw.Tenants) == 0 {
 		p.add("tenants: no tenants configured; list at least one")
 	}
@@ -273,16 +294,48 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 		}
 		tp := &tenantProblems{p: p, label: label, keys: keys}
 		if j, dup := seen[rt.Name]; dup && rt.Name != "" {
-			tp.add("name", "%q is already used by tenants[%d]", rt.Name, j)
+			tp.add("name", "%s is already used by tenants[%d]", redact.Value(rt.Name), j)
 		} else {
 			seen[rt.Name] = i
 		}
 		c.Tenants = append(c.Tenants, buildTenant(rt, tp))
 	}
+	sameApp(p, c.Tenants)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
 	return c, nil
+}
+
+// atLeastOne returns *v (or def when absent), checking that it is at least 1.
+func atLeastOne(p *problems, key string, v *int, def int) int {
+	if v == nil {
+		return def
+	}
+	if *v < 1 {
+		p.add("%s: must be at least 1, got %d", key, *v)
+	}
+	return *v
+}
+
+// sameApp refuses two tenants that read one directory with one app
+// registration: they would share Graph's throttle budget for that pair,
+// each poll the same reports, and export the same numbers twice.
+func sameApp(p *problems, tenants []Tenant) {
+	type pair struct{ tenantID, clientID, graph string }
+	first := map[pair]int{}
+	for i, t := range tenants {
+		if t.TenantID == "" || t.ClientID == "" {
+			continue
+		}
+		k := pair{strings.ToLower(t.TenantID), strings.ToLower(t.ClientID), strings.ToLower(t.GraphEndpoint)}
+		if j, dup := first[k]; dup {
+			p.add("tenants[%d] (%s): tenant_id and client_id are those of tenants[%d] (%s): one app registration reading one directory is one tenant entry; list its reports there",
+				i, t.Name, j, tenants[j].Name)
+			continue
+		}
+		first[k] = i
+	}
 }
 
 // positiveDuration parses d (or returns def when absent) and checks
@@ -303,8 +356,15 @@ func rateLimit(p *problems, key string, rl *rawRateLimit, def RateLimit) RateLim
 	return out
 }
 
-// minPollInterval is the shortest poll_interval accepted.
-const minPollInterval = time.Second
+// Bounds of poll_interval and request_timeout. Polling less often than
+// weekly would miss events (Graph keeps 30 days, and a week between polls
+// leaves gaps in the windows), and one request has no business taking
+// longer than the least time a report's poll is given (10 minutes).
+const (
+	minPollInterval   = time.Second
+	maxPollInterval   = 7 * 24 * time.Hour
+	maxRequestTimeout = 10 * time.Minute
+)
 
 func positiveDuration(p *problems, key string, d *duration, def, max time.Duration) time.Duration {
 	if d == nil {
@@ -314,11 +374,11 @@ func positiveDuration(p *problems, key string, d *duration, def, max time.Durati
 	v := time.Duration(md)
 	switch {
 	case err != nil:
-		p.add("line %d: %s: %q is not a valid duration (use e.g. 30s, 15m, 1h, 1d)", d.line, key, d.text)
+		p.add("line %d: %s: %s is not a valid duration (use e.g. 30s, 15m, 1h, 1d)", d.line, key, redact.Value(d.text))
 	case v <= 0:
 		p.add("line %d: %s: must be greater than 0", d.line, key)
 	case max > 0 && v > max:
-		p.add("line %d: %s: must be at most %s, got %s", d.line, key, model.Duration(max), d.text)
+		p.add("line %d: %s: must be at most %s, got %s", d.line, key, model.Duration(max), redact.Value(d.text))
 	}
 	return v
 }
@@ -360,7 +420,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems) Tenant {
 	case t.Name == "":
 		tp.add("name", "required")
 	case !nameRE.MatchString(t.Name):
-		tp.add("name", "%q may only contain letters, digits, '_', '.' and '-'", t.Name)
+		tp.add("name", "%s may only contain letters, digits, '_', '.' and '-'", redact.Value(t.Name))
 	}
 
 	// Credentials: at most one explicit one; `auth` picks the kind otherwise.
@@ -390,7 +450,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems) Tenant {
 	case slices.Contains(authKeyValues, rt.Auth):
 		t.Auth = rt.Auth
 	default:
-		tp.add("auth", "unknown value %q (known: %s)", rt.Auth, strings.Join(authKeyValues, ", "))
+		tp.add("auth", "unknown value %s (known: %s)", redact.Value(rt.Auth), strings.Join(authKeyValues, ", "))
 	}
 
 	switch t.Auth {
@@ -405,7 +465,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems) Tenant {
 		}
 	}
 	if t.TenantID != "" && !tenantIDRE.MatchString(t.TenantID) {
-		tp.add("tenant_id", "%q is not a valid tenant ID (letters, digits, '-' and '.' only)", t.TenantID)
+		tp.add("tenant_id", "%s is not a valid tenant ID (letters, digits, '-' and '.' only)", redact.Value(t.TenantID))
 	}
 
 	if t.Cloud == "" {
@@ -413,7 +473,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems) Tenant {
 	}
 	cloud, ok := clouds[t.Cloud]
 	if !ok {
-		tp.add("cloud", "unknown cloud %q (known: %s)", t.Cloud, strings.Join(slices.Sorted(maps.Keys(clouds)), ", "))
+		tp.add("cloud", "unknown cloud %s (known: %s)", redact.Value(t.Cloud), strings.Join(slices.Sorted(maps.Keys(clouds)), ", "))
 	}
 	t.AuthorityHost = cmp.Or(rt.AuthorityHost, cloud.AuthorityHost)
 	t.GraphEndpoint = cmp.Or(rt.GraphEndpoint, cloud.GraphEndpoint)
@@ -443,9 +503,9 @@ func checkURL(tp *tenantProblems, key, raw string) {
 	case u.User != nil:
 		tp.add(key, "must not contain a user name or password")
 	case u.Scheme != "https" || u.Host == "":
-		tp.add(key, "must be an absolute https:// URL (tokens are never sent over plain HTTP), got %q", raw)
+		tp.add(key, "must be an absolute https:// URL (tokens are never sent over plain HTTP), got %s", urlValue(u, raw))
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		tp.add(key, "must not have a query or fragment, got %q", raw)
+		tp.add(key, "must not have a query or fragment, got %s", urlValue(u, raw))
 	}
 }
 
@@ -466,7 +526,7 @@ func pick(tp *tenantProblems, key, what string, given, known, def []string, fold
 			v = strings.ToUpper(g)
 		}
 		if !slices.Contains(known, v) {
-			tp.add(key, "unknown %s %q (known: %s)", what, g, strings.Join(known, ", "))
+			tp.add(key, "unknown %s %s (known: %s)", what, redact.Value(g), strings.Join(known, ", "))
 		}
 		want[v] = true
 	}
