@@ -26,12 +26,9 @@ func benchPoll(b *testing.B, report string, users int) {
 		tenant: config.Tenant{Name: "bench", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
 			Reports: []string{report}},
-		pollInterval: time.Hour, requestTimeout: time.Minute, maxFailureReasons: 20,
+		pollInterval: time.Hour, requestTimeout: time.Minute, maxFailureReasons: 20, maxLabelValues: 100,
 	}
-	p, err := newTenantPoller(s, srv.Client(), nil, nil, "bench", log.NewNopLogger())
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := newTestPoller(b, s, srv.Client(), log.NewNopLogger())
 	b.ReportAllocs()
 	records := 0
 	for b.Loop() {

@@ -4,14 +4,18 @@
 package collector
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,10 +38,17 @@ type Exporter struct {
 	ctx  context.Context // pollers live until it is cancelled
 	opts Options
 
-	mu          sync.Mutex                      // serialises Apply and Wait
-	pollers     atomic.Pointer[[]*tenantPoller] // read by scrapes
-	appLimiters map[appLimit]*graphapi.Limiter  // by app registration and limit; under mu
-	encoder     exposition.Encoder              // shared by the pollers, for its compressors
+	mu      sync.Mutex                      // serialises Apply and Wait
+	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
+	encoder exposition.Encoder              // shared by the pollers, for its compressors
+
+	// What outlives a poller across reloads, under mu: the pacing of each
+	// app registration (across its tenants) and of each tenant, and each
+	// credential with its cached token. A reload that restarts a tenant
+	// so neither paces it anew nor fetches another token.
+	appLimiters    map[appLimit]*graphapi.Limiter
+	tenantLimiters map[tenantLimit]*graphapi.Limiter
+	credentials    map[credentialKey]azcore.TokenCredential
 }
 
 // appLimit keys the limiter shared by the tenants of one app registration:
@@ -47,12 +58,32 @@ type appLimit struct {
 	limit    config.RateLimit
 }
 
+// tenantLimit keys a tenant's limiter: Graph throttles per app and tenant.
+type tenantLimit struct {
+	tenantID, clientID, graphEndpoint string
+	limit                             config.RateLimit
+}
+
+// credentialKey is everything a credential is built from.
+type credentialKey struct {
+	tenantID, clientID, auth, authorityHost string
+	secret, secretFile, certificateFile     string
+}
+
+func keysOf(t config.Tenant, cfg *config.Config) (appLimit, tenantLimit, credentialKey) {
+	id, client := strings.ToLower(t.TenantID), strings.ToLower(t.ClientID)
+	return appLimit{client, cfg.GraphAppRateLimit},
+		tenantLimit{id, client, t.GraphEndpoint, cfg.GraphRateLimit},
+		credentialKey{id, client, t.Auth, t.AuthorityHost, t.ClientSecret, t.ClientSecretFile, t.ClientCertificateFile}
+}
+
 // New returns an Exporter whose pollers run until ctx is cancelled.
 func New(ctx context.Context, opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
-	e := &Exporter{ctx: ctx, opts: opts, appLimiters: map[appLimit]*graphapi.Limiter{}}
+	e := &Exporter{ctx: ctx, opts: opts, appLimiters: map[appLimit]*graphapi.Limiter{},
+		tenantLimiters: map[tenantLimit]*graphapi.Limiter{}, credentials: map[credentialKey]azcore.TokenCredential{}}
 	e.pollers.Store(&[]*tenantPoller{})
 	return e
 }
@@ -69,19 +100,30 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		old[p.settings.tenant.Name] = p
 	}
 	var next, started []*tenantPoller
+	apps, tenants, creds := map[appLimit]*graphapi.Limiter{}, map[tenantLimit]*graphapi.Limiter{}, map[credentialKey]azcore.TokenCredential{}
 	for _, t := range cfg.Tenants {
 		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
 			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
-			maxFailureReasons: cfg.MaxFailureReasons, maxPages: cfg.MaxPagesPerPoll}
+			// Zero caps (a Config not from config.Load) take the defaults.
+			maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
+			maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll}
+		ak, tk, ck := keysOf(t, cfg)
+		// Built anew every time, so that its files are checked as at
+		// start-up; the one already in use is kept when it is the same.
+		cred, err := graphapi.NewCredential(t, e.opts.HTTPClient)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+		deps := graphDeps{
+			cred:       keep(creds, e.credentials, ck, cred),
+			limiter:    keep(tenants, e.tenantLimiters, tk, graphapi.NewLimiter(tk.limit.Requests, tk.limit.Per)),
+			appLimiter: keep(apps, e.appLimiters, ak, graphapi.NewLimiter(ak.limit.Requests, ak.limit.Per)),
+		}
 		if p := old[t.Name]; p != nil && p.settings.equal(s) {
 			next = append(next, p)
 			continue
 		}
-		key := appLimit{t.ClientID, cfg.GraphAppRateLimit}
-		if e.appLimiters[key] == nil {
-			e.appLimiters[key] = graphapi.NewLimiter(key.limit.Requests, key.limit.Per)
-		}
-		p, err := newTenantPoller(s, e.opts.HTTPClient, e.appLimiters[key], &e.encoder, e.opts.UserAgent, e.opts.Logger)
+		p, err := newTenantPoller(s, e.opts.HTTPClient, deps, &e.encoder, e.opts.UserAgent, e.opts.Logger)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
@@ -101,15 +143,36 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		p.start(e.ctx, time.Duration(i)*step)
 	}
 	e.pollers.Store(&next)
-	for key := range e.appLimiters { // forget the limiters of apps no longer polled
-		if !slices.ContainsFunc(next, func(p *tenantPoller) bool {
-			return p.settings.tenant.ClientID == key.clientID && p.settings.appRateLimit == key.limit
-		}) {
-			delete(e.appLimiters, key)
-		}
-	}
+	// What the configuration no longer uses is forgotten.
+	e.appLimiters, e.tenantLimiters, e.credentials = apps, tenants, creds
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
 	return nil
+}
+
+// keep returns what in use already has under k, else fresh, and records
+// the choice in next: the map of what the new configuration uses.
+func keep[K comparable, V any](next, inUse map[K]V, k K, fresh V) V {
+	v, ok := next[k]
+	if !ok {
+		if v, ok = inUse[k]; !ok {
+			v = fresh
+		}
+		next[k] = v
+	}
+	return v
+}
+
+// Check builds every tenant's credential as Apply does, reading and
+// checking their secret and certificate files, without polling: what
+// --config.check runs, so that it refuses exactly what start-up refuses.
+func Check(cfg *config.Config, hc *http.Client) error {
+	var errs []error
+	for i, t := range cfg.Tenants {
+		if _, err := graphapi.NewCredential(t, hc); err != nil {
+			errs = append(errs, fmt.Errorf("tenants[%d] (%s): %w", i, t.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // maxStagger is the most that the first rounds of tenants started together

@@ -22,6 +22,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
 )
 
@@ -111,13 +112,26 @@ func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
 			Reports: reports, UsageSummaryPeriods: []string{"D1", "D7", "D30"}},
 		pollInterval: time.Minute, requestTimeout: 10 * time.Second,
-		rateLimit: config.RateLimit{Requests: 100, Per: time.Second}, maxFailureReasons: maxReasons,
+		rateLimit: config.RateLimit{Requests: 100, Per: time.Second}, maxFailureReasons: maxReasons, maxLabelValues: 100,
 	}
-	p, err := newTenantPoller(s, srv.Client(), nil, nil, "test", log.NewNopLogger())
+	p := newTestPoller(t, s, srv.Client(), log.NewNopLogger())
+	return &fixture{srv: srv, fake: fake, p: p}
+}
+
+// newTestPoller builds a poller with a credential and pacing of its own, as
+// Apply would for a tenant it had not seen.
+func newTestPoller(t testing.TB, s settings, hc *http.Client, logger log.Logger) *tenantPoller {
+	t.Helper()
+	cred, err := graphapi.NewCredential(s.tenant, hc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{srv: srv, fake: fake, p: p}
+	deps := graphDeps{cred: cred, limiter: graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per)}
+	p, err := newTenantPoller(s, hc, deps, nil, "test", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (f *fixture) pollAll(t *testing.T) {
@@ -295,13 +309,17 @@ func TestFailureReasonCap(t *testing.T) {
 	e := exporterFor(f.p)
 	text := gatherText(t, e, "entra_authmethods_event_failures_total")
 	// Reasons are admitted in the order events arrive: the first keeps its
-	// text, the others (including "unspecified") become "other".
-	for _, want := range []string{`reason="A system error has occurred."`, `reason="other"`} {
+	// text, the others become "other". "unspecified" (no reason given) is
+	// the exporter's own word and takes no place.
+	for _, want := range []string{`reason="A system error has occurred."`, `reason="other"`, `reason="unspecified"`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %s in\n%s", want, text)
 		}
 	}
-	for _, unwanted := range []string{`reason="User abandoned"`, `reason="unspecified"`} {
+	if !strings.Contains(gatherText(t, e, "entra_authmethods_label_values_dropped_total"), `label="reason",report="user_events_summary",tenant="contoso"} 1`) {
+		t.Errorf("the reason dropped is not counted:\n%s", gatherText(t, e, "entra_authmethods_label_values_dropped_total"))
+	}
+	for _, unwanted := range []string{`reason="User abandoned"`} {
 		if strings.Contains(text, unwanted) {
 			t.Errorf("%s should have become other:\n%s", unwanted, text)
 		}
@@ -401,7 +419,7 @@ func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
 	f.pollAll(t)
 	e := exporterFor(f.p)
 	before := gatherText(t, e, "entra_authmethods_event_failures_total") + gatherText(t, e, "entra_authmethods_events_total")
-	admitted := len(f.p.reasons.admitted)
+	admitted := len(f.p.reports[0].labels.seen["reason"])
 
 	// New events with new failure reasons arrive, but page 2 fails: neither
 	// the counters nor the admitted reasons may move.
@@ -424,8 +442,8 @@ func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
 	if after != before {
 		t.Errorf("a failed poll changed the counters:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if len(f.p.reasons.admitted) != admitted {
-		t.Errorf("a failed poll admitted failure reasons: %d, was %d", len(f.p.reasons.admitted), admitted)
+	if got := len(f.p.reports[0].labels.seen["reason"]); got != admitted {
+		t.Errorf("a failed poll admitted failure reasons: %d, was %d", got, admitted)
 	}
 	if up := value(t, e, "entra_authmethods_report_up", "report", config.UserEventsSummary); up != 0 {
 		t.Errorf("report_up %v after a failed poll", up)
@@ -455,12 +473,9 @@ func TestTokenFailureLogsOncePerRound(t *testing.T) {
 		tenant: config.Tenant{Name: "contoso", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: wrong, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
 			Reports: config.DefaultReports(), UsageSummaryPeriods: []string{"D1"}},
-		pollInterval: time.Minute, requestTimeout: 10 * time.Second, maxFailureReasons: 20,
+		pollInterval: time.Minute, requestTimeout: 10 * time.Second, maxFailureReasons: 20, maxLabelValues: 100,
 	}
-	p, err := newTenantPoller(s, srv.Client(), nil, nil, "test", logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestPoller(t, s, srv.Client(), logger)
 	for range 2 {
 		round := &pollRound{}
 		for _, rp := range p.reports {

@@ -18,7 +18,7 @@ func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) ([]pr
 	n, err := env.client.CredentialRegistrationCounts(ctx, func(r *graphapi.CredentialRegistrationCount) error {
 		total += int64(r.TotalUserCount)
 		for _, c := range r.UserRegistrationCounts {
-			s := c.Status()
+			s := env.labels.value("status", c.Status())
 			if _, ok := byStatus[s]; !ok {
 				order = append(order, s)
 			}
@@ -34,5 +34,6 @@ func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) ([]pr
 	for _, s := range order {
 		m.gauge(credentialRegistrationUsersDesc, float64(byStatus[s]), s)
 	}
+	env.labels.emitDropped(m, env.report)
 	return m.metrics, n, nil
 }

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,17 +14,17 @@ type credentialRegistrationDetails struct{}
 func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
 	var users, registered, enabled, capable, mfaRegistered int64
 	byMethod := map[string]int64{}
+	once := newOncePerUser()
 	n, err := env.client.CredentialRegistrationDetailsList(ctx, func(r *graphapi.CredentialRegistrationDetails) error {
+		if first, err := once.first(r.ID); !first {
+			return err
+		}
 		users++
 		registered += b2i(r.IsRegistered)
 		enabled += b2i(r.IsEnabled)
 		capable += b2i(r.IsCapable)
 		mfaRegistered += b2i(r.IsMfaRegistered)
-		for i, method := range r.AuthMethods {
-			if !slices.Contains(r.AuthMethods[:i], method) { // a user counts once per method
-				byMethod[method]++
-			}
-		}
+		countOnce(byMethod, r.AuthMethods, func(m string) string { return env.labels.value("method", m) })
 		return nil
 	})
 	if err != nil {
@@ -40,6 +39,8 @@ func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) ([]
 	for _, method := range sortedKeys(byMethod) {
 		m.gauge(credentialDetailsMethodUsersDesc, float64(byMethod[method]), method)
 	}
+	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
+	env.labels.emitDropped(m, env.report)
 	return m.metrics, n, nil
 }
 

@@ -17,7 +17,7 @@ func newCredentialUsageDetails() *credentialUsageDetails {
 }
 
 func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
-	p := r.events.begin()
+	p := r.events.begin(env.labels)
 	n, err := env.client.CredentialUsageDetailsList(ctx, func(e *graphapi.Event) error {
 		p.add(e)
 		return nil
@@ -25,9 +25,11 @@ func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) ([]prom
 	if err != nil {
 		return nil, n, err
 	}
-	p.commit(env.reasons, env.now)
+	p.commit(env.now, env.retention)
 	m := env.metrics()
 	r.events.emit(m, credentialUsageEventsDesc, credentialUsageEventFailuresDesc)
 	m.counter(eventKeysEvictedDesc, r.events.evicted, config.CredentialUsageDetails)
+	m.gauge(reportDuplicatesDesc, float64(p.duplicates), env.report)
+	env.labels.emitDropped(m, env.report)
 	return m.metrics, n, nil
 }

@@ -22,7 +22,7 @@ func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) ([]prometh
 		byKey := map[featureMethod]*counts{}
 		var order []featureMethod
 		n, err := env.client.CredentialUsageSummaries(ctx, period, func(r *graphapi.CredentialUsageSummary) error {
-			k := featureMethod{r.Feature, r.AuthMethod}
+			k := featureMethod{env.labels.value("feature", r.Feature), env.labels.value("method", r.AuthMethod)}
 			c := byKey[k]
 			if c == nil {
 				c = &counts{}
@@ -42,5 +42,6 @@ func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) ([]prometh
 			m.gauge(credentialUsageFailedActivitiesDesc, float64(byKey[k].failed), period, k.feature, k.method)
 		}
 	}
+	env.labels.emitDropped(m, env.report)
 	return m.metrics, records, nil
 }

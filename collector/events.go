@@ -2,8 +2,7 @@ package collector
 
 import (
 	"cmp"
-	"encoding/binary"
-	"hash/fnv"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -17,103 +16,146 @@ import (
 // events for 30 days, so a key older than that cannot come back.
 const eventRetention = 31 * 24 * time.Hour
 
-// eventKey identifies an event by all of its fields (Graph gives events no
-// id of their own: the id is the user's).
-type eventKey [16]byte
-
-// keyOf identifies a Graph event by every field the exporter reads.
-func keyOf(e *graphapi.Event) eventKey {
-	return newEventKey([]string{e.ID, e.Feature, e.UserPrincipalName, e.AuthMethod, e.FailureReason}, e.IsSuccess, e.EventDateTime.Time)
-}
-
-func newEventKey(fields []string, success bool, at time.Time) eventKey {
-	h := fnv.New128a()
-	for _, f := range fields {
-		h.Write([]byte(f))
-		h.Write([]byte{0})
-	}
-	var buf [9]byte
-	buf[0] = byte(b2i(success))
-	binary.LittleEndian.PutUint64(buf[1:], uint64(at.UnixNano()))
-	h.Write(buf[:])
-	var k eventKey
-	h.Sum(k[:0])
-	return k
-}
+// maxEventKeys caps the keys remembered per report and tenant (about 16
+// bytes each, some 30 MB at the cap): a guard against a flood of events,
+// far above what a 30-day window holds.
+const maxEventKeys = 1_000_000
 
 type failureKey struct{ feature, method, reason string }
 
-// maxEventKeys caps the keys remembered per report and tenant, about 40 MB:
-// a guard against a flood of events, far above what a 30-day window holds.
-const maxEventKeys = 1_000_000
+// counterSeries is one counter's value and when Graph last sent an event
+// counted in it.
+type counterSeries struct {
+	value float64
+	seen  time.Time
+}
+
+// seenEvent is what is remembered of a counted event: when it happened
+// (Unix seconds, for pruning) and the last poll that returned it.
+type seenEvent struct{ at, poll uint32 }
 
 // distinctEvents counts each event once across polls, although Graph returns
-// its whole retained window every time.
+// its whole retained window every time. An event is known by a 64-bit
+// hash of all its fields (Graph gives events no id of their own; the id is
+// the user's).
 type distinctEvents struct {
-	seen     map[eventKey]int64 // event time in Unix seconds, for pruning
-	total    map[featureMethod]float64
-	failures map[failureKey]float64
+	seed     maphash.Seed
+	seen     map[uint64]seenEvent
+	polls    uint32 // polls begun, to mark the events each returned
+	total    map[featureMethod]*counterSeries
+	failures map[failureKey]*counterSeries
 	maxKeys  int
 	evicted  float64 // keys dropped at the cap before their time: such an event may be counted again
 }
 
 func newDistinctEvents() *distinctEvents {
-	return &distinctEvents{seen: map[eventKey]int64{}, total: map[featureMethod]float64{},
-		failures: map[failureKey]float64{}, maxKeys: maxEventKeys}
+	return &distinctEvents{seed: maphash.MakeSeed(), seen: map[uint64]seenEvent{},
+		total: map[featureMethod]*counterSeries{}, failures: map[failureKey]*counterSeries{}, maxKeys: maxEventKeys}
 }
 
-// eventPoll gathers one poll's events without touching the counters, so a
-// poll that fails half way changes nothing.
+// keyOf identifies an event by every field the exporter reads.
+func (d *distinctEvents) keyOf(e *graphapi.Event) uint64 {
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	for _, f := range []string{e.ID, e.Feature, e.UserPrincipalName, e.AuthMethod, e.FailureReason} {
+		h.WriteString(f)
+		h.WriteByte(0)
+	}
+	h.WriteByte(byte(b2i(e.IsSuccess)))
+	var at [8]byte
+	for i, ns := 0, e.EventDateTime.UnixNano(); i < 8; i++ {
+		at[i] = byte(ns >> (8 * i))
+	}
+	h.Write(at[:])
+	return h.Sum64()
+}
+
+// eventPoll gathers one poll's events. It counts nothing until commit, so a
+// poll that fails half way changes no counter; it only marks the remembered
+// events it meets with its poll number, which nothing reads until a commit.
 type eventPoll struct {
-	d        *distinctEvents
-	thisPoll map[eventKey]struct{}
-	pending  []pendingEvent
+	d          *distinctEvents
+	poll       uint32
+	labels     *labelLimit
+	fresh      map[uint64]uint32 // events not seen before: their time in Unix seconds
+	total      map[featureMethod]float64
+	failures   map[failureKey]float64
+	seenSeries map[featureMethod]bool
+	seenFails  map[failureKey]bool
+	duplicates int
 }
 
-type pendingEvent struct {
-	key                     eventKey
-	at                      time.Time
-	feature, method, reason string
-	success                 bool
+// begin starts a poll whose label values go through labels.
+func (d *distinctEvents) begin(labels *labelLimit) *eventPoll {
+	d.polls++
+	return &eventPoll{d: d, poll: d.polls, labels: labels, fresh: map[uint64]uint32{},
+		total: map[featureMethod]float64{}, failures: map[failureKey]float64{},
+		seenSeries: map[featureMethod]bool{}, seenFails: map[failureKey]bool{}}
 }
 
-func (d *distinctEvents) begin() *eventPoll {
-	return &eventPoll{d: d, thisPoll: map[eventKey]struct{}{}}
-}
-
-// add records an event and reports whether it is new in this poll (the same
-// row twice in one response is one event).
-func (p *eventPoll) add(e *graphapi.Event) bool {
-	key := keyOf(e)
-	if _, dup := p.thisPoll[key]; dup {
-		return false
+// add records an event and returns its feature and method labels, and
+// whether it is a repeat of a row already in this poll (then ignore it).
+func (p *eventPoll) add(e *graphapi.Event) (fm featureMethod, repeat bool) {
+	key := p.d.keyOf(e)
+	if _, dup := p.fresh[key]; dup {
+		p.duplicates++
+		return fm, true
 	}
-	p.thisPoll[key] = struct{}{}
-	if _, old := p.d.seen[key]; !old {
-		p.pending = append(p.pending, pendingEvent{key, e.EventDateTime.Time, e.Feature, e.AuthMethod, e.FailureReason, e.IsSuccess})
+	old, counted := p.d.seen[key]
+	if counted && old.poll == p.poll {
+		p.duplicates++
+		return fm, true
 	}
-	return true
+	label := p.labels.known
+	if !counted { // a new event: its values may take a place under the caps
+		label = p.labels.value
+	}
+	fm = featureMethod{label("feature", e.Feature), label("method", e.AuthMethod)}
+	p.seenSeries[fm] = true
+	var fk failureKey
+	if !e.IsSuccess {
+		reason := e.FailureReason
+		if reason == "" {
+			reason = "unspecified"
+		} else {
+			reason = label("reason", reason)
+		}
+		fk = failureKey{fm.feature, fm.method, reason}
+		p.seenFails[fk] = true
+	}
+	if counted {
+		old.poll = p.poll
+		p.d.seen[key] = old
+		return fm, false
+	}
+	at := uint32(max(e.EventDateTime.Unix(), 0))
+	if e.EventDateTime.IsZero() {
+		at = uint32(p.labels.now.Unix()) // no time given: remember it for a full retention period
+	}
+	p.fresh[key] = at
+	p.total[fm]++
+	if !e.IsSuccess {
+		p.failures[fk]++
+	}
+	return fm, false
 }
 
-// commit counts the poll's new events and forgets keys past retention.
-func (p *eventPoll) commit(reasons *reasonLimit, now time.Time) {
+// commit counts the poll's new events, forgets keys past retention and
+// drops the counter series Graph has sent no event of for retention.
+func (p *eventPoll) commit(now time.Time, retention time.Duration) {
 	d := p.d
-	for _, e := range p.pending {
-		at := e.at
-		if at.IsZero() {
-			at = now // no time given: remember it for a full retention period
-		}
-		d.seen[e.key] = at.Unix()
-		d.total[featureMethod{e.feature, e.method}]++
-		if !e.success {
-			d.failures[failureKey{e.feature, e.method, reasons.label(e.reason)}]++
-		}
+	for k, at := range p.fresh {
+		d.seen[k] = seenEvent{at: at, poll: p.poll}
 	}
+	addCounts(d.total, p.total, p.seenSeries, now)
+	addCounts(d.failures, p.failures, p.seenFails, now)
+	dropStale(d.total, now.Add(-retention))
+	dropStale(d.failures, now.Add(-retention))
 	// Forget keys past retention, unless Graph still returned them: such an
 	// event would otherwise be counted again on the next poll.
-	cutoff := now.Add(-eventRetention).Unix()
-	for k, at := range d.seen {
-		if _, current := p.thisPoll[k]; at < cutoff && !current {
+	cutoff := uint32(max(now.Add(-eventRetention).Unix(), 0))
+	for k, e := range d.seen {
+		if e.at < cutoff && e.poll != p.poll {
 			delete(d.seen, k)
 		}
 	}
@@ -122,15 +164,35 @@ func (p *eventPoll) commit(reasons *reasonLimit, now time.Time) {
 	}
 }
 
+func addCounts[K comparable](series map[K]*counterSeries, counts map[K]float64, seen map[K]bool, now time.Time) {
+	for k := range seen {
+		s := series[k]
+		if s == nil {
+			s = &counterSeries{}
+			series[k] = s
+		}
+		s.value += counts[k]
+		s.seen = now
+	}
+}
+
+func dropStale[K comparable](series map[K]*counterSeries, cutoff time.Time) {
+	for k, s := range series {
+		if s.seen.Before(cutoff) {
+			delete(series, k)
+		}
+	}
+}
+
 // evictOldest forgets the n oldest keys and counts them.
 func (d *distinctEvents) evictOldest(n int) {
 	type aged struct {
-		key eventKey
-		at  int64
+		key uint64
+		at  uint32
 	}
 	all := make([]aged, 0, len(d.seen))
-	for k, at := range d.seen {
-		all = append(all, aged{k, at})
+	for k, e := range d.seen {
+		all = append(all, aged{k, e.at})
 	}
 	slices.SortFunc(all, func(a, b aged) int { return cmp.Compare(a.at, b.at) })
 	for _, a := range all[:n] {
@@ -142,7 +204,7 @@ func (d *distinctEvents) evictOldest(n int) {
 // emit adds the counters to m.
 func (d *distinctEvents) emit(m *metricSet, totalDesc, failuresDesc *prometheus.Desc) {
 	for _, k := range sortedFeatureMethods(d.total) {
-		m.counter(totalDesc, d.total[k], k.feature, k.method)
+		m.counter(totalDesc, d.total[k].value, k.feature, k.method)
 	}
 	keys := make([]failureKey, 0, len(d.failures))
 	for k := range d.failures {
@@ -152,7 +214,7 @@ func (d *distinctEvents) emit(m *metricSet, totalDesc, failuresDesc *prometheus.
 		return strings.Compare(a.feature+"\x00"+a.method+"\x00"+a.reason, b.feature+"\x00"+b.method+"\x00"+b.reason)
 	})
 	for _, k := range keys {
-		m.counter(failuresDesc, d.failures[k], k.feature, k.method, k.reason)
+		m.counter(failuresDesc, d.failures[k].value, k.feature, k.method, k.reason)
 	}
 }
 
@@ -169,30 +231,4 @@ func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
 		return strings.Compare(a.method, b.method)
 	})
 	return keys
-}
-
-// reasonLimit caps the distinct failure reasons of a tenant: the first max
-// reasons seen keep their text, later ones become "other". Reasons once
-// admitted stay admitted, so counters never move between label sets.
-type reasonLimit struct {
-	max      int
-	admitted map[string]bool
-}
-
-func newReasonLimit(max int) *reasonLimit {
-	return &reasonLimit{max: max, admitted: map[string]bool{}}
-}
-
-func (r *reasonLimit) label(reason string) string {
-	if reason == "" {
-		reason = "unspecified"
-	}
-	if r.admitted[reason] {
-		return reason
-	}
-	if len(r.admitted) >= r.max {
-		return "other"
-	}
-	r.admitted[reason] = true
-	return reason
 }

@@ -96,6 +96,11 @@ var (
 		"Records read in the report's last successful poll.", "report")
 	reportErrorsDesc = desc("report_errors_total",
 		"Failed polls of the report, by reason.", "report", "reason")
+	reportDuplicatesDesc = desc("report_duplicate_records",
+		"Rows of the report's last successful poll ignored as repeats: a user listed again, or an event row identical to another.", "report")
+	labelValuesDroppedDesc = desc("label_values_dropped_total",
+		"Label values from Graph counted as \"other\" because the label already had max_label_values (max_failure_reasons for reason) distinct values.",
+		"report", "label")
 	pollIntervalDesc = desc("poll_interval_seconds",
 		"The configured poll_interval: each report is polled this often. Alerts on stale data compare against it.")
 	pollOverrunsDesc = desc("poll_overruns_total",
@@ -119,6 +124,7 @@ var allDescs = []*prometheus.Desc{
 	dailySigninsDesc, dailySigninsTimestampDesc,
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
+	reportDuplicatesDesc, labelValuesDroppedDesc,
 	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,7 @@ type settings struct {
 	rateLimit         config.RateLimit
 	appRateLimit      config.RateLimit
 	maxFailureReasons int
+	maxLabelValues    int
 	maxPages          int
 }
 
@@ -59,6 +61,7 @@ type reportStatus struct {
 type reportPoller struct {
 	name   string
 	report report
+	labels *labelLimit // written only by the poller's goroutine
 	status atomic.Pointer[reportStatus]
 }
 
@@ -68,7 +71,6 @@ type tenantPoller struct {
 	settings settings
 	client   *graphapi.Client
 	reports  []*reportPoller
-	reasons  *reasonLimit
 	requests *codeCounter
 	encoder  *exposition.Encoder
 	logger   log.Logger
@@ -83,24 +85,28 @@ type tenantPoller struct {
 	done          chan struct{}
 }
 
+// graphDeps is what a poller shares with the pollers before and after it
+// across reloads: its credential (and so its cached token), and the pacing
+// of its tenant and of its app registration (and so Graph's Retry-After).
+type graphDeps struct {
+	cred                azcore.TokenCredential
+	limiter, appLimiter *graphapi.Limiter
+}
+
 // newTenantPoller builds a poller; enc encodes its snapshots (nil: its own).
-func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, enc *exposition.Encoder, userAgent string, logger log.Logger) (*tenantPoller, error) {
+func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, userAgent string, logger log.Logger) (*tenantPoller, error) {
 	if enc == nil {
 		enc = &exposition.Encoder{}
 	}
 	t := s.tenant
-	cred, err := graphapi.NewCredential(t, hc)
-	if err != nil {
-		return nil, err
-	}
 	requests := &codeCounter{counts: map[int]float64{}}
 	client, err := graphapi.New(graphapi.Options{
 		Endpoint:       t.GraphEndpoint,
-		Credential:     cred,
+		Credential:     deps.cred,
 		HTTPClient:     hc,
 		RequestTimeout: s.requestTimeout,
-		Limiter:        graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per),
-		AppLimiter:     appLimiter,
+		Limiter:        deps.limiter,
+		AppLimiter:     deps.appLimiter,
 		MaxPages:       s.maxPages,
 		OnResponse:     requests.inc,
 		UserAgent:      userAgent,
@@ -111,7 +117,6 @@ func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, 
 	p := &tenantPoller{
 		settings: s,
 		client:   client,
-		reasons:  newReasonLimit(s.maxFailureReasons),
 		requests: requests,
 		encoder:  enc,
 		logger:   log.With(logger, "tenant", t.Name),
@@ -126,7 +131,7 @@ func newTenantPoller(s settings, hc *http.Client, appLimiter *graphapi.Limiter, 
 		return nil, err
 	}
 	for _, name := range t.Reports {
-		rp := &reportPoller{name: name, report: newReport(name)}
+		rp := &reportPoller{name: name, report: newReport(name), labels: newLabelLimit(s.labelCaps(name), s.retention())}
 		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(enc, t.Name, name))
 		p.reports = append(p.reports, rp)
 	}
@@ -145,12 +150,12 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 	}
 	p.requests = prev.requests
 	p.overruns.Store(prev.overruns.Load())
-	p.reasons = prev.reasons
-	p.reasons.max = p.settings.maxFailureReasons
 	for _, rp := range p.reports {
 		for _, old := range prev.reports {
 			if old.name == rp.name {
 				rp.report = old.report
+				rp.labels = old.labels
+				rp.labels.max, rp.labels.retention = p.settings.labelCaps(rp.name), p.settings.retention()
 				rp.status.Store(old.status.Load())
 			}
 		}
@@ -158,6 +163,25 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 	if prev.firstPollDone.Load() {
 		p.firstPollDone.Store(true)
 	}
+}
+
+// labelCaps returns the caps on the values of each label the report takes
+// from Graph.
+func (s settings) labelCaps(report string) map[string]int {
+	caps := map[string]int{}
+	for _, label := range reportLabels[report] {
+		caps[label] = s.maxLabelValues
+		if label == "reason" {
+			caps[label] = s.maxFailureReasons
+		}
+	}
+	return caps
+}
+
+// retention is how long a label value or counter series outlives the last
+// poll that saw it.
+func (s settings) retention() time.Duration {
+	return seriesRetentionPolls * s.pollInterval
 }
 
 func zeroErrors() map[graphapi.Reason]float64 {
@@ -226,6 +250,7 @@ func (p *tenantPoller) stop() {
 }
 
 // jitter spreads polls by up to ±5% so tenants started together drift apart.
+// (poll_interval is at most a week, far from overflowing.)
 func jitter(d time.Duration) time.Duration {
 	return d + time.Duration((rand.Float64()-0.5)*0.1*float64(d))
 }
@@ -245,7 +270,8 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	if round.graphDown {
 		pctx = p.client.WithFewerRetries(pctx)
 	}
-	env := &pollEnv{client: p.client, tenant: p.settings.tenant, now: start, reasons: p.reasons}
+	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: start,
+		labels: rp.labels.begin(start), retention: p.settings.retention()}
 	metrics, records, err := rp.report.poll(pctx, env)
 	end := time.Now()
 	if err != nil && ctx.Err() != nil {
@@ -257,6 +283,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		duration: end.Sub(start), records: old.records, errors: old.errors,
 	}
 	if err == nil {
+		rp.labels = env.labels // the poll's label values, now they count
 		st.metrics, st.up, st.lastSuccess, st.records = metrics, true, end, records
 		var encErr error
 		if st.pieces, encErr = p.encoder.Encode(metrics); encErr != nil { // a bug, not Graph's doing
@@ -269,7 +296,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 			reason = graphapi.ReasonTimeout
 		}
 		switch reason {
-		case graphapi.ReasonServer, graphapi.ReasonNetwork, graphapi.ReasonTimeout:
+		case graphapi.ReasonServer, graphapi.ReasonNetwork, graphapi.ReasonTimeout, graphapi.ReasonThrottled:
 			round.graphDown = true
 		}
 		st.errors = maps.Clone(old.errors)
@@ -295,8 +322,9 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 // pollRound is one pass over a tenant's reports. A token that cannot be had
 // fails every report of the pass alike: the log says so once per pass, with
 // what to fix, rather than once per report. Once a report has failed after
-// every retry with a 5xx, a network error or a timeout, Graph is most likely
-// down: the rest of the pass retries each request once only.
+// every retry with a 5xx, a network error, a timeout or throttling, Graph is
+// most likely down or overloaded: the rest of the pass retries each request
+// once only, so the round (and readiness) ends soon.
 type pollRound struct {
 	authLogged bool
 	graphDown  bool

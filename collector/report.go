@@ -21,13 +21,26 @@ type report interface {
 
 // pollEnv is what a report's poll may use.
 type pollEnv struct {
-	client  *graphapi.Client
-	tenant  config.Tenant
-	now     time.Time    // when the poll started
-	reasons *reasonLimit // the tenant's failure-reason label values
+	client    *graphapi.Client
+	tenant    config.Tenant
+	report    string        // the report's name, its `report` label
+	now       time.Time     // when the poll started
+	labels    *labelLimit   // the report's label values from Graph (this poll's copy)
+	retention time.Duration // how long a counter series outlives Graph's last event of it
 }
 
 func (e *pollEnv) metrics() *metricSet { return &metricSet{tenant: e.tenant.Name} }
+
+// reportLabels lists the labels each report takes from Graph: their
+// distinct values are capped (see labelLimit).
+var reportLabels = map[string][]string{
+	config.CredentialRegistrationCount:   {"status"},
+	config.CredentialUsageSummary:        {"feature", "method"},
+	config.CredentialRegistrationDetails: {"method"},
+	config.CredentialUsageDetails:        {"feature", "method", "reason"},
+	config.UserRegistrationDetails:       {"user_type", "method"},
+	config.UserEventsSummary:             {"feature", "method", "reason"},
+}
 
 // newReport builds the named report; every name in config.AllReports() has one.
 func newReport(name string) report {

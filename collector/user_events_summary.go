@@ -27,13 +27,13 @@ var periods = []struct {
 type windowCounts struct{ all, failed [3]int64 }
 
 func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
-	p := r.events.begin()
+	p := r.events.begin(env.labels)
 	windows := map[featureMethod]*windowCounts{}
 	n, err := env.client.UserEvents(ctx, func(e *graphapi.Event) error {
-		if !p.add(e) {
+		fm, repeat := p.add(e)
+		if repeat {
 			return nil
 		}
-		fm := featureMethod{e.Feature, e.AuthMethod}
 		w := windows[fm]
 		if w == nil {
 			w = &windowCounts{}
@@ -53,10 +53,12 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheu
 	if err != nil {
 		return nil, n, err
 	}
-	p.commit(env.reasons, env.now)
+	p.commit(env.now, env.retention)
 	m := env.metrics()
 	r.events.emit(m, eventsDesc, eventFailuresDesc)
 	m.counter(eventKeysEvictedDesc, r.events.evicted, config.UserEventsSummary)
+	m.gauge(reportDuplicatesDesc, float64(p.duplicates), env.report)
+	env.labels.emitDropped(m, env.report)
 	for _, fm := range sortedFeatureMethods(windows) {
 		w := windows[fm]
 		for i, period := range periods {
