@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
 // Levels and Formats are the accepted flag values.
@@ -36,9 +38,32 @@ func New(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", lvl)
 	}
+	l = redacting{l}
 	l = log.With(l, "ts", log.TimestampFormat(func() time.Time { return time.Now().UTC() }, "2006-01-02T15:04:05.000Z07:00"))
 	l = level.NewFilter(l, levelOption[lvl])
 	return l, slog.New(&handler{logger: l, min: min}), nil
+}
+
+// maxValueBytes bounds one logged value: errors quote what Graph sent.
+const maxValueBytes = 2000
+
+// redacting removes credentials from every value it logs, as the last line
+// of defence (errors are redacted where they are made), and cuts values
+// longer than maxValueBytes.
+type redacting struct{ next log.Logger }
+
+func (r redacting) Log(keyvals ...any) error {
+	for i := 1; i < len(keyvals); i += 2 {
+		switch v := keyvals[i].(type) {
+		case string:
+			keyvals[i] = redact.Cut(redact.String(v), maxValueBytes)
+		case error:
+			keyvals[i] = redact.Cut(redact.String(v.Error()), maxValueBytes)
+		case fmt.Stringer:
+			keyvals[i] = redact.Cut(redact.String(v.String()), maxValueBytes)
+		}
+	}
+	return r.next.Log(keyvals...)
 }
 
 var slogLevels = map[string]slog.Level{

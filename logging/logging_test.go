@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +59,19 @@ func TestTimestampsMove(t *testing.T) {
 	ts := func(line string) string { return strings.Fields(line)[0] }
 	if len(lines) != 2 || ts(lines[0]) == ts(lines[1]) {
 		t.Errorf("timestamps do not advance:\n%s", buf.String())
+	}
+}
+
+func TestCredentialsAreRedacted(t *testing.T) {
+	var buf bytes.Buffer
+	l, s, _ := New(&buf, "info", "logfmt")
+	l.Log("msg", "token answer", "err", errors.New(`raw message was: {"access_token":"opaque-1234"}`))
+	s.Info("header", "value", "Bearer opaque-1234")
+	l.Log("msg", "long", "value", strings.Repeat("x", 10000))
+	if strings.Contains(buf.String(), "opaque-1234") {
+		t.Errorf("a credential was logged:\n%s", buf.String())
+	}
+	if len(buf.String()) > 3000 {
+		t.Errorf("a 10,000-byte value was logged whole (%d bytes)", len(buf.String()))
 	}
 }
