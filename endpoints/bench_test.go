@@ -56,8 +56,11 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 	heapMiB := float64(mem.HeapAlloc) / (1 << 20)
 	live, snapshots := prometheus.NewRegistry(), prometheus.NewRegistry()
 	snapshots.MustRegister(e)
-	handler := New(Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Pieces: e.Pieces, PiecesGatherer: snapshots,
+	handler, err := New(Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Pieces: e.Pieces, PiecesGatherer: snapshots,
 		Status: e.Status, Ready: e.Ready, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
 
 	for _, c := range []struct{ name, accept, encoding string }{
 		{"text-gzip", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", "gzip"},

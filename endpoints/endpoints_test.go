@@ -24,20 +24,29 @@ import (
 )
 
 func serve(t *testing.T, ready bool, reload func() error) *httptest.Server {
+	return serveError(t, ready, reload, `forbidden: <script>alert(1)</script>`)
+}
+
+// serveError serves a tenant with one report down with lastError.
+func serveError(t *testing.T, ready bool, reload func() error, lastError string) *httptest.Server {
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(New(Options{
+	h, err := New(Options{
 		Name: "entra-authmethods-exporter", TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
 		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: prometheus.NewRegistry(),
 		Status: func() []collector.TenantStatus {
 			return []collector.TenantStatus{{Tenant: "contoso", Reports: []collector.ReportStatus{
-				{Report: "user_events_summary", Polled: true, Up: false, LastError: `forbidden: <script>alert(1)</script>`},
+				{Report: "user_events_summary", Polled: true, Up: false, LastError: lastError},
 				{Report: "user_registration_details", Polled: true, Up: true, LastSuccess: time.Now(), Records: 42},
 			}}}
 		},
 		Ready:  func() bool { return ready },
 		Reload: reload,
 		Logger: slog.New(slog.DiscardHandler),
-	}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -133,7 +142,7 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 			}
 		}
 	}))
-	srv = httptest.NewServer(New(Options{
+	h, err := New(Options{
 		TelemetryPath: "/metrics", Gatherer: live, Registerer: prometheus.NewRegistry(),
 		Pieces: func() [][]exposition.Piece {
 			var out [][]exposition.Piece
@@ -149,7 +158,11 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 		PiecesGatherer: snapshots,
 		Status:         func() []collector.TenantStatus { return nil }, Ready: func() bool { return true },
 		Logger: slog.New(slog.DiscardHandler),
-	}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(prometheus.Gatherers{live, snapshots}, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

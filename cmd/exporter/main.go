@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/demo"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/endpoints"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/connlimit"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/memlimit"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/logging"
 )
 
@@ -40,6 +41,13 @@ func run(args []string) int {
 	configFile := app.Flag("config.file", "Path to the YAML configuration file. Without it, one tenant named default is read from the AZURE_* environment variables.").String()
 	configCheck := app.Flag("config.check", "Validate the configuration and exit 0 if it is valid, 1 with the problems if not.").Bool()
 	telemetryPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	maxConnections := app.Flag("web.max-connections", "Most HTTP connections open at once, over all listen addresses. "+
+		"At the cap a new connection closes the oldest one not serving a request (idle, or yet to send one), "+
+		"one from its own address if there is any; if every one is serving, the new one is closed. 0: no cap.").Default("512").Int()
+	autoMemLimit := app.Flag("auto-gomemlimit", "Set the Go runtime's memory limit (GOMEMLIMIT) to --auto-gomemlimit.ratio of the "+
+		"container's memory limit (cgroup v1 or v2), unless the GOMEMLIMIT environment variable is set.").Default("true").Bool()
+	memLimitRatio := app.Flag("auto-gomemlimit.ratio", "The share of the container's memory limit that --auto-gomemlimit sets "+
+		"GOMEMLIMIT to: more than 0, at most 1.").Default("0.9").Float64()
 	demoMode := app.Flag("demo", "Serve a built-in simulated tenant through the real client path (TLS, token, paging); needs no Azure account.").Bool()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
 	logFormat := app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
@@ -49,6 +57,19 @@ func run(args []string) int {
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 2
+	}
+	flagError := func(flag string, value any, problem string) int {
+		fmt.Fprintf(os.Stderr, "%s: --%s %q: %s\n", name, flag, fmt.Sprint(value), problem)
+		return 2
+	}
+	if err := endpoints.CheckTelemetryPath(*telemetryPath); err != nil {
+		return flagError("web.telemetry-path", *telemetryPath, err.Error())
+	}
+	if *maxConnections < 0 {
+		return flagError("web.max-connections", *maxConnections, "must be 0 (no cap) or more")
+	}
+	if !(*memLimitRatio > 0 && *memLimitRatio <= 1) {
+		return flagError("auto-gomemlimit.ratio", *memLimitRatio, "must be more than 0 and at most 1")
 	}
 
 	logger, slogger, err := logging.New(os.Stderr, *logLevel, *logFormat)
@@ -64,7 +85,11 @@ func run(args []string) int {
 		return config.FromEnv(os.Getenv)
 	}
 	if *configCheck {
-		if _, err := load(); err != nil {
+		cfg, err := load()
+		if err == nil {
+			err = collector.Check(cfg, nil) // reads every credential as start-up does
+		}
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "configuration is invalid:\n%v\n", err)
 			return 1
 		}
@@ -73,6 +98,17 @@ func run(args []string) int {
 	}
 
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
+	if *autoMemLimit {
+		if os.Getenv("GOMEMLIMIT") != "" {
+			level.Info(logger).Log("msg", "GOMEMLIMIT is set: the memory limit is left to it")
+		} else if limit, set, err := memlimit.Apply("/", *memLimitRatio); err != nil {
+			level.Warn(logger).Log("msg", "cannot read the container memory limit; GOMEMLIMIT not set", "err", err)
+		} else if set == 0 {
+			level.Info(logger).Log("msg", "no container memory limit found; GOMEMLIMIT not set")
+		} else {
+			level.Info(logger).Log("msg", "GOMEMLIMIT set from the container memory limit", "container_limit_bytes", limit, "gomemlimit_bytes", set, "ratio", *memLimitRatio)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	// Catch SIGHUP from here on: its default action would end the process.
@@ -116,16 +152,47 @@ func run(args []string) int {
 	reloader := newReloader(load, exporter.Apply, logger, reg)
 	go reloader.onSIGHUP(ctx, hup)
 
+	handler, err := endpoints.New(endpoints.Options{
+		Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
+		Version: version.Info(), TelemetryPath: *telemetryPath,
+		Gatherer: reg, Registerer: reg, Pieces: exporter.Pieces, PiecesGatherer: exporterReg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot serve", "err", err)
+		return 1
+	}
 	server := &http.Server{
-		Handler: endpoints.New(endpoints.Options{
-			Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
-			Version: version.Info(), TelemetryPath: *telemetryPath,
-			Gatherer: reg, Registerer: reg, Pieces: exporter.Pieces, PiecesGatherer: exporterReg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
-		}),
+		Handler: handler,
+		// Prometheus sends its request at once; a connection that has not
+		// sent its headers by then is not a scraper.
 		ReadHeaderTimeout: 10 * time.Second,
+		// No endpoint reads a body: this only bounds one that trickles in.
+		ReadTimeout: 30 * time.Second,
+		// Handler and write together. A scrape is built in milliseconds and
+		// even 100 tenants' 6 MB of text cross a slow link in seconds; far
+		// above any sensible scrape_timeout, this bounds a client that
+		// stops reading.
+		WriteTimeout: 2 * time.Minute,
+		// Longer than the usual 15 s to 1 m scrape intervals, so Prometheus
+		// keeps its connection; at longer ones it reconnects per scrape.
+		IdleTimeout: 90 * time.Second,
+		// Prometheus sends well under 1 KiB; room for a browser's cookies.
+		MaxHeaderBytes: 32 << 10,
+	}
+	listeners, err := listen(toolkitFlags, slogger)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot listen", "err", err)
+		return 1
+	}
+	if *maxConnections > 0 {
+		limiter := connlimit.New(*maxConnections, slogger)
+		for i, l := range listeners {
+			listeners[i] = limiter.Wrap(l)
+		}
+		server.ConnState = limiter.ConnState
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, slogger) }()
+	go func() { serveErr <- web.ServeMultiple(listeners, server, toolkitFlags, slogger) }()
 
 	select {
 	case err := <-serveErr:
@@ -134,10 +201,15 @@ func run(args []string) int {
 	case <-ctx.Done():
 	}
 	level.Info(logger).Log("msg", "shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	stopPolling()
+	// Requests in flight get a moment to finish; then whatever is left,
+	// such as a client that stopped reading, is cut, so that the process
+	// ends within seconds.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		level.Warn(logger).Log("msg", "HTTP shutdown", "err", err)
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		server.Close()
+		level.Warn(logger).Log("msg", "HTTP shutdown: closed the connections left", "err", err)
 	}
 	return 0
 }

@@ -19,6 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,12 +60,18 @@ type exporter struct {
 func start(t *testing.T, env []string, args ...string) *exporter {
 	t.Helper()
 	e := launch(t, env, args...)
+	e.waitReady(t)
+	return e
+}
+
+func (e *exporter) waitReady(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if resp, err := http.Get("http://" + e.addr + "/-/ready"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return e
+				return
 			}
 		}
 		if time.Now().After(deadline) {
@@ -76,12 +84,21 @@ func start(t *testing.T, env []string, args ...string) *exporter {
 // launch runs the exporter with args until the test ends.
 func launch(t *testing.T, env []string, args ...string) *exporter {
 	t.Helper()
+	return launchWith(t, env, nil, args...)
+}
+
+// launchWith runs the exporter through prefix, a command that ends by
+// executing its arguments (such as sh -c '...; exec "$0" "$@"'), so that
+// the process signalled is still the exporter.
+func launchWith(t *testing.T, env, prefix []string, args ...string) *exporter {
+	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &exporter{addr: testenv.FreeAddr(t), log: &testenv.SyncBuffer{}}
-	e.cmd = exec.Command(bin, append(args, "--web.listen-address="+e.addr)...)
+	argv := slices.Concat(prefix, []string{bin}, args, []string{"--web.listen-address=" + e.addr})
+	e.cmd = exec.Command(argv[0], argv[1:]...)
 	e.cmd.Env = append(os.Environ(), env...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
@@ -108,9 +125,11 @@ func (e *exporter) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// stop sends SIGTERM and checks the exporter exits cleanly within 5 s.
-func (e *exporter) stop(t *testing.T) {
+// stop sends SIGTERM and checks the exporter exits cleanly within 5 s; it
+// returns how long the exit took.
+func (e *exporter) stop(t *testing.T) time.Duration {
 	t.Helper()
+	start := time.Now()
 	e.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- e.cmd.Wait() }()
@@ -122,6 +141,7 @@ func (e *exporter) stop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Errorf("still running 5s after SIGTERM")
 	}
+	return time.Since(start)
 }
 
 // promtoolCheck pipes a scrape through `promtool check metrics`. Without
@@ -573,4 +593,74 @@ func TestSIGTERMCancelsRequestsInFlight(t *testing.T) {
 	start := time.Now()
 	e.stop(t) // fails unless the process exits cleanly within 5 s
 	t.Logf("exited %v after SIGTERM with a request in flight", time.Since(start).Round(time.Millisecond))
+}
+
+// A bad flag value is one line naming the flag, and exit status 2.
+func TestBadFlagsExit2(t *testing.T) {
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ arg, flag string }{
+		{"--web.telemetry-path=/", "--web.telemetry-path"},
+		{"--web.telemetry-path=", "--web.telemetry-path"},
+		{"--web.telemetry-path=/-/reload", "--web.telemetry-path"},
+		{"--web.telemetry-path=/-/healthy", "--web.telemetry-path"},
+		{"--web.telemetry-path=metrics", "--web.telemetry-path"},
+		{"--web.max-connections=-1", "--web.max-connections"},
+		{"--auto-gomemlimit.ratio=1.5", "--auto-gomemlimit.ratio"},
+		{"--auto-gomemlimit.ratio=0", "--auto-gomemlimit.ratio"},
+	} {
+		var stderr strings.Builder
+		cmd := exec.Command(bin, "--demo", c.arg)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		out := stderr.String()
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || strings.Count(out, "\n") != 1 || !strings.Contains(out, c.flag) {
+			t.Errorf("%s: %v, stderr %q; want exit status 2 and one line naming %s", c.arg, err, out, c.flag)
+		}
+	}
+}
+
+// --web.systemd-socket serves on the listener systemd passes (fd 3), as
+// exporter-toolkit's own ListenAndServe does.
+func TestSystemdSocketActivation(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("socket activation is Linux's")
+	}
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.TCPListener).File()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// $$ is the shell's PID, which exec hands on to the exporter.
+	e := &exporter{addr: l.Addr().String(), log: &testenv.SyncBuffer{}}
+	e.cmd = exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, bin, "--demo", "--web.systemd-socket")
+	e.cmd.ExtraFiles = []*os.File{f}
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.cmd.Process.Kill()
+		e.cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", e.log.String())
+		}
+	})
+	e.waitReady(t)
+	if code, body := e.get(t, "/metrics"); code != 200 || !strings.Contains(body, "entra_authmethods_tenant_info") {
+		t.Errorf("/metrics on the activated socket: %d", code)
+	}
+	e.stop(t)
 }

@@ -1,0 +1,216 @@
+// Package httpattack attacks an HTTP server the way a client that means no
+// good can without credentials: slow readers that ask for a large response
+// and read it a byte at a time, and connections that are opened and then
+// left idle. The end-to-end tests and bench/httpattack use it to check that
+// the exporter keeps answering scrapes meanwhile. It is for test servers.
+package httpattack
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Target is the URL attacked: its host, and for slow readers its path.
+type Target struct {
+	URL    *url.URL
+	TLS    *tls.Config // for https
+	Source net.IP      // address to connect from; nil: the system's choice
+
+	wg sync.WaitGroup
+}
+
+// NewTarget parses rawURL (http or https). With insecure, a server
+// certificate is not verified.
+func NewTarget(rawURL string, insecure bool) (*Target, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{URL: u}
+	if u.Scheme == "https" {
+		t.TLS = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure}
+	}
+	return t, nil
+}
+
+// Counters count an attack's connections.
+type Counters struct {
+	Open    atomic.Int64 // connected now
+	Dropped atomic.Int64 // closed by the server
+	Failed  atomic.Int64 // could not connect
+}
+
+func (t *Target) address() string {
+	if t.URL.Port() != "" {
+		return t.URL.Host
+	}
+	if t.TLS != nil {
+		return net.JoinHostPort(t.URL.Hostname(), "443")
+	}
+	return net.JoinHostPort(t.URL.Hostname(), "80")
+}
+
+// request is a GET of path with the URL's credentials if it has any.
+func (t *Target) request(path string) string {
+	var b strings.Builder
+	b.WriteString("GET " + path + " HTTP/1.1\r\nHost: " + t.URL.Host + "\r\nAccept-Encoding: identity\r\n")
+	if u := t.URL.User; u != nil {
+		pass, _ := u.Password()
+		b.WriteString("Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pass)) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// dial connects, with a small receive buffer if readBuffer > 0 so that
+// the server's writes stall sooner.
+func (t *Target) dial(ctx context.Context, readBuffer int) (net.Conn, error) {
+	var d net.Dialer
+	if t.Source != nil {
+		d.LocalAddr = &net.TCPAddr{IP: t.Source}
+	}
+	c, err := d.DialContext(ctx, "tcp", t.address())
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok && readBuffer > 0 {
+		tc.SetReadBuffer(readBuffer)
+	}
+	if t.TLS == nil {
+		return c, nil
+	}
+	tc := tls.Client(c, t.TLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// Slow starts n slow readers until ctx ends. Each sends pipelined requests
+// for the URL at once and then reads the answers one byte per every, so
+// the server's writes stall; when the server drops it, it connects again.
+// Slow returns once every reader has had its first byte or lost its first
+// connection.
+func (t *Target) Slow(ctx context.Context, n, pipelined int, every time.Duration) *Counters {
+	cs := &Counters{}
+	req := strings.Repeat(t.request(t.URL.RequestURI()), pipelined)
+	var started sync.WaitGroup
+	for range n {
+		started.Add(1)
+		t.wg.Go(func() {
+			tried := sync.OnceFunc(started.Done)
+			defer tried()
+			for ctx.Err() == nil {
+				if err := t.slowRead(ctx, req, every, cs, tried); err != nil {
+					cs.Failed.Add(1)
+				}
+				tried()
+				select { // then again
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		})
+	}
+	started.Wait()
+	return cs
+}
+
+// slowRead is one slow reader's connection.
+func (t *Target) slowRead(ctx context.Context, req string, every time.Duration, cs *Counters, started func()) error {
+	c, err := t.dial(ctx, 4096)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	cs.Open.Add(1)
+	defer cs.Open.Add(-1)
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(req)); err != nil {
+		return err
+	}
+	b := make([]byte, 1)
+	for {
+		if _, err := c.Read(b); err != nil {
+			if ctx.Err() == nil {
+				cs.Dropped.Add(1)
+			}
+			return nil
+		}
+		started()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(every):
+		}
+	}
+}
+
+// Idle opens n connections, workers at a time, and keeps them until ctx
+// ends. Every other one sends one request for path and nothing more, so it
+// sits idle between keep-alive requests; the others never send a byte. One the server closes is opened again after redial, or
+// never if redial is 0. Idle returns once every connection has been
+// tried.
+func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial time.Duration) *Counters {
+	cs := &Counters{}
+	req := []byte(t.request(path))
+	sem := make(chan struct{}, workers)
+	var tried sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		tried.Add(1)
+		t.wg.Go(func() {
+			tryDone := sync.OnceFunc(func() { <-sem; tried.Done() })
+			defer tryDone()
+			buf := make([]byte, 512)
+			for ctx.Err() == nil {
+				if c, err := t.dial(ctx, 0); err != nil {
+					cs.Failed.Add(1)
+					tryDone()
+				} else {
+					if i%2 == 1 {
+						c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+						c.Write(req)
+					}
+					cs.Open.Add(1)
+					tryDone()
+					stop := context.AfterFunc(ctx, func() { c.Close() })
+					for { // the answer, if any, then nothing until the server closes
+						if _, err := c.Read(buf); err != nil {
+							break
+						}
+					}
+					stop()
+					c.Close()
+					cs.Open.Add(-1)
+					if ctx.Err() == nil {
+						cs.Dropped.Add(1)
+					}
+				}
+				if redial == 0 {
+					return
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(redial):
+				}
+			}
+		})
+	}
+	tried.Wait()
+	return cs
+}
+
+// Wait waits for every connection of the attacks on t to end, once their
+// ctx has.
+func (t *Target) Wait() { t.wg.Wait() }
