@@ -12,25 +12,36 @@
 # poll can take is (REQUESTS - 5) * 2 / 5 s: five requests at once, then
 # five more each 2 s. The 429s are the exporter's graph_requests_total with
 # code="429" (absent = 0); a pacing that matches the throttle has none.
+#
+# Settings from the environment: REQUESTS, LIMIT (5) and PER (2, seconds)
+# for the throttle, MIN_LATENCY and MAX_LATENCY (e.g. 1s and 3s: each page
+# answer is held that long, as Graph's are) and EXPORTER, the path of
+# another exporter binary to measure instead of this tree's (to compare
+# two versions under the same conditions). With latency, the minimum in the
+# table leaves the latency out.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-REQUESTS=40
+REQUESTS=${REQUESTS:-40}
 case ${1:-} in
 --quick) REQUESTS=10 ;;
 "") ;;
 *) die "usage: $0 [--quick]" ;;
 esac
-LIMIT=5 PER=2
+LIMIT=${LIMIT:-5} PER=${PER:-2}
 report=user_registration_details
 
 build
+if [[ -n ${EXPORTER:-} ]]; then
+	cp "$EXPORTER" "$tmp/exporter"
+fi
 start_fake -users $((REQUESTS * 1000)) -page-size 1000 -reports userRegistrationDetails \
-	-rate-limit $LIMIT -rate-per ${PER}s -client-rate-limit $LIMIT -client-rate-per ${PER}s -poll-interval 1h
+	-rate-limit $LIMIT -rate-per ${PER}s -client-rate-limit $LIMIT -client-rate-per ${PER}s -poll-interval 1h \
+	-min-latency "${MIN_LATENCY:-0s}" -max-latency "${MAX_LATENCY:-0s}"
 start_exporter
 log "exporter at $EXP_URL polling the fake at $FAKE_URL"
 
-end=$((SECONDS + 60 + REQUESTS * PER))
+end=$((SECONDS + 60 + REQUESTS * (PER + 3)))
 until scrape && [[ -n $(metric entra_authmethods_report_up "report=\"$report\"") ]]; do
 	((SECONDS < end)) || die "no poll finished in time; see $tmp/exporter.log (KEEP_TMP=1 keeps it)"
 	sleep 0.2

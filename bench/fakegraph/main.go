@@ -56,7 +56,16 @@ func main() {
 	appRate := flag.Int("client-app-rate-limit", 1000, "graph_app_rate_limit requests in config.yaml")
 	appPer := flag.Duration("client-app-rate-per", 100*time.Millisecond, "graph_app_rate_limit per in config.yaml")
 	seed := flag.Int64("seed", 1, "seed of the first tenant's synthetic data; tenant i uses seed+i")
+	attack := flag.String("attack", "", "make the tenants' Graph or token endpoint hostile: one of "+attackNames())
+	healthy := flag.Int("healthy", 0, "with -attack: how many of the tenants (the last ones) stay healthy")
+	minLatency := flag.Duration("min-latency", 0, "least time each Graph answer is held")
+	maxLatency := flag.Duration("max-latency", 0, "most time each Graph answer is held (uniform between the two)")
+	listAttacks := flag.Bool("list-attacks", false, "print the names of the attacks, one a line, and exit")
 	flag.Parse()
+	if *listAttacks {
+		fmt.Println(strings.ReplaceAll(attackNames(), ", ", "\n"))
+		return
+	}
 	if *dir == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
@@ -65,8 +74,12 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
+	if *attack != "" && !slices.Contains(graphtest.Attacks(), graphtest.Attack(*attack)) {
+		fatal(fmt.Errorf("unknown attack %q (known: %s)", *attack, attackNames()))
+	}
 
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true})
+	srv, err := graphtest.NewServer(graphtest.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true,
+		MinLatency: *minLatency, MaxLatency: *maxLatency})
 	if err != nil {
 		fatal(err)
 	}
@@ -83,6 +96,9 @@ func main() {
 			ClientID:     fmt.Sprintf("c1e90000-0000-4000-8000-%012d", i+1),
 			ClientSecret: hex.EncodeToString(secret),
 			Data:         graphtest.Synthetic(*seed+int64(i), *users, now),
+		}
+		if i < *tenants-*healthy {
+			ts[i].Attack = graphtest.Attack(*attack)
 		}
 		srv.AddTenant(&ts[i])
 	}
@@ -110,6 +126,14 @@ func main() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	fmt.Printf("ready %s\n", srv.URL())
 	<-sig
+}
+
+func attackNames() string {
+	var names []string
+	for _, a := range graphtest.Attacks() {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ", ")
 }
 
 // reportNames turns -reports into config report names, in the config's order.

@@ -3,6 +3,7 @@ package graphtest
 import (
 	"bytes"
 	"crypto/rand"
+	mathrand "math/rand/v2"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -41,6 +42,14 @@ func (s *Server) serveGraph(w *recorder, r *http.Request) {
 		return
 	}
 
+	if d := s.latency(); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+
 	serve := s.route(r.URL.Path)
 	switch {
 	case serve == nil:
@@ -63,6 +72,15 @@ func (s *Server) serveGraph(w *recorder, r *http.Request) {
 			serve(g)
 		}
 	}
+}
+
+// latency is how long to hold this answer: uniform in [MinLatency, MaxLatency].
+func (s *Server) latency() time.Duration {
+	lo, hi := s.opts.MinLatency, s.opts.MaxLatency
+	if hi <= lo {
+		return lo
+	}
+	return lo + mathrand.N(hi-lo)
 }
 
 // authenticate maps the bearer token to its tenant, or explains why not.

@@ -35,6 +35,9 @@ type Options struct {
 	RatePer   time.Duration
 	// NoRecording turns Requests() off, for long runs such as the demo.
 	NoRecording bool
+	// MinLatency and MaxLatency delay every admitted Graph answer by a
+	// random time between them, as Graph's reports take 1-3 s a page.
+	MinLatency, MaxLatency time.Duration
 }
 
 // Request is one request the server received, for assertions in tests.
