@@ -3,11 +3,11 @@ package graphtest
 import (
 	"bytes"
 	"crypto/rand"
-	mathrand "math/rand/v2"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
+	mathrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
