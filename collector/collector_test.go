@@ -497,6 +497,16 @@ func TestTokenFailureLogsOncePerRound(t *testing.T) {
 			t.Errorf("%s: errors{auth} = %v, want 2", r, got)
 		}
 	}
+	// The token endpoint is asked once a round, not once per report.
+	tokens := 0
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/oauth2/v2.0/token") {
+			tokens++
+		}
+	}
+	if tokens != 2 {
+		t.Errorf("%d token requests in two rounds, want 2", tokens)
+	}
 }
 
 func TestRoundRetriesLessOnceGraphIsDown(t *testing.T) {

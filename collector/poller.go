@@ -272,7 +272,14 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	}
 	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: start,
 		labels: rp.labels.begin(start), retention: p.settings.retention()}
-	metrics, records, err := rp.report.poll(pctx, env)
+	var (
+		metrics []prometheus.Metric
+		records int
+		err     = round.authErr // no token this round: the report fails alike, without asking again
+	)
+	if err == nil {
+		metrics, records, err = rp.report.poll(pctx, env)
+	}
 	end := time.Now()
 	if err != nil && ctx.Err() != nil {
 		return
@@ -298,6 +305,8 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		switch reason {
 		case graphapi.ReasonServer, graphapi.ReasonNetwork, graphapi.ReasonTimeout, graphapi.ReasonThrottled:
 			round.graphDown = true
+		case graphapi.ReasonAuth:
+			round.authErr = err
 		}
 		st.errors = maps.Clone(old.errors)
 		st.errors[reason]++
@@ -320,13 +329,15 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 }
 
 // pollRound is one pass over a tenant's reports. A token that cannot be had
-// fails every report of the pass alike: the log says so once per pass, with
-// what to fix, rather than once per report. Once a report has failed after
+// fails every report of the pass alike, without asking the token endpoint
+// again (which may take request_timeout each time): the log says so once
+// per pass, with what to fix, rather than once per report. Once a report has failed after
 // every retry with a 5xx, a network error, a timeout or throttling, Graph is
 // most likely down or overloaded: the rest of the pass retries each request
 // once only, so the round (and readiness) ends soon.
 type pollRound struct {
 	authLogged bool
+	authErr    error // the round's token failure
 	graphDown  bool
 }
 
