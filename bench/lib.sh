@@ -95,6 +95,12 @@ start_exporter() {
 		--web.listen-address="127.0.0.1:$port" >"$tmp/exporter.log" 2>&1 &
 	EXP_PID=$!
 	pids+=("$EXP_PID")
+	wait_listening
+}
+
+# wait_listening waits until the exporter at EXP_URL (process EXP_PID)
+# answers /-/healthy.
+wait_listening() {
 	for _ in $(seq 200); do
 		curl -fsS -o /dev/null "$EXP_URL/-/healthy" 2>/dev/null && return
 		kill -0 "$EXP_PID" 2>/dev/null || die "exporter exited: $(tail -5 "$tmp/exporter.log")"

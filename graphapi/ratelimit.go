@@ -50,26 +50,23 @@ func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration) (done func(),
 	for {
 		l.mu.Lock()
 		now := l.now()
+		next, wait := -1, time.Duration(-1)
 		if pause := l.pausedUntil.Sub(now); pause > maxWait {
 			l.mu.Unlock()
 			return nil, &pausedError{until: l.pausedUntil}
 		} else if pause > 0 {
-			l.mu.Unlock()
-			if !sleep(ctx, pause) {
-				return nil, ctx.Err()
-			}
-			continue
-		}
-		next, wait := -1, time.Duration(-1)
-		for i, s := range l.slots {
-			if s.busy {
-				continue
-			}
-			if w := s.at.Add(l.per).Sub(now); w <= 0 {
-				next = i
-				break
-			} else if wait < 0 || w < wait {
-				wait = w
+			wait = pause // then look for a slot again
+		} else {
+			for i, s := range l.slots {
+				if s.busy {
+					continue
+				}
+				if w := s.at.Add(l.per).Sub(now); w <= 0 {
+					next = i
+					break
+				} else if wait < 0 || w < wait {
+					wait = w
+				}
 			}
 		}
 		if next >= 0 {
@@ -115,18 +112,6 @@ func (e *pausedError) Error() string {
 }
 
 func (*pausedError) NonRetriable() {}
-
-// sleep waits for d, or less if ctx ends first: then it returns false.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 func (l *Limiter) release(i int) {
 	l.mu.Lock()

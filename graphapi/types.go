@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-		"strconv"
+	"strconv"
 	"time"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
