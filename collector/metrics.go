@@ -66,11 +66,17 @@ var (
 		"Distinct failed registration and reset events seen in userEventsSummary since the exporter started; reason unspecified when Graph gives none."+polledNote,
 		"feature", "method", "reason")
 	periodEventsDesc = desc("period_events",
-		"Registration and reset events in userEventsSummary within the last d1, d7 or d30 at the last poll."+polledNote,
+		"Registration and reset events in userEventsSummary that happened within the last h1, h6, d1, d7 or d30 before the last poll; recomputed from Graph's data at every poll, so restarts change nothing."+polledNote,
 		"period", "feature", "method")
 	periodEventFailuresDesc = desc("period_event_failures",
-		"Failed registration and reset events in userEventsSummary within the last d1, d7 or d30 at the last poll."+polledNote,
+		"Failed registration and reset events in userEventsSummary within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
 		"period", "feature", "method")
+	periodUsersDesc = desc("period_users",
+		"Distinct users (by id) with at least one registration or reset event in userEventsSummary within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
+		"period", "feature")
+	periodFailedUsersDesc = desc("period_failed_users",
+		"Distinct users (by id) with at least one failed registration or reset event within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
+		"period", "feature")
 
 	dailySigninsDesc = desc("daily_signins",
 		"Single-factor and multi-factor sign-ins on the newest day of userMfaSignInSummary."+polledNote, "factor")
@@ -120,7 +126,7 @@ var allDescs = []*prometheus.Desc{
 	credentialDetailsUsersDesc, credentialDetailsStatusUsersDesc, credentialDetailsMethodUsersDesc,
 	credentialUsageEventsDesc, credentialUsageEventFailuresDesc,
 	usersDesc, usersByFeatureDesc, usersByMethodDesc, usersByPreferredMethodDesc,
-	eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc, eventKeysEvictedDesc,
+	eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc, periodUsersDesc, periodFailedUsersDesc, eventKeysEvictedDesc,
 	dailySigninsDesc, dailySigninsTimestampDesc,
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,

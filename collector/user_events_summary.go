@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"hash/maphash"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,24 +12,34 @@ import (
 )
 
 // userEventsSummary exposes userEventsSummary: distinct events as counters,
-// and events within the last d1, d7 and d30 as gauges.
+// and, recomputed from Graph's data at every poll (so a restart changes
+// nothing), the events, failed events, users and failing users of each
+// window as gauges.
 type userEventsSummary struct{ events *distinctEvents }
 
 func newUserEventsSummary() *userEventsSummary {
 	return &userEventsSummary{events: newDistinctEvents()}
 }
 
-var periods = []struct {
+// periods are the windows of the period gauges, shortest first: an event
+// is in a window when it happened at most that long before the poll.
+var periods = [...]struct {
 	label string
-	days  int
-}{{"d1", 1}, {"d7", 7}, {"d30", 30}}
+	span  time.Duration
+}{{"h1", time.Hour}, {"h6", 6 * time.Hour}, {"d1", 24 * time.Hour}, {"d7", 7 * 24 * time.Hour}, {"d30", 30 * 24 * time.Hour}}
 
 // windowCounts are one feature and method's events per period, then failures per period.
-type windowCounts struct{ all, failed [3]int64 }
+type windowCounts struct{ all, failed [len(periods)]int64 }
+
+// userWindows is a user's newest event and newest failed event in a poll,
+// as ages (how long before the poll); -1 for none.
+type userWindows struct{ newest, newestFailed time.Duration }
 
 func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
 	p := r.events.begin(env.labels)
 	windows := map[featureMethod]*windowCounts{}
+	seed := maphash.MakeSeed()
+	users := map[string]map[uint64]userWindows{} // by feature, then by the user's id
 	n, err := env.client.UserEvents(ctx, func(e *graphapi.Event) error {
 		fm, repeat := p.add(e)
 		if repeat {
@@ -41,12 +52,29 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheu
 		}
 		age := env.now.Sub(e.EventDateTime.Time)
 		for i, period := range periods {
-			if age <= dayDuration(period.days) {
+			if age <= period.span {
 				w.all[i]++
 				if !e.IsSuccess {
 					w.failed[i]++
 				}
 			}
+		}
+		byUser := users[fm.feature]
+		if byUser == nil {
+			byUser = map[uint64]userWindows{}
+			users[fm.feature] = byUser
+		}
+		if e.ID != "" && age <= periods[len(periods)-1].span {
+			id := maphash.String(seed, e.ID)
+			u, ok := byUser[id]
+			if !ok {
+				u = userWindows{newest: -1, newestFailed: -1}
+			}
+			u.newest = youngest(u.newest, age)
+			if !e.IsSuccess {
+				u.newestFailed = youngest(u.newestFailed, age)
+			}
+			byUser[id] = u
 		}
 		return nil
 	})
@@ -66,7 +94,30 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheu
 			m.gauge(periodEventFailuresDesc, float64(w.failed[i]), period.label, fm.feature, fm.method)
 		}
 	}
+	for _, feature := range sortedKeys(users) {
+		var all, failed [len(periods)]int
+		for _, u := range users[feature] {
+			for i, period := range periods {
+				if u.newest >= 0 && u.newest <= period.span {
+					all[i]++
+				}
+				if u.newestFailed >= 0 && u.newestFailed <= period.span {
+					failed[i]++
+				}
+			}
+		}
+		for i, period := range periods {
+			m.gauge(periodUsersDesc, float64(all[i]), period.label, feature)
+			m.gauge(periodFailedUsersDesc, float64(failed[i]), period.label, feature)
+		}
+	}
 	return m.metrics, n, nil
 }
 
-func dayDuration(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }
+// youngest returns the smaller of two ages, where -1 is none.
+func youngest(a, b time.Duration) time.Duration {
+	if a < 0 || b < a {
+		return b
+	}
+	return a
+}
