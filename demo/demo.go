@@ -1,13 +1,18 @@
 // Package demo runs the exporter's built-in demo tenant: graphtest's fake
 // identity platform and Graph on loopback (TLS with a generated CA), holding
-// a synthetic tenant, so the real client path (token, TLS, paging,
-// throttling) can be seen working without an Azure account.
+// a synthetic tenant whose users keep registering methods and resetting
+// passwords while it runs, so the real client path (token, TLS, paging,
+// throttling), the dashboards and the alerts can be seen working without an
+// Azure account.
 package demo
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	mathrand "math/rand/v2"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
@@ -19,6 +24,17 @@ type Demo struct {
 	Config     *config.Config
 	HTTPClient *http.Client // trusts the fake's CA
 	srv        *graphtest.Server
+	stop       chan struct{}
+	done       sync.WaitGroup
+}
+
+// Options shape the demo tenant's activity.
+type Options struct {
+	Now time.Time // when the demo starts; its data is dated from it
+	// SSPROutage makes self-service password resets fail far more often
+	// than usual, from 40 minutes before Now on: the SSPR spike alert fires
+	// on the first poll.
+	SSPROutage bool
 }
 
 // Fixed identifiers, so the demo's output is the same on every run.
@@ -30,8 +46,22 @@ const (
 	Seed       = 1
 )
 
-// Start starts the fake with a synthetic tenant whose data is dated from now.
-func Start(now time.Time) (*Demo, error) {
+// The demo's users' activity: registrations and resets every minute, as a
+// tenant of some 30,000 users might see, so that every window has events.
+var (
+	normal = graphtest.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.15}
+	outage = graphtest.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.70}
+)
+
+const (
+	backfill      = 6 * time.Hour    // activity already in Graph at start: the h1 and h6 windows are full
+	outageStarted = 40 * time.Minute // before the start, with SSPROutage
+	retention     = 35 * 24 * time.Hour
+)
+
+// Start starts the fake with the synthetic tenant and its recent activity,
+// and adds the activity of every minute while it runs.
+func Start(o Options) (*Demo, error) {
 	// Graph allows 5 requests per 10 s; the demo allows more so every metric
 	// shows within seconds, and paces the client to match.
 	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 500, RateLimit: 20, RatePer: time.Second, NoRecording: true})
@@ -40,10 +70,11 @@ func Start(now time.Time) (*Demo, error) {
 	}
 	secret := make([]byte, 16)
 	rand.Read(secret)
-	srv.AddTenant(&graphtest.Tenant{
-		TenantID: TenantID, ClientID: ClientID, ClientSecret: hex.EncodeToString(secret),
-		Data: graphtest.Synthetic(Seed, Users, now),
-	})
+	tenant := &graphtest.Tenant{TenantID: TenantID, ClientID: ClientID, ClientSecret: hex.EncodeToString(secret),
+		Data: graphtest.Synthetic(Seed, Users, o.Now)}
+	rng := mathrand.New(mathrand.NewPCG(Seed, 2))
+	tenant.Data.Events = append(tenant.Data.Events, activity(rng, tenant.Data.Users, o, o.Now.Add(-backfill), o.Now)...)
+	srv.AddTenant(tenant)
 	cfg := &config.Config{
 		PollInterval:      5 * time.Minute,
 		RequestTimeout:    30 * time.Second,
@@ -57,8 +88,54 @@ func Start(now time.Time) (*Demo, error) {
 			UsageSummaryPeriods: []string{"D1", "D7", "D30"},
 		}},
 	}
-	return &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv}, nil
+	d := &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv, stop: make(chan struct{})}
+	d.done.Add(1)
+	go d.live(rng, tenant, o)
+	return d, nil
 }
 
-// Close stops the fake.
-func (d *Demo) Close() { d.srv.Close() }
+// live adds each minute's activity to the tenant until Close.
+func (d *Demo) live(rng *mathrand.Rand, t *graphtest.Tenant, o Options) {
+	defer d.done.Done()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	last := o.Now
+	for {
+		select {
+		case <-d.stop:
+			return
+		case now := <-tick.C:
+			data := *t.Data // the served Data is never changed: a new one replaces it
+			cutoff := now.Add(-retention)
+			data.Events = slices.DeleteFunc(slices.Clone(data.Events), func(e graphtest.Event) bool { return e.EventDateTime.Before(cutoff) })
+			data.Events = append(data.Events, activity(rng, data.Users, o, last, now)...)
+			next := *t
+			next.Data = &data
+			d.srv.AddTenant(&next)
+			t, last = &next, last.Add(now.Sub(last).Truncate(time.Minute))
+		}
+	}
+}
+
+// activity is the tenant's events from `from` to `to`, with the outage's
+// ratios from outageStarted before the start on when there is one.
+func activity(rng *mathrand.Rand, users []graphtest.User, o Options, from, to time.Time) []graphtest.Event {
+	if !o.SSPROutage {
+		return normal.Events(rng, users, from, to)
+	}
+	start := o.Now.Add(-outageStarted)
+	if !to.After(start) {
+		return normal.Events(rng, users, from, to)
+	}
+	if from.Before(start) {
+		return append(normal.Events(rng, users, from, start), outage.Events(rng, users, start, to)...)
+	}
+	return outage.Events(rng, users, from, to)
+}
+
+// Close stops the activity and the fake.
+func (d *Demo) Close() {
+	close(d.stop)
+	d.done.Wait()
+	d.srv.Close()
+}

@@ -49,6 +49,7 @@ func run(args []string) int {
 	memLimitRatio := app.Flag("auto-gomemlimit.ratio", "The share of the container's memory limit that --auto-gomemlimit sets "+
 		"GOMEMLIMIT to: more than 0, at most 1.").Default("0.9").Float64()
 	demoMode := app.Flag("demo", "Serve a built-in simulated tenant through the real client path (TLS, token, paging); needs no Azure account.").Bool()
+	demoOutage := app.Flag("demo.sspr-outage", "With --demo: self-service password resets fail far more often than usual, from 40 minutes before start on, so the SSPR spike alert fires.").Bool()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
 	logFormat := app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	toolkitFlags := kingpinflag.AddFlags(app, ":9871")
@@ -121,7 +122,7 @@ func run(args []string) int {
 		httpClient *http.Client
 	)
 	if *demoMode {
-		d, err := demo.Start(time.Now())
+		d, err := demo.Start(demo.Options{Now: time.Now(), SSPROutage: *demoOutage})
 		if err != nil {
 			level.Error(logger).Log("msg", "cannot start the demo tenant", "err", err)
 			return 1

@@ -310,13 +310,19 @@ func b2i(b bool) int64 {
 }
 
 // eventAge is a random age between fromDays and toDays that stays at least
-// 15 minutes away from a whole number of days, so which d1/d7/d30 window an
-// event falls in does not change while a test or the demo polls it.
+// 15 minutes away from a whole number of days, and from 1 and 6 hours, so
+// which window (h1, h6, d1, d7, d30) an event falls in does not change
+// while a test or the demo polls it.
 func (g *synth) eventAge(fromDays, toDays int) time.Duration {
 	margin := 15 * time.Minute
-	d := fromDays + g.rng.IntN(toDays-fromDays)
-	within := time.Duration(g.rng.Int64N(int64((day-2*margin)/time.Second))) * time.Second
-	return time.Duration(d)*day + margin + within
+	for {
+		d := fromDays + g.rng.IntN(toDays-fromDays)
+		within := time.Duration(g.rng.Int64N(int64((day-2*margin)/time.Second))) * time.Second
+		age := time.Duration(d)*day + margin + within
+		if (age-time.Hour).Abs() >= margin && (age-6*time.Hour).Abs() >= margin {
+			return age
+		}
+	}
 }
 
 // usageSummaries counts each distinct event once per period it falls in.
