@@ -8,8 +8,8 @@ import (
 // Activity is a rate of registrations and password resets, and the share
 // of them that fail, for data that changes while it is served (the demo).
 type Activity struct {
-	RegistrationsPerMinute, ResetsPerMinute   int
-	RegistrationFailRatio, ResetFailRatio float64
+	RegistrationsPerMinute, ResetsPerMinute int
+	RegistrationFailRatio, ResetFailRatio   float64
 }
 
 // Events returns the events of each minute from `from` to `to` (the
