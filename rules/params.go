@@ -1,0 +1,49 @@
+// Package rules generates the Prometheus recording and alerting rules
+// shipped in deploy/prometheus and deploy/kubernetes from parameters, so a
+// site can tune thresholds, severities and the job selector and get rules
+// (and dashboards, which read the same parameters) that agree. The shipped
+// files are what Defaults gives; a test keeps them identical.
+package rules
+
+// Params are what a site may tune.
+type Params struct {
+	// Job is the job label of the exporter's targets in Prometheus: the
+	// exporter-down alerts watch up{job="<Job>"}, and every rule and
+	// dashboard query reads only series of this job.
+	Job string
+
+	// The failure-spike alerts, per feature.
+	ResetSpike, RegistrationSpike Spike
+
+	// Severity of the alerts that mean users are affected or nothing is
+	// watched any more (the exporter down for long), and of all others.
+	PageSeverity, WarnSeverity string
+}
+
+// Spike is when a feature's failures count as a spike. Over a window of
+// the last hour (h1) or six hours (h6), the failures are compared with
+// what the 7 days before that window lead one to expect (the baseline: the
+// share of that feature's events that failed then, weighted by volume). It
+// fires when, in either window, all three hold:
+//   - at least MinExcessFailures more failures than expected;
+//   - a failure ratio at least MinPoints above the baseline (0.10 = 10
+//     percentage points), so ordinary fluctuation on a busy tenant does not;
+//   - at least MinFailingUsers distinct users with a failure, so one user
+//     retrying on a quiet tenant does not.
+type Spike struct {
+	MinExcessFailures int
+	MinPoints         float64
+	MinFailingUsers   int
+	Severity          string
+}
+
+// Defaults are the parameters of the shipped rules and dashboards.
+func Defaults() Params {
+	return Params{
+		Job:               "entra-authmethods-exporter",
+		ResetSpike:        Spike{MinExcessFailures: 20, MinPoints: 0.10, MinFailingUsers: 10, Severity: "critical"},
+		RegistrationSpike: Spike{MinExcessFailures: 20, MinPoints: 0.10, MinFailingUsers: 10, Severity: "warning"},
+		PageSeverity:      "critical",
+		WarnSeverity:      "warning",
+	}
+}
