@@ -1,0 +1,109 @@
+package rules
+
+//go:generate go test . -run TestShippedFilesAreGenerated -update
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+//go:embed rules.yml.tmpl
+var ruleFileTemplate string
+
+// The template's own delimiters are [[ ]], since Prometheus' annotations
+// use {{ }}.
+var ruleFile = template.Must(template.New("rules").Delims("[[", "]]").Funcs(template.FuncMap{
+	"lower":  strings.ToLower,
+	"points": func(f float64) string { return strconv.FormatFloat(f*100, 'g', -1, 64) },
+}).Parse(ruleFileTemplate))
+
+// spikeAlert is a Spike with what its alert says about its feature.
+type spikeAlert struct {
+	Spike
+	Alert, Feature, Summary, Events, Impact string
+}
+
+// RuleFile returns the Prometheus rule file for p.
+func RuleFile(p Params) ([]byte, error) { return render(p, "h1|h6") }
+
+// render writes the rule file with the spike alerts watching the windows
+// that the regular expression windows matches (tests weaken it).
+func render(p Params, windows string) ([]byte, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	data := struct {
+		Params
+		Windows string
+		Spikes  []spikeAlert
+	}{Params: p, Windows: windows, Spikes: []spikeAlert{
+		{Spike: p.ResetSpike, Alert: "EntraAuthMethodsSSPRResetFailureSpike", Feature: "reset",
+			Summary: "Self-service password resets are failing far more often than usual",
+			Events:  "self-service password resets", Impact: " Users may be locked out of their accounts."},
+		{Spike: p.RegistrationSpike, Alert: "EntraAuthMethodsRegistrationFailureSpike", Feature: "registration",
+			Summary: "Authentication method registrations are failing far more often than usual",
+			Events:  "authentication method registrations"},
+	}}
+	var b bytes.Buffer
+	if err := ruleFile.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// PrometheusRule returns the Prometheus Operator's PrometheusRule with the
+// rule file's groups.
+func PrometheusRule(p Params) ([]byte, error) {
+	file, err := RuleFile(p)
+	if err != nil {
+		return nil, err
+	}
+	_, groups, ok := bytes.Cut(file, []byte("\ngroups:\n"))
+	if !ok {
+		return nil, fmt.Errorf("the rule file has no groups")
+	}
+	var b bytes.Buffer
+	b.WriteString(`# The alerting and recording rules for the Prometheus Operator: the groups of
+# deploy/prometheus/entra-authmethods.rules.yml, generated with them by
+# package rules (go generate ./rules/). Do not edit it; regenerate.
+# Its Prometheus must select it: check the ruleSelector and
+# ruleNamespaceSelector (kube-prometheus-stack, by default: the label
+# release: <helm release name>).
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: entra-authmethods-exporter
+  labels:
+    app.kubernetes.io/name: entra-authmethods-exporter
+    # release: kube-prometheus-stack
+spec:
+  groups:
+`)
+	for line := range strings.Lines(string(groups)) {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes(), nil
+}
+
+// check refuses parameters that would make rules that never or always fire.
+func (p Params) check() error {
+	switch {
+	case p.Job == "" || strings.ContainsAny(p.Job, `"\`+"\n"):
+		return fmt.Errorf("job %q: must be a plain, non-empty label value", p.Job)
+	case p.PageSeverity == "" || p.WarnSeverity == "":
+		return fmt.Errorf("severities must not be empty")
+	}
+	for name, s := range map[string]Spike{"reset": p.ResetSpike, "registration": p.RegistrationSpike} {
+		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
+			return fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (points between 0 and 1) and the severity set", name, s)
+		}
+	}
+	return nil
+}

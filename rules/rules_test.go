@@ -1,0 +1,168 @@
+package rules
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the shipped files")
+
+// The shipped files, relative to this package.
+const (
+	ruleFilePath       = "../deploy/prometheus/entra-authmethods.rules.yml"
+	prometheusRulePath = "../deploy/kubernetes/prometheusrule.yaml"
+	spikeTestsPath     = "../deploy/prometheus/entra-authmethods.spikes.test.yml"
+	ruleTestsPath      = "../deploy/prometheus/entra-authmethods.rules.test.yml"
+)
+
+// TestShippedFilesAreGenerated keeps the shipped rule files what Defaults
+// generates; go generate ./rules/ rewrites them.
+func TestShippedFilesAreGenerated(t *testing.T) {
+	p := Defaults()
+	ruleFile, err := RuleFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prometheusRule, err := PrometheusRule(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][]byte{
+		ruleFilePath:       ruleFile,
+		prometheusRulePath: prometheusRule,
+		spikeTestsPath:     []byte(spikeTests(p)),
+	} {
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not what the parameters generate; run go generate ./rules/", path)
+		}
+	}
+}
+
+// promtoolTest runs promtool test rules on the given test files with the
+// rule file ruleFile beside them, and returns its output and whether it passed.
+func promtoolTest(t *testing.T, ruleFile []byte, tests ...string) (string, bool) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "entra-authmethods.rules.yml"), ruleFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i, tf := range tests {
+		name := filepath.Join(dir, "test"+string(rune('a'+i))+".yml")
+		if err := os.WriteFile(name, []byte(tf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	out, err := exec.Command(testenv.Tool(t, "promtool"), append([]string{"test", "rules"}, names...)...).CombinedOutput()
+	return string(out), err == nil
+}
+
+// TestSpikeScenarios runs the scenarios and the other rule tests against
+// the rules 50 times in CI (3 times elsewhere, where it takes minutes):
+// groups are evaluated in a fixed order, so the outcome never depends on
+// the run.
+func TestSpikeScenarios(t *testing.T) {
+	p := Defaults()
+	ruleFile, _ := RuleFile(p)
+	ruleTests, err := os.ReadFile(ruleTestsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 3
+	if os.Getenv("CI") != "" {
+		runs = 50
+	}
+	for i := range runs {
+		t.Run(strconv.Itoa(i+1), func(t *testing.T) {
+			t.Parallel()
+			if out, ok := promtoolTest(t, ruleFile, spikeTests(p), string(ruleTests)); !ok {
+				t.Fatalf("run %d of %d failed:\n%s", i+1, runs, out)
+			}
+		})
+	}
+}
+
+// TestSpikeMutations weakens each clause of the spike alerts in turn: every
+// weakened rule must fail a scenario, or the scenarios do not test that clause.
+func TestSpikeMutations(t *testing.T) {
+	p := Defaults()
+	tests := spikeTests(p)
+	weaken := func(f func(*Params)) []byte {
+		q := p
+		f(&q)
+		b, err := RuleFile(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ruleFile, _ := RuleFile(p)
+	edit := func(old, replacement string) []byte {
+		if !bytes.Contains(ruleFile, []byte(old)) {
+			t.Fatalf("the rule file has no %q to change", old)
+		}
+		return bytes.ReplaceAll(ruleFile, []byte(old), []byte(replacement))
+	}
+	lastHourOnly, _ := render(p, "h1")
+	sixHoursOnly, _ := render(p, "h6")
+	for name, mutant := range map[string][]byte{
+		"no minimum of excess failures": weaken(func(q *Params) { q.ResetSpike.MinExcessFailures = 1; q.RegistrationSpike.MinExcessFailures = 1 }),
+		"no minimum of points":          weaken(func(q *Params) { q.ResetSpike.MinPoints = 0; q.RegistrationSpike.MinPoints = 0 }),
+		"no minimum of failing users":   weaken(func(q *Params) { q.ResetSpike.MinFailingUsers = 1; q.RegistrationSpike.MinFailingUsers = 1 }),
+		"the last hour only":            lastHourOnly,
+		"the last six hours only":       sixHoursOnly,
+		"duplicates added up":           edit("max by (tenant, feature, period, method)", "sum by (tenant, feature, period, method)"),
+		"no keep_firing_for":            edit("keep_firing_for: 15m", "keep_firing_for: 0s"),
+		"baseline including the window": edit(`sum without (period) (tenant_feature_period:entra_authmethods_period_event_failures:sum{period="h6"})`, "0"),
+		"severity of resets":            weaken(func(q *Params) { q.ResetSpike.Severity = "warning" }),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if out, ok := promtoolTest(t, mutant, tests); ok {
+				t.Errorf("the scenarios pass with %s: no scenario tests it\n%s", name, out)
+			}
+		})
+	}
+}
+
+func TestParamsAreChecked(t *testing.T) {
+	for name, f := range map[string]func(*Params){
+		"empty job":       func(p *Params) { p.Job = "" },
+		"quote in job":    func(p *Params) { p.Job = `a"b` },
+		"zero users":      func(p *Params) { p.ResetSpike.MinFailingUsers = 0 },
+		"points of 1":     func(p *Params) { p.RegistrationSpike.MinPoints = 1 },
+		"no severity":     func(p *Params) { p.WarnSeverity = "" },
+		"no spike sevrty": func(p *Params) { p.ResetSpike.Severity = "" },
+	} {
+		p := Defaults()
+		f(&p)
+		if _, err := RuleFile(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	p := Defaults()
+	p.Job, p.ResetSpike.MinFailingUsers = "my-exporter", 25
+	out, err := RuleFile(p)
+	if err != nil || !strings.Contains(string(out), `up{job="my-exporter"}`) || !strings.Contains(string(out), ">= 25") {
+		t.Errorf("custom parameters did not reach the rules: %v", err)
+	}
+}
