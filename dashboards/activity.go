@@ -2,22 +2,35 @@ package dashboards
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
-	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/units"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
 )
 
-// Metrics of user_events_summary, user_mfa_signin_summary and
-// user_password_resets_summary.
+// Metrics of user_events_summary, user_mfa_signin_summary,
+// user_password_resets_summary and the legacy usage reports.
 const (
-	events              = "entra_authmethods_events_total"
-	eventFailures       = "entra_authmethods_event_failures_total"
-	periodEvents        = "entra_authmethods_period_events"
-	periodEventFailures = "entra_authmethods_period_event_failures"
-	dailySignins        = "entra_authmethods_daily_signins"
-	dailyPasswordOps    = "entra_authmethods_daily_password_operations"
+	events               = "entra_authmethods_events_total"
+	eventFailures        = "entra_authmethods_event_failures_total"
+	periodEvents         = "entra_authmethods_period_events"
+	periodEventFailures  = "entra_authmethods_period_event_failures"
+	periodUsers          = "entra_authmethods_period_users"
+	periodFailedUsers    = "entra_authmethods_period_failed_users"
+	dailySignins         = "entra_authmethods_daily_signins"
+	dailySigninsTime     = "entra_authmethods_daily_signins_timestamp_seconds"
+	dailyPasswordOps     = "entra_authmethods_daily_password_operations"
+	dailyPasswordOpsTime = "entra_authmethods_daily_password_operations_timestamp_seconds"
+
+	credentialActivities       = "entra_authmethods_credential_usage_activities"
+	credentialFailedActivities = "entra_authmethods_credential_usage_failed_activities"
+	credentialEvents           = "entra_authmethods_credential_usage_events_total"
+	credentialEventFailures    = "entra_authmethods_credential_usage_event_failures_total"
 )
 
 // eventFeature is a value of the feature label of the event metrics.
@@ -33,127 +46,300 @@ var (
 	reset        = eventFeature{"reset", "Password resets", "Password reset", "self-service password resets"}
 )
 
-// windowRatio is the failure ratio within the exporter's d1/d7/d30 windows.
-func windowRatio(by string, matchers ...string) string {
-	return fmt.Sprintf("sum by (%s) (%s) / sum by (%s) (%s)",
-		by, sel(periodEventFailures, matchers...), by, sel(periodEvents, matchers...))
+func (a eventFeature) matcher() string { return `feature="` + a.name + `"` }
+
+// window is a value of the period label of the window gauges: events within
+// that long before the exporter's last poll, recomputed from Graph's data at
+// every poll (so restarts change nothing).
+type window struct{ name, title string }
+
+var (
+	h1  = window{"h1", "last hour"}
+	h6  = window{"h6", "last 6 hours"}
+	d1  = window{"d1", "last day"}
+	d7  = window{"d7", "last 7 days"}
+	d30 = window{"d30", "last 30 days"}
+
+	// The windows shown side by side; d30 only in the table.
+	windows = []window{h1, h6, d1, d7}
+)
+
+func (w window) matcher() string { return `period="` + w.name + `"` }
+
+// periodNames shows the period label's values as words in tables.
+func periodNames() []dashboard.ValueMapping {
+	options := map[string]dashboard.ValueMappingResult{}
+	for i, w := range []window{h1, h6, d1, d7, d30} {
+		options[w.name] = dashboard.ValueMappingResult{Text: cog.ToPtr(w.title), Index: cog.ToPtr(int32(i))}
+	}
+	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: options}}}
 }
 
-func activity() *board {
-	d := newDashboard("entra-authmethods-activity", "Entra ID authentication methods / Activity",
-		"Registrations of authentication methods and self-service password resets: how many, how many fail and why; daily sign-ins and password operations.",
+// windowTotal sums a window gauge by the given labels after merging it over targets.
+func windowTotal(metric, by string, matchers ...string) string {
+	return sumBy(by, one(metric, matchers...))
+}
+
+// windowRatio is the failure ratio within the windows, by the given labels;
+// nothing (not NaN) where a window holds no events.
+func windowRatio(by string, matchers ...string) string {
+	return ratio(windowTotal(periodEventFailures, by, matchers...), windowTotal(periodEvents, by, matchers...))
+}
+
+// spike holds what a failure-spike alert evaluates, per tenant, feature and
+// window (h1 and h6), as the rules define it: the baseline B is the failure
+// ratio of the 7 days before the last 6 hours, weighted by volume,
+// (F_d7 - F_h6) / (E_d7 - E_h6); the alert takes it as 0 while those days
+// had no events (the dashboard shows no baseline then). The alert fires
+// when, in either window, the failures exceed B × events by
+// MinExcessFailures, the ratio is at least B + MinPoints, and at least
+// MinFailingUsers users failed.
+type spike struct {
+	events, failures, failingUsers     string // E_w, F_w, U_w
+	baseline, baselineOrZero           string // B (nothing without events), and as the alert takes it, by tenant and feature
+	ratio, baselineByWindow, threshold string // F_w/E_w, B and B + MinPoints by window
+	excess, conditions                 string // F_w - B × E_w; 1 when all three hold, else 0
+	minPoints                          string // MinPoints as PromQL
+	minExcess, minUsers                int
+	pointsText                         string // MinPoints in percentage points, "10"
+}
+
+func newSpike(a eventFeature, s rules.Spike) spike {
+	f := a.matcher()
+	inWindows := `period=~"` + h1.name + "|" + h6.name + `"`
+	byWindow := "tenant, feature, period"
+	total := func(metric string, w window) string { return windowTotal(metric, "tenant, feature", f, w.matcher()) }
+	x := spike{
+		events:       windowTotal(periodEvents, byWindow, f, inWindows),
+		failures:     windowTotal(periodEventFailures, byWindow, f, inWindows),
+		failingUsers: one(periodFailedUsers, f, inWindows),
+		baseline: fmt.Sprintf("(%s - %s) / ((%s - %s) > 0)",
+			total(periodEventFailures, d7), total(periodEventFailures, h6), total(periodEvents, d7), total(periodEvents, h6)),
+		minPoints:  strconv.FormatFloat(s.MinPoints, 'g', -1, 64),
+		minExcess:  s.MinExcessFailures,
+		minUsers:   s.MinFailingUsers,
+		pointsText: strconv.FormatFloat(math.Round(s.MinPoints*1000)/10, 'f', -1, 64),
+	}
+	x.baselineOrZero = fmt.Sprintf("(%s or 0 * %s)", x.baseline, total(periodEvents, d7))
+	// B joined onto each window's row of E_w.
+	byRow := func(expr string) string {
+		return fmt.Sprintf("(0 * %s) + on (tenant, feature) group_left () (%s)", x.events, expr)
+	}
+	x.ratio = ratio(x.failures, x.events)
+	x.baselineByWindow = byRow(x.baseline)
+	x.threshold = byRow(x.baselineOrZero + " + " + x.minPoints)
+	x.excess = fmt.Sprintf("%s - (%s * on (tenant, feature) group_left () %s)", x.failures, x.events, x.baselineOrZero)
+	x.conditions = fmt.Sprintf("(%s >= bool %d) * (%s >= bool %s) * (%s >= bool %d)",
+		"("+x.excess+")", x.minExcess, "("+x.ratio+")", "("+x.threshold+")", x.failingUsers, x.minUsers)
+	return x
+}
+
+// spikePanels show what a feature's spike alert evaluates: now, in a table,
+// and over time against its thresholds.
+func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
+	x := newSpike(a, s)
+	noun := strings.ToLower(a.noun)
+	var panels []cog.Builder[dashboard.Panel]
+
+	excessName := fmt.Sprintf("Excess failures (alert from %d)", x.minExcess)
+	usersName := fmt.Sprintf("Failing users (alert from %d)", x.minUsers)
+	thresholdName := "Threshold: baseline + " + x.pointsText + " points"
+	t := tablePanel(a.noun+" failure spike: the alert's inputs now",
+		fmt.Sprintf("Per tenant and window (last hour, last 6 hours), as the spike alert computes them: the failure ratio, the baseline (failure ratio of the 7 days before the last 6 hours, weighted by volume; empty when those days had no events, which the alert takes as 0), the threshold the ratio must reach, failures beyond what the baseline predicts, and distinct users with a failure. The alert fires while all three hold (ratio, %s, %s) in either window.", excessName, usersName),
+		units.PercentUnit,
+		column{name: "Failure ratio", expr: x.ratio},
+		column{name: "Baseline", expr: x.baselineByWindow},
+		column{name: thresholdName, expr: x.threshold},
+		column{name: "Events", unit: units.Short, expr: x.events},
+		column{name: "Failures", unit: units.Short, expr: x.failures},
+		column{name: excessName, unit: units.Short, expr: x.excess},
+		column{name: usersName, unit: units.Short, expr: x.failingUsers},
+		column{name: "All three hold", unit: units.NoUnit, expr: x.conditions}).
+		Span(24).Height(6).
+		NoValue("no events").
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]bool{"feature": true},
+			"renameByName":  map[string]string{"period": "Window"},
+		}})
+	t.OverrideByName("Window", []dashboard.DynamicConfigValue{{Id: "mappings", Value: periodNames()}})
+	colorCells(t, excessName, thresholds("green", step{float64(x.minExcess), "red"}))
+	colorCells(t, usersName, thresholds("green", step{float64(x.minUsers), "red"}))
+	t.OverrideByName("All three hold", []dashboard.DynamicConfigValue{
+		{Id: "mappings", Value: []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
+			Type: dashboard.MappingTypeValueToText,
+			Options: map[string]dashboard.ValueMappingResult{
+				"0": {Text: cog.ToPtr("no"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](0)},
+				"1": {Text: cog.ToPtr("yes"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](1)},
+			},
+		}}}},
+		{Id: "custom.cellOptions", Value: map[string]string{"type": "color-background"}},
+	})
+	panels = append(panels, t)
+
+	panels = append(panels, dashedLine(timeseriesPanel(a.noun+" failure ratio against the alert's threshold",
+		"The failure ratio in the last hour and the last 6 hours, the baseline, and the threshold the alert needs (baseline + "+x.pointsText+" points, dashed); gaps where a window holds no events.",
+		units.PercentUnit,
+		series(x.ratio, "{{tenant}} {{period}}"),
+		series(x.baseline, "{{tenant}} baseline"),
+		series(x.baselineOrZero+" + "+x.minPoints, "{{tenant}} threshold")), "C").
+		Max(1).Span(8))
+	panels = append(panels, thresholdLine(timeseriesPanel("Excess "+noun+" failures against the alert's minimum",
+		fmt.Sprintf("Failures in the last hour and the last 6 hours beyond what the baseline predicts for their events; the alert needs at least %d (dashed).", x.minExcess),
+		units.Short,
+		series(x.excess, "{{tenant}} {{period}}")), float64(x.minExcess)).
+		Span(8))
+	panels = append(panels, thresholdLine(timeseriesPanel("Users with a failed "+noun+" against the alert's minimum",
+		fmt.Sprintf("Distinct users with at least one failed %s in the last hour and the last 6 hours; the alert needs at least %d (dashed).", noun, x.minUsers),
+		units.Short,
+		series(x.failingUsers, "{{tenant}} {{period}}")), float64(x.minUsers)).
+		Span(8))
+	return panels
+}
+
+func activity(p Params) *board {
+	d := newDashboard(p, "activity", "Entra ID authentication methods / Activity",
+		"Registrations of authentication methods and self-service password resets: how many, how many fail and why, and what the failure-spike alerts see; daily sign-ins and password operations.",
 		"now-7d", "15m")
 
 	d.WithRow(dashboard.NewRowBuilder("Overview"))
 	for _, a := range []eventFeature{registration, reset} {
-		d.WithPanel(statPanel(a.title+", last 7 days",
-			"Attempted "+a.events+" within the 7 days before the exporter's last poll (userEventsSummary).",
-			units.Short, neutral(),
-			series(fmt.Sprintf("sum by (tenant) (%s)", sel(periodEvents, `feature="`+a.name+`"`, `period="d7"`)), "{{tenant}}")).Span(6))
-		d.WithPanel(statPanel(a.noun+" failure ratio, last 7 days",
-			"Share of "+a.events+" that failed within the 7 days before the exporter's last poll.",
-			units.PercentUnit, failureRatio(),
-			series(windowRatio("tenant", `feature="`+a.name+`"`, `period="d7"`), "{{tenant}}")).Span(6))
+		var counts, ratios []*query
+		for _, w := range windows {
+			counts = append(counts, instant(windowTotal(periodEvents, "tenant", a.matcher(), w.matcher()), "{{tenant}} "+w.title))
+			ratios = append(ratios, instant(windowRatio("tenant", a.matcher(), w.matcher()), "{{tenant}} "+w.title))
+		}
+		d.WithPanel(statPanel(a.title+" by window",
+			"Attempted "+a.events+" within the last hour, 6 hours, day and 7 days before the exporter's last poll (userEventsSummary).",
+			units.Short, neutral(), counts...).Span(6))
+		d.WithPanel(ratioStat(a.noun+" failure ratio by window",
+			"Share of "+a.events+" that failed within the last hour, 6 hours, day and 7 days before the exporter's last poll; no events when a window holds none.",
+			failureRatio(), ratios...).Span(6))
 	}
-	d.WithPanel(tablePanel("Events and failures by window",
-		"Registrations and resets within the last day (d1), 7 days (d7) and 30 days (d30) before the last poll, with their failures.",
+	byWindow := "tenant, feature, period"
+	hasEvents := func(expr string) string {
+		return fmt.Sprintf("%s and on (%s) (%s > 0)", expr, byWindow, windowTotal(periodEvents, byWindow))
+	}
+	windowsTable := tablePanel("Events and failures by window",
+		"Registrations and resets within the last hour, 6 hours, day, 7 and 30 days before the last poll: events, failures, their ratio, and the distinct users with an event and with a failure. Windows without events are left out.",
 		units.Short,
-		column{name: "Events", expr: fmt.Sprintf("sum by (tenant, feature, period) (%s)", sel(periodEvents))},
-		column{name: "Failures", expr: fmt.Sprintf("sum by (tenant, feature, period) (%s)", sel(periodEventFailures))},
-		column{name: "Failure ratio", unit: units.PercentUnit, expr: windowRatio("tenant, feature, period")}))
-	d.WithPanel(timeseriesPanel("Failure ratio by window",
-		"Share of registrations and resets that failed within the d1, d7 and d30 windows, as of each poll.",
-		units.PercentUnit,
-		series(windowRatio("tenant, feature, period"), "{{tenant}} {{feature}} {{period}}")).Max(1))
+		column{name: "Events", expr: windowTotal(periodEvents, byWindow) + " > 0"},
+		column{name: "Failures", expr: hasEvents(windowTotal(periodEventFailures, byWindow))},
+		column{name: "Failure ratio", unit: units.PercentUnit, expr: windowRatio(byWindow)},
+		column{name: "Users", expr: hasEvents(one(periodUsers))},
+		column{name: "Failing users", expr: hasEvents(one(periodFailedUsers))}).
+		Span(24).
+		NoValue("no events")
+	windowsTable.OverrideByName("period", []dashboard.DynamicConfigValue{{Id: "mappings", Value: periodNames()}})
+	colorCells(windowsTable, "Failure ratio", failureRatio())
+	d.WithPanel(windowsTable)
 
 	for _, a := range []eventFeature{registration, reset} {
-		f := `feature="` + a.name + `"`
+		f := a.matcher()
+		lower := strings.ToLower(a.title)
 		d.WithRow(dashboard.NewRowBuilder(a.title))
-		d.WithPanel(timeseriesPanel(a.title+" by method",
-			"New "+a.events+" seen per interval, by method, from the events_total counter.",
+		d.WithPanel(tableLegend(timeseriesPanel(a.title+" by method, last hour",
+			"Attempted "+a.events+" within the hour before each poll, by method: a rate per hour that restarts do not disturb.",
 			units.Short,
-			series(fmt.Sprintf("sum by (tenant, method) (increase(%s[$__rate_interval]))", sel(events, f)), "{{method}} ({{tenant}})")))
-		d.WithPanel(timeseriesPanel("Failed "+strings.ToLower(a.title)+" by method",
-			"New failed "+a.events+" seen per interval, by method, from the event_failures_total counter.",
+			series(windowTotal(periodEvents, "tenant, method", f, h1.matcher()), "{{method}} ({{tenant}})"))))
+		d.WithPanel(tableLegend(timeseriesPanel("Failed "+lower+" by method, last hour",
+			"Failed "+a.events+" within the hour before each poll, by method.",
 			units.Short,
-			series(fmt.Sprintf("sum by (tenant, method) (increase(%s[$__rate_interval]))", sel(eventFailures, f)), "{{method}} ({{tenant}})")))
+			series(windowTotal(periodEventFailures, "tenant, method", f, h1.matcher()), "{{method}} ({{tenant}})"))))
+		var ratios, failing []*query
+		for _, w := range windows {
+			ratios = append(ratios, series(windowRatio("tenant", f, w.matcher()), "{{tenant}} "+w.title))
+		}
+		for _, w := range windows[:3] {
+			failing = append(failing, series(one(periodFailedUsers, f, w.matcher()), "{{tenant}} "+w.title))
+		}
+		d.WithPanel(timeseriesPanel(a.noun+" failure ratio by window",
+			"Share of "+a.events+" that failed within the last hour, 6 hours, day and 7 days, as of each poll; gaps where a window holds no events.",
+			units.PercentUnit, ratios...).Max(1))
+		d.WithPanel(timeseriesPanel("Users with a failed "+strings.ToLower(a.noun)+" by window",
+			"Distinct users with at least one failed "+strings.ToLower(a.noun)+" within the last hour, 6 hours and day, as of each poll: one user retrying counts once.",
+			units.Short, failing...))
 		d.WithPanel(barGaugePanel(a.title+" by method, last 7 days",
-			"Attempted "+a.events+" by method within the 7 days before the last poll.",
+			"Attempted "+a.events+" by method within the 7 days before the last poll; methods without attempts are left out.",
 			units.Short,
-			instant(fmt.Sprintf("sort_desc(sum by (tenant, method) (%s))", sel(periodEvents, f, `period="d7"`)), "{{method}} ({{tenant}})")))
+			instant("sort_desc("+windowTotal(periodEvents, "tenant, method", f, d7.matcher())+" > 0)", "{{method}} ({{tenant}})")))
 		d.WithPanel(barGaugePanel(a.noun+" failure ratio by method, last 7 days",
 			"Share of "+a.events+" that failed, by method, within the 7 days before the last poll; methods without attempts are left out.",
 			units.PercentUnit,
-			instant(fmt.Sprintf("sort_desc(sum by (tenant, method) (%s) / (sum by (tenant, method) (%s) > 0))",
-				sel(periodEventFailures, f, `period="d7"`), sel(periodEvents, f, `period="d7"`)), "{{method}} ({{tenant}})")).
+			instant("sort_desc("+windowRatio("tenant, method", f, d7.matcher())+")", "{{method}} ({{tenant}})")).
 			Max(1).Thresholds(failureRatio()))
 	}
 
+	// The paging alert's row is open; the registration one's is collapsed.
+	d.WithRow(dashboard.NewRowBuilder(reset.noun + " failure spike alert: what it evaluates"))
+	for _, panel := range spikePanels(reset, p.Rules.ResetSpike) {
+		d.WithPanel(panel)
+	}
+	registrationSpike := dashboard.NewRowBuilder(registration.noun + " failure spike alert: what it evaluates").Collapsed(true)
+	for _, panel := range spikePanels(registration, p.Rules.RegistrationSpike) {
+		registrationSpike.WithPanel(panel)
+	}
+	d.WithRow(registrationSpike)
+
 	d.WithRow(dashboard.NewRowBuilder("Failure reasons"))
-	d.WithPanel(timeseriesPanel("Failure ratio from the counters",
-		"Failed events as a share of all events seen per interval, from the counters; gaps where no events arrived.",
-		units.PercentUnit,
-		series(fmt.Sprintf("sum by (tenant, feature) (increase(%s[$__rate_interval])) / sum by (tenant, feature) (increase(%s[$__rate_interval]))",
-			sel(eventFailures), sel(events)), "{{tenant}} {{feature}}")).Max(1))
-	d.WithPanel(timeseriesPanel("Top failure reasons",
-		"The ten failure reasons with the most new failed events per interval; unspecified when Graph gives none.",
+	d.WithPanel(barGaugePanel("Top failure reasons over the time range",
+		"The ten failure reasons with the most failed events within the dashboard's time range, from the counters (unspecified when Graph gives none); a restart of the exporter within the range counts Graph's 30 days again.",
 		units.Short,
-		series(fmt.Sprintf("topk(10, sum by (tenant, feature, reason) (increase(%s[$__rate_interval])))", sel(eventFailures)), "{{feature}}: {{reason}} ({{tenant}})")))
-	d.WithPanel(tablePanel("Failure reasons over the time range",
-		"Failed events seen within the dashboard's time range, by feature and reason, most frequent first.",
-		units.Short,
-		column{name: "Failures", expr: fmt.Sprintf("topk(25, sum by (tenant, feature, reason) (increase(%s[$__range])))", sel(eventFailures))}))
+		instant("sort_desc(topk(10, "+sumBy("tenant, feature, reason", overRange(eventFailures))+" > 0))", "{{feature}}: {{reason}} ({{tenant}})")))
 	d.WithPanel(tablePanel("Failure reasons by method over the time range",
-		"Failed events seen within the dashboard's time range, by feature, method and reason, most frequent first.",
+		"Failed events within the dashboard's time range, by feature, method and reason, most frequent first (25 at most), from the counters; a restart of the exporter within the range counts Graph's 30 days again.",
 		units.Short,
-		column{name: "Failures", expr: fmt.Sprintf("topk(25, sum by (tenant, feature, method, reason) (increase(%s[$__range])))", sel(eventFailures))}))
+		column{name: "Failures", expr: "topk(25, " + sumBy("tenant, feature, method, reason", overRange(eventFailures)) + " > 0)"}).
+		NoValue("No failures"))
 
 	d.WithRow(dashboard.NewRowBuilder("Sign-ins and password operations, daily"))
 	d.WithPanel(timeseriesPanel("Single- and multi-factor sign-ins per day",
-		"Sign-ins on the newest day of userMfaSignInSummary, single-factor and multi-factor; the value steps once a day.",
+		"Sign-ins on the newest day of userMfaSignInSummary, single-factor and multi-factor; a step per day, drawn from when the exporter saw it (Graph's summaries lag a day or more).",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, factor) (%s)", sel(dailySignins)), "{{tenant}} {{factor}}-factor")))
+		series(sumBy("tenant, factor", one(dailySignins)), "{{tenant}} {{factor}}-factor")))
 	d.WithPanel(timeseriesPanel("Password resets and changes per day",
-		"Password resets by admins, self-service resets and self-service changes on the newest day of userPasswordResetsAndChangesSummary.",
+		"Password resets by admins, self-service resets and self-service changes on the newest day of userPasswordResetsAndChangesSummary; a step per day.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, operation) (%s)", sel(dailyPasswordOps)), "{{tenant}} {{operation}}")))
-	d.WithPanel(statPanel("Multi-factor share of sign-ins",
+		series(sumBy("tenant, operation", one(dailyPasswordOps)), "{{tenant}} {{operation}}")))
+	d.WithPanel(ratioStat("Multi-factor share of sign-ins",
 		"Multi-factor sign-ins as a share of all sign-ins on the newest day reported.",
-		units.PercentUnit, coverage(),
-		series(fmt.Sprintf("sum by (tenant) (%s) / sum by (tenant) (%s)", sel(dailySignins, `factor="multi"`), sel(dailySignins)), "{{tenant}}")).
-		Min(0).Max(1).Span(8))
-	d.WithPanel(statPanel("Self-service share of password resets",
+		coverage(),
+		instant(ratio(sumBy("tenant", one(dailySignins, `factor="multi"`)), sumBy("tenant", one(dailySignins))), "{{tenant}}")).
+		Span(8))
+	d.WithPanel(ratioStat("Self-service share of password resets",
 		"Self-service resets as a share of all password resets (self-service and by admins) on the newest day reported.",
-		units.PercentUnit, neutral(),
-		series(fmt.Sprintf("sum by (tenant) (%s) / sum by (tenant) (%s)",
-			sel(dailyPasswordOps, `operation="self_service_reset"`), sel(dailyPasswordOps, `operation=~"admin_reset|self_service_reset"`)), "{{tenant}}")).
-		Min(0).Max(1).Span(8))
+		neutral(),
+		instant(ratio(sumBy("tenant", one(dailyPasswordOps, `operation="self_service_reset"`)),
+			sumBy("tenant", one(dailyPasswordOps, `operation=~"admin_reset|self_service_reset"`))), "{{tenant}}")).
+		Span(8))
 	d.WithPanel(statPanel("Day of the daily summaries",
 		"The day the daily sign-in and password numbers describe; Graph's summaries lag by a day or more.",
 		units.DateTimeFromNow, neutral(),
-		series(fmt.Sprintf("max by (tenant) (%s) * 1000", sel("entra_authmethods_daily_signins_timestamp_seconds")), "{{tenant}} sign-ins"),
-		series(fmt.Sprintf("max by (tenant) (%s) * 1000", sel("entra_authmethods_daily_password_operations_timestamp_seconds")), "{{tenant}} password operations")).
-		GraphMode(common.BigValueGraphModeNone).Span(8))
+		instant(one(dailySigninsTime)+" * 1000", "{{tenant}} sign-ins"),
+		instant(one(dailyPasswordOpsTime)+" * 1000", "{{tenant}} password operations")).
+		Span(8))
 
 	legacy := dashboard.NewRowBuilder("Legacy usage reports (getCredentialUsageSummary, userCredentialUsageDetails)")
 	legacy.WithPanel(timeseriesPanel("Activities by feature and period (getCredentialUsageSummary)",
 		"Successful and failed registration and reset activities in each period of the deprecated usage-summary report.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, feature, period) (%s)", sel("entra_authmethods_credential_usage_activities")), "{{tenant}} {{feature}} {{period}}")))
+		series(sumBy("tenant, feature, period", one(credentialActivities)), "{{tenant}} {{feature}} {{period}}")))
 	legacy.WithPanel(timeseriesPanel("Failed activities by feature and period (getCredentialUsageSummary)",
 		"Failed registration and reset activities in each period of the deprecated usage-summary report.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, feature, period) (%s)", sel("entra_authmethods_credential_usage_failed_activities")), "{{tenant}} {{feature}} {{period}}")))
+		series(sumBy("tenant, feature, period", one(credentialFailedActivities)), "{{tenant}} {{feature}} {{period}}")))
 	legacy.WithPanel(tablePanel("Activities by method (getCredentialUsageSummary)",
-		"Activities and failed activities by period, feature and method in the deprecated usage-summary report.",
+		"Activities and failed activities by period, feature and method in the deprecated usage-summary report; methods without activities are left out.",
 		units.Short,
-		column{name: "Activities", expr: fmt.Sprintf("sum by (tenant, period, feature, method) (%s)", sel("entra_authmethods_credential_usage_activities"))},
-		column{name: "Failed", expr: fmt.Sprintf("sum by (tenant, period, feature, method) (%s)", sel("entra_authmethods_credential_usage_failed_activities"))}))
-	legacy.WithPanel(timeseriesPanel("Usage events (userCredentialUsageDetails, stopped 2025-08-01)",
-		"New registration and reset events, and failed ones, seen per interval in the deprecated usage-details report.",
+		column{name: "Activities", expr: sumBy("tenant, period, feature, method", one(credentialActivities)) + " > 0"},
+		column{name: "Failed", expr: fmt.Sprintf("%s and on (tenant, period, feature, method) (%s > 0)",
+			sumBy("tenant, period, feature, method", one(credentialFailedActivities)), sumBy("tenant, period, feature, method", one(credentialActivities)))}).
+		NoValue("No activities"))
+	legacy.WithPanel(tablePanel("Usage events over the time range (userCredentialUsageDetails, stopped 2025-08-01)",
+		"Registration and reset events, and failed ones, counted within the dashboard's time range in the deprecated usage-details report.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, feature) (increase(%s[$__rate_interval]))", sel("entra_authmethods_credential_usage_events_total")), "{{tenant}} {{feature}}"),
-		series(fmt.Sprintf("sum by (tenant, feature) (increase(%s[$__rate_interval]))", sel("entra_authmethods_credential_usage_event_failures_total")), "{{tenant}} {{feature}} failed")))
+		column{name: "Events", expr: sumBy("tenant, feature", overRange(credentialEvents)) + " > 0"},
+		column{name: "Failed", expr: sumBy("tenant, feature", overRange(credentialEventFailures)) + " > 0"}).
+		NoValue("No events"))
 	d.WithRow(legacy)
 	return d
 }

@@ -7,12 +7,18 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/units"
 )
 
-// Metrics of user_registration_details.
+// Metrics of user_registration_details and credential_registration_*.
 const (
 	users             = "entra_authmethods_users"
 	usersByFeature    = "entra_authmethods_users_registered_by_feature"
 	usersByMethod     = "entra_authmethods_users_registered_by_method"
 	usersByPreference = "entra_authmethods_users_by_preferred_method"
+
+	credentialUsers              = "entra_authmethods_credential_users"
+	credentialRegistrationUsers  = "entra_authmethods_credential_registration_users"
+	credentialDetailsUsers       = "entra_authmethods_credential_details_users"
+	credentialDetailsStatusUsers = "entra_authmethods_credential_details_status_users"
+	credentialDetailsMethodUsers = "entra_authmethods_credential_details_method_users"
 )
 
 // feature is a flag of userRegistrationDetails, as the feature label spells it.
@@ -32,47 +38,60 @@ var (
 	systemPreferred     = feature{"systemPreferredAuthenticationMethodEnabled", "System-preferred MFA", "have system-preferred MFA enabled (isSystemPreferredAuthenticationMethodEnabled)"}
 )
 
-// share is the fraction of users with the feature, per tenant and the given labels.
-func share(f feature, by string) string {
-	return fmt.Sprintf("sum by (%s) (%s) / sum by (%s) (%s)",
-		by, sel(usersByFeature, `feature="`+f.name+`"`), by, sel(users))
+// withFeature is the matcher of a feature of users_registered_by_feature.
+func withFeature(f feature) string { return `feature="` + f.name + `"` }
+
+// share is the fraction of users with the feature, by the given labels
+// (which include user_type wherever it is a headline: members and guests
+// differ too much to be averaged).
+func share(f feature, by string, matchers ...string) string {
+	return ratio(sumBy(by, one(usersByFeature, append([]string{withFeature(f)}, matchers...)...)),
+		sumBy(by, one(users, matchers...)))
 }
 
-// adminsNotMFACapable is the number of admins without MFA, by tenant and user
-// type: each group of admins less those of them that are MFA-capable.
-func adminsNotMFACapable() string {
-	return fmt.Sprintf("sum by (tenant, user_type) (%s) - sum by (tenant, user_type) (%s)",
-		sel(users, `admin="true"`), sel(usersByFeature, `admin="true"`, `feature="mfaCapable"`))
+// without is the number of users without the feature, by the given labels:
+// each group of users less those of them that have it.
+func without(f feature, by string, matchers ...string) string {
+	return fmt.Sprintf("%s - %s", sumBy(by, one(users, matchers...)),
+		sumBy(by, one(usersByFeature, append([]string{withFeature(f)}, matchers...)...)))
 }
 
-func adoption() *board {
-	d := newDashboard("entra-authmethods-adoption", "Entra ID authentication methods / Adoption",
-		"How many users are registered and capable for MFA, self-service password reset and passwordless sign-in, and with which methods.",
+func adoption(p Params) *board {
+	d := newDashboard(p, "adoption", "Entra ID authentication methods / Adoption",
+		"How many users are registered and capable for MFA, self-service password reset and passwordless sign-in, and with which methods; members and guests apart.",
 		"now-7d", "15m")
+	d.WithVariable(allVariable(queryVariable(userTypeVariable, "User type",
+		"userType of userRegistrationDetails: member or guest. Shares are per user type, never members and guests together.",
+		`label_values(entra_authmethods_users{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, user_type)`), ".*"))
+	ut := userTypeMatcher
 
-	d.WithRow(dashboard.NewRowBuilder("Coverage"))
+	d.WithRow(dashboard.NewRowBuilder("Coverage, per user type"))
 	d.WithPanel(statPanel("Users",
-		"Users listed by userRegistrationDetails, members and guests.",
+		"Users listed by userRegistrationDetails, per tenant and user type.",
 		units.Short, neutral(),
-		series(fmt.Sprintf("sum by (tenant) (%s)", sel(users)), "{{tenant}}")))
+		instant(sumBy("tenant, user_type", one(users, ut)), "{{tenant}} {{user_type}}s")))
 	for _, f := range []feature{mfaCapable, mfaRegistered, ssprCapable} {
-		d.WithPanel(statPanel(f.title+" users", "Share of users who "+f.about+".",
-			units.PercentUnit, coverage(),
-			series(share(f, "tenant"), "{{tenant}}")).Min(0).Max(1))
+		d.WithPanel(ratioStat(f.title+" users", "Share of users who "+f.about+", per tenant and user type.",
+			coverage(),
+			instant(share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(5))
 	}
-	d.WithPanel(statPanel(passwordlessCapable.title+" users", "Share of users who "+passwordlessCapable.about+".",
-		units.PercentUnit, thresholds("red", step{0.2, "orange"}, step{0.5, "green"}),
-		series(share(passwordlessCapable, "tenant"), "{{tenant}}")).Min(0).Max(1))
+	d.WithPanel(ratioStat(passwordlessCapable.title+" users", "Share of users who "+passwordlessCapable.about+", per tenant and user type.",
+		thresholds("red", step{0.2, "orange"}, step{0.5, "green"}),
+		instant(share(passwordlessCapable, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(5))
+	d.WithPanel(statPanel("Users not MFA-capable",
+		"Users without an MFA-capable method, per tenant and user type: the accounts a password alone protects.",
+		units.Short, thresholds("green", step{1, "orange"}),
+		instant(without(mfaCapable, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(12).Height(4))
 	d.WithPanel(statPanel("Admins not MFA-capable",
-		"Admins (users with an admin role) who are not MFA-capable; anything but 0 needs attention.",
+		"Admins (users with an admin role) who are not MFA-capable, per tenant and user type; anything but 0 needs attention.",
 		units.Short, zeroIsGood(),
-		series(fmt.Sprintf("sum by (tenant) (%s)", adminsNotMFACapable()), "{{tenant}}")))
+		instant(without(mfaCapable, "tenant, user_type", `admin="true"`, ut), "{{tenant}} {{user_type}} admins")).Span(12).Height(4))
 
 	coverageColumns := []column{{name: "Users", unit: units.Short,
-		expr: fmt.Sprintf("sum by (tenant, user_type, admin) (%s)", sel(users))}}
+		expr: sumBy("tenant, user_type, admin", one(users, ut))}}
 	all := []feature{mfaCapable, mfaRegistered, ssprRegistered, ssprEnabled, ssprCapable, passwordlessCapable, systemPreferred}
 	for _, f := range all {
-		coverageColumns = append(coverageColumns, column{name: f.title, expr: share(f, "tenant, user_type, admin")})
+		coverageColumns = append(coverageColumns, column{name: f.title, expr: share(f, "tenant, user_type, admin", ut)})
 	}
 	coverageTable := tablePanel("Coverage by user type and role",
 		"Share of users with each flag of userRegistrationDetails, for members and guests, admins and others.",
@@ -84,68 +103,69 @@ func adoption() *board {
 
 	var overTime []*query
 	for _, f := range []feature{mfaCapable, mfaRegistered, ssprCapable, passwordlessCapable} {
-		overTime = append(overTime, series(share(f, "tenant"), "{{tenant}} "+f.title))
+		overTime = append(overTime, series(share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s "+f.title))
 	}
 	d.WithPanel(timeseriesPanel("Coverage over time",
-		"Share of users who are MFA-capable, MFA-registered, SSPR-capable and passwordless-capable.",
+		"Share of users who are MFA-capable, MFA-registered, SSPR-capable and passwordless-capable, per user type.",
 		units.PercentUnit, overTime...).Max(1))
 	d.WithPanel(timeseriesPanel("Members, guests and admins",
 		"Users by userType (member or guest), and how many of them hold an admin role.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, user_type) (%s)", sel(users)), "{{tenant}} {{user_type}}s"),
-		series(fmt.Sprintf("sum by (tenant) (%s)", sel(users, `admin="true"`)), "{{tenant}} admins")))
+		series(sumBy("tenant, user_type", one(users, ut)), "{{tenant}} {{user_type}}s"),
+		series(sumBy("tenant, user_type", one(users, `admin="true"`, ut)), "{{tenant}} {{user_type}} admins")))
 
 	d.WithRow(dashboard.NewRowBuilder("Methods"))
 	d.WithPanel(barGaugePanel("Users by registered method",
 		"Users who have registered each authentication method (methodsRegistered); a user counts once per method.",
 		units.Short,
-		instant(fmt.Sprintf("sort_desc(sum by (tenant, method) (%s))", sel(usersByMethod)), "{{method}} ({{tenant}})")))
+		instant("sort_desc("+sumBy("tenant, method", one(usersByMethod, ut))+" > 0)", "{{method}} ({{tenant}})")))
 	d.WithPanel(tableLegend(timeseriesPanel("Users by registered method over time",
 		"Users who have registered each authentication method, over time: the progress of a rollout.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, method) (%s)", sel(usersByMethod)), "{{method}} ({{tenant}})"))))
+		series(sumBy("tenant, method", one(usersByMethod, ut)), "{{method}} ({{tenant}})"))))
 	d.WithPanel(barGaugePanel("Preferred second-factor method",
 		"Users by the method they chose as preferred for the second factor; none when they chose none.",
 		units.Short,
-		instant(fmt.Sprintf("sort_desc(sum by (tenant, method) (%s))", sel(usersByPreference)), "{{method}} ({{tenant}})")))
+		instant("sort_desc("+sumBy("tenant, method", one(usersByPreference, ut))+" > 0)", "{{method}} ({{tenant}})")))
 	d.WithPanel(tableLegend(timeseriesPanel("Preferred second-factor method over time",
 		"Users by preferred second-factor method, over time: whether users move away from SMS and voice.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, method) (%s)", sel(usersByPreference)), "{{method}} ({{tenant}})"))))
+		series(sumBy("tenant, method", one(usersByPreference, ut)), "{{method}} ({{tenant}})"))))
 
-	d.WithRow(dashboard.NewRowBuilder("Admins"))
+	d.WithRow(dashboard.NewRowBuilder("Users without MFA"))
 	d.WithPanel(colorCells(tablePanel("Admins who are not MFA-capable",
 		"Admins without an MFA-capable method, by tenant and user type; no rows when every admin is MFA-capable.",
 		units.Short,
-		column{name: "Admins not MFA-capable", expr: adminsNotMFACapable() + " > 0"}).
+		column{name: "Admins not MFA-capable", expr: without(mfaCapable, "tenant, user_type", `admin="true"`, ut) + " > 0"}).
 		NoValue("None: every admin is MFA-capable"),
 		"Admins not MFA-capable", zeroIsGood()))
-	d.WithPanel(timeseriesPanel("Admins not MFA-capable over time",
-		"Admins without an MFA-capable method; the line should stay at 0.",
+	d.WithPanel(timeseriesPanel("Users and admins not MFA-capable over time",
+		"Users and admins without an MFA-capable method, per user type; the admins' line should stay at 0.",
 		units.Short,
-		series(adminsNotMFACapable(), "{{tenant}} {{user_type}}s")))
+		series(without(mfaCapable, "tenant, user_type", ut), "{{tenant}} {{user_type}}s"),
+		series(without(mfaCapable, "tenant, user_type", `admin="true"`, ut), "{{tenant}} {{user_type}} admins")))
 
 	legacy := dashboard.NewRowBuilder("Legacy credential reports (getCredentialUserRegistrationCount, credentialUserRegistrationDetails)")
 	legacy.WithPanel(timeseriesPanel("Registration status (getCredentialUserRegistrationCount)",
-		"Users per registration status from the beta registration-count report, and all users it counts.",
+		"Users per registration status from the beta registration-count report, and all users it counts (members and guests).",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, status) (%s)", sel("entra_authmethods_credential_registration_users")), "{{tenant}} {{status}}"),
-		series(fmt.Sprintf("sum by (tenant) (%s)", sel("entra_authmethods_credential_users")), "{{tenant}} all users")))
+		series(sumBy("tenant, status", one(credentialRegistrationUsers)), "{{tenant}} {{status}}"),
+		series(sumBy("tenant", one(credentialUsers)), "{{tenant}} all users")))
 	legacy.WithPanel(barGaugePanel("Registration status share (getCredentialUserRegistrationCount)",
-		"Share of users per registration status in the beta registration-count report.",
+		"Share of all users (members and guests) per registration status in the beta registration-count report.",
 		units.PercentUnit,
-		instant(fmt.Sprintf("sort_desc(sum by (tenant, status) (%s) / on (tenant) group_left () sum by (tenant) (%s))",
-			sel("entra_authmethods_credential_registration_users"), sel("entra_authmethods_credential_users")), "{{status}} ({{tenant}})")).
+		instant("sort_desc("+fmt.Sprintf("%s / on (tenant) group_left () (%s > 0)",
+			sumBy("tenant, status", one(credentialRegistrationUsers)), sumBy("tenant", one(credentialUsers)))+")", "{{status}} ({{tenant}})")).
 		Max(1).Thresholds(coverage()))
 	legacy.WithPanel(timeseriesPanel("Registration details by status (credentialUserRegistrationDetails, stopped 2024-06-30)",
 		"Users per status from the deprecated registration-details report, and the users it listed.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, status) (%s)", sel("entra_authmethods_credential_details_status_users")), "{{tenant}} {{status}}"),
-		series(fmt.Sprintf("sum by (tenant) (%s)", sel("entra_authmethods_credential_details_users")), "{{tenant}} all users")))
+		series(sumBy("tenant, status", one(credentialDetailsStatusUsers)), "{{tenant}} {{status}}"),
+		series(sumBy("tenant", one(credentialDetailsUsers)), "{{tenant}} all users")))
 	legacy.WithPanel(barGaugePanel("Registration details by method (credentialUserRegistrationDetails, stopped 2024-06-30)",
 		"Users per registered method from the deprecated registration-details report.",
 		units.Short,
-		instant(fmt.Sprintf("sort_desc(sum by (tenant, method) (%s))", sel("entra_authmethods_credential_details_method_users")), "{{method}} ({{tenant}})")))
+		instant("sort_desc("+sumBy("tenant, method", one(credentialDetailsMethodUsers))+" > 0)", "{{method}} ({{tenant}})")))
 	d.WithRow(legacy)
 	return d
 }

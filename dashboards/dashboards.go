@@ -1,33 +1,96 @@
 // Package dashboards generates the Grafana dashboards shipped in
 // deploy/grafana-dashboards from Go code, with grafana-foundation-sdk.
 //
-// Every dashboard has a Prometheus datasource variable and a multi-select
-// tenant variable; every query filters on tenant=~"$tenant" and uses only the
-// exporter's own metrics, so the dashboards work without recording rules.
+// Every dashboard has a Prometheus datasource variable, job and instance
+// variables (the exporter's targets; the job defaults to the rules' job) and a
+// multi-select tenant variable; every query filters on all three and uses only
+// the exporter's own metrics (and up), so the dashboards work without
+// recording rules. Every series is first merged over targets with max, so two
+// scrapes of one exporter never double a count.
 //
 // After changing a dashboard, rewrite the JSON files with
 //
 //	go generate ./dashboards/
 //
 // (which runs go test -update); the test fails while the committed files
-// differ from what the code generates.
+// differ from what All(Defaults()) generates. A site with other parameters
+// writes its own with Write.
 package dashboards
 
 //go:generate go test . -run TestDashboardsUpToDate -update
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
 )
+
+// Params are what a site may tune in the dashboards.
+type Params struct {
+	// Rules are the parameters of the site's alert rules: the dashboards
+	// select Rules.Job by default, draw the spike alerts' thresholds and
+	// mark firing alerts of Rules.PageSeverity in red.
+	Rules rules.Params
+
+	// UIDPrefix starts every dashboard's uid and file name, as in
+	// "<prefix>-adoption"; at most 24 characters of [a-zA-Z0-9_-], so the
+	// longest uid stays within Grafana's 40.
+	UIDPrefix string
+
+	// Tags are on every dashboard; the dashboards link to each other by them.
+	Tags []string
+}
+
+// Defaults are the parameters of the shipped dashboards.
+func Defaults() Params {
+	return Params{
+		Rules:     rules.Defaults(),
+		UIDPrefix: "entra-authmethods",
+		Tags:      []string{"entra", "authentication-methods"},
+	}
+}
+
+var uidPrefixRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,24}$`)
+
+// Validate reports parameters the dashboards cannot be built with.
+func (p Params) Validate() error {
+	var errs []error
+	if p.Rules.Job == "" {
+		errs = append(errs, errors.New("empty Rules.Job"))
+	}
+	if !uidPrefixRE.MatchString(p.UIDPrefix) {
+		errs = append(errs, fmt.Errorf("uid prefix %q: want 1 to 24 characters of [a-zA-Z0-9_-]", p.UIDPrefix))
+	}
+	if len(p.Tags) == 0 {
+		errs = append(errs, errors.New("no Tags: the dashboards link to each other by them"))
+	}
+	for _, s := range []struct {
+		name  string
+		spike rules.Spike
+	}{{"reset", p.Rules.ResetSpike}, {"registration", p.Rules.RegistrationSpike}} {
+		if x := s.spike; x.MinExcessFailures < 0 || x.MinFailingUsers < 0 || x.MinPoints < 0 || x.MinPoints > 1 {
+			errs = append(errs, fmt.Errorf("%s spike %+v: want non-negative minimums and MinPoints within [0, 1]", s.name, x))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Names of the dashboard variables.
 const (
 	datasourceVariable = "datasource"
+	jobVariable        = "job"
+	instanceVariable   = "instance"
 	tenantVariable     = "tenant"
+	userTypeVariable   = "user_type"
 )
 
 // board builds a dashboard in Grafana's classic JSON model, which every
@@ -37,35 +100,46 @@ const (
 //lint:ignore SA1019 the classic model is the one to ship, see above
 type board = dashboard.DashboardBuilder
 
-// tags are on every dashboard, and the dashboards link to each other by them.
-var tags = []string{"entra", "authentication-methods"}
-
-// All returns every dashboard as indented JSON, by file name.
-func All() (map[string][]byte, error) {
-	builders := map[string]*board{
-		"entra-authmethods-adoption.json":        adoption(),
-		"entra-authmethods-activity.json":        activity(),
-		"entra-authmethods-exporter-health.json": exporterHealth(),
+// All returns every dashboard as indented JSON, by file name (its uid
+// followed by .json).
+func All(p Params) (map[string][]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("dashboards: %w", err)
 	}
+	builders := []*board{adoption(p), activity(p), fleet(p), exporterHealth(p)}
 	out := make(map[string][]byte, len(builders))
-	for name, b := range builders {
-		raw, err := render(b)
+	for _, b := range builders {
+		uid, raw, err := render(b, p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, err
 		}
-		out[name] = raw
+		out[uid+".json"] = raw
 	}
 	return out, nil
 }
 
+// Write writes All(p) into dir, e.g. a site's copy of deploy/grafana-dashboards.
+func Write(dir string, p Params) error {
+	files, err := All(p)
+	if err != nil {
+		return err
+	}
+	for name, raw := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // newDashboard starts a dashboard with what all of them share: tags,
-// variables, the built-in annotations, time range and refresh.
-func newDashboard(uid, title, description, from, refresh string) *board {
+// variables, annotations, time range and refresh.
+func newDashboard(p Params, uid, title, description, from, refresh string) *board {
 	//lint:ignore SA1019 see board
-	return dashboard.NewDashboardBuilder(title).
-		Uid(uid).
+	d := dashboard.NewDashboardBuilder(title).
+		Uid(p.UIDPrefix+"-"+uid).
 		Description(description).
-		Tags(tags).
+		Tags(p.Tags).
 		Editable().
 		Timezone("browser").
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
@@ -74,22 +148,21 @@ func newDashboard(uid, title, description, from, refresh string) *board {
 		WithVariable(dashboard.NewDatasourceVariableBuilder(datasourceVariable).
 			Label("Data source").
 			Type("prometheus")).
-		WithVariable(dashboard.NewQueryVariableBuilder(tenantVariable).
-			Label("Tenant").
-			Description("The tenant label: the tenants' names in the exporter's configuration.").
-			Datasource(datasourceRef()).
-			Query(dashboard.StringOrMap{String: cog.ToPtr("label_values(entra_authmethods_tenant_info, tenant)")}).
-			Definition("label_values(entra_authmethods_tenant_info, tenant)").
-			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
-			Sort(dashboard.VariableSortAlphabeticalCaseInsensitiveAsc).
-			Multi(true).
-			IncludeAll(true).
-			AllValue(".*").
+		// The job is a choice, not All: up of every job is not the exporter's.
+		WithVariable(queryVariable(jobVariable, "Job",
+			"The Prometheus job of the exporter's targets; the alert rules watch "+p.Rules.Job+".",
+			"label_values(entra_authmethods_exporter_build_info, job)").
 			Current(dashboard.VariableOption{
 				Selected: cog.ToPtr(true),
-				Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
-				Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
+				Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{p.Rules.Job}},
+				Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{p.Rules.Job}},
 			})).
+		WithVariable(allVariable(queryVariable(instanceVariable, "Instance",
+			"The exporter's targets in the job; with several (shards, or one exporter scraped twice) every count merges their series, so nothing is counted twice.",
+			`label_values(entra_authmethods_exporter_build_info{job=~"$job"}, instance)`), ".+")).
+		WithVariable(allVariable(queryVariable(tenantVariable, "Tenant",
+			"The tenant label: the tenants' names in the exporter's configuration.",
+			`label_values(entra_authmethods_tenant_info{job=~"$job", instance=~"$instance"}, tenant)`), ".*")).
 		Annotation(dashboard.NewAnnotationQueryBuilder().
 			Name("Annotations & Alerts").
 			Datasource(common.DataSourceRef{Type: cog.ToPtr("grafana"), Uid: cog.ToPtr("-- Grafana --")}).
@@ -98,14 +171,57 @@ func newDashboard(uid, title, description, from, refresh string) *board {
 			Enable(true).
 			Hide(true).
 			IconColor("rgba(0, 211, 255, 1)"))
+	// Firing alerts of the rules: paging ones in red, the others in orange.
+	// Alerts without a tenant (the exporter down) show on every selection.
+	page := p.Rules.PageSeverity
+	for _, a := range []struct{ name, severity, color string }{
+		{"Paging alerts (" + page + ")", `severity="` + page + `"`, "red"},
+		{"Other alerts", `severity!="` + page + `"`, "orange"},
+	} {
+		d.Annotation(dashboard.NewAnnotationQueryBuilder().
+			Name(a.name).
+			Datasource(datasourceRef()).
+			Enable(true).
+			IconColor(a.color).
+			Expr(`ALERTS{alertname=~"EntraAuthMethods.*", alertstate="firing", ` + a.severity + `, tenant=~"$tenant|"}`).
+			Step("60s").
+			TitleFormat("{{alertname}}").
+			TextFormat("{{tenant}} {{feature}} {{report}} ({{severity}})").
+			TagKeys("tenant,severity"))
+	}
+	return d
+}
+
+func queryVariable(name, label, description, query string) *dashboard.QueryVariableBuilder {
+	return dashboard.NewQueryVariableBuilder(name).
+		Label(label).
+		Description(description).
+		Datasource(datasourceRef()).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
+		Definition(query).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalCaseInsensitiveAsc).
+		Multi(true)
+}
+
+// allVariable offers All, selected by default, as the regex allValue.
+func allVariable(v *dashboard.QueryVariableBuilder, allValue string) *dashboard.QueryVariableBuilder {
+	return v.IncludeAll(true).
+		AllValue(allValue).
+		Current(dashboard.VariableOption{
+			Selected: cog.ToPtr(true),
+			Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
+			Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
+		})
 }
 
 // render builds the dashboard, numbers its panels (rows and the panels of
-// collapsed rows included) and links it to the other dashboards.
-func render(b *board) ([]byte, error) {
+// collapsed rows included) and links it to the other dashboards; it returns
+// the uid and the JSON.
+func render(b *board, p Params) (string, []byte, error) {
 	d, err := b.Build()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var id uint32
 	next := func() uint32 { id++; return id }
@@ -129,14 +245,14 @@ func render(b *board) ([]byte, error) {
 		Title:       "Entra ID authentication methods",
 		Type:        dashboard.DashboardLinkTypeDashboards,
 		Icon:        "external link",
-		Tags:        tags,
+		Tags:        p.Tags,
 		AsDropdown:  true,
 		IncludeVars: true,
 		KeepTime:    true,
 	}}
 	raw, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return append(raw, '\n'), nil
+	return *d.Uid, append(raw, '\n'), nil
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
@@ -22,7 +23,8 @@ var update = flag.Bool("update", false, "rewrite the dashboards in "+outDir+" fr
 const outDir = "../deploy/grafana-dashboards"
 
 // TestDashboardsUpToDate fails while the committed JSON differs from what
-// the generator produces; -update rewrites it (go generate ./dashboards/).
+// the generator produces with the default parameters; -update rewrites it
+// (go generate ./dashboards/).
 func TestDashboardsUpToDate(t *testing.T) {
 	generated := generate(t)
 	again := generate(t)
@@ -48,10 +50,8 @@ func TestDashboardsUpToDate(t *testing.T) {
 				t.Logf("removed %s", path)
 			}
 		}
-		for name, raw := range generated {
-			if err := os.WriteFile(filepath.Join(outDir, name), raw, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		if err := Write(outDir, Defaults()); err != nil {
+			t.Fatal(err)
 		}
 		return
 	}
@@ -78,7 +78,7 @@ func TestDashboardsUpToDate(t *testing.T) {
 
 func generate(t *testing.T) map[string][]byte {
 	t.Helper()
-	out, err := All()
+	out, err := All(Defaults())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func firstDifferentLine(a, b []byte) int {
 	return min(len(la), len(lb)) + 1
 }
 
-// The parts of Grafana's dashboard JSON the lint looks at.
+// The parts of Grafana's dashboard JSON the tests look at.
 type (
 	lintDashboard struct {
 		UID         string   `json:"uid"`
@@ -113,6 +113,14 @@ type (
 		Templating struct {
 			List []lintVariable `json:"list"`
 		} `json:"templating"`
+		Annotations struct {
+			List []struct {
+				Name       string   `json:"name"`
+				Datasource *lintRef `json:"datasource"`
+				Expr       string   `json:"expr"`
+				Enable     bool     `json:"enable"`
+			} `json:"list"`
+		} `json:"annotations"`
 		Panels []lintPanel `json:"panels"`
 	}
 	lintRef struct {
@@ -126,6 +134,10 @@ type (
 		Datasource *lintRef `json:"datasource"`
 		Multi      bool     `json:"multi"`
 		IncludeAll bool     `json:"includeAll"`
+		AllValue   string   `json:"allValue"`
+		Current    struct {
+			Value []string `json:"value"`
+		} `json:"current"`
 	}
 	lintPanel struct {
 		ID          int      `json:"id"`
@@ -134,17 +146,26 @@ type (
 		Description string   `json:"description"`
 		Collapsed   bool     `json:"collapsed"`
 		Datasource  *lintRef `json:"datasource"`
+		Interval    string   `json:"interval"`
 		GridPos     struct {
 			H, W, X, Y int
 		} `json:"gridPos"`
 		FieldConfig struct {
 			Defaults struct {
-				Unit string `json:"unit"`
+				Unit     string `json:"unit"`
+				Mappings []struct {
+					Type    string `json:"type"`
+					Options struct {
+						Match string `json:"match"`
+					} `json:"options"`
+				} `json:"mappings"`
 			} `json:"defaults"`
 		} `json:"fieldConfig"`
 		Targets []struct {
 			RefID      string   `json:"refId"`
 			Expr       string   `json:"expr"`
+			Instant    bool     `json:"instant"`
+			Range      bool     `json:"range"`
 			Datasource *lintRef `json:"datasource"`
 		} `json:"targets"`
 		Panels []lintPanel `json:"panels"`
@@ -152,26 +173,41 @@ type (
 )
 
 var (
-	metricRE    = regexp.MustCompile(`entra_authmethods_[a-z_]+`)
-	selectorRE  = regexp.MustCompile(`(entra_authmethods_[a-z_]+)(\{[^}]*\})?(\[[^\]]*\])?`)
-	rangeRE     = regexp.MustCompile(`\[([^\]]*)\]`)
-	variableRE  = regexp.MustCompile(`\$\{?(\w+)`)
-	rateFuncRE  = regexp.MustCompile(`\b(rate|irate|increase)\(`)
-	allowedVars = []string{tenantVariable, "__rate_interval", "__range", "__interval"}
+	metricRE   = regexp.MustCompile(`entra_authmethods_[a-z_]+`)
+	selectorRE = regexp.MustCompile(`(entra_authmethods_[a-z_]+|\bup)(\{[^}]*\})?(\[[^\]]*\])?`)
+	rangeRE    = regexp.MustCompile(`\[([^\]]*)\]`)
+	variableRE = regexp.MustCompile(`\$\{?(\w+)`)
+	rateFuncRE = regexp.MustCompile(`\b(rate|irate|increase)\(`)
+	// A selector merged over targets: directly inside max by (...), or
+	// inside an increase() or time() - there.
+	mergedRE   = regexp.MustCompile(`max by \(([^)]*)\) \((?:increase\(|time\(\) - )?$`)
+	divisionRE = regexp.MustCompile(` / (?:on \([^)]*\) group_left \(\) )?`)
+	// Grafana's own variables a query may use.
+	builtinVars = []string{"__rate_interval", "__range", "__interval"}
 )
 
-// knownMetrics are the metric names the demo tenant exposes and the README documents.
-func knownMetrics(t *testing.T) map[string]bool {
+// knownMetrics are the metric names the demo tenant exposes and the README
+// documents, with the labels the demo shows (nil for README-only ones).
+func knownMetrics(t *testing.T) map[string][]string {
 	t.Helper()
-	known := map[string]bool{}
+	known := map[string][]string{}
 	demo, err := os.ReadFile("../cmd/exporter/testdata/demo.prom")
 	if err != nil {
 		t.Fatal(err)
 	}
+	labelRE := regexp.MustCompile(`([a-z_]+)="`)
 	for line := range strings.Lines(string(demo)) {
-		if name := metricRE.FindString(line); name != "" && strings.HasPrefix(line, name) {
-			known[name] = true
+		name := metricRE.FindString(line)
+		if name == "" || !strings.HasPrefix(line, name) {
+			continue
 		}
+		labels := known[name]
+		for _, m := range labelRE.FindAllStringSubmatch(line, -1) {
+			if !slices.Contains(labels, m[1]) {
+				labels = append(labels, m[1])
+			}
+		}
+		known[name] = labels
 	}
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -179,7 +215,9 @@ func knownMetrics(t *testing.T) map[string]bool {
 	}
 	for line := range strings.Lines(string(readme)) {
 		if strings.HasPrefix(line, "| `entra_authmethods_") {
-			known[metricRE.FindString(line)] = true
+			if name := metricRE.FindString(line); known[name] == nil {
+				known[name] = nil // no labels known: only the README has it
+			}
 		}
 	}
 	if len(known) < 20 {
@@ -189,10 +227,11 @@ func knownMetrics(t *testing.T) map[string]bool {
 }
 
 // TestDashboardsLint checks the conventions every dashboard keeps: the
-// datasource and tenant variables, a unit and a description on every panel,
-// the datasource variable everywhere, the tenant filter on every selector,
-// $__rate_interval (or $__range) in every range, and only metrics the
-// exporter has.
+// datasource, job, instance and tenant variables; a unit, a description and
+// the minimum interval on every panel; instant queries where one value is
+// shown; the variables' filters on every selector, every series merged over
+// targets, every division guarded against 0, no per-interval counter
+// windows; only metrics the exporter has; alert annotations.
 func TestDashboardsLint(t *testing.T) {
 	known := knownMetrics(t)
 	uids, titles := map[string]string{}, map[string]string{}
@@ -217,7 +256,8 @@ func TestDashboardsLint(t *testing.T) {
 type linter struct {
 	t       *testing.T
 	file    string
-	known   map[string]bool
+	known   map[string][]string
+	vars    map[string]lintVariable
 	ids     map[int]bool
 	panels  int
 	queries int
@@ -230,11 +270,12 @@ func (l *linter) errorf(format string, args ...any) {
 
 func (l *linter) dashboard(d lintDashboard) {
 	l.t.Helper()
+	p := Defaults()
 	if d.UID+".json" != l.file {
 		l.errorf("uid %q: want the file name without .json", d.UID)
 	}
-	if len(d.UID) > 40 {
-		l.errorf("uid %q is longer than Grafana's 40 characters", d.UID)
+	if len(d.UID) > 40 || !strings.HasPrefix(d.UID, p.UIDPrefix+"-") {
+		l.errorf("uid %q: want the prefix %q and at most Grafana's 40 characters", d.UID, p.UIDPrefix)
 	}
 	if !strings.HasPrefix(d.Title, "Entra ID authentication methods / ") {
 		l.errorf("title %q: want the common prefix", d.Title)
@@ -242,7 +283,7 @@ func (l *linter) dashboard(d lintDashboard) {
 	if d.Description == "" {
 		l.errorf("no description")
 	}
-	if !slices.Equal(d.Tags, []string{"entra", "authentication-methods"}) {
+	if !slices.Equal(d.Tags, p.Tags) {
 		l.errorf("tags %q", d.Tags)
 	}
 	if d.Time.From == "" || d.Time.To != "now" || d.Refresh == "" {
@@ -250,36 +291,67 @@ func (l *linter) dashboard(d lintDashboard) {
 	}
 	l.variables(d.Templating.List)
 
+	alerts := 0
+	for _, a := range d.Annotations.List {
+		if a.Expr == "" {
+			continue
+		}
+		alerts++
+		if a.Datasource == nil || a.Datasource.UID != "${datasource}" || !a.Enable {
+			l.errorf("annotation %q: want it enabled on the datasource variable", a.Name)
+		}
+		if !strings.HasPrefix(a.Expr, `ALERTS{alertname=~"EntraAuthMethods.*", alertstate="firing", `) || !strings.Contains(a.Expr, `tenant=~"$tenant|"`) {
+			l.errorf("annotation %q: want the project's firing alerts of the selected tenants, have %s", a.Name, a.Expr)
+		}
+	}
+	if alerts == 0 {
+		l.errorf("no annotation of the firing alerts")
+	}
+
 	l.ids = map[int]bool{}
 	collapsed := false
 	for _, p := range d.Panels {
 		l.panel(p)
 		collapsed = collapsed || p.Type == "row" && p.Collapsed
 	}
-	if !collapsed && d.UID != "entra-authmethods-exporter-health" {
+	if !collapsed && (strings.HasSuffix(d.UID, "-adoption") || strings.HasSuffix(d.UID, "-activity")) {
 		l.errorf("no collapsed row: the legacy reports belong in one")
 	}
 }
 
 func (l *linter) variables(vars []lintVariable) {
 	l.t.Helper()
-	byName := map[string]lintVariable{}
+	l.vars = map[string]lintVariable{}
 	for _, v := range vars {
-		byName[v.Name] = v
+		l.vars[v.Name] = v
 	}
-	if v, ok := byName[datasourceVariable]; !ok || v.Type != "datasource" || v.Query != "prometheus" {
+	if v, ok := l.vars[datasourceVariable]; !ok || v.Type != "datasource" || v.Query != "prometheus" {
 		l.errorf("want a variable %q of type datasource for prometheus, have %+v", datasourceVariable, v)
 	}
-	v, ok := byName[tenantVariable]
-	switch {
-	case !ok || v.Type != "query":
-		l.errorf("want a query variable %q, have %+v", tenantVariable, v)
-	case !v.Multi || !v.IncludeAll:
-		l.errorf("variable %q must be multi-select with All", tenantVariable)
-	case v.Query != "label_values(entra_authmethods_tenant_info, tenant)":
-		l.errorf("variable %q queries %v", tenantVariable, v.Query)
-	case v.Datasource == nil || v.Datasource.UID != "${datasource}":
-		l.errorf("variable %q does not use the datasource variable", tenantVariable)
+	want := map[string]string{
+		jobVariable:      "label_values(entra_authmethods_exporter_build_info, job)",
+		instanceVariable: `label_values(entra_authmethods_exporter_build_info{job=~"$job"}, instance)`,
+		tenantVariable:   `label_values(entra_authmethods_tenant_info{job=~"$job", instance=~"$instance"}, tenant)`,
+	}
+	if _, ok := l.vars[userTypeVariable]; ok {
+		want[userTypeVariable] = `label_values(entra_authmethods_users{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, user_type)`
+	}
+	for name, query := range want {
+		v, ok := l.vars[name]
+		switch {
+		case !ok || v.Type != "query":
+			l.errorf("want a query variable %q, have %+v", name, v)
+		case !v.Multi:
+			l.errorf("variable %q must be multi-select", name)
+		case v.Query != query:
+			l.errorf("variable %q queries %v, want %s", name, v.Query, query)
+		case v.Datasource == nil || v.Datasource.UID != "${datasource}":
+			l.errorf("variable %q does not use the datasource variable", name)
+		case name == jobVariable && (v.IncludeAll || !slices.Equal(v.Current.Value, []string{Defaults().Rules.Job})):
+			l.errorf("variable %q: want no All (up of every job is not the exporter's) and the rules' job selected, have %+v", name, v)
+		case name != jobVariable && (!v.IncludeAll || v.AllValue == "" || !slices.Equal(v.Current.Value, []string{"$__all"})):
+			l.errorf("variable %q must offer All, as a regex, selected by default", name)
+		}
 	}
 }
 
@@ -312,8 +384,25 @@ func (l *linter) panel(p lintPanel) {
 	if p.Datasource == nil || p.Datasource.UID != "${datasource}" {
 		l.errorf("%s: datasource %+v is not the datasource variable", where, p.Datasource)
 	}
+	// A minimum interval of a minute: a 60 s scrape has a sample in every
+	// step, and $__rate_interval is at least four scrapes.
+	if interval, err := time.ParseDuration(p.Interval); err != nil || interval < time.Minute {
+		l.errorf("%s: interval %q: want at least 1m", where, p.Interval)
+	}
 	if len(p.Targets) == 0 {
 		l.errorf("%s: no queries", where)
+	}
+	// One value per series must be the current one, not the last of a range.
+	current := p.Type == "stat" || p.Type == "bargauge" || p.Type == "table" || p.Type == "gauge"
+	if p.Type == "stat" && !slices.ContainsFunc(p.FieldConfig.Defaults.Mappings, func(m struct {
+		Type    string `json:"type"`
+		Options struct {
+			Match string `json:"match"`
+		} `json:"options"`
+	}) bool {
+		return m.Type == "special" && strings.Contains(m.Options.Match, "null")
+	}) {
+		l.errorf("%s: a stat needs a mapping for no data (null)", where)
 	}
 	refIDs := map[string]bool{}
 	for _, tg := range p.Targets {
@@ -325,55 +414,180 @@ func (l *linter) panel(p lintPanel) {
 		if tg.Datasource == nil || tg.Datasource.UID != "${datasource}" {
 			l.errorf("%s: query %s: datasource %+v is not the datasource variable", where, tg.RefID, tg.Datasource)
 		}
+		if current && (!tg.Instant || tg.Range) {
+			l.errorf("%s: query %s: a %s shows the current value: want an instant query", where, tg.RefID, p.Type)
+		}
 		l.expr(where+" query "+tg.RefID, tg.Expr)
 	}
 }
 
 func (l *linter) expr(where, expr string) {
 	l.t.Helper()
-	if !strings.Contains(expr, tenantMatcher) {
-		l.errorf("%s: no %s in %s", where, tenantMatcher, expr)
+	selectors := selectorRE.FindAllStringSubmatchIndex(expr, -1)
+	if len(selectors) == 0 {
+		l.errorf("%s: no selector in %s", where, expr)
 	}
-	for _, m := range selectorRE.FindAllStringSubmatch(expr, -1) {
-		metric, matchers, rng := m[1], m[2], m[3]
-		if !l.known[metric] {
+	for _, idx := range selectors {
+		metric, matchers, rng := expr[idx[2]:idx[3]], "", ""
+		if idx[4] >= 0 {
+			matchers = expr[idx[4]:idx[5]]
+		}
+		if idx[6] >= 0 {
+			rng = expr[idx[6]:idx[7]]
+		}
+		sel := expr[idx[0]:idx[1]]
+		for _, m := range []string{jobMatcher, instanceMatcher} {
+			if !strings.Contains(matchers, m) {
+				l.errorf("%s: selector %s lacks %s", where, sel, m)
+			}
+		}
+		if metric == "up" {
+			continue // no tenant: a target serves all of its tenants
+		}
+		labels, ok := l.known[metric]
+		if !ok {
 			l.errorf("%s: %s is neither in demo.prom nor in the README's metrics table", where, metric)
 		}
 		if !strings.Contains(matchers, tenantMatcher) {
-			l.errorf("%s: selector %s lacks %s", where, m[0], tenantMatcher)
+			l.errorf("%s: selector %s lacks %s", where, sel, tenantMatcher)
+		}
+		if _, ok := l.vars[userTypeVariable]; ok && slices.Contains(labels, "user_type") && !strings.Contains(matchers, userTypeMatcher) {
+			l.errorf("%s: selector %s lacks %s", where, sel, userTypeMatcher)
 		}
 		if strings.HasSuffix(metric, "_total") && rng == "" {
-			l.errorf("%s: counter %s outside rate() or increase()", where, metric)
+			l.errorf("%s: counter %s outside increase()", where, metric)
+		}
+		// Merged over targets by all of the metric's own labels, so two
+		// scrapes of one exporter count once.
+		m := mergedRE.FindStringSubmatch(expr[:idx[0]])
+		if m == nil {
+			l.errorf("%s: selector %s is not merged over targets with max by (...)", where, sel)
+			continue
+		}
+		by := strings.Split(m[1], ", ")
+		for _, label := range labels {
+			if !slices.Contains(by, label) {
+				l.errorf("%s: max by (%s) over %s lacks its label %s", where, m[1], metric, label)
+			}
+		}
+		if slices.Contains(by, "job") || slices.Contains(by, "instance") {
+			l.errorf("%s: max by (%s) keeps the targets apart", where, m[1])
 		}
 	}
+	// The exporter's counters step once per poll: a window shorter than the
+	// poll interval draws a comb, so counters are shown over the time range.
 	for _, r := range rangeRE.FindAllStringSubmatch(expr, -1) {
-		if r[1] != "$__rate_interval" && r[1] != "$__range" {
-			l.errorf("%s: range [%s]: want [$__rate_interval] (or [$__range] over the whole time range)", where, r[1])
+		if r[1] != "$__range" {
+			l.errorf("%s: range [%s]: the exporter's counters step once per poll; want [$__range], or the period gauges", where, r[1])
 		}
 	}
-	if rateFuncRE.MatchString(expr) && !strings.Contains(expr, "$__rate_interval") && !strings.Contains(expr, "$__range") {
-		l.errorf("%s: rate or increase without $__rate_interval", where)
+	if rateFuncRE.MatchString(expr) && !strings.Contains(expr, "increase(") {
+		l.errorf("%s: rate of a counter that steps once per poll; want increase over $__range", where)
+	}
+	// Every division has its denominator guarded: no NaN where there is
+	// nothing to divide by.
+	for _, idx := range divisionRE.FindAllStringIndex(expr, -1) {
+		rest := expr[idx[1]:]
+		if !strings.HasPrefix(rest, "(") {
+			l.errorf("%s: division without a guarded denominator: %s", where, rest)
+			continue
+		}
+		depth, end := 0, -1
+		for i, c := range rest {
+			if c == '(' {
+				depth++
+			} else if c == ')' {
+				depth--
+				if depth == 0 {
+					end = i
+					break
+				}
+			}
+		}
+		if end < 0 || !strings.HasSuffix(rest[:end], " > 0") {
+			l.errorf("%s: denominator not guarded with > 0: %s", where, rest)
+		}
 	}
 	for _, v := range variableRE.FindAllStringSubmatch(expr, -1) {
-		if !slices.Contains(allowedVars, v[1]) {
-			l.errorf("%s: variable $%s: only $tenant and Grafana's interval and range variables may appear in queries", where, v[1])
+		if _, ok := l.vars[v[1]]; (!ok || v[1] == datasourceVariable) && !slices.Contains(builtinVars, v[1]) {
+			l.errorf("%s: variable $%s is not a variable of the dashboard", where, v[1])
 		}
 	}
 }
 
-// substitute replaces the variables as Grafana would with All tenants.
+// TestParams generates with other parameters and finds them where they belong.
+func TestParams(t *testing.T) {
+	p := Defaults()
+	p.Rules.Job = "entra-prod"
+	p.Rules.PageSeverity = "page"
+	p.Rules.ResetSpike.MinExcessFailures = 33
+	p.Rules.ResetSpike.MinPoints = 0.25
+	p.Rules.ResetSpike.MinFailingUsers = 7
+	p.UIDPrefix = "acme-entra"
+	p.Tags = []string{"acme", "identity"}
+	files, err := All(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"acme-entra-adoption.json", "acme-entra-activity.json", "acme-entra-fleet.json", "acme-entra-exporter-health.json"} {
+		raw, ok := files[name]
+		if !ok {
+			t.Fatalf("no %s among %d files", name, len(files))
+		}
+		var d lintDashboard
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.UID+".json" != name || !slices.Equal(d.Tags, p.Tags) {
+			t.Errorf("%s: uid %q, tags %q", name, d.UID, d.Tags)
+		}
+		for _, v := range d.Templating.List {
+			if v.Name == jobVariable && !slices.Equal(v.Current.Value, []string{"entra-prod"}) {
+				t.Errorf("%s: job variable selects %q", name, v.Current.Value)
+			}
+		}
+		for _, want := range []string{`"acme"`, `severity=\"page\"`} {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("%s lacks %s", name, want)
+			}
+		}
+	}
+	// As Grafana reads it: encoding/json writes > as \u003e.
+	activity := strings.ReplaceAll(string(files["acme-entra-activity.json"]), `\u003e`, ">")
+	for _, want := range []string{"Excess failures (alert from 33)", "Failing users (alert from 7)", "baseline + 25 points", ">= bool 33", "+ 0.25", ">= bool 7"} {
+		if !strings.Contains(activity, want) {
+			t.Errorf("the activity dashboard lacks %q", want)
+		}
+	}
+
+	for _, bad := range []func(*Params){
+		func(p *Params) { p.Rules.Job = "" },
+		func(p *Params) { p.UIDPrefix = "a/b" },
+		func(p *Params) { p.UIDPrefix = strings.Repeat("x", 25) },
+		func(p *Params) { p.Tags = nil },
+		func(p *Params) { p.Rules.ResetSpike.MinPoints = 2 },
+	} {
+		p := Defaults()
+		bad(&p)
+		if _, err := All(p); err == nil {
+			t.Errorf("All(%+v) succeeded", p)
+		}
+	}
+}
+
+// substitute replaces the variables as Grafana would with the defaults: the
+// rules' job, All instances, tenants and user types, and the smallest
+// intervals a minimum interval of 1m allows.
 var substitute = strings.NewReplacer(
-	"$tenant", ".*", "$__rate_interval", "1m", "$__range", "1h", "$__interval", "1m",
+	"$job", Defaults().Rules.Job, "$instance", ".+", "$tenant", ".*", "$user_type", ".*",
+	"$__rate_interval", "4m", "$__range", "1h", "$__interval", "1m",
 )
 
-// TestDashboardsPromQL has promtool parse every query, as recording rules:
-// promtool 2.42 (Debian's) has no "promql format". Without promtool it is
-// skipped, except in CI, which must have it.
-func TestDashboardsPromQL(t *testing.T) {
-	promtool := testenv.Tool(t, "promtool")
-	var rules strings.Builder
-	rules.WriteString("groups:\n  - name: dashboard_queries\n    rules:\n")
-	n := 0
+// queries are every query of the default dashboards (panels and
+// annotations), by a description of where it is.
+func queries(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
 	for name, raw := range generate(t) {
 		var d lintDashboard
 		if err := json.Unmarshal(raw, &d); err != nil {
@@ -384,13 +598,38 @@ func TestDashboardsPromQL(t *testing.T) {
 			for _, p := range ps {
 				walk(p.Panels)
 				for _, tg := range p.Targets {
-					n++
-					expr, _ := json.Marshal(substitute.Replace(tg.Expr)) // a JSON string is a YAML string
-					fmt.Fprintf(&rules, "      # %s / %s\n      - record: dashboard_query_%d\n        expr: %s\n", d.Title, p.Title, n, expr)
+					out[d.Title+" / "+p.Title+" / "+tg.RefID] = tg.Expr
 				}
 			}
 		}
 		walk(d.Panels)
+		for _, a := range d.Annotations.List {
+			if a.Expr != "" {
+				out[d.Title+" / annotation "+a.Name] = a.Expr
+			}
+		}
+	}
+	return out
+}
+
+// TestDashboardsPromQL has promtool parse every query, as recording rules:
+// promtool 2.42 (Debian's) has no "promql format". Without promtool it is
+// skipped, except in CI, which must have it.
+func TestDashboardsPromQL(t *testing.T) {
+	promtool := testenv.Tool(t, "promtool")
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard_queries\n    rules:\n")
+	all := queries(t)
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range all {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for i, name := range names {
+		expr, _ := json.Marshal(substitute.Replace(all[name])) // a JSON string is a YAML string
+		fmt.Fprintf(&rules, "      # %s\n      - record: dashboard_query_%d\n        expr: %s\n", name, i, expr)
 	}
 	file := filepath.Join(t.TempDir(), "queries.rules.yml")
 	if err := os.WriteFile(file, []byte(rules.String()), 0o644); err != nil {
@@ -400,5 +639,5 @@ func TestDashboardsPromQL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s\nrules:\n%s", err, out, rules.String())
 	}
-	t.Logf("promtool parsed %d queries", n)
+	t.Logf("promtool parsed %d queries", len(names))
 }

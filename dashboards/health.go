@@ -16,9 +16,15 @@ const (
 	lastSuccess   = "entra_authmethods_report_last_success_timestamp_seconds"
 	pollDuration  = "entra_authmethods_report_duration_seconds"
 	reportRecords = "entra_authmethods_report_records"
+	duplicates    = "entra_authmethods_report_duplicate_records"
 	reportErrors  = "entra_authmethods_report_errors_total"
 	graphRequests = "entra_authmethods_graph_requests_total"
 	pollInterval  = "entra_authmethods_poll_interval_seconds"
+	pollOverruns  = "entra_authmethods_poll_overruns_total"
+	evictedKeys   = "entra_authmethods_event_keys_evicted_total"
+	droppedValues = "entra_authmethods_label_values_dropped_total"
+	tenantInfo    = "entra_authmethods_tenant_info"
+	buildInfo     = "entra_authmethods_exporter_build_info"
 )
 
 // timesPollInterval is the unit of data ages divided by the poll interval.
@@ -29,61 +35,54 @@ const timesPollInterval = "suffix:×"
 // jitter and the poll's duration); from 1.5 a poll is late or has failed.
 var (
 	dataAge          = fmt.Sprintf("max by (tenant, report) (time() - %s)", sel(lastSuccess))
-	dataAgeIntervals = fmt.Sprintf("%s / on (tenant) group_left () max by (tenant) (%s)", dataAge, sel(pollInterval))
+	dataAgeIntervals = fmt.Sprintf("%s / on (tenant) group_left () (%s > 0)", dataAge, one(pollInterval))
 )
 
 func staleness() *dashboard.ThresholdsConfigBuilder {
 	return thresholds("green", step{1.5, "orange"}, step{3, "red"})
 }
 
-// upDown shows report_up as up (green) and down (red).
+// Exporter states of the headline: up, or down (a target's scrape fails),
+// or absent (the job has no target: gone from service discovery).
+const (
+	exporterUp     = 1
+	exporterDown   = 0
+	exporterAbsent = -1
+)
+
+// exporterState is the headline's query: the worst target's up, or absent.
+var exporterState = fmt.Sprintf("min(%s) or on () vector(%d)", up, exporterAbsent)
+
+// upDown shows up (and report_up) as up (green) and down (red), and the
+// headline's absent in red.
 func upDown() []dashboard.ValueMapping {
 	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
 		Type: dashboard.MappingTypeValueToText,
 		Options: map[string]dashboard.ValueMappingResult{
-			"0": {Text: cog.ToPtr("down"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](0)},
-			"1": {Text: cog.ToPtr("up"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](1)},
+			fmt.Sprint(exporterAbsent): {Text: cog.ToPtr("absent"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](0)},
+			fmt.Sprint(exporterDown):   {Text: cog.ToPtr("down"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](1)},
+			fmt.Sprint(exporterUp):     {Text: cog.ToPtr("up"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](2)},
 		},
-	}}}
+	}}, noData()}
 }
 
 // throttledShare is the share of Graph requests answered with 429 over the
-// range r; 0, not nothing, while no 429 has been seen (the series for code
-// 429 only appears with the first one).
-func throttledShare(r string) string {
-	all := fmt.Sprintf("sum by (tenant) (rate(%s[%s]))", sel(graphRequests), r)
-	throttled := fmt.Sprintf("sum by (tenant) (rate(%s[%s]))", sel(graphRequests, `code="429"`), r)
-	return fmt.Sprintf("(%s or 0 * %s) / %s", throttled, all, all)
+// time range; 0, not nothing, while no 429 has been seen (the series for
+// code 429 only appears with the first one).
+func throttledShare() string {
+	all := sumBy("tenant", overRange(graphRequests))
+	throttled := sumBy("tenant", overRange(graphRequests, `code="429"`))
+	return fmt.Sprintf("(%s or 0 * %s) / (%s > 0)", throttled, all, all)
 }
 
-func exporterHealth() *board {
-	d := newDashboard("entra-authmethods-exporter-health", "Entra ID authentication methods / Exporter health",
-		"Whether the exporter's polls of Microsoft Graph succeed, how old its data is, how long polls take and how Graph answers.",
-		"now-6h", "1m")
-
-	d.WithRow(dashboard.NewRowBuilder("Status"))
-	d.WithPanel(statPanel("Reports failing",
-		"Reports whose last poll failed (report_up is 0); their previous values stay on /metrics.",
-		units.Short, zeroIsGood(),
-		series(fmt.Sprintf("sum by (tenant) (1 - %s)", sel(reportUp)), "{{tenant}}")).Span(6))
-	d.WithPanel(statPanel("Oldest data, in poll intervals",
-		"Age of the oldest report's data divided by the poll interval: about 1 just before a poll, 1.5 and more when polls are late or fail.",
-		timesPollInterval, staleness(),
-		series(fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals), "{{tenant}}")).Decimals(1).Span(6))
-	d.WithPanel(statPanel("Oldest data",
-		"Time since the oldest report's last successful poll.",
-		units.Seconds, neutral(),
-		series(fmt.Sprintf("max by (tenant) (%s)", dataAge), "{{tenant}}")).Span(6))
-	d.WithPanel(statPanel("Poll interval",
-		"The configured poll_interval: how often each report is fetched from Graph.",
-		units.Seconds, neutral(),
-		series(fmt.Sprintf("max by (tenant) (%s)", sel(pollInterval)), "{{tenant}}")).
-		GraphMode(common.BigValueGraphModeNone).Span(6))
-	d.WithPanel(statetimeline.NewPanelBuilder().
-		Title("Report status").
-		Description("Whether each report's last poll succeeded (up) or failed (down), over time.").
+// upTimeline is a state timeline of up/down values.
+func upTimeline(title, description string, q *query) *statetimeline.PanelBuilder {
+	return statetimeline.NewPanelBuilder().
+		Title(title).
+		Description(description).
 		Datasource(datasourceRef()).
-		Targets(targets([]*query{series(fmt.Sprintf("max by (tenant, report) (%s)", sel(reportUp)), "{{tenant}} {{report}}")})).
+		Targets(targets([]*query{q})).
+		Interval(minInterval).
 		Unit(units.NoUnit).
 		Mappings(upDown()).
 		Thresholds(thresholds("red", step{1, "green"})).
@@ -94,17 +93,59 @@ func exporterHealth() *board {
 		FillOpacity(80).
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(false).DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom)).
 		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)).
-		Height(8).Span(24))
+		Height(8).Span(24)
+}
+
+func exporterHealth(p Params) *board {
+	d := newDashboard(p, "exporter-health", "Entra ID authentication methods / Exporter health",
+		"Whether Prometheus reaches the exporter, whether its polls of Microsoft Graph succeed, how old its data is, how long polls take and how Graph answers.",
+		"now-6h", "1m")
+
+	d.WithRow(dashboard.NewRowBuilder("Status"))
+	d.WithPanel(statPanel("Exporter",
+		"Whether Prometheus scrapes the exporter: up; down when a target's scrape fails (up is 0); absent when the job has no target at all (gone from service discovery). Any other view of a stopped exporter shows no data.",
+		units.NoUnit, thresholds("red", step{exporterUp, "green"}),
+		instant(exporterState, "exporter")).
+		Mappings(upDown()).
+		ColorMode(common.BigValueColorModeBackground))
+	d.WithPanel(statPanel("Targets down",
+		"Targets of the job whose last scrape failed; no data when the job has no target.",
+		units.Short, zeroIsGood(),
+		instant(fmt.Sprintf("count(%s == 0) or on () (0 * count(%s))", up, up), "targets down")))
+	d.WithPanel(statPanel("Reports failing",
+		"Reports whose last poll failed (report_up is 0); their previous values stay on /metrics.",
+		units.Short, zeroIsGood(),
+		instant(sumBy("tenant", "1 - "+one(reportUp)), "{{tenant}}")))
+	d.WithPanel(statPanel("Oldest data, in poll intervals",
+		"Age of the oldest report's data divided by the poll interval: about 1 just before a poll, 1.5 and more when polls are late or fail.",
+		timesPollInterval, staleness(),
+		instant(fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals), "{{tenant}}")).Decimals(1))
+	d.WithPanel(statPanel("Oldest data",
+		"Time since the oldest report's last successful poll.",
+		units.Seconds, neutral(),
+		instant(fmt.Sprintf("max by (tenant) (%s)", dataAge), "{{tenant}}")))
+	d.WithPanel(statPanel("Poll interval",
+		"The configured poll_interval: how often each report is fetched from Graph.",
+		units.Seconds, neutral(),
+		instant(one(pollInterval), "{{tenant}}")))
+	d.WithPanel(upTimeline("Exporter targets",
+		"Whether each target of the job was scraped successfully (up) or not (down), over time; a target gone from service discovery leaves a gap.",
+		series(fmt.Sprintf("max by (job, instance) (%s)", up), "{{job}} {{instance}}")).Height(5))
+	d.WithPanel(upTimeline("Report status",
+		"Whether each report's last poll succeeded (up) or failed (down), over time.",
+		series(one(reportUp), "{{tenant}} {{report}}")))
 	reports := tablePanel("Reports",
-		"Per report: last poll's status, age of its data (also in poll intervals), poll duration, records read, and failed polls in the time range.",
+		"Per report: last poll's status, age of its data (also in poll intervals), poll duration, records read and repeated records ignored, and failed polls in the time range.",
 		units.Short,
-		column{name: "Status", unit: units.NoUnit, expr: fmt.Sprintf("max by (tenant, report) (%s)", sel(reportUp))},
+		column{name: "Status", unit: units.NoUnit, expr: one(reportUp)},
 		column{name: "Data age", unit: units.Seconds, expr: dataAge},
 		column{name: "Age in poll intervals", unit: timesPollInterval, expr: dataAgeIntervals},
-		column{name: "Last poll duration", unit: units.Seconds, expr: fmt.Sprintf("max by (tenant, report) (%s)", sel(pollDuration))},
-		column{name: "Records", expr: fmt.Sprintf("max by (tenant, report) (%s)", sel(reportRecords))},
-		column{name: "Failed polls", expr: fmt.Sprintf("sum by (tenant, report) (increase(%s[$__range]))", sel(reportErrors))}).
-		Span(24)
+		column{name: "Last poll duration", unit: units.Seconds, expr: one(pollDuration)},
+		column{name: "Records", expr: one(reportRecords)},
+		column{name: "Repeated records", expr: one(duplicates)},
+		column{name: "Failed polls", expr: sumBy("tenant, report", overRange(reportErrors))}).
+		Span(24).
+		NoValue("no data")
 	reports.OverrideByName("Status", []dashboard.DynamicConfigValue{
 		{Id: "mappings", Value: upDown()},
 		{Id: "custom.cellOptions", Value: map[string]string{"type": "color-background"}},
@@ -119,56 +160,54 @@ func exporterHealth() *board {
 	d.WithPanel(reports)
 
 	d.WithRow(dashboard.NewRowBuilder("Polls"))
-	d.WithPanel(timeseriesPanel("Data age",
+	d.WithPanel(dashedLine(timeseriesPanel("Data age",
 		"Time since each report's last successful poll; the dashed line is twice the poll interval, which the age should stay below.",
 		units.Seconds,
 		series(dataAge, "{{tenant}} {{report}}"),
-		series(fmt.Sprintf("2 * max by (tenant) (%s)", sel(pollInterval)), "{{tenant}} 2 × poll interval")).
-		OverrideByQuery("B", []dashboard.DynamicConfigValue{
-			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
-			{Id: "color", Value: map[string]string{"mode": "fixed", "fixedColor": "red"}},
-			{Id: "custom.fillOpacity", Value: 0},
-		}))
+		series("2 * "+one(pollInterval), "{{tenant}} 2 × poll interval")), "B"))
 	d.WithPanel(timeseriesPanel("Poll duration",
 		"How long each report's last poll took, paging and pacing for Graph's throttling included.",
 		units.Seconds,
-		series(fmt.Sprintf("max by (tenant, report) (%s)", sel(pollDuration)), "{{tenant}} {{report}}")))
+		series(one(pollDuration), "{{tenant}} {{report}}")))
 	d.WithPanel(timeseriesPanel("Records read",
 		"Records each report's last successful poll read from Graph (users, events, days).",
 		units.Short,
-		series(fmt.Sprintf("max by (tenant, report) (%s)", sel(reportRecords)), "{{tenant}} {{report}}")))
-	d.WithPanel(timeseriesPanel("Poll errors by reason",
-		"Failed polls per interval by reason (auth, forbidden, throttled, timeout, ...); the log line of each failure says what usually fixes it.",
+		series(one(reportRecords), "{{tenant}} {{report}}")))
+	d.WithPanel(colorCells(tablePanel("Failed polls by reason over the time range",
+		"Failed polls within the dashboard's time range by report and reason (auth, forbidden, throttled, timeout, ...); the log line of each failure says what usually fixes it. No rows while every poll succeeds.",
 		units.Short,
-		series(fmt.Sprintf("sum by (tenant, reason) (increase(%s[$__rate_interval]))", sel(reportErrors)), "{{tenant}} {{reason}}")))
+		column{name: "Failed polls", expr: sumBy("tenant, report, reason", overRange(reportErrors)) + " > 0"}).
+		NoValue("No failed polls"),
+		"Failed polls", zeroIsGood()))
+	d.WithPanel(tablePanel("Overruns, evicted event keys and dropped label values over the time range",
+		"Within the time range: rounds of polls longer than the poll interval, event keys forgotten early (such events may be counted again), and label values counted as other past max_label_values. No rows while none happened.",
+		units.Short,
+		column{name: "Poll overruns", expr: sumBy("tenant", overRange(pollOverruns)) + " > 0"},
+		column{name: "Evicted event keys", expr: sumBy("tenant", overRange(evictedKeys)) + " > 0"},
+		column{name: "Dropped label values", expr: sumBy("tenant", overRange(droppedValues)) + " > 0"}).
+		NoValue("None"))
 
 	d.WithRow(dashboard.NewRowBuilder("Microsoft Graph"))
-	d.WithPanel(timeseriesPanel("Graph requests by status code",
-		"HTTP requests the exporter sent to Graph per second, retries included, by the status code of the response.",
-		units.RequestsPerSecond,
-		series(fmt.Sprintf("sum by (tenant, code) (rate(%s[$__rate_interval]))", sel(graphRequests)), "{{tenant}} {{code}}")).
-		Span(9))
-	d.WithPanel(timeseriesPanel("Throttled requests (HTTP 429)",
-		"Share of Graph requests answered with 429 Too Many Requests; the exporter paces itself to keep this at 0.",
-		units.PercentUnit,
-		series(throttledShare("$__rate_interval"), "{{tenant}}")).
-		Max(1).
-		Thresholds(thresholds("green", step{0.01, "orange"}, step{0.1, "red"})).
-		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
-		Span(9))
-	d.WithPanel(statPanel("Throttled share over the time range",
-		"Share of Graph requests answered with 429 within the dashboard's time range.",
-		units.PercentUnit, thresholds("green", step{0.01, "orange"}, step{0.1, "red"}),
-		instant(throttledShare("$__range"), "{{tenant}}")).
-		GraphMode(common.BigValueGraphModeNone).Span(6).Height(8))
+	d.WithPanel(barGaugePanel("Graph requests by status code over the time range",
+		"HTTP requests the exporter sent to Graph within the dashboard's time range, retries included, by the status code of the response.",
+		units.Short,
+		instant("sort_desc("+sumBy("tenant, code", overRange(graphRequests))+" > 0)", "{{code}} ({{tenant}})")).
+		Span(16))
+	d.WithPanel(ratioStat("Throttled share over the time range",
+		"Share of Graph requests answered with 429 Too Many Requests within the dashboard's time range; the exporter paces itself to keep this at 0.",
+		thresholds("green", step{0.01, "orange"}, step{0.1, "red"}),
+		instant(throttledShare(), "{{tenant}}")).
+		Mappings([]dashboard.ValueMapping{special("no requests", "text")}).
+		NoValue("no requests").
+		Span(8).Height(8))
 
 	d.WithRow(dashboard.NewRowBuilder("Exporter"))
 	d.WithPanel(tablePanel("Exporter and tenants",
 		"Each tenant's directory id and cloud, the exporter's version, and the configured poll interval.",
 		units.Short,
-		column{name: "tenant_info", hidden: true, expr: fmt.Sprintf("max by (tenant, tenant_id, cloud) (%s)", sel("entra_authmethods_tenant_info"))},
-		column{name: "build_info", hidden: true, expr: fmt.Sprintf("max by (tenant, version, revision, goversion) (%s)", sel("entra_authmethods_exporter_build_info"))},
-		column{name: "Poll interval", unit: units.Seconds, expr: fmt.Sprintf("max by (tenant) (%s)", sel(pollInterval))}).
+		column{name: "tenant_info", hidden: true, expr: one(tenantInfo)},
+		column{name: "build_info", hidden: true, expr: one(buildInfo)},
+		column{name: "Poll interval", unit: units.Seconds, expr: one(pollInterval)}).
 		Span(24).Height(5))
 	return d
 }

@@ -1,0 +1,85 @@
+// Command mixin writes the Prometheus rules and the Grafana dashboards for
+// a site's parameters: the job the exporter is scraped as, the failure-spike
+// thresholds, the severities, the dashboards' UIDs and tags. With no flag
+// but --out it writes the shipped files. This file only wires the packages
+// rules and dashboards to flags.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/dashboards"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	p := dashboards.Defaults()
+	app := kingpin.New("mixin", "Write the entra-authmethods-exporter rules and dashboards for a site's parameters.")
+	out := app.Flag("out", "Directory to write entra-authmethods.rules.yml, prometheusrule.yaml and dashboards/*.json into.").Required().String()
+	app.Flag("job", "Job label the exporter is scraped as; the rules and dashboards read only its series.").Default(p.Rules.Job).StringVar(&p.Rules.Job)
+	spikeFlags(app, "reset", "SSPR reset", &p.Rules.ResetSpike)
+	spikeFlags(app, "registration", "registration", &p.Rules.RegistrationSpike)
+	app.Flag("severity.page", "Severity of the alerts that page: nobody watching any more.").Default(p.Rules.PageSeverity).StringVar(&p.Rules.PageSeverity)
+	app.Flag("severity.warn", "Severity of every other alert.").Default(p.Rules.WarnSeverity).StringVar(&p.Rules.WarnSeverity)
+	app.Flag("dashboards.uid-prefix", "Start of every dashboard's UID and file name.").Default(p.UIDPrefix).StringVar(&p.UIDPrefix)
+	tags := app.Flag("dashboards.tag", "A tag of every dashboard (repeatable; the dashboards link to each other by them).").Strings()
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "mixin: %v\n", err)
+		return 2
+	}
+	if len(*tags) > 0 {
+		p.Tags = *tags
+	}
+	if err := write(*out, p); err != nil {
+		fmt.Fprintf(os.Stderr, "mixin: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func spikeFlags(app *kingpin.Application, name, what string, s *rules.Spike) {
+	app.Flag(name+".min-excess-failures", "The "+what+" spike alert needs at least this many failures beyond what the baseline leads one to expect.").
+		Default(fmt.Sprint(s.MinExcessFailures)).IntVar(&s.MinExcessFailures)
+	app.Flag(name+".min-points", "... and a failure ratio at least this far above the baseline (0.10 = 10 percentage points).").
+		Default(fmt.Sprint(s.MinPoints)).Float64Var(&s.MinPoints)
+	app.Flag(name+".min-failing-users", "... and at least this many distinct users with a failure.").
+		Default(fmt.Sprint(s.MinFailingUsers)).IntVar(&s.MinFailingUsers)
+	app.Flag(name+".severity", "Severity of the "+what+" spike alert.").Default(s.Severity).StringVar(&s.Severity)
+}
+
+// write renders everything for p into dir.
+func write(dir string, p dashboards.Params) error {
+	ruleFile, err := rules.RuleFile(p.Rules)
+	if err != nil {
+		return err
+	}
+	prometheusRule, err := rules.PrometheusRule(p.Rules)
+	if err != nil {
+		return err
+	}
+	boards, err := dashboards.All(p)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"entra-authmethods.rules.yml": ruleFile, "prometheusrule.yaml": prometheusRule}
+	for name, b := range boards {
+		files[filepath.Join("dashboards", name)] = b
+	}
+	for name, b := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package dashboards
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/units"
+)
+
+// worst is how many tenants the fleet's rankings show: enough to act on,
+// few enough to read with hundreds of tenants.
+const worst = 10
+
+// tenantCount counts the tenants for which expr (one series per tenant)
+// returns a series; 0 while none does, but nothing at all (no data) while
+// the exporter exposes no tenant, so a stopped exporter never shows 0.
+func tenantCount(expr string) string {
+	return fmt.Sprintf("count(%s) or on () (0 * count(%s))", expr, one(tenantInfo))
+}
+
+func fleet(p Params) *board {
+	d := newDashboard(p, "fleet", "Entra ID authentication methods / Fleet",
+		"Many tenants at a glance: how many have failing reports, stale data or unprotected admins, and the ten worst by MFA coverage, failure ratio and data age.",
+		"now-24h", "15m")
+
+	members := `user_type="member"`
+	memberCoverage := share(mfaCapable, "tenant", members)
+	staleIntervals := fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals)
+	failingReports := sumBy("tenant", "1 - "+one(reportUp))
+	adminsWithout := sumBy("tenant", without(mfaCapable, "tenant, user_type", `admin="true"`))
+
+	d.WithRow(dashboard.NewRowBuilder("Fleet"))
+	d.WithPanel(statPanel("Tenants",
+		"Tenants the exporter's targets expose.",
+		units.Short, neutral(),
+		instant(fmt.Sprintf("count(%s)", one(tenantInfo)), "tenants")))
+	d.WithPanel(statPanel("Tenants with failing reports",
+		"Tenants with at least one report whose last poll failed.",
+		units.Short, zeroIsGood(),
+		instant(tenantCount(failingReports+" > 0"), "tenants")))
+	d.WithPanel(statPanel("Tenants with stale data",
+		"Tenants whose oldest report's data is older than 1.5 poll intervals: polls are late or fail.",
+		units.Short, zeroIsGood(),
+		instant(tenantCount(staleIntervals+" > 1.5"), "tenants")))
+	d.WithPanel(statPanel("Tenants with admins not MFA-capable",
+		"Tenants with at least one admin (member or guest) who is not MFA-capable.",
+		units.Short, zeroIsGood(),
+		instant(tenantCount(adminsWithout+" > 0"), "tenants")))
+	d.WithPanel(ratioStat("MFA-capable members, all tenants",
+		"Share of all member users of the selected tenants who are MFA-capable (guests apart).",
+		coverage(),
+		instant(share(mfaCapable, "", members), "members")))
+	d.WithPanel(ratioStat("MFA-capable guests, all tenants",
+		"Share of all guest users of the selected tenants who are MFA-capable (members apart).",
+		coverage(),
+		instant(share(mfaCapable, "", `user_type="guest"`), "guests")))
+
+	d.WithRow(dashboard.NewRowBuilder(fmt.Sprintf("The %d worst tenants", worst)))
+	d.WithPanel(barGaugePanel("Lowest MFA-capable coverage of members",
+		fmt.Sprintf("The %d tenants with the smallest share of member users who are MFA-capable.", worst),
+		units.PercentUnit,
+		instant(fmt.Sprintf("sort(bottomk(%d, %s))", worst, memberCoverage), "{{tenant}}")).
+		Max(1).Thresholds(coverage()).Span(8))
+	d.WithPanel(barGaugePanel("Most admins not MFA-capable",
+		fmt.Sprintf("The %d tenants with the most admins who are not MFA-capable; tenants with none are left out.", worst),
+		units.Short,
+		instant(fmt.Sprintf("sort_desc(topk(%d, %s > 0))", worst, adminsWithout), "{{tenant}}")).
+		Thresholds(zeroIsGood()).Span(8))
+	d.WithPanel(barGaugePanel("Oldest data, in poll intervals",
+		fmt.Sprintf("The %d tenants whose oldest report's data is oldest, in poll intervals: about 1 just before a poll, 1.5 and more when polls are late or fail.", worst),
+		timesPollInterval,
+		instant(fmt.Sprintf("sort_desc(topk(%d, %s))", worst, staleIntervals), "{{tenant}}")).
+		Thresholds(staleness()).Decimals(1).Span(8))
+	for _, a := range []eventFeature{reset, registration} {
+		f := a.matcher()
+		byFeature := "tenant, feature"
+		top := fmt.Sprintf("topk(%d, %s)", worst, windowRatio(byFeature, f, h6.matcher()))
+		among := func(expr string) string { return fmt.Sprintf("%s and on (%s) %s", expr, byFeature, top) }
+		t := tablePanel(fmt.Sprintf("Highest %s failure ratio, last 6 hours", strings.ToLower(a.noun)),
+			fmt.Sprintf("The %d tenants whose %s failed most often in the 6 hours before the last poll, with the volume behind the ratio; tenants without events are left out.", worst, a.events),
+			units.Short,
+			column{name: "Failure ratio", unit: units.PercentUnit, expr: top},
+			column{name: "Events", expr: among(windowTotal(periodEvents, byFeature, f, h6.matcher()))},
+			column{name: "Failures", expr: among(windowTotal(periodEventFailures, byFeature, f, h6.matcher()))},
+			column{name: "Failing users", expr: among(sumBy(byFeature, one(periodFailedUsers, f, h6.matcher())))}).
+			NoValue("no events")
+		colorCells(t, "Failure ratio", failureRatio())
+		d.WithPanel(t)
+	}
+	d.WithPanel(colorCells(tablePanel("Failing reports by tenant",
+		fmt.Sprintf("The %d tenants with the most reports whose last poll failed; no rows while every poll succeeds.", worst),
+		units.Short,
+		column{name: "Reports failing", expr: fmt.Sprintf("topk(%d, %s > 0)", worst, failingReports)}).
+		NoValue("None: every report's last poll succeeded").Span(24).Height(5),
+		"Reports failing", zeroIsGood()))
+	return d
+}

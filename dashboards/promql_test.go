@@ -1,0 +1,128 @@
+package dashboards
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
+)
+
+// These tests have promtool evaluate dashboard queries on series scraped
+// from two targets (instances a and b, as one exporter scraped twice), with
+// the variables substituted, against values worked out by hand.
+
+// exprCase is a query and the series it must return at eval_time.
+type exprCase struct {
+	name, expr string
+	want       []string // exp_samples entries, "{labels} value"
+}
+
+// promtoolEval runs promtool test rules on input series (promtool's
+// notation, one per line, without job and instance: both targets get each)
+// and the cases, at evalTime.
+func promtoolEval(t *testing.T, series []string, evalTime string, cases []exprCase) {
+	t.Helper()
+	promtool := testenv.Tool(t, "promtool")
+	var b strings.Builder
+	b.WriteString("rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n")
+	for _, s := range series {
+		metric, values, _ := strings.Cut(s, " ")
+		for _, instance := range []string{"a:9871", "b:9871"} {
+			labels := fmt.Sprintf(`job="%s", instance="%s", `, Defaults().Rules.Job, instance)
+			fmt.Fprintf(&b, "      - series: '%s'\n        values: '%s'\n", strings.Replace(metric, "{", "{"+labels, 1), values)
+		}
+	}
+	b.WriteString("    promql_expr_test:\n")
+	for _, c := range cases {
+		fmt.Fprintf(&b, "      # %s\n      - expr: %q\n        eval_time: %s\n        exp_samples:\n", c.name, substitute.Replace(c.expr), evalTime)
+		for _, w := range c.want {
+			i := strings.LastIndex(w, " ")
+			labels, value := w[:i], w[i+1:]
+			fmt.Fprintf(&b, "          - labels: '%s'\n            value: %s\n", labels, value)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "queries.test.yml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "test", "rules", file).CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s\n%s", err, out, b.String())
+	}
+}
+
+// TestSpikeQueries checks the spike panels against the alert's definition:
+// baseline (F_d7 - F_h6) / (E_d7 - E_h6), excess F_w - B × E_w, threshold
+// B + MinPoints, failing users U_w.
+func TestSpikeQueries(t *testing.T) {
+	// MinPoints is a binary fraction, so B + MinPoints is exact.
+	x := newSpike(reset, rules.Spike{MinExcessFailures: 20, MinPoints: 0.125, MinFailingUsers: 10})
+	// Tenant busy: per window, events and failures split over two methods,
+	// and distinct failing users. Tenant quiet has no events before the last
+	// six hours, so no baseline, which the alert takes as 0.
+	var series []string
+	for _, w := range []struct {
+		tenant, period           string
+		events, failures, failed int
+	}{
+		{"busy", "d7", 1000, 300, 200}, {"busy", "h6", 200, 100, 50}, {"busy", "h1", 64, 48, 5},
+		{"quiet", "d7", 10, 6, 3}, {"quiet", "h6", 10, 6, 3}, {"quiet", "h1", 4, 2, 2},
+	} {
+		for _, method := range []string{"sms", "email"} {
+			labels := fmt.Sprintf(`{tenant="%s", feature="reset", period="%s", method="%s"}`, w.tenant, w.period, method)
+			series = append(series, fmt.Sprintf("%s%s %dx10", periodEvents, labels, w.events/2),
+				fmt.Sprintf("%s%s %dx10", periodEventFailures, labels, w.failures/2))
+		}
+		series = append(series, fmt.Sprintf(`%s{tenant="%s", feature="reset", period="%s"} %dx10`, periodFailedUsers, w.tenant, w.period, w.failed))
+	}
+	row := func(tenant, period, value string) string {
+		return fmt.Sprintf(`{tenant="%s", feature="reset", period="%s"} %s`, tenant, period, value)
+	}
+	promtoolEval(t, series, "5m", []exprCase{
+		{"ratio", x.ratio, []string{row("busy", "h1", "0.75"), row("busy", "h6", "0.5"), row("quiet", "h1", "0.5"), row("quiet", "h6", "0.6")}},
+		{"baseline", x.baselineByWindow, []string{row("busy", "h1", "0.25"), row("busy", "h6", "0.25")}},
+		{"threshold", x.threshold, []string{row("busy", "h1", "0.375"), row("busy", "h6", "0.375"), row("quiet", "h1", "0.125"), row("quiet", "h6", "0.125")}},
+		{"excess", x.excess, []string{row("busy", "h1", "32"), row("busy", "h6", "50"), row("quiet", "h1", "2"), row("quiet", "h6", "6")}},
+		{"failing users", x.failingUsers, []string{row("busy", "h1", "5"), row("busy", "h6", "50"), row("quiet", "h1", "2"), row("quiet", "h6", "3")}},
+		// h1: excess and ratio suffice, but only 5 users failed; h6: all three.
+		{"conditions", x.conditions, []string{row("busy", "h1", "0"), row("busy", "h6", "1"), row("quiet", "h1", "0"), row("quiet", "h6", "0")}},
+	})
+}
+
+// TestCounterQueries checks the panels over counters, which the end-to-end
+// test cannot (the demo's counters step every 5 minutes): counters that
+// step at a poll half-way through the hour ($__range is 1h here), rounded
+// since promtool versions extrapolate at the range's edges differently.
+func TestCounterQueries(t *testing.T) {
+	all := queries(t)
+	q := func(dashboard, panel string) string {
+		expr, ok := all["Entra ID authentication methods / "+dashboard+" / "+panel+" / A"]
+		if !ok {
+			t.Fatalf("no query A of %s / %s", dashboard, panel)
+		}
+		return "round(" + expr + ")"
+	}
+	series := []string{
+		// A reason that steps by 6 at the poll, one that never steps, and
+		// one already at 3 when it appears (its first poll is not seen).
+		eventFailures + `{tenant="t", feature="reset", method="sms", reason="wrong code"} 10x30 16x30`,
+		eventFailures + `{tenant="t", feature="reset", method="email", reason="wrong code"} 1x30 2x30`,
+		eventFailures + `{tenant="t", feature="reset", method="sms", reason="timeout"} 5x60`,
+		eventFailures + `{tenant="t", feature="registration", method="sms", reason="late"} _x30 3x30`,
+		graphRequests + `{tenant="t", code="200"} 100x30 130x30`,
+	}
+	promtoolEval(t, series, "60m", []exprCase{
+		{"top reasons: deduplicated, zeros left out", q("Activity", "Top failure reasons over the time range"),
+			[]string{`{tenant="t", feature="reset", reason="wrong code"} 7`}},
+		{"reasons by method", q("Activity", "Failure reasons by method over the time range"),
+			[]string{`{tenant="t", feature="reset", method="sms", reason="wrong code"} 6`, `{tenant="t", feature="reset", method="email", reason="wrong code"} 1`}},
+		{"requests by code", q("Exporter health", "Graph requests by status code over the time range"),
+			[]string{`{tenant="t", code="200"} 30`}},
+		{"throttled share: 0 before the first 429", q("Exporter health", "Throttled share over the time range"),
+			[]string{`{tenant="t"} 0`}},
+	})
+}
