@@ -101,8 +101,9 @@ func TestSpikeScenarios(t *testing.T) {
 	}
 }
 
-// TestSpikeMutations weakens each clause of the spike alerts in turn: every
-// weakened rule must fail a scenario, or the scenarios do not test that clause.
+// TestSpikeMutations weakens, then tightens, each clause of the spike alerts
+// in turn: every changed rule must fail a scenario, or the scenarios do not
+// test that clause.
 func TestSpikeMutations(t *testing.T) {
 	p := Defaults()
 	tests := spikeTests(p)
@@ -134,6 +135,10 @@ func TestSpikeMutations(t *testing.T) {
 		"no keep_firing_for":            edit("keep_firing_for: 15m", "keep_firing_for: 0s"),
 		"baseline including the window": edit(`sum without (period) (tenant_feature_period:entra_authmethods_period_event_failures:sum{period="h6"})`, "0"),
 		"severity of resets":            weaken(func(q *Params) { q.ResetSpike.Severity = "warning" }),
+		// Made stricter, a clause must miss an outage a scenario wants caught.
+		"a minimum of 50 excess failures": weaken(func(q *Params) { q.ResetSpike.MinExcessFailures = 50; q.RegistrationSpike.MinExcessFailures = 50 }),
+		"a minimum of 30 points":          weaken(func(q *Params) { q.ResetSpike.MinPoints = 0.30; q.RegistrationSpike.MinPoints = 0.30 }),
+		"a minimum of 100 failing users":  weaken(func(q *Params) { q.ResetSpike.MinFailingUsers = 100; q.RegistrationSpike.MinFailingUsers = 100 }),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
