@@ -103,6 +103,15 @@ scrape_configs:
 	startProcess(t, prometheus, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr)
 	base := "http://" + promAddr
+	waitForDemoInPrometheus(t, base)
+	return base
+}
+
+// waitForDemoInPrometheus waits until the Prometheus at base is ready and
+// has every report of the demo up: every report has been polled, and
+// enough samples exist for increase().
+func waitForDemoInPrometheus(t *testing.T, base string) {
+	t.Helper()
 	waitFor(t, "Prometheus to be ready", 60*time.Second, func() bool {
 		resp, err := http.Get(base + "/-/ready")
 		if err == nil {
@@ -114,5 +123,4 @@ scrape_configs:
 		r, err := apiGet(base, "/api/v1/query", url.Values{"query": {`count(entra_authmethods_report_up == 1) >= 8`}})
 		return err == nil && r.Status == "success" && !strings.Contains(string(r.Data), `"result":[]`)
 	})
-	return base
 }

@@ -430,25 +430,11 @@ func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
 			t.Fatalf("reload: %s", resp.Status)
 		}
 	}
-	has := func(expr string) bool {
-		r, err := instantQuery(base, expr, time.Time{})
-		return err == nil && len(r) > 0
-	}
 	configure(exporterAddr)
 	startProcess(t, prometheus, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr, "--web.enable-lifecycle")
 
-	waitFor(t, "Prometheus to be ready", 60*time.Second, func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
-	// Every report has been polled, and enough samples exist for increase().
-	waitFor(t, "every report of the demo to be up in Prometheus", 90*time.Second, func() bool {
-		return has(`count(entra_authmethods_report_up == 1) >= 8`)
-	})
+	waitForDemoInPrometheus(t, base)
 	time.Sleep(5 * scrape)
 
 	// Every query returns data, no NaN, and not only zeros, unless empty by design.
