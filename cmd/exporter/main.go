@@ -24,6 +24,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/demo"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/endpoints"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/buildinfo"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/connlimit"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/memlimit"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/logging"
@@ -34,12 +35,11 @@ const name = "entra-authmethods-exporter"
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
-	if version.Version == "" { // not stamped by -ldflags, as with go run
-		version.Version = "dev"
-	}
+	buildinfo.Fill() // a build that -ldflags did not stamp still says what it is
 	app := kingpin.New(name, "Prometheus exporter for the Microsoft Entra ID authentication methods reports (MFA, SSPR, passwordless).")
 	configFile := app.Flag("config.file", "Path to the YAML configuration file. Without it, one tenant named default is read from the AZURE_* environment variables.").String()
 	configCheck := app.Flag("config.check", "Validate the configuration and exit 0 if it is valid, 1 with the problems if not.").Bool()
+	autoReload := app.Flag("config.auto-reload-interval", "Check the configuration file this often and reload it, as SIGHUP does, when its content changes (0: never).").Default("0s").Duration()
 	telemetryPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxConnections := app.Flag("web.max-connections", "Most HTTP connections open at once, over all listen addresses. "+
 		"At the cap a new connection closes the oldest one not serving a request (idle, or yet to send one), "+
@@ -152,6 +152,9 @@ func run(args []string) int {
 	exporterReg.MustRegister(exporter)
 	reloader := newReloader(load, exporter.Apply, logger, reg)
 	go reloader.onSIGHUP(ctx, hup)
+	if *autoReload > 0 && *configFile != "" && !*demoMode {
+		go reloader.watchFile(ctx, *configFile, *autoReload)
+	}
 
 	handler, err := endpoints.New(endpoints.Options{
 		Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",

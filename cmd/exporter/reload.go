@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"os"
 	"sync"
 	"time"
@@ -76,4 +77,37 @@ func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {
 			r.reload() // logs its own outcome
 		}
 	}
+}
+
+// watchFile reloads when the content of path changes, checking every
+// interval until ctx ends (--config.auto-reload-interval). A ConfigMap or
+// Secret mounted in a pod is updated by a symlink swap, which reading the
+// path follows. A content that failed to load is not tried again until it
+// changes once more: the reload metrics and the log already say it failed.
+func (r *reloader) watchFile(ctx context.Context, path string, interval time.Duration) {
+	last, _ := fileHash(path) // what start-up loaded
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h, err := fileHash(path)
+		if err != nil || h == last {
+			continue // unreadable for a moment (mid-swap): the next tick sees it
+		}
+		last = h
+		level.Info(r.logger).Log("msg", "the configuration file changed; reloading", "file", path)
+		r.reload() // logs its own outcome
+	}
+}
+
+func fileHash(path string) ([sha256.Size]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(b), nil
 }
