@@ -525,10 +525,9 @@ func TestRoundRetriesLessOnceGraphIsDown(t *testing.T) {
 	for _, rp := range f.p.reports {
 		f.p.pollReport(context.Background(), rp, round)
 	}
-	// The first report uses every retry (1 + 5); the five others, once
-	// Graph is known to be down, one retry each (1 + 1). (credential_usage_summary
-	// stops at its first period.)
-	if got, want := requests.Load(), int32(6+5*2); got != want {
+	// The first report uses every retry (1 + 5); the four others, once
+	// Graph is known to be down, one retry each (1 + 1).
+	if got, want := requests.Load(), int32(6+4*2); got != want {
 		t.Errorf("%d requests in a round against a Graph that is down, want %d", got, want)
 	}
 	e := exporterFor(f.p)

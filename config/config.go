@@ -33,12 +33,13 @@ var allReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// defaultReports is every report except the two whose Graph endpoints
+// defaultReports is every report except the three whose Graph endpoints
 // stopped returning data (credentialUserRegistrationDetails on 2024-06-30,
-// userCredentialUsageDetails on 2025-08-01).
+// getCredentialUsageSummary and userCredentialUsageDetails on 2025-08-01):
+// on a default install they would spend the throttle budget on an empty or
+// failing report.
 var defaultReports = []string{
 	CredentialRegistrationCount,
-	CredentialUsageSummary,
 	UserRegistrationDetails,
 	UserEventsSummary,
 	UserMFASignInSummary,

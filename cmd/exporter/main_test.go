@@ -286,7 +286,7 @@ tenants:
 
 	for _, name := range []string{"alpha", "beta"} {
 		d := data[name]
-		for _, report := range []string{"credential_registration_count", "credential_usage_summary", "user_registration_details",
+		for _, report := range []string{"credential_registration_count", "user_registration_details",
 			"user_events_summary", "user_mfa_signin_summary", "user_password_resets_summary"} {
 			expect(t, series, 1, "entra_authmethods_report_up", "tenant", name, "report", report)
 		}
