@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the shipped files")
 // The shipped files, relative to this package.
 const (
 	ruleFilePath       = "../deploy/prometheus/entra-authmethods.rules.yml"
-	prometheusRulePath = "../deploy/kubernetes/prometheusrule.yaml"
+	prometheusRulePath = "../deploy/kubernetes/base/prometheusrule.yaml"
 	spikeTestsPath     = "../deploy/prometheus/entra-authmethods.spikes.test.yml"
 	ruleTestsPath      = "../deploy/prometheus/entra-authmethods.rules.test.yml"
 )

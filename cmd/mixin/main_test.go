@@ -16,7 +16,7 @@ func TestDefaultsAreTheShippedFiles(t *testing.T) {
 	}
 	shipped := map[string]string{
 		"entra-authmethods.rules.yml": "../../deploy/prometheus/entra-authmethods.rules.yml",
-		"prometheusrule.yaml":         "../../deploy/kubernetes/prometheusrule.yaml",
+		"prometheusrule.yaml":         "../../deploy/kubernetes/base/prometheusrule.yaml",
 	}
 	boards, _ := filepath.Glob("../../deploy/grafana-dashboards/*.json")
 	for _, b := range boards {

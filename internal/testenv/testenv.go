@@ -12,19 +12,31 @@ import (
 	"testing"
 )
 
-// Tool returns the path of a program a test needs (promtool, prometheus).
-// Missing, the test is skipped on a developer's machine but fails in CI
-// (CI is set), where .ci/run must have installed it.
+// Tool returns the path of a program a test needs (promtool, prometheus,
+// helm, kustomize). Missing, the test is skipped on a developer's machine but
+// fails in CI (CI is set), where .ci/run must have installed it.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: CI must install it (Debian package prometheus)", name)
+		how, ok := installHints[name]
+		if !ok {
+			how = "install Debian's prometheus package"
 		}
-		t.Skipf("%s not found; install Debian's prometheus package to run this test", name)
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found: CI must install it (%s)", name, how)
+		}
+		t.Skipf("%s not found; %s to run this test", name, how)
 	}
 	return path
+}
+
+// installHints says how to get the tools that are not in Debian's
+// prometheus package.
+var installHints = map[string]string{
+	"helm":            "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
+	"kustomize":       "go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1",
+	"systemd-analyze": "install Debian's systemd package",
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
