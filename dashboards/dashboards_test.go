@@ -17,10 +17,12 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
-var update = flag.Bool("update", false, "rewrite the dashboards in "+outDir+" from the generator")
+var update = flag.Bool("update", false, "rewrite the dashboards in "+strings.Join(outDirs, " and ")+" from the generator")
 
-// outDir holds the generated dashboards, relative to this package.
-const outDir = "../deploy/grafana-dashboards"
+// outDirs hold the generated dashboards, relative to this package: the
+// shipped ones, and the kustomize component's copies (kustomize reads no
+// file outside its directory).
+var outDirs = []string{"../deploy/grafana-dashboards", "../deploy/kubernetes/components/kube-prometheus-stack/dashboards"}
 
 // TestDashboardsUpToDate fails while the committed JSON differs from what
 // the generator produces with the default parameters; -update rewrites it
@@ -34,6 +36,15 @@ func TestDashboardsUpToDate(t *testing.T) {
 		}
 	}
 
+	for _, outDir := range outDirs {
+		checkOrUpdate(t, outDir, generated)
+	}
+}
+
+// checkOrUpdate compares outDir with the generated dashboards, or with
+// -update rewrites it.
+func checkOrUpdate(t *testing.T, outDir string, generated map[string][]byte) {
+	t.Helper()
 	committed, err := filepath.Glob(filepath.Join(outDir, "*.json"))
 	if err != nil {
 		t.Fatal(err)

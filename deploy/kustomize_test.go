@@ -327,8 +327,7 @@ patches:
 // deploy/grafana-dashboards, and each in the component's configMapGenerator.
 func TestKustomizeDashboardsAreCopies(t *testing.T) {
 	copyDir := filepath.Join(kubeComponentDir, "dashboards")
-	refresh := "refresh them from the repository's root: rm " + filepath.Join("deploy", copyDir, "*.json") +
-		" && cp " + filepath.Join("deploy", dashboardsDir, "*.json") + " " + filepath.Join("deploy", copyDir) + "/"
+	const refresh = "go generate ./dashboards/ writes both"
 	originals, _ := filepath.Glob(filepath.Join(dashboardsDir, "*.json"))
 	copies, _ := filepath.Glob(filepath.Join(copyDir, "*.json"))
 	if len(originals) == 0 {
