@@ -125,6 +125,24 @@ type Tenant struct {
 
 	Reports             []string // report names, in AllReports order
 	UsageSummaryPeriods []string // D1, D7, D30 (upper case); default all three
+
+	// PollIntervals holds how often each of Reports is polled: the tenant's
+	// report_poll_intervals over the top-level ones over the defaults,
+	// poll_interval for the rest. Every report in Reports has an entry.
+	PollIntervals map[string]time.Duration
+	// Labels are the tenant's own labels, exposed on
+	// entra_authmethods_tenant_info only.
+	Labels map[string]string
+}
+
+// PollInterval returns how often the tenant's report is polled; fallback
+// (the configuration's poll_interval) when PollIntervals has no entry, as
+// in a Config not built by this package.
+func (t Tenant) PollInterval(report string, fallback time.Duration) time.Duration {
+	if d, ok := t.PollIntervals[report]; ok && d > 0 {
+		return d
+	}
+	return fallback
 }
 
 // The lists below are copies, so no caller can change the package's own.
