@@ -162,6 +162,21 @@ func keep[K comparable, V any](next, inUse map[K]V, k K, fresh V) V {
 	return v
 }
 
+// excluded checks the families of exclude_metrics against those the
+// collector emits, and returns them as a set.
+func excluded(names []string) (map[string]bool, error) {
+	known := FamilyNames()
+	set := map[string]bool{}
+	var errs []error
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			errs = append(errs, fmt.Errorf("exclude_metrics: %q is not a metric family the exporter's collector emits (see the README's Metrics section)", n))
+		}
+		set[n] = true
+	}
+	return set, errors.Join(errs...)
+}
+
 // Check builds every tenant's credential as Apply does, reading and
 // checking their secret and certificate files, without polling: what
 // --config.check runs, so that it refuses exactly what start-up refuses.

@@ -208,7 +208,7 @@ func TestOverrunIsCountedAndLogged(t *testing.T) {
 	waitUntil(t, 10*time.Second, func() bool { return sumOf(t, e, "entra_authmethods_poll_overruns_total") >= 1 })
 	cancel()
 	e.Wait()
-	if !strings.Contains(logBuf.String(), "took longer than poll_interval") {
+	if !strings.Contains(logBuf.String(), "took longer than the shortest of their poll intervals") {
 		t.Errorf("no overrun in the log:\n%s", logBuf.String())
 	}
 }

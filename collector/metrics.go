@@ -1,6 +1,9 @@
 package collector
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -10,9 +13,22 @@ const namespace = "entra_authmethods"
 // poll of Graph, not from the scrape (Graph is slow and throttled).
 const polledNote = " Polled from Microsoft Graph in the background; the value is from the last successful poll."
 
+// familyNames maps each descriptor desc builds to its family's name, for
+// exclude_metrics (a Desc does not tell its name). Filled while the
+// package's variables are initialised, and only read after that.
+var familyNames = map[*prometheus.Desc]string{}
+
 // desc builds a descriptor whose first label is always tenant.
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(namespace+"_"+name, help, append([]string{"tenant"}, labels...), nil)
+	d := prometheus.NewDesc(namespace+"_"+name, help, append([]string{"tenant"}, labels...), nil)
+	familyNames[d] = namespace + "_" + name
+	return d
+}
+
+// FamilyNames returns the name of every metric family the collector can
+// emit, sorted: what exclude_metrics may name.
+func FamilyNames() []string {
+	return slices.Sorted(maps.Values(familyNames))
 }
 
 // Report metrics, by report.
@@ -108,16 +124,34 @@ var (
 		"Label values from Graph counted as \"other\" because the label already had max_label_values (max_failure_reasons for reason) distinct values.",
 		"report", "label")
 	pollIntervalDesc = desc("poll_interval_seconds",
-		"The configured poll_interval: each report is polled this often. Alerts on stale data compare against it.")
+		"How often the report is polled (report_poll_intervals, else poll_interval). Alerts on stale data compare against it.", "report")
 	pollOverrunsDesc = desc("poll_overruns_total",
-		"Rounds of polling the tenant's reports that took longer than poll_interval.")
+		"Rounds of polling the tenant's reports that ended after one of them was due again: the schedule cannot keep up.")
 	graphRequestsDesc = desc("graph_requests_total",
 		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
 	tenantInfoDesc = desc("tenant_info",
-		"Constant 1, with the tenant's directory id and national cloud.", "tenant_id", "cloud")
+		tenantInfoHelp, "tenant_id", "cloud")
 	buildInfoDesc = desc("exporter_build_info",
 		"Constant 1, with the exporter's version, revision and Go version.", "version", "revision", "goversion")
 )
+
+const tenantInfoHelp = "Constant 1, with the tenant's directory id, national cloud and the labels the configuration gives it."
+
+// tenantInfo returns the tenant_info descriptor for a tenant with the given
+// labels from the configuration, and their values, in label name order.
+// Tenants with different labels have different descriptors of one family.
+func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
+	if len(labels) == 0 {
+		return tenantInfoDesc, nil
+	}
+	names := slices.Sorted(maps.Keys(labels))
+	values := make([]string, len(names))
+	for i, n := range names {
+		values[i] = labels[n]
+	}
+	d := prometheus.NewDesc(namespace+"_tenant_info", tenantInfoHelp, append([]string{"tenant", "tenant_id", "cloud"}, names...), nil)
+	return d, values
+}
 
 // allDescs is every descriptor the exporter can emit.
 var allDescs = []*prometheus.Desc{

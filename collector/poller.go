@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,20 @@ type settings struct {
 	maxFailureReasons int
 	maxLabelValues    int
 	maxPages          int
+	exclude           map[string]bool // metric families left out (exclude_metrics)
+}
+
+// interval is how often the report is polled.
+func (s settings) interval(report string) time.Duration {
+	return s.tenant.PollInterval(report, s.pollInterval)
+}
+
+// keep returns ms without the metrics of excluded families.
+func (s settings) keep(ms []prometheus.Metric) []prometheus.Metric {
+	if len(s.exclude) == 0 {
+		return ms
+	}
+	return slices.DeleteFunc(ms, func(m prometheus.Metric) bool { return s.exclude[familyNames[m.Desc()]] })
 }
 
 func (s settings) equal(o settings) bool {
@@ -124,15 +139,20 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 	}
 	info := &metricSet{tenant: t.Name}
 	info.gauge(buildInfoDesc, 1, version.Version, version.GetRevision(), version.GoVersion)
-	info.gauge(tenantInfoDesc, 1, t.TenantID, t.Cloud)
-	info.gauge(pollIntervalDesc, s.pollInterval.Seconds())
-	p.info = info.metrics
+	if !s.exclude[namespace+"_tenant_info"] {
+		d, labels := tenantInfo(t.Labels)
+		info.gauge(d, 1, append([]string{t.TenantID, t.Cloud}, labels...)...)
+	}
+	for _, name := range t.Reports {
+		info.gauge(pollIntervalDesc, s.interval(name).Seconds(), name)
+	}
+	p.info = s.keep(info.metrics)
 	if p.infoPieces, err = enc.Encode(p.info); err != nil {
 		return nil, err
 	}
 	for _, name := range t.Reports {
-		rp := &reportPoller{name: name, report: newReport(name), labels: newLabelLimit(s.labelCaps(name), s.retention())}
-		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(enc, t.Name, name))
+		rp := &reportPoller{name: name, report: newReport(name), labels: newLabelLimit(s.labelCaps(name), s.retention(name))}
+		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(enc, s, name))
 		p.reports = append(p.reports, rp)
 	}
 	return p, nil
@@ -155,8 +175,12 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 			if old.name == rp.name {
 				rp.report = old.report
 				rp.labels = old.labels
-				rp.labels.max, rp.labels.retention = p.settings.labelCaps(rp.name), p.settings.retention()
-				rp.status.Store(old.status.Load())
+				rp.labels.max, rp.labels.retention = p.settings.labelCaps(rp.name), p.settings.retention(rp.name)
+				// Encoded again: the excluded families may have changed.
+				st := *old.status.Load()
+				st.metrics = p.settings.keep(slices.Clone(st.metrics))
+				st.pieces, _ = p.encoder.Encode(st.metrics) // encoded before: consistent
+				rp.status.Store(st.withStatusMetrics(p.encoder, p.settings, rp.name))
 			}
 		}
 	}
@@ -178,10 +202,10 @@ func (s settings) labelCaps(report string) map[string]int {
 	return caps
 }
 
-// retention is how long a label value or counter series outlives the last
-// poll that saw it.
-func (s settings) retention() time.Duration {
-	return seriesRetentionPolls * s.pollInterval
+// retention is how long a label value or counter series of the report
+// outlives the last poll that saw it.
+func (s settings) retention(report string) time.Duration {
+	return seriesRetentionPolls * s.interval(report)
 }
 
 func zeroErrors() map[graphapi.Reason]float64 {
@@ -193,7 +217,10 @@ func zeroErrors() map[graphapi.Reason]float64 {
 }
 
 // start runs the poller, its first round after delay, until ctx is
-// cancelled or stop is called.
+// cancelled or stop is called. The first round polls every report; later
+// ones poll the reports that are due, each one its interval after the start
+// of the round that last polled it (a failed one sooner: after poll_interval,
+// if that is shorter).
 func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	go func() {
@@ -201,27 +228,40 @@ func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 		if !sleep(ctx, delay) {
 			return
 		}
+		if len(p.reports) == 0 {
+			p.firstPollDone.Store(true)
+			<-ctx.Done()
+			return
+		}
+		due := make([]time.Time, len(p.reports)) // zero: due at once
 		for {
 			var round pollRound
 			start := time.Now()
-			for _, rp := range p.reports {
+			spread := jitter() // one per round, so reports of one interval stay together
+			for i, rp := range p.reports {
 				if ctx.Err() != nil {
 					return
 				}
-				p.pollReport(ctx, rp, &round)
+				if time.Now().Before(due[i]) {
+					continue
+				}
+				interval := p.settings.interval(rp.name)
+				if !p.pollReport(ctx, rp, &round) {
+					interval = min(interval, p.settings.pollInterval)
+				}
+				due[i] = start.Add(time.Duration(spread * float64(interval)))
 			}
 			p.firstPollDone.Store(true)
-			// The next round starts one interval after this one started,
-			// or at once if this one took longer: that is an overrun.
-			interval := p.settings.pollInterval
-			took := time.Since(start)
-			if took > interval {
+			next := slices.MinFunc(due, time.Time.Compare)
+			// A report due again before the round ended: the schedule
+			// cannot keep up, and the next round starts at once.
+			if late := time.Since(next); late > 0 {
 				p.overruns.Add(1)
-				level.Warn(p.logger).Log("msg", "polling every report took longer than poll_interval; the next round starts now",
-					"took", took.Round(time.Second), "poll_interval", interval,
-					"hint", "raise poll_interval, or split the tenant's reports or tenants across app registrations")
+				level.Warn(p.logger).Log("msg", "polling the tenant's reports took longer than the shortest of their poll intervals; the next round starts now",
+					"took", time.Since(start).Round(time.Millisecond), "late", late.Round(time.Millisecond),
+					"hint", "raise poll_interval or report_poll_intervals, or split the tenants across app registrations or shards")
 			}
-			if !sleep(ctx, jitter(interval)-took) {
+			if !sleep(ctx, time.Until(next)) {
 				return
 			}
 		}
@@ -249,10 +289,11 @@ func (p *tenantPoller) stop() {
 	<-p.done
 }
 
-// jitter spreads polls by up to ±5% so tenants started together drift apart.
-// (poll_interval is at most a week, far from overflowing.)
-func jitter(d time.Duration) time.Duration {
-	return d + time.Duration((rand.Float64()-0.5)*0.1*float64(d))
+// jitter returns a factor between 0.95 and 1.05 that spreads polls, so
+// tenants started together drift apart. (Intervals are at most a week, far
+// from overflowing.)
+func jitter() float64 {
+	return 1 + (rand.Float64()-0.5)*0.1
 }
 
 // minPollDeadline is the least time a report's poll is given: with a short
@@ -260,18 +301,18 @@ func jitter(d time.Duration) time.Duration {
 // an overrun) rather than being cut off every time.
 const minPollDeadline = 10 * time.Minute
 
-// pollReport polls one report under its deadline (poll_interval, or
-// minPollDeadline if longer) and swaps in its new status. A poll cut short
-// by shutdown is not an error.
-func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *pollRound) {
+// pollReport polls one report under its deadline (its interval, or
+// minPollDeadline if longer) and swaps in its new status; it reports
+// whether the poll succeeded. A poll cut short by shutdown is not an error.
+func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *pollRound) bool {
 	start := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, max(p.settings.pollInterval, minPollDeadline))
+	pctx, cancel := context.WithTimeout(ctx, max(p.settings.interval(rp.name), minPollDeadline))
 	defer cancel()
 	if round.graphDown {
 		pctx = p.client.WithFewerRetries(pctx)
 	}
 	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: start,
-		labels: rp.labels.begin(start), retention: p.settings.retention()}
+		labels: rp.labels.begin(start), retention: p.settings.retention(rp.name)}
 	var (
 		metrics []prometheus.Metric
 		records int
@@ -282,7 +323,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	}
 	end := time.Now()
 	if err != nil && ctx.Err() != nil {
-		return
+		return false
 	}
 	old := rp.status.Load()
 	st := &reportStatus{
@@ -291,9 +332,9 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	}
 	if err == nil {
 		rp.labels = env.labels // the poll's label values, now they count
-		st.metrics, st.up, st.lastSuccess, st.records = metrics, true, end, records
+		st.metrics, st.up, st.lastSuccess, st.records = p.settings.keep(metrics), true, end, records
 		var encErr error
-		if st.pieces, encErr = p.encoder.Encode(metrics); encErr != nil { // a bug, not Graph's doing
+		if st.pieces, encErr = p.encoder.Encode(st.metrics); encErr != nil { // a bug, not Graph's doing
 			level.Error(p.logger).Log("msg", "some of the report's metrics are inconsistent and left out of /metrics", "report", rp.name, "err", encErr)
 		}
 		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
@@ -325,7 +366,8 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 			level.Warn(p.logger).Log(kv...)
 		}
 	}
-	rp.status.Store(st.withStatusMetrics(p.encoder, p.settings.tenant.Name, rp.name))
+	rp.status.Store(st.withStatusMetrics(p.encoder, p.settings, rp.name))
+	return err == nil
 }
 
 // pollRound is one pass over a tenant's reports. A token that cannot be had
@@ -364,7 +406,7 @@ func (p *tenantPoller) liveMetrics(requests map[int]float64) []prometheus.Metric
 	for code, n := range requests {
 		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
 	}
-	return m.metrics
+	return p.settings.keep(m.metrics)
 }
 
 // livePieces returns the live metrics encoded, encoding them again only
@@ -390,8 +432,8 @@ type encodedLive struct {
 // withStatusMetrics renders st's own metrics (up, duration, last success,
 // records, errors) and encodes them once, when it is stored, so scrapes
 // only send them.
-func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, tenant, report string) *reportStatus {
-	m := &metricSet{tenant: tenant}
+func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, s settings, report string) *reportStatus {
+	m := &metricSet{tenant: s.tenant.Name}
 	if st.polled {
 		m.gauge(reportUpDesc, float64(b2i(st.up)), report)
 		m.gauge(reportDurationDesc, st.duration.Seconds(), report)
@@ -403,8 +445,8 @@ func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, tenant, repor
 	for _, reason := range graphapi.Reasons() {
 		m.counter(reportErrorsDesc, st.errors[reason], report, string(reason))
 	}
-	st.statusMetrics = m.metrics
-	st.statusPieces, _ = enc.Encode(m.metrics) // built just above: consistent
+	st.statusMetrics = s.keep(m.metrics)
+	st.statusPieces, _ = enc.Encode(st.statusMetrics) // built just above: consistent
 	return st
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/buildinfo"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/connlimit"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/memlimit"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/shard"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/logging"
 )
 
@@ -48,6 +49,9 @@ func run(args []string) int {
 		"container's memory limit (cgroup v1 or v2), unless the GOMEMLIMIT environment variable is set.").Default("true").Bool()
 	memLimitRatio := app.Flag("auto-gomemlimit.ratio", "The share of the container's memory limit that --auto-gomemlimit sets "+
 		"GOMEMLIMIT to: more than 0, at most 1.").Default("0.9").Float64()
+	shardFlag := app.Flag("shard", "The shard this process is, from 0: it polls only the tenants whose name hashes to it.").Default("0").Int()
+	totalShards := app.Flag("total-shards", "How many shards (processes, with one configuration) the tenants are split into; each divides graph_app_rate_limit by it.").Default("1").Int()
+	shardFromHostname := app.Flag("shard.from-hostname", "Take --shard from the host name's ending -<N>, a StatefulSet pod's ordinal.").Bool()
 	demoMode := app.Flag("demo", "Serve a built-in simulated tenant through the real client path (TLS, token, paging); needs no Azure account.").Bool()
 	demoOutage := app.Flag("demo.sspr-outage", "With --demo: self-service password resets fail far more often than usual, from 40 minutes before start on, so the SSPR spike alert fires.").Bool()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
@@ -71,6 +75,19 @@ func run(args []string) int {
 	}
 	if !(*memLimitRatio > 0 && *memLimitRatio <= 1) {
 		return flagError("auto-gomemlimit.ratio", *memLimitRatio, "must be more than 0 and at most 1")
+	}
+	if *shardFromHostname {
+		hostname, err := os.Hostname()
+		if err == nil {
+			*shardFlag, err = shard.FromHostname(hostname)
+		}
+		if err != nil {
+			return flagError("shard.from-hostname", true, err.Error())
+		}
+	}
+	if err := shard.Check(*shardFlag, *totalShards); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 2
 	}
 
 	logger, slogger, err := logging.New(os.Stderr, *logLevel, *logFormat)
@@ -99,6 +116,18 @@ func run(args []string) int {
 	}
 
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
+	// The configuration names every tenant; this process polls its shard's.
+	loadAll := load
+	load = func() (*config.Config, error) {
+		cfg, err := loadAll()
+		if err != nil || *totalShards == 1 {
+			return cfg, err
+		}
+		mine := shard.Select(cfg, *shardFlag, *totalShards)
+		level.Info(logger).Log("msg", "sharded: polling the tenants of this shard", "shard", *shardFlag, "total_shards", *totalShards,
+			"tenants", len(mine.Tenants), "of", len(cfg.Tenants))
+		return mine, nil
+	}
 	if *autoMemLimit {
 		if os.Getenv("GOMEMLIMIT") != "" {
 			level.Info(logger).Log("msg", "GOMEMLIMIT is set: the memory limit is left to it")
@@ -128,8 +157,9 @@ func run(args []string) int {
 			return 1
 		}
 		defer d.Close()
-		cfg, httpClient = d.Config, d.HTTPClient
-		load = func() (*config.Config, error) { return d.Config, nil }
+		httpClient = d.HTTPClient
+		load = func() (*config.Config, error) { return shard.Select(d.Config, *shardFlag, *totalShards), nil }
+		cfg, _ = load()
 		level.Info(logger).Log("msg", "demo mode: polling a simulated tenant on loopback", "graph_endpoint", d.Config.Tenants[0].GraphEndpoint)
 	} else if cfg, err = load(); err != nil {
 		level.Error(logger).Log("msg", "invalid configuration", "err", err)
@@ -145,7 +175,8 @@ func run(args []string) int {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		shard.Collector(*shardFlag, *totalShards))
 	// The exporter's own metrics are encoded ahead of time for text scrapes
 	// (Pieces); this registry serves them in other formats.
 	exporterReg := prometheus.NewRegistry()

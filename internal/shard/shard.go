@@ -1,0 +1,90 @@
+// Package shard splits a configuration's tenants among processes: with
+// --total-shards N, process --shard i polls only the tenants whose name
+// hashes to i, so N replicas with one configuration poll every tenant
+// exactly once between them.
+package shard
+
+import (
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+)
+
+// Of returns the shard of the tenant with the given name among total: FNV-1a
+// of the name, which never changes between versions or processes.
+func Of(tenant string, total int) int {
+	h := fnv.New64a()
+	h.Write([]byte(tenant))
+	return int(h.Sum64() % uint64(total))
+}
+
+// Check validates a shard number against the number of shards.
+func Check(shard, total int) error {
+	switch {
+	case total < 1:
+		return fmt.Errorf("--total-shards must be at least 1, got %d", total)
+	case shard < 0 || shard >= total:
+		return fmt.Errorf("--shard must be between 0 and %d (--total-shards %d), got %d", total-1, total, shard)
+	}
+	return nil
+}
+
+// ordinalRE matches a StatefulSet pod's name, <statefulset>-<ordinal>.
+var ordinalRE = regexp.MustCompile(`-(0|[1-9][0-9]{0,8})$`)
+
+// FromHostname returns the ordinal of a StatefulSet pod from its host name.
+func FromHostname(hostname string) (int, error) {
+	m := ordinalRE.FindStringSubmatch(hostname)
+	if m == nil {
+		return 0, fmt.Errorf("host name %q does not end in -<number>, as a StatefulSet pod's does", hostname)
+	}
+	return strconv.Atoi(m[1])
+}
+
+// Select returns cfg with only the shard's tenants, and Graph's budget per
+// app registration (graph_app_rate_limit) divided among the shards, which
+// all spend it. cfg itself is not changed.
+func Select(cfg *config.Config, shard, total int) *config.Config {
+	if total <= 1 {
+		return cfg
+	}
+	out := *cfg
+	out.Tenants = nil
+	for _, t := range cfg.Tenants {
+		if Of(t.Name, total) == shard {
+			out.Tenants = append(out.Tenants, t)
+		}
+	}
+	out.GraphAppRateLimit.Requests = max(1, cfg.GraphAppRateLimit.Requests/total)
+	return &out
+}
+
+var (
+	infoDesc = prometheus.NewDesc("entra_authmethods_shard_info",
+		"Constant 1, with the shard of the tenants this process polls and the number of shards.", []string{"shard", "total_shards"}, nil)
+	configuredDesc = prometheus.NewDesc("entra_authmethods_shards_configured",
+		"The number of shards (--total-shards) the tenants are split into; each shard is one exporter process.", nil, nil)
+)
+
+// Collector returns the shard's metrics: shard_info and shards_configured.
+func Collector(shard, total int) prometheus.Collector {
+	return collector{
+		prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, strconv.Itoa(shard), strconv.Itoa(total)),
+		prometheus.MustNewConstMetric(configuredDesc, prometheus.GaugeValue, float64(total)),
+	}
+}
+
+type collector []prometheus.Metric
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) { ch <- infoDesc; ch <- configuredDesc }
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c {
+		ch <- m
+	}
+}
