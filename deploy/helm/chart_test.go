@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,6 +36,9 @@ const (
 	valuesPath    = chartDir + "/values.yaml"
 	rulesPath     = "../prometheus/entra-authmethods.rules.yml"
 	dashboardsDir = "../grafana-dashboards"
+
+	// Sharding on: alone, and after all-values.yaml.
+	shardingValuesPath = chartDir + "/ci/sharding-values.yaml"
 
 	// helm template checks the chart's kubeVersion against this; a helm
 	// built with go install would otherwise assume Kubernetes 1.20.
@@ -228,13 +232,17 @@ type volume struct {
 	} `yaml:"secret"`
 }
 
-type deployment struct {
+// workload is the exporter's Deployment or, sharded, its StatefulSet.
+type workload struct {
+	Kind string `yaml:"kind"`
 	Spec struct {
 		Replicas *int `yaml:"replicas"`
 		Strategy struct {
 			Type string `yaml:"type"`
 		} `yaml:"strategy"`
-		Selector struct {
+		ServiceName         string `yaml:"serviceName"`
+		PodManagementPolicy string `yaml:"podManagementPolicy"`
+		Selector            struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
 		Template struct {
@@ -262,8 +270,9 @@ type deployment struct {
 
 type service struct {
 	Spec struct {
-		Selector map[string]string `yaml:"selector"`
-		Ports    []struct {
+		ClusterIP string            `yaml:"clusterIP"`
+		Selector  map[string]string `yaml:"selector"`
+		Ports     []struct {
 			Name       string `yaml:"name"`
 			Port       int    `yaml:"port"`
 			TargetPort any    `yaml:"targetPort"`
@@ -308,16 +317,43 @@ type configMap struct {
 	Data map[string]string `yaml:"data"`
 }
 
-// exporter returns the Deployment and its one container.
-func exporter(t *testing.T, r rendered) (deployment, container) {
+// exporter returns the exporter's workload, the Deployment or (sharded)
+// the StatefulSet, whichever is rendered, never both, and its one container.
+func exporter(t *testing.T, r rendered) (workload, container) {
 	t.Helper()
-	var d deployment
-	r.one(t, "Deployment", &d)
+	objs := append(r.all("Deployment"), r.all("StatefulSet")...)
+	if len(objs) != 1 {
+		t.Fatalf("want exactly one Deployment or StatefulSet, got %d", len(objs))
+	}
+	var d workload
+	objs[0].decode(t, &d)
 	cs := d.Spec.Template.Spec.Containers
 	if len(cs) != 1 {
-		t.Fatalf("Deployment: want one container, got %d", len(cs))
+		t.Fatalf("%s: want one container, got %d", objs[0], len(cs))
 	}
 	return d, cs[0]
+}
+
+// shardFlags returns the number of shards of --total-shards=N (0 without
+// it) and how often --shard.from-hostname is in args.
+func shardFlags(t *testing.T, args []string) (total, fromHostname int) {
+	t.Helper()
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--total-shards="); ok {
+			if total != 0 {
+				t.Errorf("args %v: --total-shards twice", args)
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				t.Errorf("args %v: %s is no number of shards", args, a)
+			}
+			total = n
+		}
+		if a == "--shard.from-hostname" {
+			fromHostname++
+		}
+	}
+	return total, fromHostname
 }
 
 // configText returns the rendered configuration file and the Secret's name.
@@ -352,7 +388,9 @@ func checkObjects(t *testing.T, r rendered, wantNamespace, dashboardNamespace st
 	dnsName := regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 	for _, o := range r {
 		if !dnsName.MatchString(o.Metadata.Name) || len(o.Metadata.Name) > 253 ||
-			(o.Kind == "Service" || o.Kind == "Deployment") && len(o.Metadata.Name) > 63 {
+			(o.Kind == "Service" || o.Kind == "Deployment") && len(o.Metadata.Name) > 63 ||
+			// The pods' controller-revision-hash label is <name>-<10 characters>.
+			o.Kind == "StatefulSet" && len(o.Metadata.Name) > 52 {
 			t.Errorf("%s: not a valid name", o)
 		}
 		ns := wantNamespace
@@ -374,20 +412,31 @@ func checkObjects(t *testing.T, r rendered, wantNamespace, dashboardNamespace st
 	}
 }
 
-// checkWiring checks that the objects find each other: the Deployment's
-// selector its pods, the Service the pods and their port, the ServiceMonitor
-// the Service, the pod its service account and configuration.
+// checkWiring checks that the objects find each other: the workload's
+// selector its pods, the Service the pods and their port (and, sharded, the
+// StatefulSet the Service, headless), the ServiceMonitor the Service, the
+// pod its service account and configuration.
 func checkWiring(t *testing.T, r rendered) {
 	t.Helper()
 	d, c := exporter(t, r)
 	pod := d.Spec.Template
 	if !subset(d.Spec.Selector.MatchLabels, pod.Metadata.Labels) {
-		t.Errorf("Deployment selector %v does not select its pods %v", d.Spec.Selector.MatchLabels, pod.Metadata.Labels)
+		t.Errorf("%s selector %v does not select its pods %v", d.Kind, d.Spec.Selector.MatchLabels, pod.Metadata.Labels)
 	}
 	var svc service
 	svcObj := r.one(t, "Service", &svc)
 	if !subset(svc.Spec.Selector, pod.Metadata.Labels) {
 		t.Errorf("Service selector %v does not select the pods %v", svc.Spec.Selector, pod.Metadata.Labels)
+	}
+	if d.Kind == "StatefulSet" {
+		if d.Spec.ServiceName != svcObj.Metadata.Name {
+			t.Errorf("StatefulSet serviceName %q, want the Service %q", d.Spec.ServiceName, svcObj.Metadata.Name)
+		}
+		if svc.Spec.ClusterIP != "None" {
+			t.Errorf("Service clusterIP %q with sharding, want None (headless)", svc.Spec.ClusterIP)
+		}
+	} else if svc.Spec.ClusterIP != "" {
+		t.Errorf("Service clusterIP %q without sharding, want one allocated", svc.Spec.ClusterIP)
 	}
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort != "http" {
 		t.Errorf("Service ports %+v, want one named http to the container's port http", svc.Spec.Ports)
@@ -435,7 +484,7 @@ func checkWiring(t *testing.T, r rendered) {
 }
 
 // configVolumeSecret returns the Secret the config volume reads.
-func configVolumeSecret(t *testing.T, d deployment) string {
+func configVolumeSecret(t *testing.T, d workload) string {
 	t.Helper()
 	for _, v := range d.Spec.Template.Spec.Volumes {
 		if v.Name == "config" {
@@ -449,8 +498,8 @@ func configVolumeSecret(t *testing.T, d deployment) string {
 	return ""
 }
 
-// checkHardening checks probes and security contexts.
-func checkHardening(t *testing.T, d deployment, c container) {
+// checkHardening checks probes, security contexts and the number of pods.
+func checkHardening(t *testing.T, d workload, c container) {
 	t.Helper()
 	if c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/-/healthy" || c.LivenessProbe.HTTPGet.Port != "http" {
 		t.Errorf("livenessProbe %+v, want httpGet /-/healthy on port http", c.LivenessProbe.HTTPGet)
@@ -475,8 +524,26 @@ func checkHardening(t *testing.T, d deployment, c container) {
 	case sc.SeccompProfile.Type != "RuntimeDefault":
 		t.Errorf("container seccompProfile %q, want RuntimeDefault", sc.SeccompProfile.Type)
 	}
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
-		t.Errorf("replicas %v, strategy %q: want 1 and Recreate (two pollers would share Graph's throttle budget)", d.Spec.Replicas, d.Spec.Strategy.Type)
+	total, fromHostname := shardFlags(t, c.Args)
+	switch d.Kind {
+	case "Deployment":
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
+			t.Errorf("replicas %v, strategy %q: want 1 and Recreate (two pollers would share Graph's throttle budget)", d.Spec.Replicas, d.Spec.Strategy.Type)
+		}
+		if total != 0 || fromHostname != 0 {
+			t.Errorf("Deployment args %v: shard flags without sharding", c.Args)
+		}
+	case "StatefulSet":
+		// One pod per shard, each taking its shard from its ordinal.
+		if total == 0 || fromHostname != 1 {
+			t.Errorf("StatefulSet args %v: want --total-shards=N and --shard.from-hostname once", c.Args)
+		}
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != total {
+			t.Errorf("StatefulSet replicas %v, want --total-shards %d", d.Spec.Replicas, total)
+		}
+		if d.Spec.PodManagementPolicy != "Parallel" {
+			t.Errorf("StatefulSet podManagementPolicy %q, want Parallel", d.Spec.PodManagementPolicy)
+		}
 	}
 }
 
@@ -630,10 +697,10 @@ func checkDashboards(t *testing.T, r rendered, wantLabels, wantAnnotations map[s
 }
 
 func TestChartLint(t *testing.T) {
-	for _, values := range []string{"", allValuesPath} {
+	for _, values := range [][]string{nil, {allValuesPath}, {shardingValuesPath}, {allValuesPath, shardingValuesPath}} {
 		args := []string{"lint", "--strict", "--kube-version", kubeVersion, chartDir}
-		if values != "" {
-			args = append(args, "--values", values)
+		for _, v := range values {
+			args = append(args, "--values", v)
 		}
 		out, stderr, err := runHelm(t, args...)
 		if err != nil || strings.Contains(out, "[WARNING]") || strings.Contains(out, "[ERROR]") {
@@ -694,11 +761,34 @@ func TestChartDefaults(t *testing.T) {
 	}
 }
 
+// TestChartAllValues renders ci/all-values.yaml, as it is and sharded, and
+// checks that every option reaches the objects.
 func TestChartAllValues(t *testing.T) {
 	t.Parallel()
-	r := render(t, chartDir, "x", "--values", allValuesPath)
+	for _, tc := range []struct {
+		kind   string
+		values []string
+	}{
+		{"Deployment", []string{allValuesPath}},
+		{"StatefulSet", []string{allValuesPath, shardingValuesPath}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			t.Parallel()
+			var args []string
+			for _, v := range tc.values {
+				args = append(args, "--values", v)
+			}
+			checkAllValues(t, render(t, chartDir, "x", args...), tc.kind)
+		})
+	}
+}
+
+// checkAllValues checks a rendering of all-values.yaml, whose exporter runs
+// as a workload of kind.
+func checkAllValues(t *testing.T, r rendered, kind string) {
+	t.Helper()
 	wantKinds(t, r, map[string]int{
-		"Deployment": 1, "Service": 1, "ServiceAccount": 1, "Secret": 1,
+		kind: 1, "Service": 1, "ServiceAccount": 1, "Secret": 1,
 		"ServiceMonitor": 1, "PrometheusRule": 1, "ConfigMap": len(dashboardFiles(t)),
 	})
 	var values struct {
@@ -997,6 +1087,153 @@ configAutoReloadInterval: ""
 	for _, a := range c.Args {
 		if strings.HasPrefix(a, "--config.auto-reload-interval") {
 			t.Errorf("%s with configAutoReloadInterval empty", a)
+		}
+	}
+}
+
+// podTemplate returns the pod template of the rendered workload of kind as
+// plain data, without the shard flags.
+func podTemplate(t *testing.T, r rendered, kind string) map[string]any {
+	t.Helper()
+	var w struct {
+		Spec struct {
+			Template map[string]any `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	r.one(t, kind, &w)
+	spec, _ := w.Spec.Template["spec"].(map[string]any)
+	containers, _ := spec["containers"].([]any)
+	for _, c := range containers {
+		c := c.(map[string]any)
+		args, _ := c["args"].([]any)
+		c["args"] = slices.DeleteFunc(args, func(a any) bool {
+			s, _ := a.(string)
+			return strings.HasPrefix(s, "--total-shards=") || s == "--shard.from-hostname"
+		})
+	}
+	return w.Spec.Template
+}
+
+// TestChartSharding renders the chart sharded, from the defaults and from
+// all-values.yaml, and compares each with the same values unsharded: a
+// StatefulSet of totalShards pods instead of the Deployment, with the shard
+// flags, the Service made headless and named as its serviceName, and
+// otherwise the same pod template and objects.
+func TestChartSharding(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		shards  int
+		values  []string // both renderings
+		sharded []string // then the sharded one
+	}{
+		{"defaults", 3, nil, []string{"--set", "sharding.enabled=true"}},
+		{"one shard", 1, nil, []string{"--set", "sharding.enabled=true,sharding.totalShards=1"}},
+		{"all-values", 4, []string{"--values", allValuesPath}, []string{"--values", shardingValuesPath}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			plain := render(t, chartDir, "myrel", tc.values...)
+			r := render(t, chartDir, "myrel", append(slices.Clone(tc.values), tc.sharded...)...)
+			if n := len(plain.all("StatefulSet")); n != 0 {
+				t.Errorf("%d StatefulSets without sharding", n)
+			}
+			if n := len(r.all("Deployment")); n != 0 {
+				t.Errorf("%d Deployments beside the StatefulSet: they would poll every tenant again", n)
+			}
+			checkWiring(t, r)
+			d, c := exporter(t, r)
+			checkHardening(t, d, c)
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != tc.shards {
+				t.Errorf("StatefulSet replicas %v, want %d", d.Spec.Replicas, tc.shards)
+			}
+			if total, _ := shardFlags(t, c.Args); total != tc.shards {
+				t.Errorf("args %v: want --total-shards=%d", c.Args, tc.shards)
+			}
+
+			got, want := podTemplate(t, r, "StatefulSet"), podTemplate(t, plain, "Deployment")
+			if !reflect.DeepEqual(got, want) {
+				g, _ := yaml.Marshal(got)
+				w, _ := yaml.Marshal(want)
+				t.Errorf("the StatefulSet's pod template differs from the Deployment's beyond the shard flags:\n%s\nwant\n%s", g, w)
+			}
+
+			// Every other object is the same, the Service but for its clusterIP.
+			others := func(r rendered, drop string) map[string]any {
+				m := map[string]any{}
+				for _, o := range r {
+					if o.Kind == drop {
+						continue
+					}
+					if o.Kind == "Service" {
+						spec := o.doc["spec"].(map[string]any)
+						if spec["clusterIP"] == "None" {
+							delete(spec, "clusterIP")
+						}
+					}
+					m[o.String()] = o.doc
+				}
+				return m
+			}
+			if a, b := others(r, "StatefulSet"), others(plain, "Deployment"); !reflect.DeepEqual(a, b) {
+				for k := range b {
+					if !reflect.DeepEqual(a[k], b[k]) {
+						t.Errorf("%s: differs between the sharded rendering and the other", k)
+					}
+				}
+				if len(a) != len(b) {
+					t.Errorf("the sharded rendering has %d objects beside its StatefulSet, the other %d beside its Deployment", len(a), len(b))
+				}
+			}
+		})
+	}
+}
+
+// TestChartShardingOff checks that sharding.totalShards alone changes
+// nothing: no StatefulSet, no shard flags.
+func TestChartShardingOff(t *testing.T) {
+	t.Parallel()
+	r := render(t, chartDir, "myrel", "--set", "sharding.enabled=false,sharding.totalShards=5")
+	if n := len(r.all("StatefulSet")); n != 0 {
+		t.Errorf("sharding.enabled=false: %d StatefulSets", n)
+	}
+	checkWiring(t, r)
+	d, c := exporter(t, r)
+	checkHardening(t, d, c) // one replica, no shard flags
+}
+
+// TestChartShardingLongName checks the StatefulSet's name, shorter than the
+// other objects' (the pods' controller-revision-hash label), and that its
+// serviceName is still the Service's.
+func TestChartShardingLongName(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("abcdefghi-", 6) + "xyz" // 63 characters
+	r := render(t, chartDir, "myrel", "--set", "sharding.enabled=true,fullnameOverride="+long)
+	checkObjects(t, r, namespace, "")
+	checkWiring(t, r)
+	if svc := r.one(t, "Service", nil); svc.Metadata.Name != long {
+		t.Errorf("Service %s, want %s", svc.Metadata.Name, long)
+	}
+}
+
+// TestChartShardingInvalid checks that a number of shards below 1, or none,
+// fails the rendering with a message naming the value, and so does a
+// Service type that cannot be headless.
+func TestChartShardingInvalid(t *testing.T) {
+	t.Parallel()
+	const totalShardsMessage = "sharding.totalShards must be a whole number of at least 1"
+	for _, tc := range []struct{ set, want string }{
+		{"sharding.totalShards=0", totalShardsMessage},
+		{"sharding.totalShards=-1", totalShardsMessage},
+		{"sharding.totalShards=2.5", totalShardsMessage},
+		{"sharding.totalShards=three", totalShardsMessage},
+		{"sharding.totalShards=null", totalShardsMessage},
+		{"service.type=LoadBalancer", "sharding.enabled needs service.type ClusterIP"},
+	} {
+		_, stderr, err := runHelm(t, "template", "myrel", chartDir, "--kube-version", kubeVersion,
+			"--set", "sharding.enabled=true", "--set", tc.set)
+		if err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--set %s: want an error %q, got %v\n%s", tc.set, tc.want, err, stderr)
 		}
 	}
 }

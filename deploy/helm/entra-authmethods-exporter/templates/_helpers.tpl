@@ -104,3 +104,143 @@ YAML. Not passed through tpl: it may hold secrets and is no template.
 {{- toYaml (required "set config (the exporter's configuration) or existingConfigSecret" .Values.config) }}
 {{- end }}
 {{- end }}
+
+{{/*
+The StatefulSet's name, sharded: at most 52 characters, since its pods'
+controller-revision-hash label is <name>-<10 characters> and a label value
+holds 63. Its pods are <name>-0, <name>-1, ...
+*/}}
+{{- define "entra-authmethods-exporter.statefulSetName" -}}
+{{- include "entra-authmethods-exporter.fullname" . | trunc 52 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+sharding.totalShards, checked: a whole number of at least 1.
+*/}}
+{{- define "entra-authmethods-exporter.totalShards" -}}
+{{- $n := toString .Values.sharding.totalShards }}
+{{- if or (not (regexMatch "^[0-9]+$" $n)) (lt (atoi $n) 1) }}
+{{- fail (printf "sharding.totalShards must be a whole number of at least 1 (the number of shards, one pod each), got %q" $n) }}
+{{- end }}
+{{- atoi $n }}
+{{- end }}
+
+{{/*
+The exporter's pod template (metadata and spec), shared by the Deployment
+and, with sharding.enabled, the StatefulSet, so that both run the same pod.
+*/}}
+{{- define "entra-authmethods-exporter.podTemplate" -}}
+metadata:
+  labels:
+    {{- include "entra-authmethods-exporter.selectorLabels" . | nindent 4 }}
+    {{- if .Values.workloadIdentity.enabled }}
+    azure.workload.identity/use: "true"
+    {{- end }}
+    {{- with .Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- if or .Values.podAnnotations (not .Values.existingConfigSecret) }}
+  annotations:
+    {{- if not .Values.existingConfigSecret }}
+    # A change of config rolls the pods on helm upgrade.
+    checksum/config: {{ include "entra-authmethods-exporter.config" . | sha256sum }}
+    {{- end }}
+    {{- with .Values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "entra-authmethods-exporter.serviceAccountName" . }}
+  automountServiceAccountToken: {{ .Values.automountServiceAccountToken }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: exporter
+      image: {{ include "entra-authmethods-exporter.image" . }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      args:
+        - --config.file=/etc/entra-authmethods-exporter/config.yaml
+        {{- with .Values.configAutoReloadInterval }}
+        - --config.auto-reload-interval={{ . }}
+        {{- end }}
+        {{- if .Values.sharding.enabled }}
+        # Pod <name>-N of the StatefulSet polls shard N.
+        - --total-shards={{ include "entra-authmethods-exporter.totalShards" . }}
+        - --shard.from-hostname
+        {{- end }}
+        {{- range .Values.extraArgs }}
+        - {{ . | quote }}
+        {{- end }}
+      {{- with .Values.extraEnv }}
+      env:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      ports:
+        - name: http
+          containerPort: 9871
+          protocol: TCP
+      {{- with .Values.livenessProbe }}
+      livenessProbe:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.readinessProbe }}
+      readinessProbe:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.securityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      volumeMounts:
+        # The directory, not a subPath: only then does an edit of the
+        # Secret reach the file (see configAutoReloadInterval).
+        - name: config
+          mountPath: /etc/entra-authmethods-exporter
+          readOnly: true
+        {{- range .Values.extraSecretMounts }}
+        - name: {{ required "extraSecretMounts[].name is required" .name }}
+          mountPath: {{ required "extraSecretMounts[].mountPath is required" .mountPath }}
+          readOnly: {{ if hasKey . "readOnly" }}{{ .readOnly }}{{ else }}true{{ end }}
+        {{- end }}
+  volumes:
+    - name: config
+      secret:
+        secretName: {{ include "entra-authmethods-exporter.configSecretName" . }}
+    {{- range .Values.extraSecretMounts }}
+    - name: {{ .name }}
+      secret:
+        secretName: {{ required "extraSecretMounts[].secretName is required" .secretName }}
+        {{- if hasKey . "defaultMode" }}
+        defaultMode: {{ .defaultMode }}
+        {{- end }}
+        {{- with .items }}
+        items:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    {{- end }}
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
