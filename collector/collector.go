@@ -95,6 +95,10 @@ func New(ctx context.Context, opts Options) *Exporter {
 func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	exclude, err := excluded(cfg.ExcludeMetrics)
+	if err != nil {
+		return err
+	}
 	old := map[string]*tenantPoller{}
 	for _, p := range *e.pollers.Load() {
 		old[p.settings.tenant.Name] = p
@@ -106,7 +110,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
 			// Zero caps (a Config not from config.Load) take the defaults.
 			maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
-			maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll}
+			maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll,
+			exclude: exclude}
 		ak, tk, ck := keysOf(t, cfg)
 		// Built anew every time, so that its files are checked as at
 		// start-up; the one already in use is kept when it is the same.
@@ -181,7 +186,8 @@ func excluded(names []string) (map[string]bool, error) {
 // checking their secret and certificate files, without polling: what
 // --config.check runs, so that it refuses exactly what start-up refuses.
 func Check(cfg *config.Config, hc *http.Client) error {
-	var errs []error
+	_, err := excluded(cfg.ExcludeMetrics)
+	errs := []error{err}
 	for i, t := range cfg.Tenants {
 		if _, err := graphapi.NewCredential(t, hc); err != nil {
 			errs = append(errs, fmt.Errorf("tenants[%d] (%s): %w", i, t.Name, err))

@@ -46,6 +46,20 @@ var defaultReports = []string{
 	UserPasswordResetsSummary,
 }
 
+// defaultReportPollIntervals are the intervals of the reports that change
+// slowly: the registration snapshot and the daily summaries. Polling them
+// every poll_interval would only spend the throttle budget; the event
+// streams (user_events_summary, credential_usage_details) are not listed, so
+// they follow poll_interval.
+var defaultReportPollIntervals = map[string]time.Duration{
+	UserRegistrationDetails:       6 * time.Hour,
+	UserMFASignInSummary:          6 * time.Hour,
+	UserPasswordResetsSummary:     6 * time.Hour,
+	CredentialRegistrationCount:   6 * time.Hour,
+	CredentialRegistrationDetails: 6 * time.Hour,
+	CredentialUsageSummary:        6 * time.Hour,
+}
+
 // usageSummaryPeriods lists the periods of credential_usage_summary, in the
 // order Tenant.UsageSummaryPeriods keeps them.
 var usageSummaryPeriods = []string{"D1", "D7", "D30"}
@@ -98,7 +112,14 @@ type Config struct {
 	MaxFailureReasons int       // distinct `reason` values kept per tenant and report
 	MaxLabelValues    int       // distinct values kept per other label from Graph (method, feature, user_type, status) per tenant and report
 	MaxPagesPerPoll   int       // pages one report's poll may read; a guard against a nextLink chain without end
-	Tenants           []Tenant
+	// ReportPollIntervals is the top-level report_poll_intervals: exactly
+	// the file's when it has the key, else DefaultReportPollIntervals (each
+	// at least PollInterval). Tenant.PollIntervals already applies it.
+	ReportPollIntervals map[string]time.Duration
+	// ExcludeMetrics names metric families to leave out of /metrics. Only
+	// their form is checked here; the collector knows which exist.
+	ExcludeMetrics []string
+	Tenants        []Tenant
 }
 
 // RateLimit allows Requests requests in any window of length Per.
@@ -127,11 +148,12 @@ type Tenant struct {
 	UsageSummaryPeriods []string // D1, D7, D30 (upper case); default all three
 
 	// PollIntervals holds how often each of Reports is polled: the tenant's
-	// report_poll_intervals over the top-level ones over the defaults,
-	// poll_interval for the rest. Every report in Reports has an entry.
+	// report_poll_intervals (its own, or else the defaults'), over the
+	// top-level ones (Config.ReportPollIntervals), poll_interval for the
+	// rest. Every report in Reports has an entry.
 	PollIntervals map[string]time.Duration
-	// Labels are the tenant's own labels, exposed on
-	// entra_authmethods_tenant_info only.
+	// Labels are the tenant's own labels (its own, or else the defaults'),
+	// exposed on entra_authmethods_tenant_info only; nil when none.
 	Labels map[string]string
 }
 
@@ -152,6 +174,12 @@ func AllReports() []string { return slices.Clone(allReports) }
 
 // DefaultReports returns the reports polled when a tenant names none.
 func DefaultReports() []string { return slices.Clone(defaultReports) }
+
+// DefaultReportPollIntervals returns the built-in report_poll_intervals,
+// used when the file has no such top-level key.
+func DefaultReportPollIntervals() map[string]time.Duration {
+	return maps.Clone(defaultReportPollIntervals)
+}
 
 // UsageSummaryPeriods returns the periods of credential_usage_summary.
 func UsageSummaryPeriods() []string { return slices.Clone(usageSummaryPeriods) }
