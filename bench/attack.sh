@@ -14,8 +14,10 @@
 #
 # Checked for each attack, any failure fails the script:
 #   - the exporter stays up, and its peak RSS (VmHWM) is under 256 MiB;
-#   - /metrics answers every second, each scrape within 1 s, and the healthy
-#     tenant's reports are all up by the end;
+#   - /metrics answers every second, each scrape within MAX_SCRAPE_S (1 s;
+#     --quick: 5 s, as CI shares a busy machine and checks only that scrapes
+#     keep being answered), and the healthy tenant's reports are all up by
+#     the end;
 #   - no log line, /metrics, landing page or /-/reload answer holds a token
 #     the fake sent (graphtest.LeakedTokenPrefix) or a client secret;
 #   - SIGTERM ends the exporter within 5 s.
@@ -29,7 +31,7 @@ TENANTS=10
 attacks=()
 for arg in "$@"; do
 	case $arg in
-	--quick) DURATION=12 ;;
+	--quick) DURATION=12 MAX_SCRAPE_S=${MAX_SCRAPE_S:-5} ;;
 	-*) die "usage: $0 [--quick] [ATTACK...]" ;;
 	*) attacks+=("$arg") ;;
 	esac
@@ -125,7 +127,7 @@ for attack in "${attacks[@]}"; do
 	wait "$FAKE_PID" 2>/dev/null || true
 
 	[[ $rss == dead || $rss -ge 256 ]] && problems+=("peak RSS $rss MiB")
-	awk -v s="$slowest" 'BEGIN { exit !(s > 1) }' && problems+=("a scrape took ${slowest}s")
+	awk -v s="$slowest" -v m="${MAX_SCRAPE_S:-1}" 'BEGIN { exit !(s > m) }' && problems+=("a scrape took ${slowest}s")
 	[[ $leaks -gt 0 ]] && problems+=("$leaks lines hold a token or secret")
 	[[ $up =~ ^([0-9]+)/([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" && ${BASH_REMATCH[2]} -gt 0 ]] ||
 		problems+=("healthy tenant's reports up: $up")
