@@ -243,18 +243,13 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // the same, encoded for the text format.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
-		for _, m := range p.info {
-			ch <- m
-		}
+		tenant := p.settings.tenant.Name
+		p.info.collect(tenant, ch)
 		p.collectLive(ch)
 		for _, rp := range p.reports {
 			st := rp.status.Load()
-			for _, m := range st.metrics {
-				ch <- m
-			}
-			for _, m := range st.statusMetrics {
-				ch <- m
-			}
+			st.metrics.collect(tenant, ch)
+			st.statusMetrics.collect(tenant, ch)
 		}
 	}
 }

@@ -3,15 +3,13 @@ package collector
 import (
 	"context"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // credentialRegistrationCount exposes getCredentialUserRegistrationCount.
 type credentialRegistrationCount struct{}
 
-func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	var total int64
 	byStatus := map[string]int64{}
 	var order []string

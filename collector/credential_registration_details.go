@@ -3,15 +3,13 @@ package collector
 import (
 	"context"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // credentialRegistrationDetails exposes credentialUserRegistrationDetails.
 type credentialRegistrationDetails struct{}
 
-func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	var users, registered, enabled, capable, mfaRegistered int64
 	byMethod := map[string]int64{}
 	once := newOncePerUser()

@@ -3,8 +3,6 @@ package collector
 import (
 	"context"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
@@ -16,7 +14,7 @@ func newCredentialUsageDetails() *credentialUsageDetails {
 	return &credentialUsageDetails{events: newDistinctEvents()}
 }
 
-func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	p := r.events.begin(env.labels)
 	n, err := env.client.CredentialUsageDetailsList(ctx, func(e *graphapi.Event) error {
 		p.add(e)

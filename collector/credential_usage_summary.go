@@ -3,8 +3,6 @@ package collector
 import (
 	"context"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
@@ -14,7 +12,7 @@ type credentialUsageSummary struct{}
 
 type featureMethod struct{ feature, method string }
 
-func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	m := env.metrics()
 	records := 0
 	for _, period := range env.tenant.UsageSummaryPeriods {

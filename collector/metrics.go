@@ -3,6 +3,7 @@ package collector
 import (
 	"maps"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -168,19 +169,56 @@ var allDescs = []*prometheus.Desc{
 	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
 }
 
-// metricSet accumulates the const metrics of one snapshot for one tenant.
-type metricSet struct {
-	tenant  string
-	metrics []prometheus.Metric
+// sample is one series of a snapshot: its descriptor, value and label
+// values after tenant. A snapshot keeps samples rather than const metrics,
+// which hold every label as a name and value pair of their own: with many
+// tenants those pairs were most of the exporter's memory (BENCHMARKS.md).
+type sample struct {
+	desc   *prometheus.Desc
+	kind   prometheus.ValueType
+	value  float64
+	labels []string
 }
 
-// add appends a metric; label values come from Graph, so a value the client
-// library rejects is dropped rather than allowed to panic a poll.
-func (s *metricSet) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-	m, err := prometheus.NewConstMetric(d, t, v, append([]string{s.tenant}, labels...)...)
-	if err == nil {
-		s.metrics = append(s.metrics, m)
+// snapshot is the samples of one report (or of a tenant's status) at one
+// moment. It is never changed once stored.
+type snapshot []sample
+
+// constMetrics returns the snapshot as const metrics of the tenant. A label
+// value the client library rejects (not UTF-8) drops its series rather
+// than failing the scrape.
+func (s snapshot) constMetrics(tenant string) []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, len(s))
+	for _, x := range s {
+		if m, err := prometheus.NewConstMetric(x.desc, x.kind, x.value, append([]string{tenant}, x.labels...)...); err == nil {
+			out = append(out, m)
+		}
 	}
+	return out
+}
+
+// collect sends the snapshot as const metrics of the tenant.
+func (s snapshot) collect(tenant string, ch chan<- prometheus.Metric) {
+	for _, m := range s.constMetrics(tenant) {
+		ch <- m
+	}
+}
+
+// metricSet accumulates the samples of one snapshot for one tenant.
+type metricSet struct {
+	tenant  string
+	metrics snapshot
+}
+
+// add appends a sample; label values come from Graph, so a value the
+// client library would reject is dropped here, where it is noticed.
+func (s *metricSet) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	for _, l := range labels {
+		if !utf8.ValidString(l) {
+			return
+		}
+	}
+	s.metrics = append(s.metrics, sample{desc: d, kind: t, value: v, labels: labels})
 }
 
 func (s *metricSet) gauge(d *prometheus.Desc, v float64, labels ...string) {

@@ -43,12 +43,12 @@ func (s settings) interval(report string) time.Duration {
 	return s.tenant.PollInterval(report, s.pollInterval)
 }
 
-// keep returns ms without the metrics of excluded families.
-func (s settings) keep(ms []prometheus.Metric) []prometheus.Metric {
+// keep returns ms without the samples of excluded families.
+func (s settings) keep(ms snapshot) snapshot {
 	if len(s.exclude) == 0 {
 		return ms
 	}
-	return slices.DeleteFunc(ms, func(m prometheus.Metric) bool { return s.exclude[familyNames[m.Desc()]] })
+	return slices.DeleteFunc(ms, func(x sample) bool { return s.exclude[familyNames[x.desc]] })
 }
 
 func (s settings) equal(o settings) bool {
@@ -58,8 +58,8 @@ func (s settings) equal(o settings) bool {
 // reportStatus is the immutable state of one report of one tenant, swapped
 // whole after each poll; scrapes read it without locks.
 type reportStatus struct {
-	metrics     []prometheus.Metric // the last successful poll's snapshot
-	polled      bool                // a poll has finished
+	metrics     snapshot // the last successful poll's
+	polled      bool     // a poll has finished
 	up          bool
 	lastSuccess time.Time
 	duration    time.Duration
@@ -67,7 +67,7 @@ type reportStatus struct {
 	errors      map[graphapi.Reason]float64
 	lastError   string
 
-	statusMetrics []prometheus.Metric // the above as const metrics
+	statusMetrics snapshot // the above as samples
 
 	// metrics and statusMetrics encoded for the text format (exposition)
 	pieces, statusPieces []exposition.Piece
@@ -90,8 +90,8 @@ type tenantPoller struct {
 	encoder  *exposition.Encoder
 	logger   log.Logger
 
-	info       []prometheus.Metric // constant: build and tenant info, poll interval
-	infoPieces []exposition.Piece  // info, encoded
+	info       snapshot           // constant: build and tenant info, poll intervals
+	infoPieces []exposition.Piece // info, encoded
 	live       atomic.Pointer[encodedLive]
 
 	firstPollDone atomic.Bool
@@ -147,7 +147,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		info.gauge(pollIntervalDesc, s.interval(name).Seconds(), name)
 	}
 	p.info = s.keep(info.metrics)
-	if p.infoPieces, err = enc.Encode(p.info); err != nil {
+	if p.infoPieces, err = enc.Encode(p.info.constMetrics(t.Name)); err != nil {
 		return nil, err
 	}
 	for _, name := range t.Reports {
@@ -179,7 +179,7 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 				// Encoded again: the excluded families may have changed.
 				st := *old.status.Load()
 				st.metrics = p.settings.keep(slices.Clone(st.metrics))
-				st.pieces, _ = p.encoder.Encode(st.metrics) // encoded before: consistent
+				st.pieces, _ = p.encoder.Encode(st.metrics.constMetrics(p.settings.tenant.Name)) // encoded before: consistent
 				rp.status.Store(st.withStatusMetrics(p.encoder, p.settings, rp.name))
 			}
 		}
@@ -314,7 +314,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: start,
 		labels: rp.labels.begin(start), retention: p.settings.retention(rp.name)}
 	var (
-		metrics []prometheus.Metric
+		metrics snapshot
 		records int
 		err     = round.authErr // no token this round: the report fails alike, without asking again
 	)
@@ -334,7 +334,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		rp.labels = env.labels // the poll's label values, now they count
 		st.metrics, st.up, st.lastSuccess, st.records = p.settings.keep(metrics), true, end, records
 		var encErr error
-		if st.pieces, encErr = p.encoder.Encode(st.metrics); encErr != nil { // a bug, not Graph's doing
+		if st.pieces, encErr = p.encoder.Encode(st.metrics.constMetrics(p.settings.tenant.Name)); encErr != nil { // a bug, not Graph's doing
 			level.Error(p.logger).Log("msg", "some of the report's metrics are inconsistent and left out of /metrics", "report", rp.name, "err", encErr)
 		}
 		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
@@ -395,12 +395,10 @@ func (r *pollRound) seen(reason graphapi.Reason) bool {
 // collectLive emits the tenant's metrics that change while it polls.
 func (p *tenantPoller) collectLive(ch chan<- prometheus.Metric) {
 	requests, _ := p.requests.snapshot()
-	for _, metric := range p.liveMetrics(requests) {
-		ch <- metric
-	}
+	p.liveMetrics(requests).collect(p.settings.tenant.Name, ch)
 }
 
-func (p *tenantPoller) liveMetrics(requests map[int]float64) []prometheus.Metric {
+func (p *tenantPoller) liveMetrics(requests map[int]float64) snapshot {
 	m := &metricSet{tenant: p.settings.tenant.Name}
 	m.counter(pollOverrunsDesc, float64(p.overruns.Load()))
 	for code, n := range requests {
@@ -417,7 +415,7 @@ func (p *tenantPoller) livePieces() []exposition.Piece {
 	if c := p.live.Load(); c != nil && c.responses == responses && c.overruns == overruns {
 		return c.pieces
 	}
-	pieces, _ := p.encoder.Encode(p.liveMetrics(requests)) // built here: consistent
+	pieces, _ := p.encoder.Encode(p.liveMetrics(requests).constMetrics(p.settings.tenant.Name)) // built here: consistent
 	p.live.Store(&encodedLive{responses: responses, overruns: overruns, pieces: pieces})
 	return pieces
 }
@@ -446,7 +444,7 @@ func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, s settings, r
 		m.counter(reportErrorsDesc, st.errors[reason], report, string(reason))
 	}
 	st.statusMetrics = s.keep(m.metrics)
-	st.statusPieces, _ = enc.Encode(st.statusMetrics) // built just above: consistent
+	st.statusPieces, _ = enc.Encode(st.statusMetrics.constMetrics(s.tenant.Name)) // built just above: consistent
 	return st
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
@@ -16,7 +14,7 @@ import (
 // that state only when the poll succeeds, so a failed poll loses nothing.
 // Polls of one tenant run one after another, so state needs no lock.
 type report interface {
-	poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error)
+	poll(ctx context.Context, env *pollEnv) (snapshot, int, error)
 }
 
 // pollEnv is what a report's poll may use.

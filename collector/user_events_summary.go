@@ -5,8 +5,6 @@ import (
 	"hash/maphash"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
@@ -35,7 +33,7 @@ type windowCounts struct{ all, failed [len(periods)]int64 }
 // as ages (how long before the poll); -1 for none.
 type userWindows struct{ newest, newestFailed time.Duration }
 
-func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	p := r.events.begin(env.labels)
 	windows := map[featureMethod]*windowCounts{}
 	seed := maphash.MakeSeed()

@@ -4,15 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // userMFASignInSummary exposes the newest day of userMfaSignInSummary.
 type userMFASignInSummary struct{}
 
-func (userMFASignInSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (userMFASignInSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	day, n, err := newest(ctx, env.client.UserMFASignInSummaries, func(r *graphapi.UserMFASignInSummary) time.Time { return r.CreatedDateTime.Time })
 	if err != nil {
 		return nil, n, err

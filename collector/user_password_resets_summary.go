@@ -4,15 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // userPasswordResetsSummary exposes the newest day of userPasswordResetsAndChangesSummary.
 type userPasswordResetsSummary struct{}
 
-func (userPasswordResetsSummary) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (userPasswordResetsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	day, n, err := newest(ctx, env.client.UserPasswordResetsSummaries, func(r *graphapi.UserPasswordResetsSummary) time.Time { return r.AggregatedDateTime.Time })
 	if err != nil {
 		return nil, n, err

@@ -6,8 +6,6 @@ import (
 	"hash/maphash"
 	"slices"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
@@ -34,7 +32,7 @@ type groupCounts struct {
 	preferred map[string]int64
 }
 
-func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) ([]prometheus.Metric, int, error) {
+func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	groups := map[userGroup]*groupCounts{}
 	once := newOncePerUser()
 	n, err := env.client.UserRegistrationDetailsList(ctx, func(r *graphapi.UserRegistrationDetails) error {

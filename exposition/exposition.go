@@ -43,6 +43,7 @@ type segment struct {
 type Encoder struct {
 	compressors sync.Pool // *flate.Writer
 	buffers     sync.Pool // *bufio.Writer, for writing scrapes
+	headers     sync.Map  // header text -> segment: one copy per family, not per tenant
 }
 
 func (e *Encoder) compressor(w io.Writer) *flate.Writer {
@@ -69,7 +70,7 @@ func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 	var text, deflated bytes.Buffer
 	fw := e.compressor(&deflated)
 	defer e.compressors.Put(fw)
-	segment := func(text []byte) segment {
+	encode := func(text []byte) segment {
 		deflated.Reset()
 		fw.Reset(&deflated)
 		fw.Write(text) // writes to a bytes.Buffer cannot fail
@@ -88,7 +89,11 @@ func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 		for cut < len(all) && all[cut] == '#' {
 			cut += bytes.IndexByte(all[cut:], '\n') + 1
 		}
-		pieces = append(pieces, Piece{family: mf.GetName(), header: segment(all[:cut]), body: segment(all[cut:])})
+		header, ok := e.headers.Load(string(all[:cut]))
+		if !ok {
+			header, _ = e.headers.LoadOrStore(string(all[:cut]), encode(all[:cut]))
+		}
+		pieces = append(pieces, Piece{family: mf.GetName(), header: header.(segment), body: encode(all[cut:])})
 	}
 	return pieces, gatherErr
 }
