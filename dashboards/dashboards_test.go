@@ -459,7 +459,8 @@ func (l *linter) expr(where, expr string) {
 		if !ok {
 			l.errorf("%s: %s is neither in demo.prom nor in the README's metrics table", where, metric)
 		}
-		if !strings.Contains(matchers, tenantMatcher) {
+		// The process's own metrics have no tenant to filter on.
+		if _, perProcess := processLabels[metric]; !perProcess && !strings.Contains(matchers, tenantMatcher) {
 			l.errorf("%s: selector %s lacks %s", where, sel, tenantMatcher)
 		}
 		if _, ok := l.vars[userTypeVariable]; ok && slices.Contains(labels, "user_type") && !strings.Contains(matchers, userTypeMatcher) {

@@ -40,7 +40,7 @@ func fleet(p Params) *board {
 		units.Short, zeroIsGood(),
 		instant(tenantCount(failingReports+" > 0"), "tenants")))
 	d.WithPanel(statPanel("Tenants with stale data",
-		"Tenants whose oldest report's data is older than 1.5 poll intervals: polls are late or fail.",
+		"Tenants with a report whose data is older than 1.5 of its poll intervals: polls are late or fail.",
 		units.Short, zeroIsGood(),
 		instant(tenantCount(staleIntervals+" > 1.5"), "tenants")))
 	d.WithPanel(statPanel("Tenants with admins not MFA-capable",
@@ -68,7 +68,7 @@ func fleet(p Params) *board {
 		instant(fmt.Sprintf("sort_desc(topk(%d, %s > 0))", worst, adminsWithout), "{{tenant}}")).
 		Thresholds(zeroIsGood()).Span(8))
 	d.WithPanel(barGaugePanel("Oldest data, in poll intervals",
-		fmt.Sprintf("The %d tenants whose oldest report's data is oldest, in poll intervals: about 1 just before a poll, 1.5 and more when polls are late or fail.", worst),
+		fmt.Sprintf("The %d tenants with the oldest data, in each report's poll intervals: about 1 just before a poll, 1.5 and more when polls are late or fail.", worst),
 		timesPollInterval,
 		instant(fmt.Sprintf("sort_desc(topk(%d, %s))", worst, staleIntervals), "{{tenant}}")).
 		Thresholds(staleness()).Decimals(1).Span(8))

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -25,17 +26,37 @@ const (
 	droppedValues = "entra_authmethods_label_values_dropped_total"
 	tenantInfo    = "entra_authmethods_tenant_info"
 	buildInfo     = "entra_authmethods_exporter_build_info"
+
+	// Once per process, without tenant: with --total-shards=N, N processes
+	// (targets of the job) each poll their own tenants.
+	shardInfo        = "entra_authmethods_shard_info"
+	shardsConfigured = "entra_authmethods_shards_configured"
 )
 
 // timesPollInterval is the unit of data ages divided by the poll interval.
 const timesPollInterval = "suffix:×"
 
 // Data ages: seconds since each report's last successful poll, and the same
-// in poll intervals. Just before a poll the age is about one interval (plus
-// jitter and the poll's duration); from 1.5 a poll is late or has failed.
+// in that report's poll intervals (each report has its own: 30m or 6h by
+// default). Just before a poll the age is about one interval (plus jitter
+// and the poll's duration); from 1.5 a poll is late or has failed.
 var (
 	dataAge          = fmt.Sprintf("max by (tenant, report) (time() - %s)", sel(lastSuccess))
-	dataAgeIntervals = fmt.Sprintf("%s / on (tenant) group_left () (%s > 0)", dataAge, one(pollInterval))
+	dataAgeIntervals = fmt.Sprintf("%s / (%s > 0)", dataAge, one(pollInterval))
+)
+
+// A tenant's shortest and longest poll interval among its reports.
+var (
+	shortestInterval = fmt.Sprintf("min by (tenant) (%s)", one(pollInterval))
+	longestInterval  = fmt.Sprintf("max by (tenant) (%s)", one(pollInterval))
+)
+
+// Shards: the distinct shards the job's scraped targets run (a target down
+// or gone has no shard_info), and the --total-shards they run with; 1 and
+// 1 when the exporter is not sharded.
+var (
+	shardsUp       = fmt.Sprintf("count(count by (shard) (max by (%s) (%s)))", strings.Join(processLabels[shardInfo], ", "), perTarget(shardInfo))
+	shardsExpected = fmt.Sprintf("max by () (%s)", perTarget(shardsConfigured))
 )
 
 func staleness() *dashboard.ThresholdsConfigBuilder {
@@ -111,23 +132,36 @@ func exporterHealth(p Params) *board {
 	d.WithPanel(statPanel("Targets down",
 		"Targets of the job whose last scrape failed; no data when the job has no target.",
 		units.Short, zeroIsGood(),
-		instant(fmt.Sprintf("count(%s == 0) or on () (0 * count(%s))", up, up), "targets down")))
+		instant(fmt.Sprintf("count(%s == 0) or on () (0 * count(%s))", up, up), "targets down")).
+		Span(3))
+	shards := statPanel("Shards",
+		"Shards scraped (distinct shards among the targets that answer) and configured (--total-shards): 1 and 1 when the exporter is not sharded. Fewer scraped than configured: the tenants of the missing shards are not watched (alert EntraAuthMethodsShardMissing).",
+		units.Short, thresholds("red", step{1, "green"}),
+		instant(shardsUp, "scraped"),
+		instant(shardsExpected, "configured")).
+		TextMode(common.BigValueTextModeValueAndName).
+		Span(3)
+	shards.OverrideByQuery("B", neutralValues())
+	d.WithPanel(shards)
 	d.WithPanel(statPanel("Reports failing",
 		"Reports whose last poll failed (report_up is 0); their previous values stay on /metrics.",
 		units.Short, zeroIsGood(),
-		instant(sumBy("tenant", "1 - "+one(reportUp)), "{{tenant}}")))
+		instant(sumBy("tenant", "1 - "+one(reportUp)), "{{tenant}}")).
+		Span(3))
 	d.WithPanel(statPanel("Oldest data, in poll intervals",
-		"Age of the oldest report's data divided by the poll interval: about 1 just before a poll, 1.5 and more when polls are late or fail.",
+		"Age of the oldest report's data divided by that report's poll interval: about 1 just before a poll, 1.5 and more when polls are late or fail.",
 		timesPollInterval, staleness(),
 		instant(fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals), "{{tenant}}")).Decimals(1))
 	d.WithPanel(statPanel("Oldest data",
 		"Time since the oldest report's last successful poll.",
 		units.Seconds, neutral(),
-		instant(fmt.Sprintf("max by (tenant) (%s)", dataAge), "{{tenant}}")))
-	d.WithPanel(statPanel("Poll interval",
-		"The configured poll_interval: how often each report is fetched from Graph.",
+		instant(fmt.Sprintf("max by (tenant) (%s)", dataAge), "{{tenant}}")).
+		Span(3))
+	d.WithPanel(statPanel("Poll intervals",
+		"How often the tenant's reports are fetched from Graph: the shortest and the longest interval among its reports (report_poll_intervals, else poll_interval); the Reports table has each report's.",
 		units.Seconds, neutral(),
-		instant(one(pollInterval), "{{tenant}}")))
+		instant(shortestInterval, "{{tenant}} shortest"),
+		instant(longestInterval, "{{tenant}} longest")))
 	d.WithPanel(upTimeline("Exporter targets",
 		"Whether each target of the job was scraped successfully (up) or not (down), over time; a target gone from service discovery leaves a gap.",
 		series(fmt.Sprintf("max by (job, instance) (%s)", up), "{{job}} {{instance}}")).Height(5))
@@ -135,11 +169,12 @@ func exporterHealth(p Params) *board {
 		"Whether each report's last poll succeeded (up) or failed (down), over time.",
 		series(one(reportUp), "{{tenant}} {{report}}")))
 	reports := tablePanel("Reports",
-		"Per report: last poll's status, age of its data (also in poll intervals), poll duration, records read and repeated records ignored, and failed polls in the time range.",
+		"Per report: last poll's status, age of its data (also in its poll intervals), its poll interval, poll duration, records read and repeated records ignored, and failed polls in the time range.",
 		units.Short,
 		column{name: "Status", unit: units.NoUnit, expr: one(reportUp)},
 		column{name: "Data age", unit: units.Seconds, expr: dataAge},
 		column{name: "Age in poll intervals", unit: timesPollInterval, expr: dataAgeIntervals},
+		column{name: "Poll interval", unit: units.Seconds, expr: one(pollInterval)},
 		column{name: "Last poll duration", unit: units.Seconds, expr: one(pollDuration)},
 		column{name: "Records", expr: one(reportRecords)},
 		column{name: "Repeated records", expr: one(duplicates)},
@@ -160,11 +195,12 @@ func exporterHealth(p Params) *board {
 	d.WithPanel(reports)
 
 	d.WithRow(dashboard.NewRowBuilder("Polls"))
-	d.WithPanel(dashedLine(timeseriesPanel("Data age",
-		"Time since each report's last successful poll; the dashed line is twice the poll interval, which the age should stay below.",
+	d.WithPanel(dashedLine(dashedLine(timeseriesPanel("Data age",
+		"Time since each report's last successful poll, which should stay below twice the report's poll interval; the dashed lines are twice the tenant's shortest and longest interval (the Reports table has each report's).",
 		units.Seconds,
 		series(dataAge, "{{tenant}} {{report}}"),
-		series("2 * "+one(pollInterval), "{{tenant}} 2 × poll interval")), "B"))
+		series("2 * "+shortestInterval, "{{tenant}} 2 × shortest poll interval"),
+		series("2 * "+longestInterval, "{{tenant}} 2 × longest poll interval")), "B"), "C"))
 	d.WithPanel(timeseriesPanel("Poll duration",
 		"How long each report's last poll took, paging and pacing for Graph's throttling included.",
 		units.Seconds,
@@ -180,7 +216,7 @@ func exporterHealth(p Params) *board {
 		NoValue("No failed polls"),
 		"Failed polls", zeroIsGood()))
 	d.WithPanel(tablePanel("Overruns, evicted event keys and dropped label values over the time range",
-		"Within the time range: rounds of polls longer than the poll interval, event keys forgotten early (such events may be counted again), and label values counted as other past max_label_values. No rows while none happened.",
+		"Within the time range: rounds of polls that ended after a report was due again, event keys forgotten early (such events may be counted again), and label values counted as other past max_label_values. No rows while none happened.",
 		units.Short,
 		column{name: "Poll overruns", expr: sumBy("tenant", overRange(pollOverruns)) + " > 0"},
 		column{name: "Evicted event keys", expr: sumBy("tenant", overRange(evictedKeys)) + " > 0"},
@@ -203,11 +239,12 @@ func exporterHealth(p Params) *board {
 
 	d.WithRow(dashboard.NewRowBuilder("Exporter"))
 	d.WithPanel(tablePanel("Exporter and tenants",
-		"Each tenant's directory id and cloud, the exporter's version, and the configured poll interval.",
+		"Each tenant's directory id and cloud, the exporter's version, and the shortest and longest poll interval among the tenant's reports.",
 		units.Short,
 		column{name: "tenant_info", hidden: true, expr: one(tenantInfo)},
 		column{name: "build_info", hidden: true, expr: one(buildInfo)},
-		column{name: "Poll interval", unit: units.Seconds, expr: one(pollInterval)}).
+		column{name: "Shortest poll interval", unit: units.Seconds, expr: shortestInterval},
+		column{name: "Longest poll interval", unit: units.Seconds, expr: longestInterval}).
 		Span(24).Height(5))
 	return d
 }

@@ -86,12 +86,29 @@ var ownLabels = map[string][]string{
 	duplicates:    {"report"},
 	reportErrors:  {"report", "reason"},
 	graphRequests: {"code"},
-	pollInterval:  nil,
+	pollInterval:  {"report"},
 	pollOverruns:  nil,
 	evictedKeys:   {"report"},
 	droppedValues: {"report", "label"},
 	tenantInfo:    {"tenant_id", "cloud"},
 	buildInfo:     {"version", "revision", "goversion"},
+}
+
+// processLabels are the labels of the metrics the exporter has once per
+// process (a target) rather than per tenant: they have no tenant label, so
+// their selectors carry no tenant filter (perTarget).
+var processLabels = map[string][]string{
+	shardInfo:        {"shard", "total_shards"},
+	shardsConfigured: nil,
+}
+
+// perTarget is a selector of one of the metrics of processLabels, with the
+// job and instance filters only: a tenant selection leaves it whole.
+func perTarget(metric string) string {
+	if _, ok := processLabels[metric]; !ok {
+		panic("dashboards: " + metric + " is not a metric of the process")
+	}
+	return metric + "{" + jobMatcher + ", " + instanceMatcher + "}"
 }
 
 // mergeBy is the label list a metric's series are merged by: tenant and its own labels.
@@ -175,6 +192,12 @@ func thresholds(base string, steps ...step) *dashboard.ThresholdsConfigBuilder {
 
 // neutral is for values that are neither good nor bad.
 func neutral() *dashboard.ThresholdsConfigBuilder { return thresholds("text") }
+
+// neutralValues overrides a query's or column's thresholds with neutral().
+func neutralValues() []dashboard.DynamicConfigValue {
+	steps, _ := neutral().Build() // a fixed, valid configuration
+	return []dashboard.DynamicConfigValue{{Id: "thresholds", Value: steps}}
+}
 
 // zeroIsGood marks anything from one up red (failing reports, unprotected admins).
 func zeroIsGood() *dashboard.ThresholdsConfigBuilder { return thresholds("green", step{1, "red"}) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -29,6 +30,12 @@ const (
 	// kubectl apply (client-side) keeps the whole object in an annotation,
 	// and a object's annotations may hold at most 256 KiB.
 	maxAppliedObject = 256 << 10
+
+	// The sharded component, its example overlay, and the number of shards
+	// they run.
+	kubeShardedComponentDir = "kubernetes/components/sharded"
+	kubeShardedDir          = "kubernetes/overlays/sharded"
+	shards                  = 3
 )
 
 // hashedConfigMapRE is the configuration ConfigMap's name with kustomize's
@@ -76,12 +83,12 @@ func metadataOf(t *testing.T, o kubeObject) kubeMetadata {
 	return v.Metadata
 }
 
-// deploymentOf decodes the one Deployment's container image and the
-// ConfigMaps its pods mount.
+// deploymentOf decodes the one Deployment's (or StatefulSet's) container
+// image and the ConfigMaps its pods mount.
 func deploymentOf(t *testing.T, objs kubeObjects) (image string, configMaps []string) {
 	t.Helper()
 	var d kubeDeployment
-	objs.decode(t, "Deployment", &d)
+	objs.exporterWorkload(t, &d)
 	for _, c := range d.Spec.Template.Spec.Containers {
 		image = c.Image
 	}
@@ -106,10 +113,10 @@ func checkBuild(t *testing.T, objs kubeObjects) {
 	}
 	image, mounted := deploymentOf(t, objs)
 	if want := imageRepository + ":" + releaseVersion(t); image != want {
-		t.Errorf("Deployment: image %q, want %q (images: in %s/kustomization.yaml)", image, want, kubeBaseDir)
+		t.Errorf("exporter: image %q, want %q (images: in %s/kustomization.yaml)", image, want, kubeBaseDir)
 	}
 	if !slices.Contains(mounted, cm.Metadata.Name) {
-		t.Errorf("Deployment mounts ConfigMaps %v, not %s", mounted, cm.Metadata.Name)
+		t.Errorf("exporter mounts ConfigMaps %v, not %s", mounted, cm.Metadata.Name)
 	}
 
 	// The PrometheusRule reaches the cluster as generated.
@@ -370,5 +377,188 @@ func TestKustomizeDashboardsAreCopies(t *testing.T) {
 		if generated[name] != 1 {
 			t.Errorf("%s: dashboards/%s is in %d configMapGenerator entries, want 1", file, name, generated[name])
 		}
+	}
+}
+
+// kubeStatefulSet is what the sharded tests read of the StatefulSet beyond
+// kubeDeployment.
+type kubeStatefulSet struct {
+	Spec struct {
+		Replicas            *int           `yaml:"replicas"`
+		ServiceName         string         `yaml:"serviceName"`
+		PodManagementPolicy string         `yaml:"podManagementPolicy"`
+		Strategy            map[string]any `yaml:"strategy"`
+	} `yaml:"spec"`
+}
+
+type kubeService struct {
+	Metadata kubeMetadata `yaml:"metadata"`
+	Spec     struct {
+		ClusterIP string            `yaml:"clusterIP"`
+		Selector  map[string]string `yaml:"selector"`
+	} `yaml:"spec"`
+}
+
+// checkSharded checks what the sharded component makes of the base: one
+// StatefulSet of `shards` pods and no Deployment, each pod told the number
+// of shards and to take its own from its hostname, governed by the one
+// Service, headless and selecting them, which the ServiceMonitor scrapes.
+func checkSharded(t *testing.T, objs kubeObjects) {
+	t.Helper()
+	if n := len(objs.ofKind("Deployment")); n != 0 {
+		t.Errorf("%d Deployments beside the StatefulSet: they would poll every tenant again", n)
+	}
+	var ss kubeStatefulSet
+	src := objs.decode(t, "StatefulSet", &ss)
+	var d kubeDeployment
+	objs.decode(t, "StatefulSet", &d)
+	if r := ss.Spec.Replicas; r == nil || *r != shards {
+		t.Errorf("%s: StatefulSet: replicas %v, want %d", src, r, shards)
+	}
+	if ss.Spec.PodManagementPolicy != "Parallel" {
+		t.Errorf("%s: StatefulSet: podManagementPolicy %q, want Parallel", src, ss.Spec.PodManagementPolicy)
+	}
+	if ss.Spec.Strategy != nil {
+		t.Errorf("%s: StatefulSet: the Deployment's strategy %v is left, which a StatefulSet does not have", src, ss.Spec.Strategy)
+	}
+	args := d.Spec.Template.Spec.Containers[0].Args
+	for _, flag := range []string{fmt.Sprintf("--total-shards=%d", shards), "--shard.from-hostname"} {
+		if n := countOf(args, flag); n != 1 {
+			t.Errorf("%s: StatefulSet: args %v hold %s %d times, want once", src, args, flag, n)
+		}
+	}
+
+	// One Service, so the ServiceMonitor (checkServiceAndServiceMonitor)
+	// scrapes each pod once: the StatefulSet's, headless.
+	var svc kubeService
+	objs.decode(t, "Service", &svc)
+	if ss.Spec.ServiceName == "" || ss.Spec.ServiceName != svc.Metadata.Name {
+		t.Errorf("%s: StatefulSet: serviceName %q, want the Service %q", src, ss.Spec.ServiceName, svc.Metadata.Name)
+	}
+	if svc.Spec.ClusterIP != "None" {
+		t.Errorf("Service %s: clusterIP %q, want None (headless)", svc.Metadata.Name, svc.Spec.ClusterIP)
+	}
+	if len(svc.Spec.Selector) == 0 || !subsetOf(svc.Spec.Selector, d.Spec.Template.Metadata.Labels) {
+		t.Errorf("Service %s: selector %v does not select the pods %v", svc.Metadata.Name, svc.Spec.Selector, d.Spec.Template.Metadata.Labels)
+	}
+	if !subsetOf(d.Spec.Selector.MatchLabels, d.Spec.Template.Metadata.Labels) {
+		t.Errorf("%s: StatefulSet: selector %v does not select its pods", src, d.Spec.Selector.MatchLabels)
+	}
+}
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
+}
+
+func subsetOf(sub, set map[string]string) bool {
+	for k, v := range sub {
+		if set[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// podTemplateOf returns the pod template of the exporter's workload as
+// plain data, without the shard flags and with the configuration's
+// ConfigMap name blanked, which overlays may change.
+func podTemplateOf(t *testing.T, objs kubeObjects) map[string]any {
+	t.Helper()
+	ws := append(objs.ofKind("Deployment"), objs.ofKind("StatefulSet")...)
+	if len(ws) != 1 {
+		t.Fatalf("want exactly one Deployment or StatefulSet, got %d", len(ws))
+	}
+	var w struct {
+		Spec struct {
+			Template map[string]any `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	ws[0].into(t, &w)
+	spec, _ := w.Spec.Template["spec"].(map[string]any)
+	containers, _ := spec["containers"].([]any)
+	for _, c := range containers {
+		c := c.(map[string]any)
+		args, _ := c["args"].([]any)
+		var kept []any
+		for _, a := range args {
+			if s, _ := a.(string); !strings.HasPrefix(s, "--total-shards=") && s != "--shard.from-hostname" {
+				kept = append(kept, a)
+			}
+		}
+		c["args"] = kept
+	}
+	volumes, _ := spec["volumes"].([]any)
+	for _, v := range volumes {
+		if cm, ok := v.(map[string]any)["configMap"].(map[string]any); ok {
+			cm["name"] = "<configuration>"
+		}
+	}
+	return w.Spec.Template
+}
+
+// TestKustomizeSharded builds the sharded example overlay: the checks of
+// every build (hardened pod, hashed configuration mounted, pinned image,
+// Service and ServiceMonitor), the StatefulSet and its headless Service, and
+// the base's pod template otherwise unchanged.
+func TestKustomizeSharded(t *testing.T) {
+	objs := kustomizeBuild(t, kubeShardedDir)
+	checkBuild(t, objs)
+	checkSharded(t, objs)
+	for kind, release := range releaseLabels(t, objs) {
+		if release != defaultRelease {
+			t.Errorf("%s: label release=%q, want %q (kube-prometheus-stack selects by it)", kind, release, defaultRelease)
+		}
+	}
+	checkDashboardConfigMaps(t, objs)
+
+	base := kustomizeBuild(t, kubeBaseDir)
+	if got, want := podTemplateOf(t, objs), podTemplateOf(t, base); !reflect.DeepEqual(got, want) {
+		t.Errorf("the StatefulSet's pod template differs from the base Deployment's beyond the shard flags and the configuration's name:\n%v\nwant\n%v", got, want)
+	}
+	cm, _ := objs.configMap(t)
+	baseCM, _ := base.configMap(t)
+	if cm.Metadata.Name == baseCM.Metadata.Name {
+		t.Errorf("the sharded overlay's configuration did not replace the base's (ConfigMap %s)", cm.Metadata.Name)
+	}
+}
+
+// TestKustomizeShardedRenamed builds an overlay of the sharded one with a
+// name prefix and suffix: the StatefulSet's serviceName must follow the
+// Service's new name (the component's nameReference configuration), and the
+// hashed configuration still be mounted.
+func TestKustomizeShardedRenamed(t *testing.T) {
+	dir := t.TempDir()
+	abs, err := filepath.Abs(kubeShardedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := "resources: [" + filepath.ToSlash(rel) + "]\nnamePrefix: eu-\nnameSuffix: \"-2\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs := kustomizeBuild(t, dir)
+	checkSharded(t, objs)
+	var svc kubeService
+	objs.decode(t, "Service", &svc)
+	if svc.Metadata.Name != "eu-entra-authmethods-exporter-2" {
+		t.Errorf("Service %s: the overlay's prefix and suffix not applied", svc.Metadata.Name)
+	}
+	var configMaps []string
+	for _, o := range objs.ofKind("ConfigMap") {
+		configMaps = append(configMaps, o.name)
+	}
+	_, mounted := deploymentOf(t, objs)
+	if len(mounted) != 1 || !slices.Contains(configMaps, mounted[0]) || !strings.HasPrefix(mounted[0], "eu-"+kubeConfigMapName+"-2-") {
+		t.Errorf("StatefulSet mounts ConfigMaps %v, want the renamed configuration among %v", mounted, configMaps)
 	}
 }

@@ -28,7 +28,7 @@ var emptyByDesign = map[string]string{
 	// Healthy exporter: nothing fails, nothing is throttled, nothing overruns.
 	"Exporter health / Targets down":                                                              "0: the target is up",
 	"Exporter health / Reports failing":                                                           "0: every poll succeeds",
-	"Exporter health / Reports / G":                                                               "failed polls in the time range: 0",
+	"Exporter health / Reports / H":                                                               "failed polls in the time range: 0",
 	"Exporter health / Failed polls by reason over the time range":                                "no failed polls: no rows",
 	"Exporter health / Overruns, evicted event keys and dropped label values over the time range": "none happen: no rows",
 	"Exporter health / Throttled share over the time range":                                       "the fake Graph never answers 429",

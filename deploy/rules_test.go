@@ -643,18 +643,31 @@ func (objs kubeObjects) configMap(t *testing.T) (kubeConfigMap, string) {
 	return cm, found[0].into(t, &cm)
 }
 
+// exporterWorkload decodes the exporter's one workload into d: the base's
+// Deployment, or the StatefulSet the sharded component makes of it (whose
+// own fields the kustomize tests check). It returns its kind and source.
+func (objs kubeObjects) exporterWorkload(t *testing.T, d *kubeDeployment) (kind, source string) {
+	t.Helper()
+	ws := append(objs.ofKind("Deployment"), objs.ofKind("StatefulSet")...)
+	if len(ws) != 1 {
+		t.Fatalf("want exactly one Deployment or StatefulSet, got %d", len(ws))
+	}
+	return ws[0].kind, ws[0].into(t, d)
+}
+
 // TestDeployment checks the base's Deployment as written.
 func TestDeployment(t *testing.T) { checkDeployment(t, baseManifests(t)) }
 
-// checkDeployment checks the exporter's Deployment: hardened security
-// context, probes, resources, workload identity, and its configuration.
+// checkDeployment checks the exporter's Deployment (or StatefulSet): hardened
+// security context, probes, resources, workload identity, and its
+// configuration.
 func checkDeployment(t *testing.T, objs kubeObjects) {
 	t.Helper()
 	var d kubeDeployment
-	file := objs.decode(t, "Deployment", &d)
-	fail := func(format string, args ...any) { t.Helper(); t.Errorf(file+": Deployment: "+format, args...) }
+	kind, file := objs.exporterWorkload(t, &d)
+	fail := func(format string, args ...any) { t.Helper(); t.Errorf(file+": "+kind+": "+format, args...) }
 
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+	if kind == "Deployment" && (d.Spec.Replicas == nil || *d.Spec.Replicas != 1) {
 		fail("want replicas: 1 (two pollers would share Graph's throttling budget)")
 	}
 	pod := d.Spec.Template.Spec
@@ -812,7 +825,7 @@ func TestServiceAndServiceMonitor(t *testing.T) { checkServiceAndServiceMonitor(
 func checkServiceAndServiceMonitor(t *testing.T, objs kubeObjects) {
 	t.Helper()
 	var d kubeDeployment
-	objs.decode(t, "Deployment", &d)
+	objs.exporterWorkload(t, &d)
 	var svc struct {
 		Metadata kubeMetadata `yaml:"metadata"`
 		Spec     struct {
