@@ -40,6 +40,7 @@ type Exporter struct {
 
 	mu      sync.Mutex                      // serialises Apply and Wait
 	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
+	applied atomic.Bool                     // a configuration has been applied
 	encoder exposition.Encoder              // shared by the pollers, for its compressors
 
 	// What outlives a poller across reloads, under mu: the pacing of each
@@ -148,6 +149,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		p.start(e.ctx, time.Duration(i)*step)
 	}
 	e.pollers.Store(&next)
+	e.applied.Store(true)
 	// What the configuration no longer uses is forgotten.
 	e.appLimiters, e.tenantLimiters, e.credentials = apps, tenants, creds
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
@@ -196,21 +198,25 @@ func Check(cfg *config.Config, hc *http.Client) error {
 	return errors.Join(errs...)
 }
 
-// maxStagger is the most that the first rounds of tenants started together
-// are set apart.
-const maxStagger = time.Second
+// The first rounds of tenants started together are set apart by at most
+// maxStagger each, and all of them start within maxSpread.
+const (
+	maxStagger = time.Second
+	maxSpread  = time.Minute
+)
 
 // stagger sets apart the first rounds of n tenants started together, evenly
-// over poll_interval but at most maxStagger apart: hundreds of tenants do
-// not fetch their tokens and first pages in the same instant, and their
-// later rounds, one interval apart, stay spread; yet a restart does not keep
-// any tenant's data away for long (200 tenants: their first rounds start
-// over 200 s).
+// over poll_interval but at most maxStagger apart and over maxSpread in all:
+// hundreds of tenants do not fetch their tokens and first pages in the same
+// instant, and their later rounds, one interval apart, stay spread; yet a
+// restart does not keep any tenant's data away for long (1,000 tenants:
+// their first rounds start 60 ms apart, not 1,000 s; the per-app limiter
+// paces them from there).
 func stagger(pollInterval time.Duration, n int) time.Duration {
 	if n < 2 {
 		return 0
 	}
-	return min(pollInterval/time.Duration(n), maxStagger)
+	return min(pollInterval/time.Duration(n), maxStagger, maxSpread/time.Duration(n))
 }
 
 // Wait blocks until every poller has ended (after the context is cancelled).
@@ -222,8 +228,12 @@ func (e *Exporter) Wait() {
 	}
 }
 
-// Ready reports whether every tenant's first poll has finished, successfully or not.
+// Ready reports whether a configuration has been applied and every
+// tenant's first poll has finished, successfully or not.
 func (e *Exporter) Ready() bool {
+	if !e.applied.Load() {
+		return false
+	}
 	for _, p := range *e.pollers.Load() {
 		if !p.firstPollDone.Load() {
 			return false

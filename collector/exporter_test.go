@@ -48,8 +48,8 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client()})
-	if !e.Ready() {
-		t.Error("an exporter with no tenants should be ready")
+	if e.Ready() {
+		t.Error("ready before any configuration is applied")
 	}
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -220,8 +220,9 @@ func TestStagger(t *testing.T) {
 		want     time.Duration
 	}{
 		{30 * time.Minute, 1, 0},
-		{30 * time.Minute, 200, time.Second},
-		{30 * time.Minute, 3600, 500 * time.Millisecond},
+		{30 * time.Minute, 20, time.Second},
+		{30 * time.Minute, 200, 300 * time.Millisecond},
+		{30 * time.Minute, 1000, 60 * time.Millisecond},
 		{time.Second, 5, 200 * time.Millisecond},
 	} {
 		if got := stagger(c.interval, c.n); got != c.want {

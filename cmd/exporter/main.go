@@ -169,10 +169,6 @@ func run(args []string) int {
 	pollCtx, stopPolling := context.WithCancel(context.Background())
 	exporter := collector.New(pollCtx, collector.Options{Logger: logger, HTTPClient: httpClient, UserAgent: name + "/" + version.Version})
 	defer func() { stopPolling(); exporter.Wait() }()
-	if err := exporter.Apply(cfg); err != nil {
-		level.Error(logger).Log("msg", "cannot start polling", "err", err)
-		return 1
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -228,6 +224,14 @@ func run(args []string) int {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ServeMultiple(listeners, server, toolkitFlags, slogger) }()
+	// Set up the tenants once /-/healthy answers (not ready until they
+	// are): a thousand tenants' credentials and first snapshots take a
+	// while, and a liveness probe should not fail meanwhile.
+	if err := reloader.applyFirst(cfg); err != nil {
+		level.Error(logger).Log("msg", "cannot start polling", "err", err)
+		server.Close()
+		return 1
+	}
 
 	select {
 	case err := <-serveErr:

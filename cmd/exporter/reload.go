@@ -48,6 +48,14 @@ func (r *reloader) succeeded() {
 	r.successTime.Set(float64(time.Now().UnixNano()) / 1e9)
 }
 
+// applyFirst applies the configuration loaded at start-up; a reload asked
+// for meanwhile waits, and then applies what is newer.
+func (r *reloader) applyFirst(cfg *config.Config) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.apply(cfg)
+}
+
 // reload loads and applies the configuration; on any error the running one
 // stays, and the error is logged and returned.
 func (r *reloader) reload() error {
