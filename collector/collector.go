@@ -190,10 +190,25 @@ func excluded(names []string) (map[string]bool, error) {
 func Check(cfg *config.Config, hc *http.Client) error {
 	_, err := excluded(cfg.ExcludeMetrics)
 	errs := []error{err}
+	// Tenants that share a credential file (through defaults:) share its
+	// problem: it is reported once, with the tenants it concerns.
+	var problems []string
+	tenants := map[string][]string{}
 	for i, t := range cfg.Tenants {
 		if _, err := graphapi.NewCredential(t, hc); err != nil {
-			errs = append(errs, fmt.Errorf("tenants[%d] (%s): %w", i, t.Name, err))
+			msg := err.Error()
+			if tenants[msg] == nil {
+				problems = append(problems, msg)
+			}
+			tenants[msg] = append(tenants[msg], fmt.Sprintf("tenants[%d] (%s)", i, t.Name))
 		}
+	}
+	for _, msg := range problems {
+		who := tenants[msg]
+		if len(who) > 3 {
+			who = append(who[:2:2], fmt.Sprintf("%d more", len(who)-2))
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", strings.Join(who, ", "), msg))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -237,5 +238,18 @@ func TestCheckBuildsCredentials(t *testing.T) {
 	defer cancel()
 	if applyErr := New(ctx, Options{}).Apply(cfg); applyErr == nil {
 		t.Error("Apply accepted what Check refused")
+	}
+
+	// Tenants sharing a missing file (defaults:) get one message.
+	shared := &config.Config{}
+	for i := range 5 {
+		tn := cfg.Tenants[2]
+		tn.Name = fmt.Sprintf("t%d", i)
+		shared.Tenants = append(shared.Tenants, tn)
+	}
+	err = Check(shared, nil)
+	if err == nil || strings.Count(err.Error(), "no such file") != 1 ||
+		!strings.HasPrefix(err.Error(), "tenants[0] (t0), tenants[1] (t1), 3 more: client_secret_file") {
+		t.Errorf("shared file: got %v", err)
 	}
 }
