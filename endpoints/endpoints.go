@@ -120,6 +120,7 @@ func New(o Options) (http.Handler, error) {
 				{Address: "/-/ready", Text: "Readiness"},
 			},
 			ExtraHTML: extra.String(),
+			Profiling: "false", // no pprof handlers are served: no links to them
 			ExtraCSS:  "table.status td, table.status th { padding: 2px 8px; text-align: left; } .down { color: #b00; }",
 		})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -75,6 +76,12 @@ func TestLandingPageShowsStatusEscaped(t *testing.T) {
 	}
 	if strings.Contains(body, "<script>alert") {
 		t.Error("an error message was not escaped")
+	}
+	// Every link on the page answers (no pprof is served, so none is linked).
+	for _, m := range regexp.MustCompile(`href="(/[^"]*)"`).FindAllStringSubmatch(body, -1) {
+		if code, _ := do(t, "GET", srv.URL+m[1]); code != 200 {
+			t.Errorf("the landing page links %s, which answers %d", m[1], code)
+		}
 	}
 	if code, _ := do(t, "GET", srv.URL+"/nope"); code != 404 {
 		t.Errorf("unknown path: %d", code)
