@@ -357,7 +357,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 			msg = "poll failed; keeping the last good values"
 		}
 		kv := []any{"msg", msg, "report", rp.name, "reason", reason, "err", err}
-		if hint := reason.Hint(); hint != "" {
+		if hint := graphapi.HintOf(err); hint != "" {
 			kv = append(kv, "hint", hint)
 		}
 		if round.seen(reason) {

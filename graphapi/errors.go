@@ -43,6 +43,9 @@ func Reasons() []Reason { return slices.Clone(reasons) }
 // codeUnlicensed is the error code Graph sends to tenants without a premium licence.
 const codeUnlicensed = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 
+// codeNoDirectoryRead is the 403 an app gets without Directory.Read.All.
+const codeNoDirectoryRead = "Authentication_ApplicationHasNoDirectoryReadAccess"
+
 // Error is a failed Graph call, classified. It never holds a token or secret.
 type Error struct {
 	Reason     Reason
@@ -103,6 +106,16 @@ func ReasonOf(err error) Reason {
 		return ReasonNetwork
 	}
 	return ReasonOther
+}
+
+// HintOf says in a few words what usually fixes err: its reason's hint,
+// unless Graph's error code says more precisely what is missing.
+func HintOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusForbidden && e.Code == codeNoDirectoryRead {
+		return "grant the application permission Directory.Read.All and give admin consent"
+	}
+	return ReasonOf(err).Hint()
 }
 
 // Hint says in a few words what usually fixes an error of this reason.

@@ -98,7 +98,7 @@ func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("nextLink %q is not a URL", redact.Cut(link, 100))
 	}
-	if !strings.EqualFold(u.Scheme, c.endpoint.Scheme) || !strings.EqualFold(u.Host, c.endpoint.Host) ||
+	if !strings.EqualFold(u.Scheme, c.endpoint.Scheme) || !sameHost(u, c.endpoint) ||
 		!strings.HasPrefix(u.Path, c.endpoint.Path+"/") {
 		return fmt.Errorf("refusing nextLink to %s://%s: not the configured Graph endpoint %s://%s%s",
 			redact.Cut(u.Scheme, 20), redact.Cut(u.Host, 100), c.endpoint.Scheme, c.endpoint.Host, c.endpoint.Path)
@@ -110,6 +110,22 @@ func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 		return fmt.Errorf("more than %d pages", c.maxPages)
 	}
 	return nil
+}
+
+// sameHost reports whether two URLs of one scheme name the same host and
+// port, an explicit default port (graph.microsoft.com:443) being the same
+// as none.
+func sameHost(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "http") {
+			return "80"
+		}
+		return "443"
+	}
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // decodeRecords decodes one page of an OData collection:
