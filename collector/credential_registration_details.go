@@ -41,10 +41,3 @@ func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) (sn
 	env.labels.emitDropped(m, env.report)
 	return m.metrics, n, nil
 }
-
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}

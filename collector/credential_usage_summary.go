@@ -10,8 +10,6 @@ import (
 // configured period.
 type credentialUsageSummary struct{}
 
-type featureMethod struct{ feature, method string }
-
 func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	m := env.metrics()
 	records := 0

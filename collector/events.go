@@ -61,13 +61,25 @@ func (d *distinctEvents) keyOf(e *graphapi.Event) uint64 {
 		h.WriteString(f)
 		h.WriteByte(0)
 	}
-	h.WriteByte(byte(b2i(e.IsSuccess)))
+	h.WriteByte(successByte(e.IsSuccess))
 	var at [8]byte
 	for i, ns := 0, e.EventDateTime.UnixNano(); i < 8; i++ {
 		at[i] = byte(ns >> (8 * i))
 	}
 	h.Write(at[:])
 	return h.Sum64()
+}
+
+// successByte tells the three values of isSuccess apart in an event's key:
+// false, true, and null or absent (nil).
+func successByte(s *bool) byte {
+	switch {
+	case s == nil:
+		return 2
+	case *s:
+		return 1
+	}
+	return 0
 }
 
 // eventPoll gathers one poll's events. It counts nothing until commit, so a
@@ -113,7 +125,7 @@ func (p *eventPoll) add(e *graphapi.Event) (fm featureMethod, repeat bool) {
 	fm = featureMethod{label("feature", e.Feature), label("method", e.AuthMethod)}
 	p.seenSeries[fm] = true
 	var fk failureKey
-	if !e.IsSuccess {
+	if e.Failed() {
 		reason := e.FailureReason
 		if reason == "" {
 			reason = "unspecified"
@@ -134,7 +146,7 @@ func (p *eventPoll) add(e *graphapi.Event) (fm featureMethod, repeat bool) {
 	}
 	p.fresh[key] = at
 	p.total[fm]++
-	if !e.IsSuccess {
+	if e.Failed() {
 		p.failures[fk]++
 	}
 	return fm, false
@@ -216,19 +228,4 @@ func (d *distinctEvents) emit(m *metricSet, totalDesc, failuresDesc *prometheus.
 	for _, k := range keys {
 		m.counter(failuresDesc, d.failures[k].value, k.feature, k.method, k.reason)
 	}
-}
-
-// sortedFeatureMethods returns the keys of a featureMethod map in label order.
-func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
-	keys := make([]featureMethod, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b featureMethod) int {
-		if c := strings.Compare(a.feature, b.feature); c != 0 {
-			return c
-		}
-		return strings.Compare(a.method, b.method)
-	})
-	return keys
 }

@@ -1,14 +1,18 @@
 package collector
 
 import (
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 func event(at time.Time, success bool) *graphapi.Event {
-	return &graphapi.Event{ID: "u", Feature: "reset", AuthMethod: "email", IsSuccess: success, EventDateTime: graphapi.Time{Time: at}}
+	return &graphapi.Event{ID: "u", Feature: "reset", AuthMethod: "email", IsSuccess: &success, EventDateTime: graphapi.Time{Time: at}}
 }
 
 // testLabels is a labelLimit for the event reports, as a poll at now sees it.
@@ -111,7 +115,8 @@ func TestEventIdentityUsesEveryField(t *testing.T) {
 		func(e *graphapi.Event) { e.UserPrincipalName = "x@y" },
 		func(e *graphapi.Event) { e.AuthMethod = "sms" },
 		func(e *graphapi.Event) { e.FailureReason = "boom" },
-		func(e *graphapi.Event) { e.IsSuccess = true },
+		func(e *graphapi.Event) { e.IsSuccess = new(true) },
+		func(e *graphapi.Event) { e.IsSuccess = nil }, // null: neither true nor false
 		func(e *graphapi.Event) { e.EventDateTime.Time = e.EventDateTime.Add(time.Second) },
 	}
 	for i, change := range variants {
@@ -157,5 +162,110 @@ func TestEventKeyCapEvictsOldestAndCounts(t *testing.T) {
 	}
 	if got := d.total[featureMethod{"reset", "email"}].value; got != 5 {
 		t.Errorf("total %v, want 5: eviction must not change what was counted", got)
+	}
+}
+
+// isSuccess true, false and null are three different events.
+func TestEventKeyTellsSuccessStatesApart(t *testing.T) {
+	d := newDistinctEvents()
+	at := time.Unix(1700000000, 0)
+	unknown := event(at, false)
+	unknown.IsSuccess = nil
+	keys := map[uint64]bool{d.keyOf(event(at, true)): true, d.keyOf(event(at, false)): true, d.keyOf(unknown): true}
+	if len(keys) != 3 {
+		t.Errorf("%d distinct keys for isSuccess true, false and null, want 3", len(keys))
+	}
+}
+
+// An event whose isSuccess is null happened, but is not known to have
+// failed: it is counted in the totals, not in the failures.
+func TestNullSuccessCountsAsEventNotFailure(t *testing.T) {
+	now := time.Now()
+	d := newDistinctEvents()
+	p := d.begin(testLabels(5, now))
+	unknown := event(now.Add(-time.Hour), false)
+	unknown.IsSuccess = nil
+	unknown.FailureReason = "not a failure"
+	p.add(unknown)
+	p.add(event(now.Add(-time.Hour), false)) // the same event, failed: another event
+	p.commit(now, 48*time.Hour)
+	if got := d.total[featureMethod{"reset", "email"}].value; got != 2 {
+		t.Errorf("total %v, want 2", got)
+	}
+	if len(d.failures) != 1 || d.failures[failureKey{"reset", "email", "unspecified"}] == nil {
+		t.Errorf("failures %v, want only the failed event's (reason unspecified)", d.failures)
+	}
+}
+
+// Graph's nulls are "unknown", not a guess: a null or empty userType is
+// user_type="unknown", a null or absent isAdmin admin="unknown", and an
+// event whose isSuccess is null or absent counts as an event (totals,
+// period_events, period_users) but not as a failure. The whole output is
+// in testdata/null_values.prom.
+func TestNullValuesAreUnknown(t *testing.T) {
+	f := newFixture(t, 20, config.UserRegistrationDetails, config.UserEventsSummary)
+	now := time.Now()
+	ago := func(d time.Duration) string { return now.Add(-d).UTC().Format(time.RFC3339) }
+	users := `{"value":[
+		{"id":"a","userType":"member","isAdmin":true,"isMfaRegistered":true},
+		{"id":"b","userType":"member","isAdmin":null,"methodsRegistered":["email"],"userPreferredMethodForSecondaryAuthentication":"sms"},
+		{"id":"c","userType":null,"isAdmin":false},
+		{"id":"d","userType":"","isMfaRegistered":true,"methodsRegistered":["email"]},
+		{"id":"e","isAdmin":null}]}`
+	events := fmt.Sprintf(`{"value":[
+		{"id":"u1","feature":"registration","authMethod":"email","isSuccess":null,"eventDateTime":%[1]q},
+		{"id":"u2","feature":"registration","authMethod":"email","eventDateTime":%[2]q},
+		{"id":"u3","feature":"registration","authMethod":"email","isSuccess":false,"failureReason":"boom","eventDateTime":%[2]q},
+		{"id":"u4","feature":"reset","authMethod":"email","isSuccess":null,"eventDateTime":%[3]q},
+		{"id":"u4","feature":"reset","authMethod":"email","isSuccess":false,"eventDateTime":%[3]q},
+		{"id":"u4","feature":"reset","authMethod":"email","isSuccess":true,"eventDateTime":%[3]q},
+		{"id":"u1","feature":"reset","authMethod":"sms","isSuccess":true,"eventDateTime":%[4]q}]}`,
+		ago(30*time.Minute), ago(2*time.Hour), ago(4*time.Hour), ago(3*24*time.Hour))
+	f.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		body := ""
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/userRegistrationDetails"):
+			body = users
+		case strings.HasSuffix(r.URL.Path, "/userEventsSummary"):
+			body = events
+		default:
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(body))
+		return true
+	})
+	f.pollAll(t)
+	f.pollAll(t) // the same events again: nothing new, a null isSuccess included
+	e := exporterFor(f.p)
+	for _, rp := range f.p.reports {
+		if st := rp.status.Load(); !st.up {
+			t.Fatalf("%s: %s", rp.name, st.lastError)
+		}
+	}
+	compareGolden(t, e, "null_values.prom")
+	piecesMatchSnapshots(t, e)
+
+	for _, c := range []struct {
+		name  string
+		pairs []string
+		want  float64
+	}{
+		{"entra_authmethods_users", []string{"user_type", "member", "admin", "unknown"}, 1},
+		{"entra_authmethods_users", []string{"user_type", "unknown", "admin", "false"}, 1},
+		{"entra_authmethods_users", []string{"user_type", "unknown", "admin", "unknown"}, 2},
+		{"entra_authmethods_events_total", []string{"feature", "registration", "method", "email"}, 3},
+		{"entra_authmethods_events_total", []string{"feature", "reset", "method", "email"}, 3},
+		{"entra_authmethods_period_event_failures", []string{"period", "h1", "feature", "registration"}, 0},
+		{"entra_authmethods_period_events", []string{"period", "h1", "feature", "registration"}, 1},
+		{"entra_authmethods_period_users", []string{"period", "h6", "feature", "registration"}, 3},
+		{"entra_authmethods_period_failed_users", []string{"period", "h6", "feature", "registration"}, 1},
+	} {
+		if got := value(t, e, c.name, c.pairs...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.pairs, got, c.want)
+		}
+	}
+	if got := sumOf(t, e, "entra_authmethods_event_failures_total"); got != 2 {
+		t.Errorf("event_failures_total sums to %v, want 2 (the two events with isSuccess false)", got)
 	}
 }

@@ -52,7 +52,7 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, i
 		for i, period := range periods {
 			if age <= period.span {
 				w.all[i]++
-				if !e.IsSuccess {
+				if e.Failed() { // an unknown outcome (null isSuccess) is an event, not a failure
 					w.failed[i]++
 				}
 			}
@@ -69,7 +69,7 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, i
 				u = userWindows{newest: -1, newestFailed: -1}
 			}
 			u.newest = youngest(u.newest, age)
-			if !e.IsSuccess {
+			if e.Failed() {
 				u.newestFailed = youngest(u.newestFailed, age)
 			}
 			byUser[id] = u

@@ -23,19 +23,3 @@ func (userMFASignInSummary) poll(ctx context.Context, env *pollEnv) (snapshot, i
 	}
 	return m.metrics, n, nil
 }
-
-// newest reads a report of one row per day and keeps the newest row (nil
-// when there is none), whatever order Graph sends the days in.
-func newest[T any](ctx context.Context, list func(context.Context, func(*T) error) (int, error), day func(*T) time.Time) (*T, int, error) {
-	var best *T
-	n, err := list(ctx, func(r *T) error {
-		if best == nil || day(r).After(day(best)) {
-			c := *r // r is reused by the decoder
-			best = &c
-		}
-		return nil
-	})
-	return best, n, err
-}
-
-func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -1,9 +1,8 @@
 package collector
 
 import (
+	"cmp"
 	"context"
-	"errors"
-	"hash/maphash"
 	"slices"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
@@ -20,9 +19,27 @@ var features = []string{
 	"passwordlessCapable", "systemPreferredAuthenticationMethodEnabled",
 }
 
-type userGroup struct {
-	userType string
-	admin    bool
+// unknownValue is the user_type or admin label of a user for whom Graph
+// sends null (or, for userType, an empty value): not known, which is
+// neither member nor guest, neither true nor false.
+const unknownValue = "unknown"
+
+// userGroup is a user's user_type and admin labels. Groups are emitted in
+// order of user_type, then admin: "false", "true", "unknown" (the labels'
+// text order).
+type userGroup struct{ userType, admin string }
+
+// groupOf returns r's group, its user type through the label limit.
+func groupOf(r *graphapi.UserRegistrationDetails, labels *labelLimit) userGroup {
+	userType := r.UserType
+	if userType == "" {
+		userType = unknownValue
+	}
+	admin := unknownValue
+	if r.IsAdmin != nil {
+		admin = boolLabel(*r.IsAdmin)
+	}
+	return userGroup{labels.value("user_type", userType), admin}
 }
 
 type groupCounts struct {
@@ -39,7 +56,7 @@ func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot
 		if first, err := once.first(r.ID); !first {
 			return err
 		}
-		key := userGroup{env.labels.value("user_type", r.UserType), r.IsAdmin}
+		key := groupOf(r, env.labels)
 		g := groups[key]
 		if g == nil {
 			g = &groupCounts{methods: map[string]int64{}, preferred: map[string]int64{}}
@@ -66,78 +83,23 @@ func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b userGroup) int {
-		if a.userType != b.userType {
-			if a.userType < b.userType {
-				return -1
-			}
-			return 1
-		}
-		return int(b2i(a.admin) - b2i(b.admin))
+		return cmp.Or(cmp.Compare(a.userType, b.userType), cmp.Compare(a.admin, b.admin))
 	})
 	m := env.metrics()
 	for _, k := range keys {
-		g, admin := groups[k], boolLabel(k.admin)
-		m.gauge(usersDesc, float64(g.users), k.userType, admin)
+		g := groups[k]
+		m.gauge(usersDesc, float64(g.users), k.userType, k.admin)
 		for i, f := range features {
-			m.gauge(usersByFeatureDesc, float64(g.features[i]), k.userType, admin, f)
+			m.gauge(usersByFeatureDesc, float64(g.features[i]), k.userType, k.admin, f)
 		}
 		for _, method := range sortedKeys(g.methods) {
-			m.gauge(usersByMethodDesc, float64(g.methods[method]), k.userType, admin, method)
+			m.gauge(usersByMethodDesc, float64(g.methods[method]), k.userType, k.admin, method)
 		}
 		for _, method := range sortedKeys(g.preferred) {
-			m.gauge(usersByPreferredMethodDesc, float64(g.preferred[method]), k.userType, admin, method)
+			m.gauge(usersByPreferredMethodDesc, float64(g.preferred[method]), k.userType, k.admin, method)
 		}
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
 	env.labels.emitDropped(m, env.report)
 	return m.metrics, n, nil
-}
-
-// oncePerUser tells each user's first row in a poll from repeats (a user
-// Graph sends twice, on two pages), by a seeded 64-bit hash of the user's
-// id: about 16 bytes per user for the length of a poll.
-type oncePerUser struct {
-	seed       maphash.Seed
-	seen       map[uint64]struct{}
-	duplicates int
-}
-
-func newOncePerUser() *oncePerUser {
-	return &oncePerUser{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
-}
-
-// first reports whether this is the user's first row. A row without an id
-// is refused as decode: every user row of these reports has one.
-func (o *oncePerUser) first(id string) (bool, error) {
-	if id == "" {
-		return false, &graphapi.Error{Reason: graphapi.ReasonDecode, Err: errors.New("a user row without an id")}
-	}
-	h := maphash.String(o.seed, id)
-	if _, dup := o.seen[h]; dup {
-		o.duplicates++
-		return false, nil
-	}
-	o.seen[h] = struct{}{}
-	return true, nil
-}
-
-// countOnce adds one to counts for each distinct value of values as label
-// maps it (two values may both become "other", or cut to the same text).
-func countOnce(counts map[string]int64, values []string, label func(string) string) {
-	done := make([]string, 0, len(values))
-	for _, v := range values {
-		if l := label(v); !slices.Contains(done, l) {
-			done = append(done, l)
-			counts[l]++
-		}
-	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

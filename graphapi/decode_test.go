@@ -83,8 +83,71 @@ func TestDecodePageRecordsAreNotMixed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[1].IsAdmin || len(got[1].MethodsRegistered) != 0 {
+	if got[1].IsAdmin != nil || len(got[1].MethodsRegistered) != 0 {
 		t.Errorf("second record inherited fields: %+v", got[1])
+	}
+}
+
+// isAdmin and isSuccess are nullable in Graph's metadata: null and absent
+// decode as nil (not known), apart from false.
+func TestDecodeNullableBooleans(t *testing.T) {
+	cases := []struct {
+		json string
+		want string // "true", "false" or "nil"
+	}{{`true`, "true"}, {`false`, "false"}, {`null`, "nil"}, {``, "nil"}}
+	show := func(b *bool) string {
+		if b == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*b)
+	}
+	field := func(name, value string) string {
+		if value == "" {
+			return ""
+		}
+		return `,"` + name + `":` + value
+	}
+	for _, c := range cases {
+		_, users, err := collect[UserRegistrationDetails](t, `{"value":[{"id":"u"`+field("isAdmin", c.json)+field("userType", "null")+`}]}`)
+		if err != nil || len(users) != 1 {
+			t.Fatalf("isAdmin %q: %v", c.json, err)
+		}
+		if got := show(users[0].IsAdmin); got != c.want || users[0].UserType != "" {
+			t.Errorf("isAdmin %q: got %s (userType %q), want %s", c.json, got, users[0].UserType, c.want)
+		}
+
+		_, events, err := collect[Event](t, `{"value":[{"id":"u"`+field("isSuccess", c.json)+`}]}`)
+		if err != nil || len(events) != 1 {
+			t.Fatalf("isSuccess %q: %v", c.json, err)
+		}
+		if got := show(events[0].IsSuccess); got != c.want {
+			t.Errorf("isSuccess %q: got %s, want %s", c.json, got, c.want)
+		}
+		if failed, want := events[0].Failed(), c.want == "false"; failed != want {
+			t.Errorf("isSuccess %q: Failed() = %v, want %v (only a false isSuccess is a failure)", c.json, failed, want)
+		}
+	}
+	// Not a boolean: refused, not taken as unknown.
+	for _, body := range []string{`{"value":[{"isSuccess":"false"}]}`, `{"value":[{"isSuccess":0}]}`} {
+		if _, _, err := collect[Event](t, body); ReasonOf(err) != ReasonDecode {
+			t.Errorf("%s: got %v, want a decode error", body, err)
+		}
+	}
+	if _, _, err := collect[UserRegistrationDetails](t, `{"value":[{"id":"u","isAdmin":"yes"}]}`); ReasonOf(err) != ReasonDecode {
+		t.Errorf("isAdmin \"yes\": got %v, want a decode error", err)
+	}
+}
+
+// Each record gets booleans of its own: a pointer decoded for one record
+// is not shared with, or overwritten by, the next.
+func TestDecodeNullableBooleansPerRecord(t *testing.T) {
+	_, got, err := collect[Event](t, `{"value":[{"isSuccess":true},{"isSuccess":false},{"isSuccess":null},{}]}`)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("got %d records, %v", len(got), err)
+	}
+	if got[0].IsSuccess == nil || !*got[0].IsSuccess || got[1].IsSuccess == nil || *got[1].IsSuccess ||
+		got[2].IsSuccess != nil || got[3].IsSuccess != nil || got[0].IsSuccess == got[1].IsSuccess {
+		t.Errorf("records mixed: %v %v %v %v", got[0].IsSuccess, got[1].IsSuccess, got[2].IsSuccess, got[3].IsSuccess)
 	}
 }
 

@@ -64,13 +64,15 @@ func FuzzDecodeCredentialRegistrationDetails(f *testing.F) {
 
 func FuzzDecodeUserRegistrationDetails(f *testing.F) {
 	fuzzDecode[UserRegistrationDetails](f,
-		`{"value":[{"id":"86462606","isAdmin":false,"isSsprRegistered":false,"isMfaRegistered":true,"isMfaCapable":true,"lastUpdatedDateTime":"2023-03-13T19:15:41.6195833Z","methodsRegistered":["microsoftAuthenticatorPush","softwareOneTimePasscode"],"defaultMfaMethod":"","systemPreferredAuthenticationMethods":["push"],"userPreferredMethodForSecondaryAuthentication":"","userType":"guest"}]}`)
+		`{"value":[{"id":"86462606","isAdmin":false,"isSsprRegistered":false,"isMfaRegistered":true,"isMfaCapable":true,"lastUpdatedDateTime":"2023-03-13T19:15:41.6195833Z","methodsRegistered":["microsoftAuthenticatorPush","softwareOneTimePasscode"],"defaultMfaMethod":"","systemPreferredAuthenticationMethods":["push"],"userPreferredMethodForSecondaryAuthentication":"","userType":"guest"}]}`,
+		`{"value":[{"id":"a","isAdmin":null,"userType":null},{"id":"b"},{"id":"c","isAdmin":true,"userType":""}]}`)
 }
 
 func FuzzDecodeEvent(f *testing.F) {
 	fuzzDecode[Event](f,
 		`{"value":[{"@odata.type":"#microsoft.graph.userEventsSummary","id":"3604e35c","feature":"registration","userPrincipalName":"j@c","isSuccess":true,"authMethod":"microsoftAuthenticatorPush","failureReason":"","eventDateTime":"2025-07-16T16:19:18Z"}]}`,
-		`{"value":[{"eventDateTime":"2025-07-16T16:19:18"},{"eventDateTime":""},{"eventDateTime":null},{"eventDateTime":"yesterday"}]}`)
+		`{"value":[{"eventDateTime":"2025-07-16T16:19:18"},{"eventDateTime":""},{"eventDateTime":null},{"eventDateTime":"yesterday"}]}`,
+		`{"value":[{"id":"a","isSuccess":null},{"id":"b"},{"id":"c","isSuccess":false},{"id":"d","isSuccess":"false"}]}`)
 }
 
 func FuzzDecodeUserMFASignInSummary(f *testing.F) {

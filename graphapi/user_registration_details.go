@@ -4,10 +4,12 @@ import "context"
 
 // UserRegistrationDetails is a userRegistrationDetails row (v1.0). Only the
 // fields the exporter aggregates are decoded; user names never are.
+// IsAdmin is nil when Graph sends null or leaves it out: not known, which
+// is not the same as false. UserType is "" for null.
 type UserRegistrationDetails struct {
 	ID                                            string `json:"id"` // the user's object id: to read each user once, never a label
 	UserType                                      string `json:"userType"`
-	IsAdmin                                       bool   `json:"isAdmin"`
+	IsAdmin                                       *bool  `json:"isAdmin"`
 	IsMfaCapable                                  bool   `json:"isMfaCapable"`
 	IsMfaRegistered                               bool   `json:"isMfaRegistered"`
 	IsPasswordlessCapable                         bool   `json:"isPasswordlessCapable"`

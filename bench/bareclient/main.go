@@ -36,7 +36,7 @@ type userRegistrationDetail struct {
 	UserPrincipalName                             string    `json:"userPrincipalName"`
 	UserDisplayName                               string    `json:"userDisplayName"`
 	UserType                                      string    `json:"userType"`
-	IsAdmin                                       bool      `json:"isAdmin"`
+	IsAdmin                                       *bool     `json:"isAdmin"` // nullable, as the exporter decodes it
 	IsSsprRegistered                              bool      `json:"isSsprRegistered"`
 	IsSsprEnabled                                 bool      `json:"isSsprEnabled"`
 	IsSsprCapable                                 bool      `json:"isSsprCapable"`

@@ -115,7 +115,7 @@ func (g *graphCtx) serveAttack() bool {
 		})
 	case AttackDuplicateUsers:
 		g.pagesOf(1000, 100, func(b *bytes.Buffer, i int) {
-			fmt.Fprintf(b, `{"id":"u%d","userType":"member","isMfaRegistered":true,"methodsRegistered":["email"],"feature":"registration","isSuccess":true,"authMethod":"email","eventDateTime":"2026-01-01T00:00:%02dZ"}`, i%100, i%60)
+			fmt.Fprintf(b, `{"id":"u%d","userType":"member","isAdmin":false,"isMfaRegistered":true,"methodsRegistered":["email"],"feature":"registration","isSuccess":true,"authMethod":"email","eventDateTime":"2026-01-01T00:00:%02dZ"}`, i%100, i%60)
 		})
 	case AttackNullRows:
 		g.pages(10, func(b *bytes.Buffer, _ int) { b.WriteString("null") })
