@@ -132,8 +132,6 @@ var (
 		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
 	tenantInfoDesc = desc("tenant_info",
 		tenantInfoHelp, "tenant_id", "cloud")
-	buildInfoDesc = desc("exporter_build_info",
-		"Constant 1, with the exporter's version, revision and Go version.", "version", "revision", "goversion")
 )
 
 const tenantInfoHelp = "Constant 1, with the tenant's directory id, national cloud and the labels the configuration gives it."
@@ -166,7 +164,7 @@ var allDescs = []*prometheus.Desc{
 	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
 	reportDuplicatesDesc, labelValuesDroppedDesc,
-	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc, buildInfoDesc,
+	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc,
 }
 
 // sample is one series of a snapshot: its descriptor, value and label

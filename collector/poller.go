@@ -17,7 +17,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/version"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
@@ -90,7 +89,7 @@ type tenantPoller struct {
 	encoder  *exposition.Encoder
 	logger   log.Logger
 
-	info       snapshot           // constant: build and tenant info, poll intervals
+	info       snapshot           // constant: tenant info, poll intervals
 	infoPieces []exposition.Piece // info, encoded
 	live       atomic.Pointer[encodedLive]
 
@@ -138,7 +137,6 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		done:     make(chan struct{}),
 	}
 	info := &metricSet{tenant: t.Name}
-	info.gauge(buildInfoDesc, 1, version.Version, version.GetRevision(), version.GoVersion)
 	if !s.exclude[namespace+"_tenant_info"] {
 		d, labels := tenantInfo(t.Labels)
 		info.gauge(d, 1, append([]string{t.TenantID, t.Cloud}, labels...)...)

@@ -238,13 +238,18 @@ func exporterHealth(p Params) *board {
 		Span(8).Height(8))
 
 	d.WithRow(dashboard.NewRowBuilder("Exporter"))
-	d.WithPanel(tablePanel("Exporter and tenants",
-		"Each tenant's directory id and cloud, the exporter's version, and the shortest and longest poll interval among the tenant's reports.",
+	d.WithPanel(tablePanel("Tenants",
+		"Each tenant's directory id and cloud, and the shortest and longest poll interval among the tenant's reports.",
 		units.Short,
 		column{name: "tenant_info", hidden: true, expr: one(tenantInfo)},
-		column{name: "build_info", hidden: true, expr: one(buildInfo)},
 		column{name: "Shortest poll interval", unit: units.Seconds, expr: shortestInterval},
 		column{name: "Longest poll interval", unit: units.Seconds, expr: longestInterval}).
-		Span(24).Height(5))
+		Span(16).Height(5))
+	d.WithPanel(tablePanel("Exporter versions",
+		"The versions of the exporter the selected targets run: more than one during a rollout.",
+		units.Short,
+		column{name: "build_info", hidden: true, expr: fmt.Sprintf("max by (%s) (%s)",
+			strings.Join(processLabels[buildInfo], ", "), perTarget(buildInfo))}).
+		Span(8).Height(5))
 	return d
 }

@@ -91,13 +91,13 @@ var ownLabels = map[string][]string{
 	evictedKeys:   {"report"},
 	droppedValues: {"report", "label"},
 	tenantInfo:    {"tenant_id", "cloud"},
-	buildInfo:     {"version", "revision", "goversion"},
 }
 
 // processLabels are the labels of the metrics the exporter has once per
 // process (a target) rather than per tenant: they have no tenant label, so
 // their selectors carry no tenant filter (perTarget).
 var processLabels = map[string][]string{
+	buildInfo:        {"version", "revision", "goversion"},
 	shardInfo:        {"shard", "total_shards"},
 	shardsConfigured: nil,
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -172,7 +173,7 @@ func run(args []string) int {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		shard.Collector(*shardFlag, *totalShards))
+		versioncollector.NewCollector("entra_authmethods_exporter"), shard.Collector(*shardFlag, *totalShards))
 	// The exporter's own metrics are encoded ahead of time for text scrapes
 	// (Pieces); this registry serves them in other formats.
 	exporterReg := prometheus.NewRegistry()
