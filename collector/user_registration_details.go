@@ -13,7 +13,7 @@ import (
 // usersRegisteredByMethod, which app-only callers cannot use.
 type userRegistrationDetails struct{}
 
-// features are the spec's feature label values, in order.
+// features are the `feature` label values of users_registered_by_feature, in order.
 var features = []string{
 	"mfaRegistered", "mfaCapable", "ssprRegistered", "ssprEnabled", "ssprCapable",
 	"passwordlessCapable", "systemPreferredAuthenticationMethodEnabled",

@@ -13,8 +13,8 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
-// Reason classifies a failed request or poll. The values are the spec's
-// `reason` label values of entra_authmethods_report_errors_total.
+// Reason classifies a failed request or poll. The values are the
+// `reason` label values of entra_authmethods_report_errors_total (README, Metrics).
 type Reason string
 
 const (

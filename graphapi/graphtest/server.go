@@ -3,10 +3,11 @@
 // with its own CA, so the real azidentity credentials and the exporter's Graph
 // client run unchanged against it, in tests and in the exporter's --demo mode.
 //
-// It mimics what Graph really sends (see graph-api.md): paging with absolute
-// nextLinks, evolvable enums hidden behind Prefer: include-unknown-enum-members,
-// 429 with a fractional Retry-After, the licence error, the documentation's
-// typo keys, and duplicated event rows.
+// It mimics what Graph really sends, as Microsoft documents it and as it was
+// seen to answer: paging with absolute nextLinks, evolvable enums hidden
+// behind Prefer: include-unknown-enum-members, 429 with a fractional
+// Retry-After, the licence error, the documentation's typo keys, and
+// duplicated event rows.
 package graphtest
 
 import (
