@@ -48,35 +48,12 @@ func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration) (done func(),
 		return func() {}, nil
 	}
 	for {
-		l.mu.Lock()
-		now := l.now()
-		next, wait := -1, time.Duration(-1)
-		if pause := l.pausedUntil.Sub(now); pause > maxWait {
-			l.mu.Unlock()
-			return nil, &pausedError{until: l.pausedUntil}
-		} else if pause > 0 {
-			wait = pause // then look for a slot again
-		} else {
-			for i, s := range l.slots {
-				if s.busy {
-					continue
-				}
-				if w := s.at.Add(l.per).Sub(now); w <= 0 {
-					next = i
-					break
-				} else if wait < 0 || w < wait {
-					wait = w
-				}
-			}
-		}
-		if next >= 0 {
-			l.slots[next].busy = true
-			l.mu.Unlock()
-			return func() { l.release(next) }, nil
-		}
-		l.mu.Unlock()
-		if wait < 0 { // every slot is busy: wait for one to be freed, checking now and then
-			wait = l.per
+		i, wait, err := l.take(maxWait)
+		switch {
+		case err != nil:
+			return nil, err
+		case i >= 0:
+			return func() { l.release(i) }, nil
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -88,6 +65,35 @@ func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration) (done func(),
 			t.Stop()
 		}
 	}
+}
+
+// take claims a free slot whose window has passed and returns its index;
+// otherwise -1 and how long to wait before trying again (until the pause
+// Graph asked for ends, or the soonest window passes, or, with every slot
+// busy, a window: a freed slot wakes Wait sooner). A pause longer than
+// maxWait fails with a *pausedError.
+func (l *Limiter) take(maxWait time.Duration) (int, time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if pause := l.pausedUntil.Sub(now); pause > maxWait {
+		return -1, 0, &pausedError{until: l.pausedUntil}
+	} else if pause > 0 {
+		return -1, pause, nil
+	}
+	wait := l.per
+	for i, s := range l.slots {
+		if s.busy {
+			continue
+		}
+		w := s.at.Add(l.per).Sub(now)
+		if w <= 0 {
+			l.slots[i].busy = true
+			return i, 0, nil
+		}
+		wait = min(wait, w)
+	}
+	return -1, wait, nil
 }
 
 // PauseUntil holds every request until t (or fails it, see Wait); an
