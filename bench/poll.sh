@@ -11,7 +11,8 @@
 #     records, no aggregation) reads the report 3 times; its time runs from
 #     the first page request to the last page decoded, without the token.
 #   - The exporter polls only that report, with its pacing effectively off
-#     (1000 requests per 100ms) and poll_interval 1s, so its rounds run back
+#     (1000 requests per 100ms), poll_interval 1s and report_poll_intervals: {}
+#     (every report every poll), so its rounds run back
 #     to back. The poll time is its own report_duration_seconds for each of
 #     the first POLLS (3) polls seen; the first includes the token request.
 #     Every poll must have read exactly USERS records, and the users gauge
@@ -33,7 +34,7 @@ report=user_registration_details
 
 build
 log "generating a tenant of $USERS users"
-start_fake -users "$USERS" -page-size 1000 -reports userRegistrationDetails -poll-interval 1s
+start_fake -users "$USERS" -page-size 1000 -reports userRegistrationDetails -every-report-every-poll -poll-interval 1s
 log "fake Graph at $FAKE_URL"
 
 bare=()

@@ -35,7 +35,7 @@ build
 if [[ -n ${EXPORTER:-} ]]; then
 	cp "$EXPORTER" "$tmp/exporter"
 fi
-start_fake -users $((REQUESTS * 1000)) -page-size 1000 -reports userRegistrationDetails \
+start_fake -users $((REQUESTS * 1000)) -page-size 1000 -reports userRegistrationDetails -every-report-every-poll \
 	-rate-limit $LIMIT -rate-per ${PER}s -client-rate-limit $LIMIT -client-rate-per ${PER}s -poll-interval 1h \
 	-min-latency "${MIN_LATENCY:-0s}" -max-latency "${MAX_LATENCY:-0s}"
 start_exporter

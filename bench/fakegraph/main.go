@@ -51,6 +51,7 @@ func main() {
 	dir := flag.String("dir", "", "directory for ca.pem and config.yaml (required)")
 	reports := flag.String("reports", "userRegistrationDetails", "comma-separated reports for config.yaml, by Graph or config name; all, or default")
 	pollInterval := flag.Duration("poll-interval", time.Hour, "poll_interval in config.yaml")
+	everyPoll := flag.Bool("every-report-every-poll", false, "write report_poll_intervals: {} so every report is polled every poll_interval, not the slow ones every 6h")
 	clientRate := flag.Int("client-rate-limit", 1000, "graph_rate_limit requests in config.yaml (the config allows at most 1000)")
 	clientPer := flag.Duration("client-rate-per", 100*time.Millisecond, "graph_rate_limit per in config.yaml")
 	appRate := flag.Int("client-app-rate-limit", 1000, "graph_app_rate_limit requests in config.yaml")
@@ -113,6 +114,9 @@ func main() {
 	// Enough pages for the largest paged report at this page size, with room.
 	maxPages := max(config.DefaultMaxPagesPerPoll, 2*(*users / *pageSize)+10)
 	cfg := configYAML(srv, ts, names, *pollInterval, rate{*clientRate, *clientPer}, rate{*appRate, *appPer}, maxPages)
+	if *everyPoll {
+		cfg = strings.Replace(cfg, "tenants:\n", "report_poll_intervals: {}\ntenants:\n", 1)
+	}
 	cfgPath := filepath.Join(*dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		fatal(err)
