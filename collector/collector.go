@@ -259,7 +259,7 @@ func (e *Exporter) Ready() bool {
 
 // Describe sends every descriptor the exporter may emit.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
+	for _, d := range allDescs() {
 		ch <- d
 	}
 }

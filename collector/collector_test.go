@@ -151,7 +151,7 @@ func exporterFor(p *tenantPoller) *Exporter {
 // stableNames are the metric families whose values do not depend on time.
 func stableNames() []string {
 	var names []string
-	for _, d := range allDescs {
+	for _, d := range allDescs() {
 		name := d.String()
 		name = name[strings.Index(name, `fqName: "`)+9:]
 		name = name[:strings.Index(name, `"`)]

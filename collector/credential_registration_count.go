@@ -3,8 +3,27 @@ package collector
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+// The report's metrics.
+var (
+	credentialUsersDesc = desc("credential_users",
+		"Users with accountEnabled true, from getCredentialUserRegistrationCount (totalUserCount)."+polledNote)
+	credentialRegistrationUsersDesc = desc("credential_registration_users",
+		"Users per registration status, from getCredentialUserRegistrationCount."+polledNote, "status")
+)
+
+func init() {
+	registerReport(config.CredentialRegistrationCount, reportKind{
+		new:    func() report { return credentialRegistrationCount{} },
+		labels: []string{"status"},
+		descs:  []*prometheus.Desc{credentialUsersDesc, credentialRegistrationUsersDesc},
+	})
+}
 
 // credentialRegistrationCount exposes getCredentialUserRegistrationCount.
 type credentialRegistrationCount struct{}

@@ -3,8 +3,29 @@ package collector
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+// The report's metrics.
+var (
+	credentialDetailsUsersDesc = desc("credential_details_users",
+		"Users listed by credentialUserRegistrationDetails (deprecated)."+polledNote)
+	credentialDetailsStatusUsersDesc = desc("credential_details_status_users",
+		"Users per registration status, from credentialUserRegistrationDetails (deprecated)."+polledNote, "status")
+	credentialDetailsMethodUsersDesc = desc("credential_details_method_users",
+		"Users per registered method, from credentialUserRegistrationDetails (deprecated)."+polledNote, "method")
+)
+
+func init() {
+	registerReport(config.CredentialRegistrationDetails, reportKind{
+		new:    func() report { return credentialRegistrationDetails{} },
+		labels: []string{"method"},
+		descs:  []*prometheus.Desc{credentialDetailsUsersDesc, credentialDetailsStatusUsersDesc, credentialDetailsMethodUsersDesc},
+	})
+}
 
 // credentialRegistrationDetails exposes credentialUserRegistrationDetails.
 type credentialRegistrationDetails struct{}

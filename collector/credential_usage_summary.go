@@ -3,8 +3,29 @@ package collector
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+// The report's metrics.
+var (
+	credentialUsageActivitiesDesc = desc("credential_usage_activities",
+		"Successful plus failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
+		"period", "feature", "method")
+	credentialUsageFailedActivitiesDesc = desc("credential_usage_failed_activities",
+		"Failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
+		"period", "feature", "method")
+)
+
+func init() {
+	registerReport(config.CredentialUsageSummary, reportKind{
+		new:    func() report { return credentialUsageSummary{} },
+		labels: []string{"feature", "method"},
+		descs:  []*prometheus.Desc{credentialUsageActivitiesDesc, credentialUsageFailedActivitiesDesc},
+	})
+}
 
 // credentialUsageSummary exposes getCredentialUsageSummary, one request per
 // configured period.

@@ -32,79 +32,11 @@ func FamilyNames() []string {
 	return slices.Sorted(maps.Values(familyNames))
 }
 
-// Report metrics, by report.
+// Metrics more than one report emits.
 var (
-	credentialUsersDesc = desc("credential_users",
-		"Users with accountEnabled true, from getCredentialUserRegistrationCount (totalUserCount)."+polledNote)
-	credentialRegistrationUsersDesc = desc("credential_registration_users",
-		"Users per registration status, from getCredentialUserRegistrationCount."+polledNote, "status")
-
-	credentialUsageActivitiesDesc = desc("credential_usage_activities",
-		"Successful plus failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
-		"period", "feature", "method")
-	credentialUsageFailedActivitiesDesc = desc("credential_usage_failed_activities",
-		"Failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
-		"period", "feature", "method")
-
-	credentialDetailsUsersDesc = desc("credential_details_users",
-		"Users listed by credentialUserRegistrationDetails (deprecated)."+polledNote)
-	credentialDetailsStatusUsersDesc = desc("credential_details_status_users",
-		"Users per registration status, from credentialUserRegistrationDetails (deprecated)."+polledNote, "status")
-	credentialDetailsMethodUsersDesc = desc("credential_details_method_users",
-		"Users per registered method, from credentialUserRegistrationDetails (deprecated)."+polledNote, "method")
-
-	credentialUsageEventsDesc = desc("credential_usage_events_total",
-		"Distinct registration and reset events seen in userCredentialUsageDetails (deprecated) since the exporter started."+polledNote,
-		"feature", "method")
-	credentialUsageEventFailuresDesc = desc("credential_usage_event_failures_total",
-		"Distinct failed registration and reset events seen in userCredentialUsageDetails (deprecated) since the exporter started."+polledNote,
-		"feature", "method", "reason")
-
 	eventKeysEvictedDesc = desc("event_keys_evicted_total",
 		"Event keys forgotten before Graph's retention ended because the report held more than the cap of distinct events; such an event may be counted again.",
 		"report")
-
-	usersDesc = desc("users",
-		"Users in userRegistrationDetails by user type and admin role."+polledNote, "user_type", "admin")
-	usersByFeatureDesc = desc("users_registered_by_feature",
-		"Users registered, enabled or capable per feature (mfaCapable, ssprRegistered, ...), from userRegistrationDetails."+polledNote,
-		"user_type", "admin", "feature")
-	usersByMethodDesc = desc("users_registered_by_method",
-		"Users per registered authentication method, from userRegistrationDetails."+polledNote,
-		"user_type", "admin", "method")
-	usersByPreferredMethodDesc = desc("users_by_preferred_method",
-		"Users per preferred second-factor method (none if unset), from userRegistrationDetails."+polledNote,
-		"user_type", "admin", "method")
-
-	eventsDesc = desc("events_total",
-		"Distinct registration and reset events seen in userEventsSummary since the exporter started (the first poll counts what Graph still holds)."+polledNote,
-		"feature", "method")
-	eventFailuresDesc = desc("event_failures_total",
-		"Distinct failed registration and reset events seen in userEventsSummary since the exporter started; reason unspecified when Graph gives none."+polledNote,
-		"feature", "method", "reason")
-	periodEventsDesc = desc("period_events",
-		"Registration and reset events in userEventsSummary that happened within the last h1, h6, d1, d7 or d30 before the last poll; recomputed from Graph's data at every poll, so restarts change nothing."+polledNote,
-		"period", "feature", "method")
-	periodEventFailuresDesc = desc("period_event_failures",
-		"Failed registration and reset events in userEventsSummary within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
-		"period", "feature", "method")
-	periodUsersDesc = desc("period_users",
-		"Distinct users (by id) with at least one registration or reset event in userEventsSummary within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
-		"period", "feature")
-	periodFailedUsersDesc = desc("period_failed_users",
-		"Distinct users (by id) with at least one failed registration or reset event within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
-		"period", "feature")
-
-	dailySigninsDesc = desc("daily_signins",
-		"Single-factor and multi-factor sign-ins on the newest day of userMfaSignInSummary."+polledNote, "factor")
-	dailySigninsTimestampDesc = desc("daily_signins_timestamp_seconds",
-		"The day (createdDateTime) entra_authmethods_daily_signins describes, in Unix seconds."+polledNote)
-
-	dailyPasswordOperationsDesc = desc("daily_password_operations",
-		"Admin resets, self-service resets and self-service changes of passwords on the newest day of userPasswordResetsAndChangesSummary."+polledNote,
-		"operation")
-	dailyPasswordOperationsTimestampDesc = desc("daily_password_operations_timestamp_seconds",
-		"The day (aggregatedDateTime) entra_authmethods_daily_password_operations describes, in Unix seconds."+polledNote)
 )
 
 // Exporter metrics.
@@ -152,19 +84,26 @@ func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
 	return d, values
 }
 
-// allDescs is every descriptor the exporter can emit.
-var allDescs = []*prometheus.Desc{
-	credentialUsersDesc, credentialRegistrationUsersDesc,
-	credentialUsageActivitiesDesc, credentialUsageFailedActivitiesDesc,
-	credentialDetailsUsersDesc, credentialDetailsStatusUsersDesc, credentialDetailsMethodUsersDesc,
-	credentialUsageEventsDesc, credentialUsageEventFailuresDesc,
-	usersDesc, usersByFeatureDesc, usersByMethodDesc, usersByPreferredMethodDesc,
-	eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc, periodUsersDesc, periodFailedUsersDesc, eventKeysEvictedDesc,
-	dailySigninsDesc, dailySigninsTimestampDesc,
-	dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc,
+// exporterDescs are the descriptors of what every tenant has, whatever
+// its reports.
+var exporterDescs = []*prometheus.Desc{
 	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
 	reportDuplicatesDesc, labelValuesDroppedDesc,
 	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc,
+}
+
+// allDescs returns every descriptor the collector can emit: the exporter's
+// and each registered report's.
+func allDescs() []*prometheus.Desc {
+	out := slices.Clone(exporterDescs)
+	for _, name := range slices.Sorted(maps.Keys(reports)) {
+		for _, d := range reports[name].descs {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // sample is one series of a snapshot: its descriptor, value and label

@@ -191,7 +191,7 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 // from Graph.
 func (s settings) labelCaps(report string) map[string]int {
 	caps := map[string]int{}
-	for _, label := range reportLabels[report] {
+	for _, label := range reports[report].labels {
 		caps[label] = s.maxLabelValues
 		if label == "reason" {
 			caps[label] = s.maxFailureReasons

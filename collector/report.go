@@ -4,12 +4,14 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
 // report is one Graph report of one tenant. poll reads it and returns the
-// const metrics of a new immutable snapshot and the number of records read.
+// samples of a new immutable snapshot and the number of records read.
 // A report may keep state across polls (distinct events); it must change
 // that state only when the poll succeeds, so a failed poll loses nothing.
 // Polls of one tenant run one after another, so state needs no lock.
@@ -29,36 +31,28 @@ type pollEnv struct {
 
 func (e *pollEnv) metrics() *metricSet { return &metricSet{tenant: e.tenant.Name} }
 
-// reportLabels lists the labels each report takes from Graph: their
-// distinct values are capped (see labelLimit).
-var reportLabels = map[string][]string{
-	config.CredentialRegistrationCount:   {"status"},
-	config.CredentialUsageSummary:        {"feature", "method"},
-	config.CredentialRegistrationDetails: {"method"},
-	config.CredentialUsageDetails:        {"feature", "method", "reason"},
-	config.UserRegistrationDetails:       {"user_type", "method"},
-	config.UserEventsSummary:             {"feature", "method", "reason"},
+// reportKind is what the collector knows of a report: how to build it, the
+// labels it takes from Graph (their distinct values are capped, see
+// labelLimit) and the metric families it emits.
+type reportKind struct {
+	new    func() report
+	labels []string
+	descs  []*prometheus.Desc
 }
 
-// newReport builds the named report; every name in config.AllReports() has one.
-func newReport(name string) report {
-	switch name {
-	case config.CredentialRegistrationCount:
-		return credentialRegistrationCount{}
-	case config.CredentialUsageSummary:
-		return credentialUsageSummary{}
-	case config.CredentialRegistrationDetails:
-		return credentialRegistrationDetails{}
-	case config.CredentialUsageDetails:
-		return newCredentialUsageDetails()
-	case config.UserRegistrationDetails:
-		return userRegistrationDetails{}
-	case config.UserEventsSummary:
-		return newUserEventsSummary()
-	case config.UserMFASignInSummary:
-		return userMFASignInSummary{}
-	case config.UserPasswordResetsSummary:
-		return userPasswordResetsSummary{}
+// reports holds every report by its configuration name. Each report's file
+// adds itself from init, so a new report is its graphapi file, its
+// collector file and its name in config (CONTRIBUTING.md); it is written
+// only while the package is initialised.
+var reports = map[string]reportKind{}
+
+func registerReport(name string, k reportKind) {
+	if _, dup := reports[name]; dup {
+		panic("collector: report " + name + " registered twice")
 	}
-	return nil
+	reports[name] = k
 }
+
+// newReport builds the named report; every name in config.AllReports() has
+// one (TestEveryReportIsRegistered).
+func newReport(name string) report { return reports[name].new() }

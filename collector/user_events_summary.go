@@ -5,9 +5,41 @@ import (
 	"hash/maphash"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+// The report's metrics.
+var (
+	eventsDesc = desc("events_total",
+		"Distinct registration and reset events seen in userEventsSummary since the exporter started (the first poll counts what Graph still holds)."+polledNote,
+		"feature", "method")
+	eventFailuresDesc = desc("event_failures_total",
+		"Distinct failed registration and reset events seen in userEventsSummary since the exporter started; reason unspecified when Graph gives none."+polledNote,
+		"feature", "method", "reason")
+	periodEventsDesc = desc("period_events",
+		"Registration and reset events in userEventsSummary that happened within the last h1, h6, d1, d7 or d30 before the last poll; recomputed from Graph's data at every poll, so restarts change nothing."+polledNote,
+		"period", "feature", "method")
+	periodEventFailuresDesc = desc("period_event_failures",
+		"Failed registration and reset events in userEventsSummary within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
+		"period", "feature", "method")
+	periodUsersDesc = desc("period_users",
+		"Distinct users (by id) with at least one registration or reset event in userEventsSummary within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
+		"period", "feature")
+	periodFailedUsersDesc = desc("period_failed_users",
+		"Distinct users (by id) with at least one failed registration or reset event within the last h1, h6, d1, d7 or d30 before the last poll."+polledNote,
+		"period", "feature")
+)
+
+func init() {
+	registerReport(config.UserEventsSummary, reportKind{
+		new:    func() report { return newUserEventsSummary() },
+		labels: []string{"feature", "method", "reason"},
+		descs:  []*prometheus.Desc{eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc, periodUsersDesc, periodFailedUsersDesc, eventKeysEvictedDesc},
+	})
+}
 
 // userEventsSummary exposes userEventsSummary: distinct events as counters,
 // and, recomputed from Graph's data at every poll (so a restart changes

@@ -4,8 +4,28 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+// The report's metrics.
+var (
+	dailyPasswordOperationsDesc = desc("daily_password_operations",
+		"Admin resets, self-service resets and self-service changes of passwords on the newest day of userPasswordResetsAndChangesSummary."+polledNote,
+		"operation")
+	dailyPasswordOperationsTimestampDesc = desc("daily_password_operations_timestamp_seconds",
+		"The day (aggregatedDateTime) entra_authmethods_daily_password_operations describes, in Unix seconds."+polledNote)
+)
+
+func init() {
+	registerReport(config.UserPasswordResetsSummary, reportKind{
+		new:    func() report { return userPasswordResetsSummary{} },
+		labels: nil,
+		descs:  []*prometheus.Desc{dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc},
+	})
+}
 
 // userPasswordResetsSummary exposes the newest day of userPasswordResetsAndChangesSummary.
 type userPasswordResetsSummary struct{}

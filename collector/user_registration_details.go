@@ -5,8 +5,34 @@ import (
 	"context"
 	"slices"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
+
+// The report's metrics.
+var (
+	usersDesc = desc("users",
+		"Users in userRegistrationDetails by user type and admin role."+polledNote, "user_type", "admin")
+	usersByFeatureDesc = desc("users_registered_by_feature",
+		"Users registered, enabled or capable per feature (mfaCapable, ssprRegistered, ...), from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "feature")
+	usersByMethodDesc = desc("users_registered_by_method",
+		"Users per registered authentication method, from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "method")
+	usersByPreferredMethodDesc = desc("users_by_preferred_method",
+		"Users per preferred second-factor method (none if unset), from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "method")
+)
+
+func init() {
+	registerReport(config.UserRegistrationDetails, reportKind{
+		new:    func() report { return userRegistrationDetails{} },
+		labels: []string{"user_type", "method"},
+		descs:  []*prometheus.Desc{usersDesc, usersByFeatureDesc, usersByMethodDesc, usersByPreferredMethodDesc},
+	})
+}
 
 // userRegistrationDetails exposes userRegistrationDetails, aggregated per
 // user type and admin flag. It stands in for usersRegisteredByFeature and
