@@ -91,43 +91,59 @@ func TestDecodePageRecordsAreNotMixed(t *testing.T) {
 // isAdmin and isSuccess are nullable in Graph's metadata: null and absent
 // decode as nil (not known), apart from false.
 func TestDecodeNullableBooleans(t *testing.T) {
-	cases := []struct {
+	for _, c := range []struct {
 		json string
 		want string // "true", "false" or "nil"
-	}{{`true`, "true"}, {`false`, "false"}, {`null`, "nil"}, {``, "nil"}}
-	show := func(b *bool) string {
-		if b == nil {
-			return "nil"
-		}
-		return fmt.Sprint(*b)
+	}{{`true`, "true"}, {`false`, "false"}, {`null`, "nil"}, {``, "nil"}} {
+		checkNullableAdmin(t, c.json, c.want)
+		checkNullableSuccess(t, c.json, c.want)
 	}
-	field := func(name, value string) string {
-		if value == "" {
-			return ""
-		}
-		return `,"` + name + `":` + value
-	}
-	for _, c := range cases {
-		_, users, err := collect[UserRegistrationDetails](t, `{"value":[{"id":"u"`+field("isAdmin", c.json)+field("userType", "null")+`}]}`)
-		if err != nil || len(users) != 1 {
-			t.Fatalf("isAdmin %q: %v", c.json, err)
-		}
-		if got := show(users[0].IsAdmin); got != c.want || users[0].UserType != "" {
-			t.Errorf("isAdmin %q: got %s (userType %q), want %s", c.json, got, users[0].UserType, c.want)
-		}
+}
 
-		_, events, err := collect[Event](t, `{"value":[{"id":"u"`+field("isSuccess", c.json)+`}]}`)
-		if err != nil || len(events) != 1 {
-			t.Fatalf("isSuccess %q: %v", c.json, err)
-		}
-		if got := show(events[0].IsSuccess); got != c.want {
-			t.Errorf("isSuccess %q: got %s, want %s", c.json, got, c.want)
-		}
-		if failed, want := events[0].Failed(), c.want == "false"; failed != want {
-			t.Errorf("isSuccess %q: Failed() = %v, want %v (only a false isSuccess is a failure)", c.json, failed, want)
-		}
+// showBool prints a nullable boolean as true, false or nil.
+func showBool(b *bool) string {
+	if b == nil {
+		return "nil"
 	}
-	// Not a boolean: refused, not taken as unknown.
+	return fmt.Sprint(*b)
+}
+
+// jsonField is `,"name":value`, or nothing for an empty value (absent).
+func jsonField(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	return `,"` + name + `":` + value
+}
+
+func checkNullableAdmin(t *testing.T, value, want string) {
+	t.Helper()
+	_, users, err := collect[UserRegistrationDetails](t, `{"value":[{"id":"u"`+jsonField("isAdmin", value)+jsonField("userType", "null")+`}]}`)
+	if err != nil || len(users) != 1 {
+		t.Fatalf("isAdmin %q: %v", value, err)
+	}
+	if got := showBool(users[0].IsAdmin); got != want || users[0].UserType != "" {
+		t.Errorf("isAdmin %q: got %s (userType %q), want %s", value, got, users[0].UserType, want)
+	}
+}
+
+func checkNullableSuccess(t *testing.T, value, want string) {
+	t.Helper()
+	_, events, err := collect[Event](t, `{"value":[{"id":"u"`+jsonField("isSuccess", value)+`}]}`)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("isSuccess %q: %v", value, err)
+	}
+	if got := showBool(events[0].IsSuccess); got != want {
+		t.Errorf("isSuccess %q: got %s, want %s", value, got, want)
+	}
+	if failed, wantFailed := events[0].Failed(), want == "false"; failed != wantFailed {
+		t.Errorf("isSuccess %q: Failed() = %v, want %v (only a false isSuccess is a failure)", value, failed, wantFailed)
+	}
+}
+
+// TestDecodeNotABoolean: a value that is not a boolean is refused, not
+// taken as unknown.
+func TestDecodeNotABoolean(t *testing.T) {
 	for _, body := range []string{`{"value":[{"isSuccess":"false"}]}`, `{"value":[{"isSuccess":0}]}`} {
 		if _, _, err := collect[Event](t, body); ReasonOf(err) != ReasonDecode {
 			t.Errorf("%s: got %v, want a decode error", body, err)

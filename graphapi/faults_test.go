@@ -118,6 +118,19 @@ func TestUnauthorizedIsRetriedOnceWithAFreshToken(t *testing.T) {
 	}
 }
 
+// throttle answers 429 with the given Retry-After: "date" for an HTTP date
+// 1.5 s ahead, "" for none.
+func throttle(w http.ResponseWriter, header string) {
+	switch header {
+	case "date":
+		w.Header().Set("Retry-After", time.Now().Add(1500*time.Millisecond).UTC().Format(http.TimeFormat))
+	case "":
+	default:
+		w.Header().Set("Retry-After", header)
+	}
+	w.WriteHeader(http.StatusTooManyRequests)
+}
+
 func TestRetryAfterForms(t *testing.T) {
 	for name, header := range map[string]string{
 		"seconds":    "1",
@@ -130,14 +143,7 @@ func TestRetryAfterForms(t *testing.T) {
 			// exponentially with jitter, (2^1-1) x 200ms x [0.8, 1.2].
 			h, calls := faultyHarness(t, graphapi.Options{RetryDelay: 200 * time.Millisecond}, func(n int32, w http.ResponseWriter, r *http.Request) bool {
 				if n == 1 {
-					switch header {
-					case "date":
-						w.Header().Set("Retry-After", time.Now().Add(1500*time.Millisecond).UTC().Format(http.TimeFormat))
-					case "":
-					default:
-						w.Header().Set("Retry-After", header)
-					}
-					w.WriteHeader(http.StatusTooManyRequests)
+					throttle(w, header)
 					return true
 				}
 				return false

@@ -530,6 +530,25 @@ func TestSynthetic(t *testing.T) {
 		t.Fatal("the seed does not matter")
 	}
 
+	checkSyntheticUsers(t, a)
+	checkSyntheticEvents(t, a)
+	if len(a.MFASignIns) != 30 || !a.MFASignIns[0].CreatedDateTime.Equal(time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)) || len(a.PasswordResets) != 30 {
+		t.Errorf("daily rows: %d MFA (newest %v), %d resets", len(a.MFASignIns), a.MFASignIns[0].CreatedDateTime, len(a.PasswordResets))
+	}
+	for _, p := range []string{"D1", "D7", "D30"} {
+		if len(a.UsageSummaries[p]) == 0 {
+			t.Errorf("no usage summary for %s", p)
+		}
+	}
+	if Synthetic(1, 0, fixedNow) == nil {
+		t.Error("zero users")
+	}
+}
+
+// checkSyntheticUsers: guests, admins and users without methods in
+// plausible shares, consistent flags, counts that add up.
+func checkSyntheticUsers(t *testing.T, a *Data) {
+	t.Helper()
 	var guests, admins, none int
 	var registered int64
 	for _, u := range a.Users {
@@ -547,7 +566,12 @@ func TestSynthetic(t *testing.T) {
 	if a.TotalUserCount != 1000 || a.RegistrationCounts[0] != (RegistrationCount{"registered", registered}) {
 		t.Errorf("counts %d %v, registered %d", a.TotalUserCount, a.RegistrationCounts, registered)
 	}
+}
 
+// checkSyntheticEvents: times within the window but a few older, some
+// duplicates, a share of failures with varied reasons.
+func checkSyntheticEvents(t *testing.T, a *Data) {
+	t.Helper()
 	seen := map[Event]bool{}
 	var dups, old, failed, noReason int
 	reasons := map[string]bool{}
@@ -570,17 +594,6 @@ func TestSynthetic(t *testing.T) {
 	}
 	if n := len(a.Events); n < 500 || dups == 0 || old == 0 || noReason == 0 || len(reasons) < 6 || failed < n/10 || failed > n/5 {
 		t.Errorf("events %d: dups %d, old %d, failed %d (%d without reason), reasons %d", n, dups, old, failed, noReason, len(reasons))
-	}
-	if len(a.MFASignIns) != 30 || !a.MFASignIns[0].CreatedDateTime.Equal(time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC)) || len(a.PasswordResets) != 30 {
-		t.Errorf("daily rows: %d MFA (newest %v), %d resets", len(a.MFASignIns), a.MFASignIns[0].CreatedDateTime, len(a.PasswordResets))
-	}
-	for _, p := range []string{"D1", "D7", "D30"} {
-		if len(a.UsageSummaries[p]) == 0 {
-			t.Errorf("no usage summary for %s", p)
-		}
-	}
-	if Synthetic(1, 0, fixedNow) == nil {
-		t.Error("zero users")
 	}
 }
 

@@ -206,6 +206,45 @@ var (
 	resetPool        = []string{"email", "mobilePhone", "sms", "microsoftAuthenticatorPush", "softwareOneTimePasscode", "securityQuestion", "officePhone"}
 )
 
+// event is one registration (60%) or reset by u, 15% of them failed.
+func (g *synth) event(u User) Event {
+	e := Event{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, IsSuccess: !g.chance(0.15)}
+	e.EventDateTime = g.now.Add(-g.eventAge(0, 30))
+	if g.chance(0.6) {
+		e.Feature = "registration"
+		e.AuthMethod = pick(g, registrationPool)
+		if len(u.MethodsRegistered) > 0 && g.chance(0.8) {
+			e.AuthMethod = usageName(pick(g, u.MethodsRegistered))
+		}
+	} else {
+		e.Feature = "reset"
+		e.AuthMethod = g.resetMethod(u)
+	}
+	if !e.IsSuccess && g.chance(0.88) {
+		e.FailureReason = pick(g, failureReasons)
+	}
+	return e
+}
+
+// resetMethod is the method of a reset by u: mostly one u registered for
+// SSPR, a mobile phone often by text message.
+func (g *synth) resetMethod(u User) string {
+	method := pick(g, resetPool)
+	var own []string
+	for _, m := range u.MethodsRegistered {
+		if ssprMethods[m] {
+			own = append(own, m)
+		}
+	}
+	if len(own) > 0 && g.chance(0.8) {
+		method = pick(g, own)
+	}
+	if method == "mobilePhone" && g.chance(0.5) {
+		method = "sms"
+	}
+	return method
+}
+
 func (g *synth) events(users []User) []Event {
 	n := len(users) / 2
 	if n == 0 {
@@ -213,35 +252,7 @@ func (g *synth) events(users []User) []Event {
 	}
 	out := make([]Event, 0, n+n/30+2)
 	for range n {
-		u := pick(g, users)
-		e := Event{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, IsSuccess: !g.chance(0.15)}
-		e.EventDateTime = g.now.Add(-g.eventAge(0, 30))
-		if g.chance(0.6) {
-			e.Feature = "registration"
-			e.AuthMethod = pick(g, registrationPool)
-			if len(u.MethodsRegistered) > 0 && g.chance(0.8) {
-				e.AuthMethod = usageName(pick(g, u.MethodsRegistered))
-			}
-		} else {
-			e.Feature = "reset"
-			e.AuthMethod = pick(g, resetPool)
-			var own []string
-			for _, m := range u.MethodsRegistered {
-				if ssprMethods[m] {
-					own = append(own, m)
-				}
-			}
-			if len(own) > 0 && g.chance(0.8) {
-				e.AuthMethod = pick(g, own)
-			}
-			if e.AuthMethod == "mobilePhone" && g.chance(0.5) {
-				e.AuthMethod = "sms"
-			}
-		}
-		if !e.IsSuccess && g.chance(0.88) {
-			e.FailureReason = pick(g, failureReasons)
-		}
-		out = append(out, e)
+		out = append(out, g.event(pick(g, users)))
 	}
 	// A newer enum member is always present, so the Prefer header matters.
 	if !slices.ContainsFunc(out, func(e Event) bool { return e.AuthMethod == "passKeyDeviceBound" }) {
