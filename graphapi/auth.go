@@ -156,13 +156,17 @@ func (r *resettable) Reset() {
 	r.mu.Unlock()
 }
 
+// resetter is a credential that can drop its cached token, so that the
+// next token is a fresh one (after Graph refused the cached one).
+type resetter interface{ Reset() }
+
 // authErrors marks every token failure as Reason auth, so a poll that fails
 // before reaching Graph says so.
 type authErrors struct{ azcore.TokenCredential }
 
 // Reset makes the next token a fresh one.
 func (a authErrors) Reset() {
-	if r, ok := a.TokenCredential.(interface{ Reset() }); ok {
+	if r, ok := a.TokenCredential.(resetter); ok {
 		r.Reset()
 	}
 }

@@ -182,7 +182,7 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 			return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
-			if r, ok := c.cred.(interface{ Reset() }); ok {
+			if r, ok := c.cred.(resetter); ok {
 				r.Reset() // the policy dropped its token; the credential must not hand it back
 			}
 			continue

@@ -221,10 +221,13 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
+// closeWriter is a connection that can half-close (TCP and TLS ones can).
+type closeWriter interface{ CloseWrite() error }
+
 // CloseWrite half-closes as net/http does after some errors, when the
 // connection underneath can.
 func (c *conn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+	if cw, ok := c.Conn.(closeWriter); ok {
 		return cw.CloseWrite()
 	}
 	return nil
