@@ -9,9 +9,11 @@ package demo
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	mathrand "math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,18 +77,26 @@ func Start(o Options) (*Demo, error) {
 	rng := mathrand.New(mathrand.NewPCG(Seed, 2))
 	tenant.Data.Events = append(tenant.Data.Events, activity(rng, tenant.Data.Users, o, o.Now.Add(-backfill), o.Now)...)
 	srv.AddTenant(tenant)
-	cfg := &config.Config{
-		PollInterval:      5 * time.Minute,
-		RequestTimeout:    30 * time.Second,
-		GraphRateLimit:    config.RateLimit{Requests: 20, Per: time.Second},
-		MaxFailureReasons: config.DefaultMaxFailureReasons,
-		Tenants: []config.Tenant{{
-			Name: TenantName, TenantID: TenantID, ClientID: ClientID,
-			Auth: config.AuthClientSecret, ClientSecret: hex.EncodeToString(secret),
-			Cloud: "demo", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports:             config.AllReports(),
-			UsageSummaryPeriods: []string{"D1", "D7", "D30"},
-		}},
+	// Through the one door every configuration takes: defaults and checks
+	// apply to the demo as to a file. Every report every poll, so the demo
+	// shows them all within minutes.
+	cfg, err := config.Parse(fmt.Appendf(nil, `poll_interval: 5m
+request_timeout: 30s
+graph_rate_limit: {requests: 20, per: 1s}
+report_poll_intervals: {}
+tenants:
+  - name: %s
+    tenant_id: %s
+    client_id: %s
+    client_secret: %s
+    authority_host: %s
+    graph_endpoint: %s
+    reports: [%s]
+`, TenantName, TenantID, ClientID, tenant.ClientSecret, srv.AuthorityHost(), srv.GraphEndpoint(),
+		strings.Join(config.AllReports(), ", ")), "demo")
+	if err != nil {
+		srv.Close()
+		return nil, err
 	}
 	d := &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv, stop: make(chan struct{})}
 	d.done.Add(1)
