@@ -50,12 +50,17 @@ build() {
 		go build -o "$tmp/scrapeload" ./bench/scrapeload)
 }
 
-# free_port prints a loopback TCP port nobody listens on (a small race
-# with other programs is accepted).
+# free_port prints a loopback TCP port nobody listens on, below the
+# kernel's range of ephemeral ports: there, the outgoing connections of the
+# fake, curl and the exporter itself could take it between this check and
+# the exporter's bind (it happened in CI). A small race with other
+# programs is accepted.
 free_port() {
-	local p
+	local p low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	((low > 11000)) || low=32768
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
