@@ -141,9 +141,9 @@ func (s snapshot) collect(tenant string, ch chan<- prometheus.Metric) {
 	}
 }
 
-// metricSet accumulates the samples of one snapshot for one tenant.
+// metricSet accumulates the samples of one snapshot; the tenant label is
+// added when they are collected.
 type metricSet struct {
-	tenant  string
 	metrics snapshot
 }
 

@@ -136,7 +136,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		logger:   log.With(logger, "tenant", t.Name),
 		done:     make(chan struct{}),
 	}
-	info := &metricSet{tenant: t.Name}
+	info := &metricSet{}
 	if !s.exclude[namespace+"_tenant_info"] {
 		d, labels := tenantInfo(t.Labels)
 		info.gauge(d, 1, append([]string{t.TenantID, t.Cloud}, labels...)...)
@@ -397,7 +397,7 @@ func (p *tenantPoller) collectLive(ch chan<- prometheus.Metric) {
 }
 
 func (p *tenantPoller) liveMetrics(requests map[int]float64) snapshot {
-	m := &metricSet{tenant: p.settings.tenant.Name}
+	m := &metricSet{}
 	m.counter(pollOverrunsDesc, float64(p.overruns.Load()))
 	for code, n := range requests {
 		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
@@ -429,7 +429,7 @@ type encodedLive struct {
 // records, errors) and encodes them once, when it is stored, so scrapes
 // only send them.
 func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, s settings, report string) *reportStatus {
-	m := &metricSet{tenant: s.tenant.Name}
+	m := &metricSet{}
 	if st.polled {
 		m.gauge(reportUpDesc, float64(b2i(st.up)), report)
 		m.gauge(reportDurationDesc, st.duration.Seconds(), report)

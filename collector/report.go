@@ -29,7 +29,7 @@ type pollEnv struct {
 	retention time.Duration // how long a counter series outlives Graph's last event of it
 }
 
-func (e *pollEnv) metrics() *metricSet { return &metricSet{tenant: e.tenant.Name} }
+func (e *pollEnv) metrics() *metricSet { return &metricSet{} }
 
 // reportKind is what the collector knows of a report: how to build it, the
 // labels it takes from Graph (their distinct values are capped, see
