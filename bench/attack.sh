@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # attack.sh [--quick] [ATTACK...]: the exporter against a hostile Graph.
 #
-# For each attack of the fake (graphtest.Attack; default: every one),
+# For each attack of the fake (fakegraph.Attack; default: every one),
 # bench/fakegraph serves TENANTS (10) tenants under that attack and one
 # healthy tenant, and the exporter polls all of them (the default reports,
 # poll_interval 15s, pacing effectively off so the attacks arrive as fast as
@@ -19,7 +19,7 @@
 #     keep being answered), and the healthy tenant's reports are all up by
 #     the end;
 #   - no log line, /metrics, landing page or /-/reload answer holds a token
-#     the fake sent (graphtest.LeakedTokenPrefix) or a client secret;
+#     the fake sent (fakegraph.LeakedTokenPrefix) or a client secret;
 #   - SIGTERM ends the exporter within 5 s.
 # The table also shows when /-/ready first answered 200 (every tenant's first
 # round done), in seconds after start; "-" if not within DURATION.

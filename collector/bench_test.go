@@ -9,19 +9,19 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // benchPoll polls one report of a synthetic tenant of the given size through
 // the whole client path (TLS, token, paging, decoding, aggregation) against
 // the in-process fake, which serves pages of 1000.
 func benchPoll(b *testing.B, report string, users int) {
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 1000, NoRecording: true})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 1000, NoRecording: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: graphtest.Synthetic(1, users, time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: fakegraph.Synthetic(1, users, time.Now())})
 	s := settings{
 		tenant: config.Tenant{Name: "bench", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),

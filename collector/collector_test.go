@@ -23,7 +23,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -36,31 +36,31 @@ const (
 
 // smallData is a tenant small enough to check by hand; event times are
 // relative to now so the d1/d7/d30 windows are stable.
-func smallData(now time.Time) *graphtest.Data {
+func smallData(now time.Time) *fakegraph.Data {
 	day := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
 	ago := func(d time.Duration) time.Time { return now.Add(-d).Truncate(time.Second) }
 	h := time.Hour
-	return &graphtest.Data{
+	return &fakegraph.Data{
 		TotalUserCount: 5,
-		RegistrationCounts: []graphtest.RegistrationCount{
+		RegistrationCounts: []fakegraph.RegistrationCount{
 			{Status: "registered", Count: 3}, {Status: "enabled", Count: 4}, {Status: "capable", Count: 2}, {Status: "mfaRegistered", Count: 3},
 		},
-		UsageSummaries: map[string][]graphtest.UsageSummary{
+		UsageSummaries: map[string][]fakegraph.UsageSummary{
 			"D1":  {{Feature: "registration", AuthMethod: "email", Successful: 2, Failed: 1}},
 			"D7":  {{Feature: "registration", AuthMethod: "email", Successful: 5, Failed: 2}, {Feature: "reset", AuthMethod: "mobileSMS", Successful: 3}},
 			"D30": {{Feature: "registration", AuthMethod: "email", Successful: 9, Failed: 4}, {Feature: "reset", AuthMethod: "mobileSMS", Successful: 7, Failed: 1}},
 		},
-		CredentialDetails: []graphtest.CredentialDetail{
+		CredentialDetails: []fakegraph.CredentialDetail{
 			{ID: "u1", AuthMethods: []string{"email", "mobilePhone"}, IsRegistered: true, IsEnabled: true, IsCapable: true, IsMfaRegistered: true},
 			{ID: "u2", AuthMethods: []string{"email"}, IsEnabled: true},
 			{ID: "u3", AuthMethods: []string{}, IsEnabled: true},
 		},
-		CredentialUsage: []graphtest.CredentialUsageEvent{
+		CredentialUsage: []fakegraph.CredentialUsageEvent{
 			{ID: "u1", Feature: "registration", UPN: "a@x", AuthMethod: "email", IsSuccess: true, EventDateTime: ago(5 * h)},
 			{ID: "u2", Feature: "reset", UPN: "b@x", AuthMethod: "mobileSMS", FailureReason: "User cancelled", EventDateTime: ago(6 * h)},
 			{ID: "u2", Feature: "reset", UPN: "b@x", AuthMethod: "mobileSMS", FailureReason: "User cancelled", EventDateTime: ago(6 * h)}, // same event twice
 		},
-		Users: []graphtest.User{
+		Users: []fakegraph.User{
 			{ID: "m1", UserType: "member", IsAdmin: true, IsMfaCapable: true, IsMfaRegistered: true, IsSsprRegistered: true, IsSsprEnabled: true, IsSsprCapable: true,
 				IsSystemPreferredAuthenticationMethodEnabled: true, MethodsRegistered: []string{"microsoftAuthenticatorPush", "fido2"}, UserPreferredMethodForSecondaryAuthentication: "push"},
 			{ID: "m2", UserType: "member", IsMfaRegistered: true, MethodsRegistered: []string{"mobilePhone", "mobilePhone"}, UserPreferredMethodForSecondaryAuthentication: "sms"},
@@ -68,7 +68,7 @@ func smallData(now time.Time) *graphtest.Data {
 			{ID: "g1", UserType: "guest", MethodsRegistered: []string{}},
 			{ID: "g2", UserType: "guest", IsSsprEnabled: true, MethodsRegistered: []string{"email"}, UserPreferredMethodForSecondaryAuthentication: "oath"},
 		},
-		Events: []graphtest.Event{
+		Events: []fakegraph.Event{
 			{ID: "m1", Feature: "registration", UPN: "m1@x", AuthMethod: "microsoftAuthenticatorPush", IsSuccess: true, EventDateTime: ago(2 * h)},
 			{ID: "m2", Feature: "reset", UPN: "m2@x", AuthMethod: "mobilePhone", FailureReason: "A system error has occurred.", EventDateTime: ago(3 * h)},
 			{ID: "m2", Feature: "reset", UPN: "m2@x", AuthMethod: "mobilePhone", FailureReason: "A system error has occurred.", EventDateTime: ago(3 * h)}, // duplicate row
@@ -77,11 +77,11 @@ func smallData(now time.Time) *graphtest.Data {
 			{ID: "g2", Feature: "reset", UPN: "g2@x", AuthMethod: "email", FailureReason: "User abandoned", EventDateTime: ago(20 * 24 * h)},
 			{ID: "m1", Feature: "registration", UPN: "m1@x", AuthMethod: "microsoftAuthenticatorPush", IsSuccess: true, EventDateTime: ago(40 * 24 * h)}, // outside every window
 		},
-		MFASignIns: []graphtest.MFASignInDay{
+		MFASignIns: []fakegraph.MFASignInDay{
 			{ID: "d1", CreatedDateTime: day("2026-11-24T00:00:00Z"), TotalSignIns: 100, SingleFactorSignIns: 40, MultiFactorSignIns: 60},
 			{ID: "d2", CreatedDateTime: day("2026-11-25T00:00:00Z"), TotalSignIns: 90, SingleFactorSignIns: 30, MultiFactorSignIns: 60},
 		},
-		PasswordResets: []graphtest.PasswordResetDay{
+		PasswordResets: []fakegraph.PasswordResetDay{
 			{ID: "p2", AggregatedDateTime: day("2026-11-25T00:00:00Z"), PasswordResetsByAdminCount: 3, PasswordResetsSelfServiceCount: 5, ChangePasswordSelfServiceCount: 7},
 			{ID: "p1", AggregatedDateTime: day("2026-11-24T00:00:00Z"), PasswordResetsByAdminCount: 1, PasswordResetsSelfServiceCount: 1, ChangePasswordSelfServiceCount: 1},
 		},
@@ -90,19 +90,19 @@ func smallData(now time.Time) *graphtest.Data {
 
 // fixture is a fake Graph with one tenant and a poller for it.
 type fixture struct {
-	srv  *graphtest.Server
-	fake *graphtest.Tenant
+	srv  *fakegraph.Server
+	fake *fakegraph.Tenant
 	p    *tenantPoller
 }
 
 func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 	t.Helper()
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 2})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	fake := &graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, TypoKeys: true, Data: smallData(time.Now())}
+	fake := &fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, TypoKeys: true, Data: smallData(time.Now())}
 	srv.AddTenant(fake)
 	if len(reports) == 0 {
 		reports = config.AllReports()
@@ -231,9 +231,9 @@ func TestDistinctEventsAcrossPolls(t *testing.T) {
 	}
 	before := counters()
 	data := *f.fake.Data // the same events at the same times, and one more
-	data.Events = append(slices.Clone(data.Events), graphtest.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
+	data.Events = append(slices.Clone(data.Events), fakegraph.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
 		FailureReason: "User abandoned", EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)})
-	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: &data})
+	f.srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: &data})
 	f.pollAll(t)
 	want := strings.NewReplacer(
 		`entra_authmethods_events_total{feature="reset",method="email",tenant="contoso"} 1`,
@@ -282,7 +282,7 @@ func TestFailedPollKeepsSnapshot(t *testing.T) {
 func piecesMatchSnapshots(t *testing.T, e *Exporter) {
 	t.Helper()
 	var fast bytes.Buffer
-	new(exposition.Encoder).Text(exposition.Families(e.Pieces()...), nil).WriteTo(&fast)
+	exposition.Text{Families: exposition.Families(e.Pieces()...)}.WriteTo(&fast)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
 	mfs, err := reg.Gather()
@@ -425,10 +425,10 @@ func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
 	// the counters nor the admitted reasons may move.
 	data := smallData(time.Now())
 	for i := range 3 {
-		data.Events = append([]graphtest.Event{{ID: "n", Feature: "reset", UPN: "n@x", AuthMethod: "sms",
+		data.Events = append([]fakegraph.Event{{ID: "n", Feature: "reset", UPN: "n@x", AuthMethod: "sms",
 			FailureReason: fmt.Sprintf("new reason %d", i), EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)}}, data.Events...)
 	}
-	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	f.srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
 	f.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.RawQuery, "skiptoken") {
 			w.WriteHeader(http.StatusForbidden)
@@ -460,12 +460,12 @@ func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
 }
 
 func TestTokenFailureLogsOncePerRound(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret})
 	var buf bytes.Buffer
 	logger := level.NewFilter(log.NewLogfmtLogger(log.NewSyncWriter(&buf)), level.AllowInfo())
 	wrong := "a-wrong-secret-value-123"

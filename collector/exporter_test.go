@@ -13,7 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
@@ -31,12 +31,12 @@ func waitReady(t *testing.T, e *Exporter) {
 }
 
 func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	tenant := func(name string) config.Tenant {
 		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
@@ -126,18 +126,18 @@ func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
 }
 
 func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
-	stuck, err := graphtest.NewServer(graphtest.Options{})
+	stuck, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stuck.Close()
-	healthy, err := graphtest.NewServer(graphtest.Options{})
+	healthy, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer healthy.Close()
-	for _, srv := range []*graphtest.Server{stuck, healthy} {
-		srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	for _, srv := range []*fakegraph.Server{stuck, healthy} {
+		srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	}
 	stuck.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") {
@@ -146,7 +146,7 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 		}
 		return false
 	})
-	tenant := func(name string, srv *graphtest.Server) config.Tenant {
+	tenant := func(name string, srv *fakegraph.Server) config.Tenant {
 		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
 			Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1"}}
@@ -182,12 +182,12 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 }
 
 func TestOverrunIsCountedAndLogged(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") {
 			time.Sleep(60 * time.Millisecond) // slower than the whole interval allows
@@ -234,7 +234,7 @@ func TestStagger(t *testing.T) {
 // Tenants started together do not all ask for tokens and pages at once:
 // their first rounds start poll_interval/n apart (here 2s/4).
 func TestFirstRoundsAreStaggered(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestFirstRoundsAreStaggered(t *testing.T) {
 	ids := []string{"10000000-0000-4000-8000-000000000000", "20000000-0000-4000-8000-000000000000",
 		"30000000-0000-4000-8000-000000000000", "40000000-0000-4000-8000-000000000000"}
 	for _, id := range ids {
-		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: "t" + id[:1], TenantID: id, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
 			Reports: []string{config.UserRegistrationDetails}})

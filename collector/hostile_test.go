@@ -16,14 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // hostileFixture polls a tenant whose Graph is under attack.
-func hostileFixture(t *testing.T, attack graphtest.Attack, reports ...string) *fixture {
+func hostileFixture(t *testing.T, attack fakegraph.Attack, reports ...string) *fixture {
 	t.Helper()
 	f := newFixture(t, 20, reports...)
-	f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Attack: attack})
+	f.srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Attack: attack})
 	return f
 }
 
@@ -34,7 +34,7 @@ func TestDistinctLabelValuesAreCapped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("polls 200,000 rows per report")
 	}
-	f := hostileFixture(t, graphtest.AttackDistinctLabels,
+	f := hostileFixture(t, fakegraph.AttackDistinctLabels,
 		config.UserRegistrationDetails, config.UserEventsSummary, config.CredentialRegistrationCount)
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -71,7 +71,7 @@ func TestDistinctLabelValuesAreCapped(t *testing.T) {
 
 // A label value of megabytes is cut to 128 bytes.
 func TestHugeLabelValuesAreCut(t *testing.T) {
-	f := hostileFixture(t, graphtest.AttackHugeLabel, config.UserRegistrationDetails, config.UserEventsSummary)
+	f := hostileFixture(t, fakegraph.AttackHugeLabel, config.UserRegistrationDetails, config.UserEventsSummary)
 	f.pollAll(t)
 	e := exporterFor(f.p)
 	reg := prometheus.NewPedanticRegistry()
@@ -102,7 +102,7 @@ func TestHugeLabelValuesAreCut(t *testing.T) {
 // A user Graph lists on several pages is counted once, and the repeats are
 // reported.
 func TestRepeatedUsersAreCountedOnce(t *testing.T) {
-	f := hostileFixture(t, graphtest.AttackDuplicateUsers, config.UserRegistrationDetails)
+	f := hostileFixture(t, fakegraph.AttackDuplicateUsers, config.UserRegistrationDetails)
 	f.pollAll(t)
 	e := exporterFor(f.p)
 	if v := value(t, e, "entra_authmethods_users", "user_type", "member", "admin", "false"); v != 100 {
@@ -118,20 +118,20 @@ func TestRepeatedUsersAreCountedOnce(t *testing.T) {
 // last good values.
 func TestImpossibleRowsFailAsDecode(t *testing.T) {
 	for _, c := range []struct {
-		attack graphtest.Attack
+		attack fakegraph.Attack
 		report string
 		family string
 	}{
-		{graphtest.AttackNullRows, config.UserRegistrationDetails, "entra_authmethods_users"},
-		{graphtest.AttackEmptyRecords, config.UserRegistrationDetails, "entra_authmethods_users"},
-		{graphtest.AttackNegativeCounts, config.UserMFASignInSummary, "entra_authmethods_daily_signins"},
+		{fakegraph.AttackNullRows, config.UserRegistrationDetails, "entra_authmethods_users"},
+		{fakegraph.AttackEmptyRecords, config.UserRegistrationDetails, "entra_authmethods_users"},
+		{fakegraph.AttackNegativeCounts, config.UserMFASignInSummary, "entra_authmethods_daily_signins"},
 	} {
 		t.Run(string(c.attack), func(t *testing.T) {
 			f := newFixture(t, 20, c.report)
 			f.pollAll(t)
 			e := exporterFor(f.p)
 			before := gatherText(t, e, c.family)
-			f.srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Attack: c.attack})
+			f.srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Attack: c.attack})
 			f.pollAll(t)
 			if after := gatherText(t, e, c.family); after != before {
 				t.Errorf("values changed:\n%s\nwas\n%s", after, before)
@@ -161,12 +161,12 @@ func TestImpossibleRowsFailAsDecode(t *testing.T) {
 // its pacing: restarting it again and again sends no more requests than
 // its rate limit allows.
 func TestReloadsKeepTokenAndPacing(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	cfg := func(reports ...string) *config.Config {
 		return &config.Config{PollInterval: time.Hour, RequestTimeout: 10 * time.Second,
 			GraphRateLimit: config.RateLimit{Requests: 3, Per: 2 * time.Second},

@@ -11,7 +11,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // TestReportsPolledAtTheirOwnIntervals runs a tenant whose events are due
@@ -19,12 +19,12 @@ import (
 // polled once, the events many times, and a failed snapshot poll is tried
 // again after poll_interval rather than its hour.
 func TestReportsPolledAtTheirOwnIntervals(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	var (
 		mu       sync.Mutex
 		requests = map[string]int{}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
@@ -35,14 +35,14 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		duration = time.Second
 	}
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 25})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 25})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	now := time.Now()
-	data := graphtest.Synthetic(5, 120, now)
-	srv.AddTenant(&graphtest.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	data := fakegraph.Synthetic(5, 120, now)
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
 
 	var faulty atomic.Bool
 	faulty.Store(true)
@@ -97,11 +97,9 @@ func TestSoak(t *testing.T) {
 	reg.MustRegister(e)
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer web.Close()
-	// And the way text scrapes are served: the snapshots' pieces, gzipped.
-	var writer exposition.Encoder
+	// And the way text scrapes are served: the snapshots' pieces.
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Encoding", "gzip")
-		writer.Gzip(exposition.Families(e.Pieces()...), nil).WriteTo(w)
+		exposition.Text{Families: exposition.Families(e.Pieces()...)}.WriteTo(w)
 	}))
 	defer fast.Close()
 	if err := e.Apply(cfg(300*time.Millisecond, "a", "b")); err != nil {
@@ -122,7 +120,7 @@ func TestSoak(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := http.Get(url) // gunzips transparently
+				resp, err := http.Get(url)
 				if err != nil {
 					t.Errorf("scrape: %v", err)
 					return
@@ -206,8 +204,8 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-func countDistinct(events []graphtest.Event) int {
-	seen := map[graphtest.Event]bool{}
+func countDistinct(events []fakegraph.Event) int {
+	seen := map[fakegraph.Event]bool{}
 	for _, e := range events {
 		seen[e] = true
 	}

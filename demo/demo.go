@@ -1,4 +1,4 @@
-// Package demo runs the exporter's built-in demo tenant: graphtest's fake
+// Package demo runs the exporter's built-in demo tenant: fakegraph's fake
 // identity platform and Graph on loopback (TLS with a generated CA), holding
 // a synthetic tenant whose users keep registering methods and resetting
 // passwords while it runs, so the real client path (token, TLS, paging,
@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // Demo is a running fake tenant and the configuration that polls it.
 type Demo struct {
 	Config     *config.Config
 	HTTPClient *http.Client // trusts the fake's CA
-	srv        *graphtest.Server
+	srv        *fakegraph.Server
 	stop       chan struct{}
 	done       sync.WaitGroup
 }
@@ -51,8 +51,8 @@ const (
 // The demo's users' activity: registrations and resets every minute, as a
 // tenant of some 30,000 users might see, so that every window has events.
 var (
-	normal = graphtest.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.15}
-	outage = graphtest.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.70}
+	normal = fakegraph.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.15}
+	outage = fakegraph.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.70}
 )
 
 const (
@@ -66,14 +66,14 @@ const (
 func Start(o Options) (*Demo, error) {
 	// Graph allows 5 requests per 10 s; the demo allows more so every metric
 	// shows within seconds, and paces the client to match.
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 500, RateLimit: 20, RatePer: time.Second, NoRecording: true})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 500, RateLimit: 20, RatePer: time.Second, NoRecording: true})
 	if err != nil {
 		return nil, err
 	}
 	secret := make([]byte, 16)
 	rand.Read(secret)
-	tenant := &graphtest.Tenant{TenantID: TenantID, ClientID: ClientID, ClientSecret: hex.EncodeToString(secret),
-		Data: graphtest.Synthetic(Seed, Users, o.Now)}
+	tenant := &fakegraph.Tenant{TenantID: TenantID, ClientID: ClientID, ClientSecret: hex.EncodeToString(secret),
+		Data: fakegraph.Synthetic(Seed, Users, o.Now)}
 	rng := mathrand.New(mathrand.NewPCG(Seed, 2))
 	tenant.Data.Events = append(tenant.Data.Events, activity(rng, tenant.Data.Users, o, o.Now.Add(-backfill), o.Now)...)
 	srv.AddTenant(tenant)
@@ -105,7 +105,7 @@ tenants:
 }
 
 // live adds each minute's activity to the tenant until Close.
-func (d *Demo) live(rng *mathrand.Rand, t *graphtest.Tenant, o Options) {
+func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options) {
 	defer d.done.Done()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
@@ -117,7 +117,7 @@ func (d *Demo) live(rng *mathrand.Rand, t *graphtest.Tenant, o Options) {
 		case now := <-tick.C:
 			data := *t.Data // the served Data is never changed: a new one replaces it
 			cutoff := now.Add(-retention)
-			data.Events = slices.DeleteFunc(slices.Clone(data.Events), func(e graphtest.Event) bool { return e.EventDateTime.Before(cutoff) })
+			data.Events = slices.DeleteFunc(slices.Clone(data.Events), func(e fakegraph.Event) bool { return e.EventDateTime.Before(cutoff) })
 			data.Events = append(data.Events, activity(rng, data.Users, o, last, now)...)
 			next := *t
 			next.Data = &data
@@ -129,7 +129,7 @@ func (d *Demo) live(rng *mathrand.Rand, t *graphtest.Tenant, o Options) {
 
 // activity is the tenant's events from `from` to `to`, with the outage's
 // ratios from outageStarted before the start on when there is one.
-func activity(rng *mathrand.Rand, users []graphtest.User, o Options, from, to time.Time) []graphtest.Event {
+func activity(rng *mathrand.Rand, users []fakegraph.User, o Options, from, to time.Time) []fakegraph.Event {
 	if !o.SSPROutage {
 		return normal.Events(rng, users, from, to)
 	}

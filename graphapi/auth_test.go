@@ -21,10 +21,10 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
-func tokenRequests(srv *graphtest.Server) int {
+func tokenRequests(srv *fakegraph.Server) int {
 	n := 0
 	for _, r := range srv.Requests() {
 		if strings.HasSuffix(r.Path, "/oauth2/v2.0/token") {
@@ -48,12 +48,12 @@ func TestClientCertificateCredential(t *testing.T) {
 		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})...)
 	os.WriteFile(pemFile, pemBytes, 0o600)
 
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: cert, Data: graphtest.Synthetic(1, 20, time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: cert, Data: fakegraph.Synthetic(1, 20, time.Now())})
 	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientCertificate,
 		ClientCertificateFile: pemFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
 	if err != nil {
@@ -77,14 +77,14 @@ func TestMissingCertificateFile(t *testing.T) {
 }
 
 func TestClientSecretFileRotation(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secretFile, []byte("first-secret\n"), 0o600)
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: "first-secret"})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: "first-secret"})
 	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientSecret,
 		ClientSecretFile: secretFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
 	if err != nil {
@@ -97,7 +97,7 @@ func TestClientSecretFileRotation(t *testing.T) {
 	}
 
 	// The secret is rotated in Entra and in the file: the next token request uses the new one.
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: "second-secret"})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: "second-secret"})
 	os.WriteFile(secretFile, []byte("second-secret"), 0o600)
 	before := tokenRequests(srv)
 	if _, err := cred.GetToken(ctx, opts); err != nil {
@@ -129,7 +129,7 @@ func TestClientCertificateRotation(t *testing.T) {
 		return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 			pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})...), cert
 	}
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestClientCertificateRotation(t *testing.T) {
 	pemFile := filepath.Join(t.TempDir(), "cert.pem")
 	first, firstCert := newCert()
 	os.WriteFile(pemFile, first, 0o600)
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: firstCert})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: firstCert})
 	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientCertificate,
 		ClientCertificateFile: pemFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
 	if err != nil {
@@ -148,7 +148,7 @@ func TestClientCertificateRotation(t *testing.T) {
 		t.Fatalf("first certificate: %v", err)
 	}
 	second, secondCert := newCert()
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: secondCert})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: secondCert})
 	os.WriteFile(pemFile, second, 0o600)
 	if _, err := cred.GetToken(context.Background(), opts); err != nil {
 		t.Fatalf("rotated certificate: %v", err)
@@ -160,12 +160,12 @@ func TestClientCertificateRotation(t *testing.T) {
 }
 
 func TestTokenFailuresAreAuth(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret})
 	// An authority nobody listens on: a port just closed.
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	unreachable := "https://" + l.Addr().String() + "/"

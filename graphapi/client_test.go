@@ -13,7 +13,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 const (
@@ -23,14 +23,14 @@ const (
 )
 
 type harness struct {
-	srv    *graphtest.Server
+	srv    *fakegraph.Server
 	client *graphapi.Client
 }
 
 // newHarness starts a fake Graph with one tenant and a client for it.
-func newHarness(t *testing.T, fake *graphtest.Tenant, o graphapi.Options, so graphtest.Options) *harness {
+func newHarness(t *testing.T, fake *fakegraph.Tenant, o graphapi.Options, so fakegraph.Options) *harness {
 	t.Helper()
-	srv, err := graphtest.NewServer(so)
+	srv, err := fakegraph.NewServer(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func newHarness(t *testing.T, fake *graphtest.Tenant, o graphapi.Options, so gra
 	return &harness{srv: srv, client: newClient(t, srv, secret, o)}
 }
 
-func newClient(t *testing.T, srv *graphtest.Server, clientSecret string, o graphapi.Options) *graphapi.Client {
+func newClient(t *testing.T, srv *fakegraph.Server, clientSecret string, o graphapi.Options) *graphapi.Client {
 	t.Helper()
 	cred, err := graphapi.NewCredential(config.Tenant{
 		Name: "t", TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientSecret, ClientSecret: clientSecret,
@@ -75,8 +75,8 @@ func countUsers(t *testing.T, c *graphapi.Client) (int, error) {
 	return n, err
 }
 
-func reportRequests(srv *graphtest.Server) []graphtest.Request {
-	var out []graphtest.Request
+func reportRequests(srv *fakegraph.Server) []fakegraph.Request {
+	var out []fakegraph.Request
 	for _, r := range srv.Requests() {
 		if strings.Contains(r.Path, "/reports/") {
 			out = append(out, r)
@@ -86,7 +86,7 @@ func reportRequests(srv *graphtest.Server) []graphtest.Request {
 }
 
 func TestPagingReadsEveryPage(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 1234, time.Now())}, graphapi.Options{}, graphtest.Options{PageSize: 100})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 1234, time.Now())}, graphapi.Options{}, fakegraph.Options{PageSize: 100})
 	n, err := countUsers(t, h.client)
 	if err != nil || n != 1234 {
 		t.Fatalf("got %d users, err %v; want 1234", n, err)
@@ -107,7 +107,7 @@ func TestPagingReadsEveryPage(t *testing.T) {
 
 // A listing whose callback fails stops there: no further page is asked for.
 func TestFailedListingStops(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 300, time.Now())}, graphapi.Options{}, graphtest.Options{PageSize: 100})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 300, time.Now())}, graphapi.Options{}, fakegraph.Options{PageSize: 100})
 	stop := errors.New("stop")
 	n, err := h.client.UserRegistrationDetailsList(context.Background(), func(*graphapi.UserRegistrationDetails) error { return stop })
 	if !errors.Is(err, stop) || n != 1 {
@@ -119,7 +119,7 @@ func TestFailedListingStops(t *testing.T) {
 }
 
 func TestUserEventsAskForLargestPage(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 100, time.Now())}, graphapi.Options{}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 100, time.Now())}, graphapi.Options{}, fakegraph.Options{})
 	if _, err := h.client.UserEvents(context.Background(), func(*graphapi.Event) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestFractionalRetryAfterIsHonoured(t *testing.T) {
 	var calls atomic.Int32
 	// RetryDelay is 5s: had the fractional header been ignored, azcore's
 	// exponential backoff would wait about that long.
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 10, time.Now())}, graphapi.Options{RetryDelay: 5 * time.Second}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, time.Now())}, graphapi.Options{RetryDelay: 5 * time.Second}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") && calls.Add(1) == 1 {
 			w.Header().Set("Retry-After", "0.328")
@@ -157,7 +157,7 @@ func TestThrottlingByTheFakeIsRetried(t *testing.T) {
 	var got []int
 	var mu sync.Mutex
 	o := graphapi.Options{OnResponse: func(code int) { mu.Lock(); got = append(got, code); mu.Unlock() }}
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 40, time.Now())}, o, graphtest.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 40, time.Now())}, o, fakegraph.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
 	n, err := countUsers(t, h.client)
 	if err != nil || n != 40 {
 		t.Fatalf("got %d, %v", n, err)
@@ -181,7 +181,7 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 		Limiter:    graphapi.NewLimiter(2, 300*time.Millisecond),
 		OnResponse: func(code int) { throttled.Add(map[bool]int32{true: 1}[code == 429]) },
 	}
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 40, time.Now())}, o, graphtest.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 40, time.Now())}, o, fakegraph.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
 	if n, err := countUsers(t, h.client); err != nil || n != 40 {
 		t.Fatalf("got %d, %v", n, err)
 	}
@@ -192,7 +192,7 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 
 func TestServerErrorsAreRetried(t *testing.T) {
 	var calls atomic.Int32
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 10, time.Now())}, graphapi.Options{}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, time.Now())}, graphapi.Options{}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") && calls.Add(1) <= 2 {
 			w.WriteHeader([]int{502, 503}[calls.Load()-1])
@@ -209,7 +209,7 @@ func TestServerErrorsAreRetried(t *testing.T) {
 }
 
 func TestServerErrorsExhaustRetries(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{}, graphapi.Options{MaxRetries: 2}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{}, graphapi.Options{MaxRetries: 2}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") {
 			w.Header().Set("request-id", "req-500")
@@ -231,7 +231,7 @@ func TestServerErrorsExhaustRetries(t *testing.T) {
 }
 
 func TestUnlicensedTenantIsNotRetried(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{Unlicensed: true}, graphapi.Options{}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Unlicensed: true}, graphapi.Options{}, fakegraph.Options{})
 	_, err := countUsers(t, h.client)
 	if graphapi.ReasonOf(err) != graphapi.ReasonUnlicensed {
 		t.Fatalf("got %v, want reason unlicensed", err)
@@ -242,7 +242,7 @@ func TestUnlicensedTenantIsNotRetried(t *testing.T) {
 }
 
 func TestTokenFailureIsAuth(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{}, graphapi.Options{}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{}, graphapi.Options{}, fakegraph.Options{})
 	wrong := "wrong-secret-value-zzz"
 	c := newClient(t, h.srv, wrong, graphapi.Options{})
 	_, err := countUsers(t, c)
@@ -271,7 +271,7 @@ func TestForeignNextLinkIsRefused(t *testing.T) {
 		"other prefix": "", // same host, outside the endpoint's path
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 10, time.Now())}, graphapi.Options{}, graphtest.Options{})
+			h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, time.Now())}, graphapi.Options{}, fakegraph.Options{})
 			switch name {
 			case "plain http":
 				link = strings.Replace(h.srv.GraphEndpoint(), "https://", "http://", 1) + "/v1.0/x"
@@ -302,7 +302,7 @@ func TestForeignNextLinkIsRefused(t *testing.T) {
 }
 
 func TestNextLinkLoopIsRefused(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{}, graphapi.Options{}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{}, graphapi.Options{}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "userRegistrationDetails") {
 			w.Write([]byte(`{"value":[{}],"@odata.nextLink":"` + h.srv.GraphEndpoint() + `/v1.0/reports/authenticationMethods/userRegistrationDetails?$skiptoken=same"}`))
@@ -320,9 +320,9 @@ func TestNextLinkLoopIsRefused(t *testing.T) {
 }
 
 func TestTypoKeys(t *testing.T) {
-	data := &graphtest.Data{TotalUserCount: 9, RegistrationCounts: []graphtest.RegistrationCount{{Status: "registered", Count: 4}, {Status: "mfaRegistered", Count: 2}}}
+	data := &fakegraph.Data{TotalUserCount: 9, RegistrationCounts: []fakegraph.RegistrationCount{{Status: "registered", Count: 4}, {Status: "mfaRegistered", Count: 2}}}
 	for _, typo := range []bool{false, true} {
-		h := newHarness(t, &graphtest.Tenant{TypoKeys: typo, Data: data}, graphapi.Options{}, graphtest.Options{})
+		h := newHarness(t, &fakegraph.Tenant{TypoKeys: typo, Data: data}, graphapi.Options{}, fakegraph.Options{})
 		got := map[string]graphapi.Count{}
 		_, err := h.client.CredentialRegistrationCounts(context.Background(), func(r *graphapi.CredentialRegistrationCount) error {
 			got["total"] = r.TotalUserCount
@@ -338,7 +338,7 @@ func TestTypoKeys(t *testing.T) {
 }
 
 func TestRequestTimeout(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{}, graphapi.Options{RequestTimeout: 100 * time.Millisecond, MaxRetries: 1}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{}, graphapi.Options{RequestTimeout: 100 * time.Millisecond, MaxRetries: 1}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") {
 			select {
@@ -356,7 +356,7 @@ func TestRequestTimeout(t *testing.T) {
 }
 
 func TestRequestLinesAreSentAsDocumented(t *testing.T) {
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 20, time.Now())}, graphapi.Options{}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 20, time.Now())}, graphapi.Options{}, fakegraph.Options{})
 	var mu sync.Mutex
 	var uris []string
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
@@ -391,7 +391,7 @@ func TestPacingDoesNotCountAgainstRequestTimeout(t *testing.T) {
 	// One request per 600ms and a 300ms request timeout: waiting for the pacer
 	// must not time the request out.
 	o := graphapi.Options{Limiter: graphapi.NewLimiter(1, 600*time.Millisecond), RequestTimeout: 300 * time.Millisecond, MaxRetries: 1}
-	h := newHarness(t, &graphtest.Tenant{Data: graphtest.Synthetic(7, 30, time.Now())}, o, graphtest.Options{PageSize: 10})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, time.Now())}, o, fakegraph.Options{PageSize: 10})
 	if n, err := countUsers(t, h.client); err != nil || n != 30 {
 		t.Fatalf("got %d, %v", n, err)
 	}
@@ -403,7 +403,7 @@ func TestPacingDoesNotCountAgainstRequestTimeout(t *testing.T) {
 func TestAppLimiterIsSharedAcrossTenants(t *testing.T) {
 	// Two tenants of one app, each allowed 10 per second, the app 4 per
 	// 500ms: together they must never exceed the app's limit.
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 5})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestAppLimiterIsSharedAcrossTenants(t *testing.T) {
 	app := graphapi.NewLimiter(4, 500*time.Millisecond)
 	var clients []*graphapi.Client
 	for i, id := range []string{tenantID, "55555555-5555-4555-8555-555555555555"} {
-		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: graphtest.Synthetic(int64(i), 30, time.Now())})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: fakegraph.Synthetic(int64(i), 30, time.Now())})
 		cred, err := graphapi.NewCredential(config.Tenant{TenantID: id, ClientID: clientID, Auth: config.AuthClientSecret, ClientSecret: secret,
 			AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
 		if err != nil {

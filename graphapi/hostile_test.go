@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // Every Graph attack of the fake ends in a classified error, within the
@@ -23,25 +23,25 @@ func TestHostileGraphAnswers(t *testing.T) {
 		return c.UserMFASignInSummaries(context.Background(), func(*graphapi.UserMFASignInSummary) error { return nil })
 	}
 	cases := []struct {
-		attack  graphtest.Attack
+		attack  fakegraph.Attack
 		opts    graphapi.Options
 		list    func(*graphapi.Client) (int, error)
 		reasons []graphapi.Reason
 		text    string
 	}{
-		{graphtest.AttackEndlessBody, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonPaging}, "more than 8388608 bytes"},
+		{fakegraph.AttackEndlessBody, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonPaging}, "more than 8388608 bytes"},
 		// Go's transport asks for gzip and inflates it; either way the cap holds.
-		{graphtest.AttackGzipBomb, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonPaging, graphapi.ReasonDecode}, ""},
-		{graphtest.AttackLyingLength, graphapi.Options{RequestTimeout: 500 * time.Millisecond, MaxRetries: 1}, users, []graphapi.Reason{graphapi.ReasonTimeout}, ""},
-		{graphtest.AttackEmptyRecords, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonPaging}, "more than 8388608 bytes"},
-		{graphtest.AttackEmptyRecords, graphapi.Options{MaxPageBytes: 32 << 20}, users, []graphapi.Reason{graphapi.ReasonDecode}, "more than 10000 records"},
-		{graphtest.AttackManyMethods, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonDecode}, "more than 64 distinct values"},
-		{graphtest.AttackNullRows, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonDecode}, "record 1 is null"},
-		{graphtest.AttackNegativeCounts, graphapi.Options{}, signIns, []graphapi.Reason{graphapi.ReasonDecode}, "negative"},
+		{fakegraph.AttackGzipBomb, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonPaging, graphapi.ReasonDecode}, ""},
+		{fakegraph.AttackLyingLength, graphapi.Options{RequestTimeout: 500 * time.Millisecond, MaxRetries: 1}, users, []graphapi.Reason{graphapi.ReasonTimeout}, ""},
+		{fakegraph.AttackEmptyRecords, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonPaging}, "more than 8388608 bytes"},
+		{fakegraph.AttackEmptyRecords, graphapi.Options{MaxPageBytes: 32 << 20}, users, []graphapi.Reason{graphapi.ReasonDecode}, "more than 10000 records"},
+		{fakegraph.AttackManyMethods, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonDecode}, "more than 64 distinct values"},
+		{fakegraph.AttackNullRows, graphapi.Options{}, users, []graphapi.Reason{graphapi.ReasonDecode}, "record 1 is null"},
+		{fakegraph.AttackNegativeCounts, graphapi.Options{}, signIns, []graphapi.Reason{graphapi.ReasonDecode}, "negative"},
 	}
 	for _, c := range cases {
 		t.Run(string(c.attack), func(t *testing.T) {
-			h := newHarness(t, &graphtest.Tenant{Attack: c.attack}, c.opts, graphtest.Options{})
+			h := newHarness(t, &fakegraph.Tenant{Attack: c.attack}, c.opts, fakegraph.Options{})
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -74,7 +74,7 @@ func TestHostileGraphAnswers(t *testing.T) {
 // they fail without reaching Graph.
 func TestLongRetryAfterPausesTheTenant(t *testing.T) {
 	limiter := graphapi.NewLimiter(5, time.Second)
-	h := newHarness(t, &graphtest.Tenant{Attack: graphtest.AttackRetryAfterStorm}, graphapi.Options{Limiter: limiter}, graphtest.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Attack: fakegraph.AttackRetryAfterStorm}, graphapi.Options{Limiter: limiter}, fakegraph.Options{})
 	start := time.Now()
 	_, err := countUsers(t, h.client)
 	if graphapi.ReasonOf(err) != graphapi.ReasonThrottled {
@@ -99,19 +99,19 @@ func TestLongRetryAfterPausesTheTenant(t *testing.T) {
 // quoted whole in azidentity's error, token included: the error the
 // exporter keeps holds no token, for every malformed answer.
 func TestTokenNeverInErrors(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, Attack: graphtest.AttackTokenLeak})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, Attack: fakegraph.AttackTokenLeak})
 	for i := range 9 { // one of each malformed answer
 		c := newClient(t, srv, secret, graphapi.Options{MaxRetries: 1})
 		_, err := countUsers(t, c)
 		if err == nil {
 			continue // an answer azidentity could read after all: its token is not ours to hide
 		}
-		if strings.Contains(err.Error(), graphtest.LeakedTokenPrefix) {
+		if strings.Contains(err.Error(), fakegraph.LeakedTokenPrefix) {
 			t.Errorf("answer %d: the error holds the token: %v", i, err)
 		}
 		if r := graphapi.ReasonOf(err); r != graphapi.ReasonAuth && r != graphapi.ReasonUnauthorized {
@@ -123,12 +123,12 @@ func TestTokenNeverInErrors(t *testing.T) {
 // A token endpoint that never answers fails the request as auth within the
 // request timeout, not after the poll's deadline.
 func TestTokenDeadlineIsRequestTimeout(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, Attack: graphtest.AttackTokenHang})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, Attack: fakegraph.AttackTokenHang})
 	c := newClient(t, srv, secret, graphapi.Options{RequestTimeout: 300 * time.Millisecond, MaxRetries: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

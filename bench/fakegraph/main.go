@@ -1,4 +1,4 @@
-// Command fakegraph runs graphtest's fake identity platform and Graph as a
+// Command fakegraph runs fakegraph's fake identity platform and Graph as a
 // process of its own, so the exporter can be measured from outside: as it
 // really runs, with its own heap, GC and HTTP client. It writes the fake's
 // CA (ca.pem) and an exporter configuration that polls every tenant through
@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // graphNames maps Graph's report names to the config's, so -reports takes either.
@@ -75,11 +75,11 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	if *attack != "" && !slices.Contains(graphtest.Attacks(), graphtest.Attack(*attack)) {
+	if *attack != "" && !slices.Contains(fakegraph.Attacks(), fakegraph.Attack(*attack)) {
 		fatal(fmt.Errorf("unknown attack %q (known: %s)", *attack, attackNames()))
 	}
 
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true,
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true,
 		MinLatency: *minLatency, MaxLatency: *maxLatency})
 	if err != nil {
 		fatal(err)
@@ -87,19 +87,19 @@ func main() {
 	defer srv.Close()
 
 	start, now := time.Now(), time.Now()
-	ts := make([]graphtest.Tenant, *tenants)
+	ts := make([]fakegraph.Tenant, *tenants)
 	for i := range ts {
 		secret := make([]byte, 16)
 		_, _ = rand.Read(secret)
-		ts[i] = graphtest.Tenant{
+		ts[i] = fakegraph.Tenant{
 			// Deterministic, valid GUIDs (version 4, variant 8), so runs can be compared.
 			TenantID:     fmt.Sprintf("7e9a0000-0000-4000-8000-%012d", i+1),
 			ClientID:     fmt.Sprintf("c1e90000-0000-4000-8000-%012d", i+1),
 			ClientSecret: hex.EncodeToString(secret),
-			Data:         graphtest.Synthetic(*seed+int64(i), *users, now),
+			Data:         fakegraph.Synthetic(*seed+int64(i), *users, now),
 		}
 		if i < *tenants-*healthy {
-			ts[i].Attack = graphtest.Attack(*attack)
+			ts[i].Attack = fakegraph.Attack(*attack)
 		}
 		srv.AddTenant(&ts[i])
 	}
@@ -134,7 +134,7 @@ func main() {
 
 func attackNames() string {
 	var names []string
-	for _, a := range graphtest.Attacks() {
+	for _, a := range fakegraph.Attacks() {
 		names = append(names, string(a))
 	}
 	return strings.Join(names, ", ")
@@ -164,7 +164,7 @@ func reportNames(s string) ([]string, error) {
 
 // configYAML is the exporter configuration for the fake's tenants. The
 // secrets are inline: they are made up and live only as long as the fake.
-func configYAML(srv *graphtest.Server, ts []graphtest.Tenant, reports []string, poll time.Duration, client, app rate, maxPages int) string {
+func configYAML(srv *fakegraph.Server, ts []fakegraph.Tenant, reports []string, poll time.Duration, client, app rate, maxPages int) string {
 	d := func(v time.Duration) string { return model.Duration(v).String() }
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by bench/fakegraph for the fake Graph at %s.\n", srv.URL())

@@ -29,7 +29,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
@@ -240,7 +240,7 @@ func TestConfigFileTwoTenantsEndToEnd(t *testing.T) {
 	// A fake Graph that throttles at 5 requests per 2 s per tenant, while the
 	// exporter is configured to send 10: 429s with fractional Retry-After
 	// happen and must be ridden out.
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 100, RateLimit: 5, RatePer: 2 * time.Second})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 100, RateLimit: 5, RatePer: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,9 +248,9 @@ func TestConfigFileTwoTenantsEndToEnd(t *testing.T) {
 	now := time.Now()
 	secrets := map[string]string{"alpha": "alpha-secret-0123456789", "beta": "beta-secret-9876543210"}
 	ids := map[string]string{"alpha": "aaaaaaaa-0000-4000-8000-000000000001", "beta": "bbbbbbbb-0000-4000-8000-000000000002"}
-	data := map[string]*graphtest.Data{"alpha": graphtest.Synthetic(11, 250, now), "beta": graphtest.Synthetic(12, 180, now)}
+	data := map[string]*fakegraph.Data{"alpha": fakegraph.Synthetic(11, 250, now), "beta": fakegraph.Synthetic(12, 180, now)}
 	for _, name := range []string{"alpha", "beta"} {
-		srv.AddTenant(&graphtest.Tenant{TenantID: ids[name], ClientID: "cccccccc-0000-4000-8000-000000000003",
+		srv.AddTenant(&fakegraph.Tenant{TenantID: ids[name], ClientID: "cccccccc-0000-4000-8000-000000000003",
 			ClientSecret: secrets[name], TypoKeys: name == "beta", Data: data[name]})
 	}
 	dir := t.TempDir()
@@ -306,7 +306,7 @@ tenants:
 		}
 		expect(t, series, members, "entra_authmethods_users", "tenant", name, "user_type", "member")
 		expect(t, series, mfaCapable, "entra_authmethods_users_registered_by_feature", "tenant", name, "user_type", "member", "feature", "mfaCapable")
-		distinct := map[graphtest.Event]bool{}
+		distinct := map[fakegraph.Event]bool{}
 		for _, ev := range d.Events {
 			distinct[ev] = true
 		}
@@ -422,13 +422,13 @@ func TestConfigCheckAndVersion(t *testing.T) {
 }
 
 func TestBadReloadKeepsRunning(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
-		ClientSecret: "reload-secret-value", Data: graphtest.Synthetic(3, 50, time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
+		ClientSecret: "reload-secret-value", Data: fakegraph.Synthetic(3, 50, time.Now())})
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	os.WriteFile(caFile, srv.CACertPEM(), 0o600)
@@ -558,12 +558,12 @@ func TestTLSThroughWebConfig(t *testing.T) {
 }
 
 func TestSIGTERMCancelsRequestsInFlight(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&graphtest.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
+	srv.AddTenant(&fakegraph.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
 		ClientSecret: "slow-secret-value"})
 	inFlight := make(chan struct{}, 1)
 	srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {

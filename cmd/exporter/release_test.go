@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // --config.auto-reload-interval: a changed file is applied within 3 s,
@@ -17,14 +17,14 @@ import (
 // mounted ConfigMap (a symlink swap); a broken change is refused and the
 // old configuration keeps running.
 func TestConfigAutoReload(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	tenant := func(id string) *graphtest.Tenant {
-		return &graphtest.Tenant{TenantID: id, ClientID: "cccccccc-0000-4000-8000-000000000003",
-			ClientSecret: "auto-reload-secret", Data: graphtest.Synthetic(3, 20, time.Now())}
+	tenant := func(id string) *fakegraph.Tenant {
+		return &fakegraph.Tenant{TenantID: id, ClientID: "cccccccc-0000-4000-8000-000000000003",
+			ClientSecret: "auto-reload-secret", Data: fakegraph.Synthetic(3, 20, time.Now())}
 	}
 	srv.AddTenant(tenant("aaaaaaaa-0000-4000-8000-000000000001"))
 	srv.AddTenant(tenant("aaaaaaaa-0000-4000-8000-000000000002"))

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // TestThreeShardsExposeWhatOneProcessDoes runs 30 tenants of one
@@ -19,7 +19,7 @@ import (
 // once in three shards: each tenant is polled by exactly one shard, exactly
 // once, and the shards together expose what the one process exposes.
 func TestThreeShardsExposeWhatOneProcessDoes(t *testing.T) {
-	srv, err := graphtest.NewServer(graphtest.Options{})
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestThreeShardsExposeWhatOneProcessDoes(t *testing.T) {
 	for i := range tenants {
 		id := fmt.Sprintf("aaaaaaaa-0000-4000-8000-%012d", i)
 		ids = append(ids, id)
-		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: graphtest.Synthetic(int64(i), 20, now)})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: fakegraph.Synthetic(int64(i), 20, now)})
 		fmt.Fprintf(&cfg, "  - name: customer-%02d\n    tenant_id: %s\n    labels: {customer: c%02d}\n", i, id, i)
 	}
 	cfgFile := filepath.Join(dir, "config.yaml")

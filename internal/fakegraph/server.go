@@ -1,4 +1,4 @@
-// Package graphtest is an in-process fake of the Microsoft identity platform
+// Package fakegraph is an in-process fake of the Microsoft identity platform
 // and of the Microsoft Graph authentication-methods reports. It speaks HTTPS
 // with its own CA, so the real azidentity credentials and the exporter's Graph
 // client run unchanged against it, in tests and in the exporter's --demo mode.
@@ -8,7 +8,7 @@
 // behind Prefer: include-unknown-enum-members, 429 with a fractional
 // Retry-After, the licence error, the documentation's typo keys, and
 // duplicated event rows.
-package graphtest
+package fakegraph
 
 import (
 	"bufio"
@@ -83,7 +83,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.PageSize = 500
 	}
 	if opts.RateLimit > 0 && opts.RatePer <= 0 {
-		return nil, errors.New("graphtest: RateLimit needs a positive RatePer")
+		return nil, errors.New("fakegraph: RateLimit needs a positive RatePer")
 	}
 	leaf, caPEM, pool, err := newCerts()
 	if err != nil {
@@ -285,7 +285,7 @@ func (w *recorder) Flush() {
 func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
-		return nil, nil, errors.New("graphtest: hijacking not supported")
+		return nil, nil, errors.New("fakegraph: hijacking not supported")
 	}
 	w.wrote = true // the log keeps Status 0
 	return h.Hijack()

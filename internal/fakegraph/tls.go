@@ -1,4 +1,4 @@
-package graphtest
+package fakegraph
 
 import (
 	"crypto/ecdsa"
@@ -23,7 +23,7 @@ func newCerts() (leaf tls.Certificate, caPEM []byte, pool *x509.CertPool, err er
 	}
 	caTmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "graphtest CA", Organization: []string{"graphtest"}},
+		Subject:               pkix.Name{CommonName: "fakegraph CA", Organization: []string{"fakegraph"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(365 * 24 * time.Hour),
 		IsCA:                  true,
@@ -46,7 +46,7 @@ func newCerts() (leaf tls.Certificate, caPEM []byte, pool *x509.CertPool, err er
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"graphtest"}},
+		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"fakegraph"}},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

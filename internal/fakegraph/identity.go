@@ -1,4 +1,4 @@
-package graphtest
+package fakegraph
 
 import (
 	"crypto"
@@ -205,7 +205,7 @@ func (s *Server) graphScope(scope string) bool {
 func (s *Server) IssueToken(tenantID string) (string, error) {
 	t := s.tenant(tenantID)
 	if t == nil {
-		return "", fmt.Errorf("graphtest: unknown tenant %q", tenantID)
+		return "", fmt.Errorf("fakegraph: unknown tenant %q", tenantID)
 	}
 	b := make([]byte, 48)
 	if _, err := rand.Read(b); err != nil {
