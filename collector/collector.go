@@ -41,7 +41,7 @@ type Exporter struct {
 	mu      sync.Mutex                      // serialises Apply and Wait
 	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
 	applied atomic.Bool                     // a configuration has been applied
-	encoder exposition.Encoder              // shared by the pollers, for its compressors
+	encoder exposition.Encoder              // shared by the pollers: one copy of each family header
 
 	// What outlives a poller across reloads, under mu: the pacing of each
 	// app registration (across its tenants) and of each tenant, and each

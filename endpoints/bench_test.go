@@ -1,6 +1,8 @@
 package endpoints
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +19,8 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi/graphtest"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 )
 
 // BenchmarkScrape100Tenants measures /metrics for 100 tenants, each polled
@@ -24,18 +28,18 @@ import (
 // exporter wires it, with the headers Prometheus sends. No Graph call is
 // made during a scrape.
 func BenchmarkScrape100Tenants(b *testing.B) {
-	srv, err := graphtest.NewServer(graphtest.Options{PageSize: 1000, NoRecording: true})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 1000, NoRecording: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	data := graphtest.Synthetic(1, 500, time.Now())
+	data := fakegraph.Synthetic(1, 500, time.Now())
 	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: time.Minute, MaxFailureReasons: 20, MaxPagesPerPoll: 100,
 		GraphRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}, GraphAppRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}}
 	const clientID, secret = "44444444-4444-4444-8444-444444444444", "bench-secret"
 	for i := range 100 {
 		id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
-		srv.AddTenant(&graphtest.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: data})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: data})
 		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: fmt.Sprintf("tenant%03d", i), TenantID: id, ClientID: clientID,
 			Auth: config.AuthClientSecret, ClientSecret: secret, Cloud: "public", AuthorityHost: srv.AuthorityHost(),
 			GraphEndpoint: srv.GraphEndpoint(), Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}})
@@ -56,17 +60,36 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 	heapMiB := float64(mem.HeapAlloc) / (1 << 20)
 	live, snapshots := prometheus.NewRegistry(), prometheus.NewRegistry()
 	snapshots.MustRegister(e)
-	handler, err := New(Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Pieces: e.Pieces, PiecesGatherer: snapshots,
-		Status: e.Status, Ready: e.Ready, Logger: slog.New(slog.DiscardHandler)})
+	opts := Options{TelemetryPath: "/metrics", Gatherer: live, Registerer: live, Pieces: e.Pieces, PiecesGatherer: snapshots,
+		Status: e.Status, Ready: e.Ready, Logger: slog.New(slog.DiscardHandler)}
+	handler, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// As if a snapshot changed before every scrape: the compressed body is
+	// built at each one, as at Prometheus' usual interval, where the
+	// metrics read at the scrape make it older than maxGzipAge.
+	opts.Pieces = func() [][]exposition.Piece {
+		out := e.Pieces()
+		out[0] = slices.Clone(out[0])
+		return out
+	}
+	rebuilding, err := New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 
-	for _, c := range []struct{ name, accept, encoding string }{
-		{"text-gzip", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", "gzip"},
-		{"text", "text/plain;version=0.0.4", ""},
-		{"protobuf-gzip", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip"},
+	const prometheusAccept = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+	for _, c := range []struct {
+		name, accept, encoding string
+		handler                http.Handler
+	}{
+		{"text-gzip-shared", prometheusAccept, "gzip", handler},
+		{"text-gzip-built", prometheusAccept, "gzip", rebuilding},
+		{"text", "text/plain;version=0.0.4", "", handler},
+		{"protobuf-gzip", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "gzip", handler},
 	} {
+		handler := c.handler
 		b.Run(c.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", "/metrics", nil)
 			req.Header.Set("Accept", c.accept)
@@ -84,6 +107,13 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 			b.ReportMetric(heapMiB, "heap-MiB")
 			if c.name == "text" {
 				b.ReportMetric(float64(strings.Count(rec.Body.String(), "\nentra_authmethods_")), "series")
+				// What compressing the whole body at gzip's default level
+				// gives, which the served gzip is compared with.
+				var whole bytes.Buffer
+				zw := gzip.NewWriter(&whole)
+				zw.Write(rec.Body.Bytes())
+				zw.Close()
+				b.ReportMetric(float64(whole.Len()), "default-gzip-bytes")
 			}
 		})
 	}

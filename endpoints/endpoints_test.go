@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -187,7 +188,13 @@ func TestMetricsTextMatchesClientGolang(t *testing.T) {
 	}
 	prometheusAccept := "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
 	prometheus3Accept := "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
-	for i, enc := range []string{"gzip", "identity", "gzip;q=0, identity", "br;q=1.0, *;q=0.1"} {
+	// What each Accept-Encoding gets: gzip and identity from the exporter's
+	// own text, zstd (also when "*" stands for it) from client_golang's.
+	for i, c := range []struct{ enc, want string }{
+		{"gzip", "gzip"}, {"identity", ""}, {"gzip;q=0, identity", ""}, {"x-gzip", "gzip"},
+		{"zstd", "zstd"}, {"zstd;q=0, gzip", "gzip"}, {"gzip, deflate, br, zstd", "gzip"}, {"br;q=1.0, *;q=0.1", "gzip"},
+	} {
+		enc := c.enc
 		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
 		req.Header.Set("Accept", []string{prometheusAccept, prometheus3Accept}[i%2])
 		req.Header.Set("Accept-Encoding", enc)
@@ -196,14 +203,24 @@ func TestMetricsTextMatchesClientGolang(t *testing.T) {
 			t.Fatal(err)
 		}
 		var body io.Reader = resp.Body
-		wantGzip := enc == "gzip" || strings.HasPrefix(enc, "br")
-		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != wantGzip {
-			t.Errorf("Accept-Encoding %q: gzipped %v, want %v", enc, got, wantGzip)
+		if got := resp.Header.Get("Content-Encoding"); got != c.want {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", enc, got, c.want)
 		}
-		if wantGzip {
-			if body, err = gzip.NewReader(resp.Body); err != nil {
+		switch resp.Header.Get("Content-Encoding") {
+		case "gzip":
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
 				t.Fatal(err)
 			}
+			zr.Multistream(false) // one member, which browsers and curl need
+			body = zr
+		case "zstd":
+			zr, err := zstd.NewReader(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer zr.Close()
+			body = zr
 		}
 		b, err := io.ReadAll(body)
 		resp.Body.Close()
@@ -240,5 +257,65 @@ func TestMetricsTextMatchesClientGolang(t *testing.T) {
 	}
 	if names["x_users"] != 4 || names["x_live"] != 1 {
 		t.Errorf("protobuf scrape: families %v, want x_users with 4 series and x_live", names)
+	}
+}
+
+// A compressed body is served again while the snapshots are the same (and
+// for at most maxGzipAge), and built anew as soon as one changes.
+func TestGzipBodyFollowsSnapshots(t *testing.T) {
+	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant"}, nil)
+	encode := func(v float64) []exposition.Piece {
+		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, "a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	current := encode(1)
+	reg := prometheus.NewRegistry()
+	h, err := New(Options{TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
+		Pieces: func() [][]exposition.Piece { return [][]exposition.Piece{current} }, PiecesGatherer: prometheus.NewRegistry(),
+		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape := func() string {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	first := scrape()
+	if !strings.Contains(first, `x_users{tenant="a"} 1`) || !strings.Contains(first, `promhttp_metric_handler_requests_total{code="200"} 0`) {
+		t.Fatalf("first scrape:\n%s", first)
+	}
+	if again := scrape(); again != first {
+		t.Errorf("a scrape right after another built a new body:\n%s", again)
+	}
+	current = encode(2)
+	if changed := scrape(); !strings.Contains(changed, `x_users{tenant="a"} 2`) || !strings.Contains(changed, `promhttp_metric_handler_requests_total{code="200"} 2`) {
+		t.Errorf("after a snapshot changed:\n%s", changed)
+	}
+	time.Sleep(maxGzipAge)
+	if later := scrape(); !strings.Contains(later, `promhttp_metric_handler_requests_total{code="200"} 3`) {
+		t.Errorf("after %v the handler's own metrics are not read again:\n%s", maxGzipAge, later)
+	}
+}
+
+// A name[] filter is honoured, by client_golang's handler.
+func TestNameFilter(t *testing.T) {
+	srv, _ := metricsServer(t)
+	code, body := do(t, "GET", srv.URL+"/metrics?name[]=x_live")
+	if code != http.StatusOK || body != "# HELP x_live Live.\n# TYPE x_live gauge\nx_live 7\n" {
+		t.Errorf("name[]=x_live: %d\n%s", code, body)
 	}
 }

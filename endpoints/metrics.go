@@ -3,16 +3,21 @@ package endpoints
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp/zstd" // client_golang's handler offers zstd
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
@@ -29,11 +34,23 @@ const maxScrapesInFlight = 10
 // 503; text scrapes hold no more than their own small part.
 const defaultMaxUnwritten = 64 << 20
 
-// metricsHandler serves /metrics. In the text format (what Prometheus asks
-// for by default) the exporter's metrics go out as encoded ahead of time,
-// and only the others (Go runtime, process, handler) are encoded now.
-// Other formats (OpenMetrics only when asked for, protobuf) take
-// client_golang's handler over everything, rendered into a buffer.
+// maxGzipAge bounds how long a compressed body is served again while no
+// snapshot has changed: the Go runtime, process and handler metrics in it
+// are at most this old.
+const maxGzipAge = time.Second
+
+// gzipLevel compresses a body to within 1.3 times the size the default
+// level gives, in a third of its time (BENCHMARKS.md).
+const gzipLevel = 3
+
+// metricsHandler serves /metrics. A text scrape (what Prometheus asks for
+// by default) writes the exporter's metrics as encoded ahead of time and
+// encodes only the others (Go runtime, process, handler, reload status)
+// now; compressed with gzip, the whole body is kept and served again until
+// a snapshot or the exporter's own metrics change, or for maxGzipAge,
+// since compressing takes longer than assembling. Everything else (name[]
+// filters, protobuf, zstd) takes client_golang's handler over all the
+// metrics, rendered into a buffer.
 func metricsHandler(o Options) http.Handler {
 	all := prometheus.Gatherers{o.Gatherer, o.PiecesGatherer}
 	other := promhttp.HandlerFor(all, promhttp.HandlerOpts{ // in-flight bounded below
@@ -41,11 +58,11 @@ func metricsHandler(o Options) http.Handler {
 		ErrorLog:      slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
 	})
 	formats := expfmt.DefaultAcceptedFormats() // as client_golang's handler without OpenMetrics
-	var encoder exposition.Encoder
-	var buffers sync.Pool // *bytes.Buffer: the other metrics' text, or a whole response
+	var buffers sync.Pool                      // *bytes.Buffer: the other metrics' text, or a whole response
 	inFlight := make(chan struct{}, maxScrapesInFlight)
 	var unwritten atomic.Int64
 	limit := cmp.Or(o.MaxUnwritten, defaultMaxUnwritten)
+	var gz gzipCache
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case inFlight <- struct{}{}:
@@ -62,7 +79,8 @@ func metricsHandler(o Options) http.Handler {
 		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
 
 		format := expfmt.NegotiateAccept(r.Header, formats...)
-		if format.FormatType() != expfmt.TypeTextPlain {
+		encoding := r.Header.Get("Accept-Encoding")
+		if format.FormatType() != expfmt.TypeTextPlain || r.URL.Query().Has("name[]") || asksForZstd(encoding) {
 			rec := &recorder{header: http.Header{}, body: buf}
 			other.ServeHTTP(rec, r)
 			release()
@@ -82,30 +100,80 @@ func metricsHandler(o Options) http.Handler {
 			return
 		}
 
+		// The other metrics are read now. Those of the exporter (reload
+		// status, build, shard) come first, sorted by name: a compressed
+		// body is kept only while they and the snapshots are unchanged.
 		others, err := o.Gatherer.Gather()
 		if err != nil { // as ContinueOnError: serve what was gathered
 			o.Logger.Error("gathering metrics", "err", err)
 		}
+		exporterLen := 0
 		for _, mf := range others {
 			if _, err := expfmt.MetricFamilyToText(buf, mf); err != nil {
 				o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
 			}
+			if strings.HasPrefix(mf.GetName(), exporterPrefix) {
+				exporterLen = buf.Len()
+			}
 		}
 		// The pieces are immutable snapshots: holding them while writing
 		// costs nothing, and buf is this request's until it returns.
-		families := exposition.Families(o.Pieces()...)
-		scrape := encoder.Text(families, buf.Bytes())
-		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			scrape = encoder.Gzip(families, buf.Bytes())
+		pieces := o.Pieces()
+		text := exposition.Text{Families: exposition.Families(pieces...), Other: buf.Bytes()}
+		var body io.WriterTo = text
+		size := text.Len()
+		if acceptsGzip(encoding) {
+			b := gz.body(pieces, buf.Bytes()[:exporterLen], text)
+			body, size = bytes.NewReader(b), int64(len(b))
 			w.Header().Set("Content-Encoding", "gzip")
 		}
 		release()
 		w.Header().Set("Content-Type", string(format))
-		w.Header().Set("Content-Length", strconv.FormatInt(scrape.Len(), 10))
-		if _, err := scrape.WriteTo(w); err != nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		if _, err := body.WriteTo(w); err != nil {
 			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
 		}
 	})
+}
+
+// exporterPrefix starts the names of the exporter's own metrics.
+const exporterPrefix = "entra_authmethods_"
+
+// gzipCache keeps the last compressed body. Compressing the body whole
+// takes milliseconds per thousand series where assembling it takes
+// microseconds, so back-to-back and concurrent scrapes share one.
+type gzipCache struct {
+	mu       sync.Mutex
+	key      []*exposition.Piece // the first piece of each snapshot it was built from
+	exporter []byte              // the text of the exporter's other metrics in it
+	built    time.Time
+	gz       []byte // never changed: a new body is a new slice
+	zw       *gzip.Writer
+}
+
+// body returns the compressed text, built anew unless the cached one is
+// of the same snapshots (pieces) and exporter metrics, and young enough.
+func (c *gzipCache) body(pieces [][]exposition.Piece, exporter []byte, text exposition.Text) []byte {
+	key := make([]*exposition.Piece, 0, len(pieces))
+	for _, p := range pieces {
+		if len(p) > 0 {
+			key = append(key, &p[0])
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Equal(key, c.key) && bytes.Equal(exporter, c.exporter) && time.Since(c.built) < maxGzipAge {
+		return c.gz
+	}
+	var out bytes.Buffer
+	if c.zw == nil {
+		c.zw, _ = gzip.NewWriterLevel(&out, gzipLevel) // the level is valid
+	}
+	c.zw.Reset(&out)
+	text.WriteTo(c.zw) // writes to a bytes.Buffer cannot fail
+	c.zw.Close()
+	c.key, c.exporter, c.built, c.gz = key, bytes.Clone(exporter), time.Now(), out.Bytes()
+	return c.gz
 }
 
 // recorder keeps a response in memory.
@@ -128,22 +196,38 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.body.Write(p)
 }
 
-// acceptsGzip reports whether an Accept-Encoding header allows gzip
-// (RFC 9110: a q of 0 refuses it; "*" stands for it).
-func acceptsGzip(header string) bool {
+// quality returns the q an Accept-Encoding header gives coding (RFC 9110:
+// 0 refuses it), by name or else through "*", and whether it names it.
+func quality(header, coding string) (q float64, named bool) {
 	for _, item := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(item, ";")
-		coding = strings.ToLower(strings.TrimSpace(coding))
-		if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+		name, params, _ := strings.Cut(item, ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != coding && (name != "*" || q > 0) {
 			continue
 		}
-		q := 1.0
+		q = 1.0
 		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
 			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 				q = f
 			}
 		}
-		return q > 0
+		if name == coding {
+			return q, true
+		}
 	}
-	return false
+	return q, false
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip.
+func acceptsGzip(header string) bool {
+	gzipQ, _ := quality(header, "gzip")
+	xGzipQ, _ := quality(header, "x-gzip")
+	return gzipQ > 0 || xGzipQ > 0
+}
+
+// asksForZstd reports whether an Accept-Encoding header names zstd:
+// client_golang's handler then chooses the coding.
+func asksForZstd(header string) bool {
+	q, named := quality(header, "zstd")
+	return named && q > 0
 }

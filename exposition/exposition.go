@@ -2,18 +2,15 @@
 // ahead of time, so a scrape only copies bytes.
 //
 // A snapshot's metrics are encoded once, when the snapshot is stored: one
-// Piece per metric family, holding the sample lines as text and as a
-// self-contained deflate segment. A scrape groups the pieces of every
-// snapshot by family and writes them out, plain or as one gzip member made
-// of the segments laid end to end. Compressing tens of thousands of series
-// takes longer than a scrape should; copying them does not.
+// Piece per metric family, holding its sample lines as text. A scrape
+// groups the pieces of every snapshot by family and writes them out.
+// Encoding tens of thousands of series takes longer than a scrape should;
+// copying them does not.
 package exposition
 
 import (
 	"bytes"
-	"compress/flate"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -25,35 +22,14 @@ import (
 // Piece is one metric family's samples from one snapshot. It is immutable.
 type Piece struct {
 	family string
-	header segment // # HELP and # TYPE lines
-	body   segment // sample lines
+	header []byte // # HELP and # TYPE lines, shared by the family's pieces
+	body   []byte // sample lines
 }
 
-// segment is text and the same text as a deflate segment that ends on a
-// byte boundary (a sync flush) without a final block, so segments can be
-// laid end to end into one deflate stream.
-type segment struct {
-	text     []byte
-	deflated []byte
-}
-
-// Encoder encodes snapshots into pieces and assembles scrapes from them. It
-// keeps compressors (each takes over a megabyte to set up) and write
-// buffers for reuse, and is safe for concurrent use. The zero value is ready.
+// Encoder encodes snapshots into pieces. It is safe for concurrent use; the
+// zero value is ready.
 type Encoder struct {
-	compressors sync.Pool // *flate.Writer
-	buffers     sync.Pool // *bufio.Writer, for writing scrapes
-	headers     sync.Map  // header text -> segment: one copy per family, not per tenant
-}
-
-func (e *Encoder) compressor(w io.Writer) *flate.Writer {
-	if fw, ok := e.compressors.Get().(*flate.Writer); ok {
-		fw.Reset(w)
-		return fw
-	}
-	// BestSpeed: storing a snapshot and scraping should both be quick.
-	fw, _ := flate.NewWriter(w, flate.BestSpeed)
-	return fw
+	headers sync.Map // header text -> []byte: one copy per family, not per tenant
 }
 
 // Encode encodes metrics into one Piece per family, sorted by family name,
@@ -67,16 +43,7 @@ func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 	}
 	families, gatherErr := reg.Gather()
 	pieces := make([]Piece, 0, len(families))
-	var text, deflated bytes.Buffer
-	fw := e.compressor(&deflated)
-	defer e.compressors.Put(fw)
-	encode := func(text []byte) segment {
-		deflated.Reset()
-		fw.Reset(&deflated)
-		fw.Write(text) // writes to a bytes.Buffer cannot fail
-		fw.Flush()
-		return segment{text: bytes.Clone(text), deflated: bytes.Clone(deflated.Bytes())}
-	}
+	var text bytes.Buffer
 	for _, mf := range families {
 		text.Reset()
 		if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
@@ -91,9 +58,9 @@ func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 		}
 		header, ok := e.headers.Load(string(all[:cut]))
 		if !ok {
-			header, _ = e.headers.LoadOrStore(string(all[:cut]), encode(all[:cut]))
+			header, _ = e.headers.LoadOrStore(string(all[:cut]), bytes.Clone(all[:cut]))
 		}
-		pieces = append(pieces, Piece{family: mf.GetName(), header: header.(segment), body: encode(all[cut:])})
+		pieces = append(pieces, Piece{family: mf.GetName(), header: header.([]byte), body: bytes.Clone(all[cut:])})
 	}
 	return pieces, gatherErr
 }

@@ -2,8 +2,6 @@ package exposition_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"math"
 	"slices"
 	"strings"
@@ -39,7 +37,7 @@ func snapshots() [][]prometheus.Metric {
 // live is another family, encoded at the scrape.
 const live = "# HELP t_live Live.\n# TYPE t_live gauge\nt_live 1\n"
 
-func write(t *testing.T, gz bool) []byte {
+func write(t *testing.T) []byte {
 	t.Helper()
 	var pieces [][]exposition.Piece
 	for _, s := range snapshots() {
@@ -50,11 +48,7 @@ func write(t *testing.T, gz bool) []byte {
 		pieces = append(pieces, p)
 	}
 	var buf bytes.Buffer
-	var w exposition.Encoder
-	scrape := w.Text(exposition.Families(pieces...), []byte(live))
-	if gz {
-		scrape = w.Gzip(exposition.Families(pieces...), []byte(live))
-	}
+	scrape := exposition.Text{Families: exposition.Families(pieces...), Other: []byte(live)}
 	n, err := scrape.WriteTo(&buf)
 	if err != nil || n != scrape.Len() || int64(buf.Len()) != n {
 		t.Fatalf("wrote %d bytes (buffer %d), Len %d, err %v", n, buf.Len(), scrape.Len(), err)
@@ -82,58 +76,13 @@ func TestTextEqualsClientGolang(t *testing.T) {
 		expfmt.MetricFamilyToText(&want, mf)
 	}
 	want.WriteString(live)
-	got := write(t, false)
+	got := write(t)
 	if sortedLines(got) != sortedLines(want.Bytes()) {
 		t.Errorf("got\n%s\nwant\n%s", got, want.String())
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	if _, err := parser.TextToMetricFamilies(bytes.NewReader(got)); err != nil {
 		t.Error(err)
-	}
-}
-
-// The gzip form is one gzip member (not several) whose content, checksum
-// and size are right.
-func TestGzipIsOneMemberOfTheSameText(t *testing.T) {
-	body := bytes.NewReader(write(t, true)) // a ByteReader: gzip reads no further than it must
-	zr, err := gzip.NewReader(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	got, err := io.ReadAll(zr) // checks CRC-32 and size at the end
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := write(t, false); !bytes.Equal(got, want) {
-		t.Errorf("gunzipped\n%s\nwant\n%s", got, want)
-	}
-	if body.Len() != 0 {
-		t.Errorf("%d bytes follow the gzip member", body.Len())
-	}
-}
-
-// Large enough that each segment spans several deflate blocks.
-func TestGzipOfLargePieces(t *testing.T) {
-	var ms []prometheus.Metric
-	for i := range 20000 {
-		ms = append(ms, gauge(usersDesc, float64(i), "t", strings.Repeat("m", i%50)+string(rune('a'+i%26))+string(rune(i))))
-	}
-	p, err := new(exposition.Encoder).Encode(ms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var w exposition.Encoder
-	var plain, gz bytes.Buffer
-	w.Text(exposition.Families(p, p[:0]), nil).WriteTo(&plain)
-	w.Gzip(exposition.Families(p, p[:0]), nil).WriteTo(&gz)
-	zr, err := gzip.NewReader(&gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(got, plain.Bytes()) {
-		t.Fatalf("gunzipped %d bytes, err %v; want %d bytes", len(got), err, plain.Len())
 	}
 }
 
@@ -145,7 +94,7 @@ func TestEncodeReportsInconsistentMetrics(t *testing.T) {
 		t.Errorf("err = %v, want one naming t_up", err)
 	}
 	var buf bytes.Buffer
-	new(exposition.Encoder).Text(exposition.Families(p), nil).WriteTo(&buf)
+	exposition.Text{Families: exposition.Families(p)}.WriteTo(&buf)
 	if !strings.Contains(buf.String(), `t_users{method="sms",tenant="a"} 1`) {
 		t.Errorf("the consistent family was lost:\n%s", buf.String())
 	}
@@ -164,7 +113,7 @@ func TestFamilyWithoutHelp(t *testing.T) {
 		pieces = append(pieces, p)
 	}
 	var buf bytes.Buffer
-	new(exposition.Encoder).Text(exposition.Families(pieces...), nil).WriteTo(&buf)
+	exposition.Text{Families: exposition.Families(pieces...)}.WriteTo(&buf)
 	want := "# HELP t_nohelp \n# TYPE t_nohelp gauge\nt_nohelp{tenant=\"a\"} 1\nt_nohelp{tenant=\"b\"} 1\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
@@ -173,15 +122,9 @@ func TestFamilyWithoutHelp(t *testing.T) {
 
 func TestEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if _, err := new(exposition.Encoder).Gzip(nil, nil).WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := io.ReadAll(zr); err != nil || len(got) != 0 {
-		t.Errorf("got %q, %v; want nothing", got, err)
+	text := exposition.Text{Families: exposition.Families()}
+	if n, err := text.WriteTo(&buf); err != nil || n != 0 || buf.Len() != 0 {
+		t.Errorf("wrote %d bytes (%q), err %v; want nothing", n, buf.String(), err)
 	}
 }
 

@@ -4,6 +4,7 @@
 //
 // Each client scrapes again as soon as its last scrape's body has been read,
 // so this is a saturation test: far more than any Prometheus would ask.
+// With -every, a client waits that long between scrapes, as Prometheus does.
 // Compressed bodies are read whole but not decompressed: on this one machine
 // the gunzip would take CPU from the exporter, which Prometheus, running
 // elsewhere, does not.
@@ -37,6 +38,7 @@ func main() {
 	conc := flag.Int("c", 4, "concurrent clients")
 	dur := flag.Duration("d", 20*time.Second, "how long to scrape")
 	useGzip := flag.Bool("gzip", true, "send Accept-Encoding: gzip, as Prometheus does")
+	every := flag.Duration("every", 0, "pause between a client's scrapes (0: back to back)")
 	flag.Parse()
 	if *target == "" || *conc < 1 || flag.NArg() > 0 {
 		flag.Usage()
@@ -66,6 +68,7 @@ func main() {
 			var mine []result
 			for time.Now().Before(deadline) {
 				mine = append(mine, scrape(client, *target, *useGzip))
+				time.Sleep(*every)
 			}
 			mu.Lock()
 			results = append(results, mine...)
