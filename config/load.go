@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -93,12 +94,8 @@ type duration struct {
 	line int
 }
 
+// UnmarshalYAML keeps the scalar n (shapeErrors has checked it is one).
 func (d *duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		// A TypeError (not a plain error) lets the decoder go on and report
-		// the file's other problems too.
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 30s, 15m or 1h", n.Line)}}
-	}
 	d.text, d.line = n.Value, n.Line
 	return nil
 }
@@ -110,14 +107,8 @@ type scalar struct {
 	line int
 }
 
+// UnmarshalYAML keeps the scalar n (shapeErrors has checked it is one).
 func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		got := "a mapping"
-		if n.Kind == yaml.SequenceNode {
-			got = "a list"
-		}
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string, got %s", n.Line, got)}}
-	}
 	s.text, s.line = n.Value, n.Line
 	return nil
 }
@@ -154,13 +145,12 @@ func relativeTo(dir, p string) string {
 // the file in error messages. All problems are reported together, one per
 // line, each starting with source.
 func Parse(data []byte, source string) (*Config, error) {
-	var raw rawConfig
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	switch err := dec.Decode(&raw); {
+	switch err := dec.Decode(&doc); {
 	case errors.Is(err, io.EOF): // empty file: reported below as "no tenants"
 	case err != nil:
-		return nil, yamlError(source, err)
+		return nil, fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "yaml: "))
 	default:
 		// A second document would otherwise be silently ignored.
 		var extra yaml.Node
@@ -168,28 +158,41 @@ func Parse(data []byte, source string) (*Config, error) {
 			return nil, fmt.Errorf("%s: only one YAML document is allowed", source)
 		}
 	}
-	if raw.Defaults != nil {
-		raw.Defaults.lines = keyLines(data, "defaults")
+	var raw rawConfig
+	if len(doc.Content) > 0 {
+		top := doc.Content[0]
+		msgs := shapeErrors(top, reflect.TypeFor[rawConfig]())
+		if len(msgs) == 0 {
+			// With the shape right, what is left is a key given twice.
+			var te *yaml.TypeError
+			if err := top.Decode(&raw); errors.As(err, &te) {
+				msgs = te.Errors
+			}
+		}
+		if len(msgs) > 0 {
+			errs := make([]error, len(msgs))
+			for i, m := range msgs {
+				errs[i] = fmt.Errorf("%s: %s", source, m)
+			}
+			return nil, errors.Join(errs...)
+		}
+		if raw.Defaults != nil {
+			raw.Defaults.lines = keyLines(top, "defaults")
+		}
 	}
 	return build(raw, source, nil)
 }
 
-// keyLines returns the line of each key of the mapping under the
-// document's top-level key, so that messages about the defaults can name
-// the line of the key they are about. The decoder's structs keep no lines,
-// so this reads the (already decoded, so valid) document once more.
-func keyLines(data []byte, key string) map[string]int {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return nil
-	}
-	top := doc.Content[0].Content
-	for i := 0; i+1 < len(top); i += 2 {
-		if top[i].Value != key || top[i+1].Kind != yaml.MappingNode {
+// keyLines returns the line of each key of the mapping under key in top,
+// so that messages about the defaults can name the line of the key they
+// are about: the decoded structs keep no lines.
+func keyLines(top *yaml.Node, key string) map[string]int {
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != key {
 			continue
 		}
 		lines := map[string]int{}
-		m := top[i+1].Content
+		m := top.Content[i+1].Content
 		for j := 0; j+1 < len(m); j += 2 {
 			lines[m[j].Value] = m[j].Line
 		}
@@ -249,48 +252,6 @@ func cloudOf(authorityHost string) string {
 	return ""
 }
 
-var (
-	unknownFieldRE = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
-	cannotDecodeRE = regexp.MustCompile(`^line (\d+): cannot unmarshal !!(\w+)(?: (` + "`.*`" + `))? into (.+)$`)
-)
-
-// yamlError rewrites yaml.v3's messages, which name Go types, into ones
-// that name the file's keys and lines.
-func yamlError(source string, err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	errs := make([]error, 0, len(te.Errors))
-	for _, msg := range te.Errors {
-		if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
-			msg = fmt.Sprintf("line %s: unknown key %q%s", m[1], m[2], typeWords[m[3]].where)
-		} else if m := cannotDecodeRE.FindStringSubmatch(msg); m != nil {
-			want := typeWords[m[4]].what
-			if want == "" {
-				want = m[4]
-			}
-			// yaml.v3 already shortens long values, so little of a
-			// misplaced value can show.
-			msg = fmt.Sprintf("line %s: expected %s, got %s %s", m[1], want, yamlKinds[m[2]], yamlValue(m[3]))
-		}
-		errs = append(errs, fmt.Errorf("%s: %s", source, strings.TrimSpace(msg)))
-	}
-	return errors.Join(errs...)
-}
-
-// yamlValue is the value yaml.v3 quotes in a message (`abc`, already cut
-// to seven characters and "..." when longer) as it may be echoed: a long
-// one, or one with an Entra secret's '~', may be a secret in the wrong
-// place, so at most its first three characters are shown.
-func yamlValue(quoted string) string {
-	v := strings.Trim(quoted, "`")
-	if strings.HasSuffix(v, "...") || strings.Contains(v, "~") {
-		return "`" + redact.Cut(v, 3) + "` (not shown whole in case it is a secret)"
-	}
-	return quoted
-}
-
 // urlValue echoes a URL that was refused: whole when it is plainly a URL
 // (short, no query, no '~'), else its scheme, host and path only (its query
 // may hold anything), else as redact.Value echoes any value.
@@ -302,27 +263,6 @@ func urlValue(u *url.URL, raw string) string {
 		return strconv.Quote(redact.Cut(u.Scheme+"://"+u.Host+u.Path, 200)) + " (the rest not shown)"
 	}
 	return redact.Value(raw)
-}
-
-var typeWords = map[string]struct{ what, where string }{
-	"config.rawConfig":           {"a mapping of settings", ""},
-	"config.rawRateLimit":        {"a mapping with requests and per", " in a rate limit"},
-	"*config.rawRateLimit":       {"a mapping with requests and per", " in a rate limit"},
-	"config.rawTenant":           {"a tenant (a mapping)", " in a tenant"},
-	"[]config.rawTenant":         {"a list of tenants", ""},
-	"config.rawDefaults":         {"a mapping of tenant keys", " in defaults"},
-	"*config.rawDefaults":        {"a mapping of tenant keys", " in defaults"},
-	"map[string]string":          {"a mapping of label names to values", ""},
-	"map[string]config.duration": {"a mapping of report names to durations", ""},
-	"[]config.scalar":            {"a list", ""},
-	"[]string":                   {"a list", ""},
-	"string":                     {"a string", ""},
-	"int":                        {"an integer", ""},
-}
-
-var yamlKinds = map[string]string{
-	"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean",
-	"seq": "a list", "map": "a mapping", "null": "nothing", "binary": "binary data", "timestamp": "a timestamp",
 }
 
 // problems collects every validation error, each prefixed with the source.

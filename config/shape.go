@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
+)
+
+// shape says, for a type the file decodes into, what a value of it is
+// (for "expected ..." messages) and, for a mapping, where its keys are (for
+// "unknown key" messages).
+type shape struct{ what, where string }
+
+var shapes = map[reflect.Type]shape{
+	reflect.TypeFor[rawConfig]():           {"a mapping of settings", ""},
+	reflect.TypeFor[rawRateLimit]():        {"a mapping with requests and per", " in a rate limit"},
+	reflect.TypeFor[rawTenant]():           {"a tenant (a mapping)", " in a tenant"},
+	reflect.TypeFor[[]rawTenant]():         {"a list of tenants", ""},
+	reflect.TypeFor[rawDefaults]():         {"a mapping of tenant keys", " in defaults"},
+	reflect.TypeFor[map[string]string]():   {"a mapping of label names to values", ""},
+	reflect.TypeFor[map[string]duration](): {"a mapping of report names to durations", ""},
+	reflect.TypeFor[duration]():            {"a duration such as 30s, 15m or 1h", ""},
+	reflect.TypeFor[scalar]():              {"a string", ""},
+	reflect.TypeFor[string]():              {"a string", ""},
+	reflect.TypeFor[int]():                 {"an integer", ""},
+}
+
+// shapeErrors checks that the YAML under n fits type t: no unknown keys,
+// and mappings, lists and scalars where t has them. It runs before the
+// decoder, whose own messages name Go types rather than the file's keys.
+func shapeErrors(n *yaml.Node, t reflect.Type) []string {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" || t.Kind() == reflect.Interface {
+		return nil // absent, as if not given; or decoded only to be refused later
+	}
+	want, ok := shapes[t]
+	if !ok && t.Kind() == reflect.Slice {
+		want.what = "a list"
+	}
+	var kind yaml.Kind
+	switch t.Kind() {
+	case reflect.Struct:
+		kind = yaml.MappingNode
+		if reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
+			kind = yaml.ScalarNode // duration, scalar
+		}
+	case reflect.Map:
+		kind = yaml.MappingNode
+	case reflect.Slice:
+		kind = yaml.SequenceNode
+	default:
+		kind = yaml.ScalarNode
+	}
+	if _, err := strconv.Atoi(n.Value); n.Kind != kind || t.Kind() == reflect.Int && (n.ShortTag() != "!!int" || err != nil) {
+		return []string{fmt.Sprintf("line %d: expected %s, got %s", n.Line, want.what, got(n))}
+	}
+	var errs []string
+	switch {
+	case kind == yaml.SequenceNode:
+		for _, item := range n.Content {
+			errs = append(errs, shapeErrors(item, t.Elem())...)
+		}
+	case kind == yaml.MappingNode && t.Kind() == reflect.Map:
+		for i := 1; i < len(n.Content); i += 2 {
+			errs = append(errs, shapeErrors(n.Content[i], t.Elem())...)
+		}
+	case kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, value := n.Content[i], n.Content[i+1]
+			ft, known := fields[key.Value]
+			if !known {
+				errs = append(errs, fmt.Sprintf("line %d: unknown key %q%s", key.Line, redact.Cut(key.Value, 100), want.where))
+				continue
+			}
+			errs = append(errs, shapeErrors(value, ft)...)
+		}
+	}
+	return errs
+}
+
+// yamlFields maps each key of a struct the file decodes into to its
+// field's type, with the keys of inlined structs.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case opts == "inline":
+			for k, ft := range yamlFields(f.Type) {
+				out[k] = ft
+			}
+		case name != "":
+			out[name] = f.Type
+		}
+	}
+	return out
+}
+
+// got says what a misplaced value is. A scalar is echoed only when short
+// and without an Entra secret's '~': it may be a secret in the wrong place.
+func got(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	what := map[string]string{"!!int": "a number", "!!float": "a number", "!!bool": "a boolean"}[n.ShortTag()]
+	if what == "" {
+		what = "a string"
+	}
+	if len(n.Value) > 7 || strings.Contains(n.Value, "~") {
+		return fmt.Sprintf("%s `%s` (not shown whole in case it is a secret)", what, redact.Cut(n.Value, 3))
+	}
+	return fmt.Sprintf("%s `%s`", what, n.Value)
+}
