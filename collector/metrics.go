@@ -3,6 +3,7 @@ package collector
 import (
 	"maps"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,22 +15,51 @@ const namespace = "entra_authmethods"
 // poll of Graph, not from the scrape (Graph is slow and throttled).
 const polledNote = " Polled from Microsoft Graph in the background; the value is from the last successful poll."
 
-// familyNames maps each descriptor desc builds to its family's name, for
-// exclude_metrics (a Desc does not tell its name). Filled while the
-// package's variables are initialised, and only read after that.
-var familyNames = map[*prometheus.Desc]string{}
+// Family describes a metric family the collector can emit, for
+// exclude_metrics and the metric reference (a Desc tells neither its name
+// nor its help).
+type Family struct {
+	Name, Help string
+	Counter    bool
+	Labels     []string // after tenant
+	Reports    []string // the reports that emit it; none: every tenant has it
+}
+
+// families holds what desc was given for each descriptor it built. Filled
+// while the package's variables are initialised, and only read after that.
+var families = map[*prometheus.Desc]Family{}
 
 // desc builds a descriptor whose first label is always tenant.
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	d := prometheus.NewDesc(namespace+"_"+name, help, append([]string{"tenant"}, labels...), nil)
-	familyNames[d] = namespace + "_" + name
+	families[d] = Family{Name: namespace + "_" + name, Help: help, Counter: strings.HasSuffix(name, "_total"), Labels: labels}
 	return d
 }
 
 // FamilyNames returns the name of every metric family the collector can
 // emit, sorted: what exclude_metrics may name.
 func FamilyNames() []string {
-	return slices.Sorted(maps.Values(familyNames))
+	var out []string
+	for _, f := range Families() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// Families describes every metric family the collector can emit, sorted by
+// name.
+func Families() []Family {
+	var out []Family
+	for d, f := range families {
+		for _, name := range slices.Sorted(maps.Keys(reports)) {
+			if slices.Contains(reports[name].descs, d) {
+				f.Reports = append(f.Reports, name)
+			}
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b Family) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // Metrics more than one report emits.

@@ -47,7 +47,7 @@ func (s settings) keep(ms snapshot) snapshot {
 	if len(s.exclude) == 0 {
 		return ms
 	}
-	return slices.DeleteFunc(ms, func(x sample) bool { return s.exclude[familyNames[x.desc]] })
+	return slices.DeleteFunc(ms, func(x sample) bool { return s.exclude[families[x.desc].Name] })
 }
 
 func (s settings) equal(o settings) bool {

@@ -28,7 +28,7 @@ func TestEveryReportIsRegistered(t *testing.T) {
 			if !slices.Contains(described, d) {
 				t.Errorf("%s: %v not described", name, d)
 			}
-			if familyNames[d] == "" {
+			if families[d].Name == "" {
 				t.Errorf("%s: %v not made by desc()", name, d)
 			}
 		}

@@ -171,9 +171,7 @@ func run(args []string) int {
 	exporter := collector.New(pollCtx, collector.Options{Logger: logger, HTTPClient: httpClient, UserAgent: name + "/" + version.Version})
 	defer func() { stopPolling(); exporter.Wait() }()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("entra_authmethods_exporter"), shard.Collector(*shardFlag, *totalShards))
+	reg := processRegistry(*shardFlag, *totalShards)
 	// The exporter's own metrics are encoded ahead of time for text scrapes
 	// (Pieces); this registry serves them in other formats.
 	exporterReg := prometheus.NewRegistry()
@@ -252,4 +250,13 @@ func run(args []string) int {
 		level.Warn(logger).Log("msg", "HTTP shutdown: closed the connections left", "err", err)
 	}
 	return 0
+}
+
+// processRegistry holds the metrics of the process rather than of its
+// tenants: Go runtime, process, build and shard.
+func processRegistry(shardN, totalShards int) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("entra_authmethods_exporter"), shard.Collector(shardN, totalShards))
+	return reg
 }
