@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,14 +58,24 @@ func BenchmarkPollCredentialUsageDetails10k(b *testing.B) {
 // their credentials, clients and pollers, and starting the pollers (whose
 // Graph is unreachable here; only setting up is measured).
 func BenchmarkApply200Tenants(b *testing.B) {
-	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: time.Minute, MaxFailureReasons: 20,
-		GraphRateLimit:    config.RateLimit{Requests: 5, Per: 10 * time.Second},
-		GraphAppRateLimit: config.RateLimit{Requests: 122, Per: 10 * time.Second}}
+	var tenants strings.Builder
 	for i := range 200 {
-		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: fmt.Sprintf("t%03d", i), TenantID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i),
-			ClientID: testClientID, Auth: config.AuthClientSecret, ClientSecret: "x", Cloud: "public",
-			AuthorityHost: "https://127.0.0.1:1/", GraphEndpoint: "https://127.0.0.1:1", Reports: config.DefaultReports(), UsageSummaryPeriods: []string{"D1"}})
+		fmt.Fprintf(&tenants, "  - {name: t%03d, tenant_id: %08d-0000-4000-8000-000000000000}\n", i, i)
 	}
+	// The default reports, and the default pacing (5 requests per 10s per
+	// tenant, 122 per 10s for the app).
+	cfg := parseConfig(b, `poll_interval: 1h
+request_timeout: 1m
+report_poll_intervals: {}
+defaults:
+  client_id: %s
+  client_secret: "x"
+  cloud: public
+  authority_host: https://127.0.0.1:1/
+  graph_endpoint: https://127.0.0.1:1
+  usage_summary_periods: [D1]
+tenants:
+%s`, testClientID, tenants.String())
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
 		e := New(ctx, Options{})

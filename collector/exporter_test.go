@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,31 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// parseConfig parses fmt.Sprintf(format, args...) as the exporter parses its
+// configuration file, with the file's defaults and validation.
+func parseConfig(t testing.TB, format string, args ...any) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// pollEvery sets cfg's poll_interval to d, for tests that need polls faster
+// than a file may ask for (at least 1s), and with it the interval of every
+// report that followed poll_interval.
+func pollEvery(cfg *config.Config, d time.Duration) {
+	for _, t := range cfg.Tenants {
+		for r, iv := range t.PollIntervals {
+			if iv == cfg.PollInterval {
+				t.PollIntervals[r] = d
+			}
+		}
+	}
+	cfg.PollInterval = d
+}
 
 func waitReady(t *testing.T, e *Exporter) {
 	t.Helper()
@@ -36,15 +62,31 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
-	tenant := func(name string) config.Tenant {
-		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
-			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports: []string{config.UserRegistrationDetails, config.UserEventsSummary}}
+	ids := map[string]string{"a": "a0000000-0000-4000-8000-000000000000", "b": "b0000000-0000-4000-8000-000000000000",
+		"c": "c0000000-0000-4000-8000-000000000000"}
+	for _, id := range ids {
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	}
-	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: 10 * time.Second,
-		GraphRateLimit: config.RateLimit{Requests: 50, Per: time.Second}, MaxFailureReasons: 20,
-		Tenants: []config.Tenant{tenant("a"), tenant("b")}}
+	configFor := func(pollInterval string, names ...string) *config.Config {
+		var tenants strings.Builder
+		for _, n := range names {
+			fmt.Fprintf(&tenants, "  - {name: %s, tenant_id: %s}\n", n, ids[n])
+		}
+		return parseConfig(t, `poll_interval: %s
+request_timeout: 10s
+graph_rate_limit: {requests: 50, per: 1s}
+report_poll_intervals: {}
+defaults:
+  client_id: %s
+  client_secret: %q
+  cloud: public
+  authority_host: %s
+  graph_endpoint: %s
+  reports: [user_registration_details, user_events_summary]
+tenants:
+%s`, pollInterval, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint(), tenants.String())
+	}
+	cfg := configFor("1h", "a", "b")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client()})
@@ -61,9 +103,7 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 	}
 
 	// Same settings for a, b dropped, c added.
-	cfg2 := *cfg
-	cfg2.Tenants = []config.Tenant{tenant("a"), tenant("c")}
-	if err := e.Apply(&cfg2); err != nil {
+	if err := e.Apply(configFor("1h", "a", "c")); err != nil {
 		t.Fatal(err)
 	}
 	now := *e.pollers.Load()
@@ -85,9 +125,7 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 	// counters carry over: nothing disappears, nothing is counted twice.
 	eventsBefore := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone")
 	lastSuccess := e.Status()[0].Reports[1].LastSuccess
-	cfg3 := cfg2
-	cfg3.PollInterval = 2 * time.Hour
-	if err := e.Apply(&cfg3); err != nil {
+	if err := e.Apply(configFor("2h", "a", "c")); err != nil {
 		t.Fatal(err)
 	}
 	if (*e.pollers.Load())[0] == first[0] {
@@ -115,11 +153,17 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 
 func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
 	e := New(context.Background(), Options{})
-	err := e.Apply(&config.Config{PollInterval: time.Hour, RequestTimeout: time.Second, MaxFailureReasons: 1,
-		GraphRateLimit: config.RateLimit{Requests: 5, Per: 10 * time.Second},
-		Tenants: []config.Tenant{{Name: "x", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientCertificate,
-			ClientCertificateFile: "/nonexistent.pem", AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com",
-			Reports: config.DefaultReports()}}})
+	err := e.Apply(parseConfig(t, `poll_interval: 1h
+request_timeout: 1s
+graph_rate_limit: {requests: 5, per: 10s}
+max_failure_reasons: 1
+report_poll_intervals: {}
+tenants:
+  - name: x
+    tenant_id: %s
+    client_id: %s
+    client_certificate_file: /nonexistent.pem
+`, testTenantID, testClientID))
 	if err == nil || len(*e.pollers.Load()) != 0 {
 		t.Fatalf("got %v, %d pollers", err, len(*e.pollers.Load()))
 	}
@@ -146,11 +190,31 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 		}
 		return false
 	})
-	tenant := func(name string, srv *fakegraph.Server) config.Tenant {
-		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
-			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1"}}
-	}
+	// One directory and app registration, behind two Graph endpoints. A
+	// request may take at most 10m, the most a file may ask for: the stuck
+	// server's never answers within the test.
+	cfg := parseConfig(t, `poll_interval: 1h
+request_timeout: 10m
+graph_rate_limit: {requests: 100, per: 1s}
+report_poll_intervals: {}
+defaults:
+  client_id: %s
+  client_secret: %q
+  reports: [%s]
+  usage_summary_periods: [D1]
+tenants:
+  - name: stuck
+    tenant_id: %s
+    cloud: public
+    authority_host: %s
+    graph_endpoint: %s
+  - name: healthy
+    tenant_id: %s
+    cloud: public
+    authority_host: %s
+    graph_endpoint: %s
+`, testClientID, testSecret, strings.Join(config.AllReports(), ", "), testTenantID,
+		stuck.AuthorityHost(), stuck.GraphEndpoint(), testTenantID, healthy.AuthorityHost(), healthy.GraphEndpoint())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel() }()
 	// The two servers have different CAs; trust both.
@@ -160,10 +224,7 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
 	e := New(ctx, Options{HTTPClient: client})
-	err = e.Apply(&config.Config{PollInterval: time.Hour, RequestTimeout: time.Hour, MaxFailureReasons: 20,
-		GraphRateLimit: config.RateLimit{Requests: 100, Per: time.Second},
-		Tenants:        []config.Tenant{tenant("stuck", stuck), tenant("healthy", healthy)}})
-	if err != nil {
+	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, func() bool {
@@ -197,12 +258,22 @@ func TestOverrunIsCountedAndLogged(t *testing.T) {
 	var logBuf testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
-	err = e.Apply(&config.Config{PollInterval: 100 * time.Millisecond, RequestTimeout: 10 * time.Second, MaxFailureReasons: 20,
-		GraphRateLimit: config.RateLimit{Requests: 100, Per: time.Second},
-		Tenants: []config.Tenant{{Name: "slow", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
-			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports: []string{config.UserRegistrationDetails, config.UserEventsSummary}}}})
-	if err != nil {
+	cfg := parseConfig(t, `poll_interval: 1s
+request_timeout: 10s
+graph_rate_limit: {requests: 100, per: 1s}
+report_poll_intervals: {}
+tenants:
+  - name: slow
+    tenant_id: %s
+    client_id: %s
+    client_secret: %q
+    cloud: public
+    authority_host: %s
+    graph_endpoint: %s
+    reports: [user_registration_details, user_events_summary]
+`, testTenantID, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint())
+	pollEvery(cfg, 100*time.Millisecond) // faster than a file may ask for: two slow requests overrun it
+	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, func() bool { return sumOf(t, e, "entra_authmethods_poll_overruns_total") >= 1 })
@@ -239,16 +310,26 @@ func TestFirstRoundsAreStaggered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cfg := &config.Config{PollInterval: 2 * time.Second, RequestTimeout: 10 * time.Second,
-		GraphRateLimit: config.RateLimit{Requests: 50, Per: time.Second}, MaxFailureReasons: 20}
 	ids := []string{"10000000-0000-4000-8000-000000000000", "20000000-0000-4000-8000-000000000000",
 		"30000000-0000-4000-8000-000000000000", "40000000-0000-4000-8000-000000000000"}
+	var tenants strings.Builder
 	for _, id := range ids {
 		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
-		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: "t" + id[:1], TenantID: id, ClientID: testClientID, Auth: config.AuthClientSecret,
-			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports: []string{config.UserRegistrationDetails}})
+		fmt.Fprintf(&tenants, "  - {name: t%s, tenant_id: %s}\n", id[:1], id)
 	}
+	cfg := parseConfig(t, `poll_interval: 2s
+request_timeout: 10s
+graph_rate_limit: {requests: 50, per: 1s}
+report_poll_intervals: {}
+defaults:
+  client_id: %s
+  client_secret: %q
+  cloud: public
+  authority_host: %s
+  graph_endpoint: %s
+  reports: [user_registration_details]
+tenants:
+%s`, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint(), tenants.String())
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client()})
 	defer func() { cancel(); e.Wait() }()

@@ -168,10 +168,20 @@ func TestReloadsKeepTokenAndPacing(t *testing.T) {
 	defer srv.Close()
 	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
 	cfg := func(reports ...string) *config.Config {
-		return &config.Config{PollInterval: time.Hour, RequestTimeout: 10 * time.Second,
-			GraphRateLimit: config.RateLimit{Requests: 3, Per: 2 * time.Second},
-			Tenants: []config.Tenant{{Name: "a", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
-				ClientSecret: testSecret, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(), Reports: reports}}}
+		return parseConfig(t, `poll_interval: 1h
+request_timeout: 10s
+graph_rate_limit: {requests: 3, per: 2s}
+report_poll_intervals: {}
+tenants:
+  - name: a
+    tenant_id: %s
+    client_id: %s
+    client_secret: %q
+    cloud: public
+    authority_host: %s
+    graph_endpoint: %s
+    reports: [%s]
+`, testTenantID, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint(), strings.Join(reports, ", "))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -214,14 +224,21 @@ func TestCheckBuildsCredentials(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "cert.pem")
 	os.WriteFile(bad, []byte("not a certificate"), 0o600)
-	cfg := &config.Config{Tenants: []config.Tenant{
-		{Name: "good", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret, ClientSecret: testSecret,
-			AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
-		{Name: "bad", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientCertificate, ClientCertificateFile: bad,
-			AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
-		{Name: "missing", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret, ClientSecretFile: filepath.Join(dir, "nope"),
-			AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
-	}}
+	missing := filepath.Join(dir, "nope")
+	cfg := parseConfig(t, `tenants:
+  - name: good
+    tenant_id: 10000000-0000-4000-8000-000000000000
+    client_id: %[1]s
+    client_secret: %[2]q
+  - name: bad
+    tenant_id: 20000000-0000-4000-8000-000000000000
+    client_id: %[1]s
+    client_certificate_file: %[3]q
+  - name: missing
+    tenant_id: 30000000-0000-4000-8000-000000000000
+    client_id: %[1]s
+    client_secret_file: %[4]q
+`, testClientID, testSecret, bad, missing)
 	err := Check(cfg, nil)
 	if err == nil {
 		t.Fatal("no error")
@@ -241,12 +258,15 @@ func TestCheckBuildsCredentials(t *testing.T) {
 	}
 
 	// Tenants sharing a missing file (defaults:) get one message.
-	shared := &config.Config{}
+	var tenants strings.Builder
 	for i := range 5 {
-		tn := cfg.Tenants[2]
-		tn.Name = fmt.Sprintf("t%d", i)
-		shared.Tenants = append(shared.Tenants, tn)
+		fmt.Fprintf(&tenants, "  - {name: t%d, tenant_id: %d0000000-0000-4000-8000-000000000000}\n", i, i+1)
 	}
+	shared := parseConfig(t, `defaults:
+  client_id: %s
+  client_secret_file: %q
+tenants:
+%s`, testClientID, missing, tenants.String())
 	err = Check(shared, nil)
 	if err == nil || strings.Count(err.Error(), "no such file") != 1 ||
 		!strings.HasPrefix(err.Error(), "tenants[0] (t0), tenants[1] (t1), 3 more: client_secret_file") {

@@ -47,14 +47,24 @@ func TestReportsPolledAtTheirOwnIntervals(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewNopLogger()})
-	err = e.Apply(&config.Config{PollInterval: 200 * time.Millisecond, RequestTimeout: 10 * time.Second,
-		GraphRateLimit: config.RateLimit{Requests: 1000, Per: time.Second},
-		Tenants: []config.Tenant{{Name: "contoso", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
-			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports: []string{config.UserRegistrationDetails, config.UserEventsSummary, config.UserMFASignInSummary},
-			PollIntervals: map[string]time.Duration{config.UserRegistrationDetails: time.Hour, config.UserEventsSummary: 100 * time.Millisecond,
-				config.UserMFASignInSummary: time.Hour}}}})
-	if err != nil {
+	cfg := parseConfig(t, `poll_interval: 1s
+request_timeout: 10s
+graph_rate_limit: {requests: 1000, per: 1s}
+tenants:
+  - name: contoso
+    tenant_id: %s
+    client_id: %s
+    client_secret: %q
+    cloud: public
+    authority_host: %s
+    graph_endpoint: %s
+    reports: [user_registration_details, user_events_summary, user_mfa_signin_summary]
+    report_poll_intervals: {user_registration_details: 1h, user_events_summary: 1s, user_mfa_signin_summary: 1h}
+`, testTenantID, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint())
+	// The test needs polls faster than a file may ask for (at least 1s).
+	cfg.PollInterval = 200 * time.Millisecond
+	cfg.Tenants[0].PollIntervals[config.UserEventsSummary] = 100 * time.Millisecond
+	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, func() bool {

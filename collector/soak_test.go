@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -42,7 +43,11 @@ func TestSoak(t *testing.T) {
 	defer srv.Close()
 	now := time.Now()
 	data := fakegraph.Synthetic(5, 120, now)
-	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	ids := map[string]string{"a": "a0000000-0000-4000-8000-000000000000", "b": "b0000000-0000-4000-8000-000000000000",
+		"c": "c0000000-0000-4000-8000-000000000000"}
+	for _, id := range ids {
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: data})
+	}
 
 	var faulty atomic.Bool
 	faulty.Store(true)
@@ -75,17 +80,28 @@ func TestSoak(t *testing.T) {
 		return true
 	})
 
-	tenant := func(name string) config.Tenant {
-		return config.Tenant{Name: name, TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
-			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),
-			Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}}
-	}
+	// The pacing is the most a file may ask for, the app's too: the soak
+	// is about faults and reloads, not pacing.
 	cfg := func(interval time.Duration, names ...string) *config.Config {
-		c := &config.Config{PollInterval: interval, RequestTimeout: 200 * time.Millisecond,
-			GraphRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}, MaxFailureReasons: 20}
+		var tenants strings.Builder
 		for _, n := range names {
-			c.Tenants = append(c.Tenants, tenant(n))
+			fmt.Fprintf(&tenants, "  - {name: %s, tenant_id: %s}\n", n, ids[n])
 		}
+		c := parseConfig(t, `request_timeout: 200ms
+graph_rate_limit: {requests: 1000, per: 1s}
+graph_app_rate_limit: {requests: 1000, per: 1s}
+report_poll_intervals: {}
+defaults:
+  client_id: %s
+  client_secret: %q
+  cloud: public
+  authority_host: %s
+  graph_endpoint: %s
+  reports: [%s]
+  usage_summary_periods: [D1, D7, D30]
+tenants:
+%s`, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint(), strings.Join(config.AllReports(), ", "), tenants.String())
+		pollEvery(c, interval) // faster than a file may ask for
 		return c
 	}
 

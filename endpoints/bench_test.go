@@ -34,16 +34,29 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 	}
 	defer srv.Close()
 	data := fakegraph.Synthetic(1, 500, time.Now())
-	cfg := &config.Config{PollInterval: time.Hour, RequestTimeout: time.Minute, MaxFailureReasons: 20, MaxPagesPerPoll: 100,
-		GraphRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}, GraphAppRateLimit: config.RateLimit{Requests: 1000, Per: time.Second}}
 	const clientID, secret = "44444444-4444-4444-8444-444444444444", "bench-secret"
+	var tenants strings.Builder
 	for i := range 100 {
 		id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
 		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: data})
-		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: fmt.Sprintf("tenant%03d", i), TenantID: id, ClientID: clientID,
-			Auth: config.AuthClientSecret, ClientSecret: secret, Cloud: "public", AuthorityHost: srv.AuthorityHost(),
-			GraphEndpoint: srv.GraphEndpoint(), Reports: config.AllReports(), UsageSummaryPeriods: []string{"D1", "D7", "D30"}})
+		fmt.Fprintf(&tenants, "  - {name: tenant%03d, tenant_id: %s}\n", i, id)
 	}
+	cfg := parseConfig(b, `poll_interval: 1h
+request_timeout: 1m
+graph_rate_limit: {requests: 1000, per: 1s}
+graph_app_rate_limit: {requests: 1000, per: 1s}
+max_pages_per_poll: 100
+report_poll_intervals: {}
+defaults:
+  client_id: %s
+  client_secret: %q
+  cloud: public
+  authority_host: %s
+  graph_endpoint: %s
+  reports: [%s]
+  usage_summary_periods: [D1, D7, D30]
+tenants:
+%s`, clientID, secret, srv.AuthorityHost(), srv.GraphEndpoint(), strings.Join(config.AllReports(), ", "), tenants.String())
 	ctx, cancel := context.WithCancel(context.Background())
 	e := collector.New(ctx, collector.Options{HTTPClient: srv.Client()})
 	defer func() { cancel(); e.Wait() }()
@@ -126,3 +139,14 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(b []byte) (int, error) { return io.Discard.Write(b) }
 func (discard) WriteHeader(statusCode int)  {}
+
+// parseConfig parses fmt.Sprintf(format, args...) as the exporter parses its
+// configuration file, with the file's defaults and validation.
+func parseConfig(t testing.TB, format string, args ...any) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

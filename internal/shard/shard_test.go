@@ -10,6 +10,17 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 )
 
+// parseConfig parses fmt.Sprintf(format, args...) as the exporter parses its
+// configuration file, with the file's defaults and validation.
+func parseConfig(t testing.TB, format string, args ...any) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func TestOfIsStable(t *testing.T) {
 	// Fixed expectations: a change of hash would move tenants between
 	// shards on upgrade, and their counters would restart.
@@ -24,10 +35,13 @@ func TestOfIsStable(t *testing.T) {
 }
 
 func TestSelectSplitsEveryTenantOnce(t *testing.T) {
-	cfg := &config.Config{GraphAppRateLimit: config.RateLimit{Requests: 122}}
+	var tenants strings.Builder
 	for i := range 30 {
-		cfg.Tenants = append(cfg.Tenants, config.Tenant{Name: fmt.Sprintf("customer-%02d", i)})
+		fmt.Fprintf(&tenants, "  - name: customer-%02d\n", i)
 	}
+	cfg := parseConfig(t, `graph_app_rate_limit: {requests: 122}
+tenants:
+%s`, tenants.String())
 	seen := map[string]int{}
 	for s := range 3 {
 		part := Select(cfg, s, 3)
