@@ -29,7 +29,9 @@
 #   - scrape ms: median of SCRAPES (20; --quick: 5) sequential curl scrapes
 #     of /metrics with Prometheus's Accept header, without and then with
 #     gzip (the body is read whole, not decompressed), from sending the
-#     request to the last byte, after the later sample.
+#     request to the last byte, after the later sample. Scrapes are 1.1 s
+#     apart, so each gzipped one builds its body as at Prometheus' pace (a
+#     compressed body is shared for at most a second).
 # The fakes, curl and the exporter share the machine's cores, and polling
 # goes on during the scrapes (POLL is short): run on a quiet machine.
 #
@@ -137,6 +139,7 @@ scrape_ms() {
 	for _ in $(seq "$SCRAPES"); do
 		out=$(curl -fsS -o /dev/null -H "Accept: $accept" ${enc:+-H "Accept-Encoding: $enc"} \
 			-w '%{time_total} %{size_download}' "$EXP_URL/metrics")
+		sleep 1.1
 		times+=("$(awk -v t="${out% *}" 'BEGIN { printf "%.1f", t * 1000 }')")
 	done
 	log "scrapes (${enc:-plain}) ms: ${times[*]}"
