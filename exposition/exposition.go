@@ -11,8 +11,8 @@ package exposition
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,34 +80,15 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 // Families returns the pieces of every snapshot grouped by family, families
 // sorted by name, and within a family in the order the snapshots are given.
 func Families(snapshots ...[]Piece) [][]*Piece {
-	// Two passes, so all the groups share one allocation: this runs at
-	// every scrape.
-	index := map[string]int{}
-	var sizes []int
-	total := 0
+	byName := map[string][]*Piece{}
 	for _, s := range snapshots {
 		for i := range s {
-			n, ok := index[s[i].family]
-			if !ok {
-				n = len(sizes)
-				index[s[i].family] = n
-				sizes = append(sizes, 0)
-			}
-			sizes[n]++
-			total++
+			byName[s[i].family] = append(byName[s[i].family], &s[i])
 		}
 	}
-	all := make([]*Piece, total)
-	out := make([][]*Piece, len(sizes))
-	for n, size := range sizes {
-		out[n], all = all[:0:size], all[size:]
+	out := make([][]*Piece, 0, len(byName))
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		out = append(out, byName[name])
 	}
-	for _, s := range snapshots {
-		for i := range s {
-			n := index[s[i].family]
-			out[n] = append(out[n], &s[i])
-		}
-	}
-	slices.SortFunc(out, func(a, b []*Piece) int { return strings.Compare(a[0].family, b[0].family) })
 	return out
 }

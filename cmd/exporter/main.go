@@ -117,6 +117,18 @@ func run(args []string) int {
 	}
 
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
+	var httpClient *http.Client
+	if *demoMode {
+		d, err := demo.Start(demo.Options{Now: time.Now(), SSPROutage: *demoOutage})
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot start the demo tenant", "err", err)
+			return 1
+		}
+		defer d.Close()
+		httpClient = d.HTTPClient
+		load = func() (*config.Config, error) { return d.Config, nil }
+		level.Info(logger).Log("msg", "demo mode: polling a simulated tenant on loopback", "graph_endpoint", d.Config.Tenants[0].GraphEndpoint)
+	}
 	// The configuration names every tenant; this process polls its shard's.
 	loadAll := load
 	load = func() (*config.Config, error) {
@@ -147,22 +159,8 @@ func run(args []string) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	var (
-		cfg        *config.Config
-		httpClient *http.Client
-	)
-	if *demoMode {
-		d, err := demo.Start(demo.Options{Now: time.Now(), SSPROutage: *demoOutage})
-		if err != nil {
-			level.Error(logger).Log("msg", "cannot start the demo tenant", "err", err)
-			return 1
-		}
-		defer d.Close()
-		httpClient = d.HTTPClient
-		load = func() (*config.Config, error) { return shard.Select(d.Config, *shardFlag, *totalShards), nil }
-		cfg, _ = load()
-		level.Info(logger).Log("msg", "demo mode: polling a simulated tenant on loopback", "graph_endpoint", d.Config.Tenants[0].GraphEndpoint)
-	} else if cfg, err = load(); err != nil {
+	cfg, err := load()
+	if err != nil {
 		level.Error(logger).Log("msg", "invalid configuration", "err", err)
 		return 1
 	}
