@@ -33,11 +33,10 @@ var allReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// defaultReports is every report except the three whose Graph endpoints
-// stopped returning data (credentialUserRegistrationDetails on 2024-06-30,
-// getCredentialUsageSummary and userCredentialUsageDetails on 2025-08-01):
-// on a default install they would spend the throttle budget on an empty or
-// failing report.
+// defaultReports leaves out the reports whose Graph endpoints stopped
+// returning data (credentialUserRegistrationDetails on 2024-06-30,
+// getCredentialUsageSummary and userCredentialUsageDetails on 2025-08-01),
+// which would only spend the throttle budget.
 var defaultReports = []string{
 	CredentialRegistrationCount,
 	UserRegistrationDetails,
@@ -46,11 +45,9 @@ var defaultReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// defaultReportPollIntervals are the intervals of the reports that change
-// slowly: the registration snapshot and the daily summaries. Polling them
-// every poll_interval would only spend the throttle budget; the event
-// streams (user_events_summary, credential_usage_details) are not listed, so
-// they follow poll_interval.
+// defaultReportPollIntervals slow down the reports that change slowly (the
+// registration snapshot, the daily summaries) to save throttle budget; the
+// event streams follow poll_interval.
 var defaultReportPollIntervals = map[string]time.Duration{
 	UserRegistrationDetails:       6 * time.Hour,
 	UserMFASignInSummary:          6 * time.Hour,
@@ -88,7 +85,7 @@ var clouds = map[string]Cloud{
 	"china":            {AuthorityHost: "https://login.chinacloudapi.cn/", GraphEndpoint: "https://microsoftgraph.chinacloudapi.cn"},
 }
 
-// Defaults.
+// Defaults of the settings.
 const (
 	DefaultPollInterval      = 30 * time.Minute
 	DefaultRequestTimeout    = 60 * time.Second
@@ -157,11 +154,10 @@ type Tenant struct {
 	Labels map[string]string
 }
 
-// PollInterval returns how often the tenant's report is polled; fallback
-// (the configuration's poll_interval) when PollIntervals has no entry, as
-// in a Config not built by this package.
+// PollInterval returns how often the tenant's report is polled, or fallback
+// (poll_interval) when PollIntervals has none, as in a hand-built Config.
 func (t Tenant) PollInterval(report string, fallback time.Duration) time.Duration {
-	if d, ok := t.PollIntervals[report]; ok && d > 0 {
+	if d := t.PollIntervals[report]; d > 0 {
 		return d
 	}
 	return fallback
@@ -175,8 +171,7 @@ func AllReports() []string { return slices.Clone(allReports) }
 // DefaultReports returns the reports polled when a tenant names none.
 func DefaultReports() []string { return slices.Clone(defaultReports) }
 
-// DefaultReportPollIntervals returns the built-in report_poll_intervals,
-// used when the file has no such top-level key.
+// DefaultReportPollIntervals returns the built-in report_poll_intervals.
 func DefaultReportPollIntervals() map[string]time.Duration {
 	return maps.Clone(defaultReportPollIntervals)
 }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -21,6 +23,8 @@ var shapes = map[reflect.Type]shape{
 	reflect.TypeFor[rawRateLimit]():        {"a mapping with requests and per", " in a rate limit"},
 	reflect.TypeFor[rawTenant]():           {"a tenant (a mapping)", " in a tenant"},
 	reflect.TypeFor[[]rawTenant]():         {"a list of tenants", ""},
+	reflect.TypeFor[[]string]():            {"a list", ""},
+	reflect.TypeFor[[]scalar]():            {"a list", ""},
 	reflect.TypeFor[rawDefaults]():         {"a mapping of tenant keys", " in defaults"},
 	reflect.TypeFor[map[string]string]():   {"a mapping of label names to values", ""},
 	reflect.TypeFor[map[string]duration](): {"a mapping of report names to durations", ""},
@@ -30,10 +34,10 @@ var shapes = map[reflect.Type]shape{
 	reflect.TypeFor[int]():                 {"an integer", ""},
 }
 
-// shapeErrors checks that the YAML under n fits type t: no unknown keys,
+// checkShape checks that the YAML under n fits type t: no unknown keys,
 // and mappings, lists and scalars where t has them. It runs before the
 // decoder, whose own messages name Go types rather than the file's keys.
-func shapeErrors(n *yaml.Node, t reflect.Type) []string {
+func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -41,52 +45,44 @@ func shapeErrors(n *yaml.Node, t reflect.Type) []string {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" || t.Kind() == reflect.Interface {
-		return nil // absent, as if not given; or decoded only to be refused later
+		return // absent, as if not given; or decoded only to be refused later
 	}
-	want, ok := shapes[t]
-	if !ok && t.Kind() == reflect.Slice {
-		want.what = "a list"
-	}
-	var kind yaml.Kind
+	kind := yaml.ScalarNode
 	switch t.Kind() {
-	case reflect.Struct:
-		kind = yaml.MappingNode
-		if reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
-			kind = yaml.ScalarNode // duration, scalar
-		}
-	case reflect.Map:
-		kind = yaml.MappingNode
 	case reflect.Slice:
 		kind = yaml.SequenceNode
-	default:
-		kind = yaml.ScalarNode
+	case reflect.Map:
+		kind = yaml.MappingNode
+	case reflect.Struct: // but for scalar and duration, which decode themselves
+		if !reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
+			kind = yaml.MappingNode
+		}
 	}
+	want := shapes[t]
 	if _, err := strconv.Atoi(n.Value); n.Kind != kind || t.Kind() == reflect.Int && (n.ShortTag() != "!!int" || err != nil) {
-		return []string{fmt.Sprintf("line %d: expected %s, got %s", n.Line, want.what, got(n))}
+		p.add(n.Line, "expected %s, got %s", want.what, got(n))
+		return
 	}
-	var errs []string
-	switch {
-	case kind == yaml.SequenceNode:
+	switch t.Kind() {
+	case reflect.Slice:
 		for _, item := range n.Content {
-			errs = append(errs, shapeErrors(item, t.Elem())...)
+			checkShape(p, item, t.Elem())
 		}
-	case kind == yaml.MappingNode && t.Kind() == reflect.Map:
+	case reflect.Map:
 		for i := 1; i < len(n.Content); i += 2 {
-			errs = append(errs, shapeErrors(n.Content[i], t.Elem())...)
+			checkShape(p, n.Content[i], t.Elem())
 		}
-	case kind == yaml.MappingNode:
+	case reflect.Struct: // a scalar (for scalar and duration) has no content
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, value := n.Content[i], n.Content[i+1]
-			ft, known := fields[key.Value]
-			if !known {
-				errs = append(errs, fmt.Sprintf("line %d: unknown key %q%s", key.Line, redact.Cut(key.Value, 100), want.where))
-				continue
+			if ft, known := fields[key.Value]; known {
+				checkShape(p, value, ft)
+			} else {
+				p.add(key.Line, "unknown key %q%s", redact.Cut(key.Value, 100), want.where)
 			}
-			errs = append(errs, shapeErrors(value, ft)...)
 		}
 	}
-	return errs
 }
 
 // yamlFields maps each key of a struct the file decodes into to its
@@ -97,9 +93,7 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		switch {
 		case opts == "inline":
-			for k, ft := range yamlFields(f.Type) {
-				out[k] = ft
-			}
+			maps.Copy(out, yamlFields(f.Type))
 		case name != "":
 			out[name] = f.Type
 		}
@@ -116,10 +110,7 @@ func got(n *yaml.Node) string {
 	case yaml.MappingNode:
 		return "a mapping"
 	}
-	what := map[string]string{"!!int": "a number", "!!float": "a number", "!!bool": "a boolean"}[n.ShortTag()]
-	if what == "" {
-		what = "a string"
-	}
+	what := cmp.Or(map[string]string{"!!int": "a number", "!!float": "a number", "!!bool": "a boolean"}[n.ShortTag()], "a string")
 	if len(n.Value) > 7 || strings.Contains(n.Value, "~") {
 		return fmt.Sprintf("%s `%s` (not shown whole in case it is a secret)", what, redact.Cut(n.Value, 3))
 	}
