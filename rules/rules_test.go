@@ -77,9 +77,10 @@ func promtoolTest(t *testing.T, ruleFile []byte, tests ...string) (string, bool)
 }
 
 // TestSpikeScenarios runs the scenarios and the other rule tests against
-// the rules 50 times in CI (3 times elsewhere, where it takes minutes):
+// the rules 20 times in CI (3 times elsewhere, where it takes minutes):
 // groups are evaluated in a fixed order, so the outcome never depends on
-// the run.
+// the run. (Before that order was fixed, 5 runs of 40 failed; 50 in a row
+// passed after. Twenty keep go test's 10-minute limit on a busy machine.)
 func TestSpikeScenarios(t *testing.T) {
 	p := Defaults()
 	ruleFile, _ := RuleFile(p)
@@ -89,7 +90,7 @@ func TestSpikeScenarios(t *testing.T) {
 	}
 	runs := 3
 	if os.Getenv("CI") != "" {
-		runs = 50
+		runs = 20
 	}
 	for i := range runs {
 		t.Run(strconv.Itoa(i+1), func(t *testing.T) {
