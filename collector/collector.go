@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -43,24 +44,16 @@ type Exporter struct {
 	applied atomic.Bool                     // a configuration has been applied
 	encoder exposition.Encoder              // shared by the pollers: one copy of each family header
 
-	// What outlives a poller across reloads, under mu: the pacing of each
-	// app registration (across its tenants) and of each tenant, and each
-	// credential with its cached token. A reload that restarts a tenant
-	// so neither paces it anew nor fetches another token.
-	appLimiters    map[appLimit]*graphapi.Limiter
-	tenantLimiters map[tenantLimit]*graphapi.Limiter
-	credentials    map[credentialKey]azcore.TokenCredential
+	// What outlives a poller across reloads, under mu, so that a restarted
+	// tenant is neither paced anew nor fetches another token: the pacing of
+	// each app registration and of each tenant, and each credential.
+	limiters    map[limitKey]*graphapi.Limiter
+	credentials map[credentialKey]azcore.TokenCredential
 }
 
-// appLimit keys the limiter shared by the tenants of one app registration:
-// Graph counts requests per app across tenants too.
-type appLimit struct {
-	clientID string
-	limit    config.RateLimit
-}
-
-// tenantLimit keys a tenant's limiter: Graph throttles per app and tenant.
-type tenantLimit struct {
+// limitKey keys a limiter. Graph throttles per app and tenant, and counts
+// requests per app across tenants too: an app's limiter has no tenant.
+type limitKey struct {
 	tenantID, clientID, graphEndpoint string
 	limit                             config.RateLimit
 }
@@ -71,20 +64,12 @@ type credentialKey struct {
 	secret, secretFile, certificateFile     string
 }
 
-func keysOf(t config.Tenant, cfg *config.Config) (appLimit, tenantLimit, credentialKey) {
-	id, client := strings.ToLower(t.TenantID), strings.ToLower(t.ClientID)
-	return appLimit{client, cfg.GraphAppRateLimit},
-		tenantLimit{id, client, t.GraphEndpoint, cfg.GraphRateLimit},
-		credentialKey{id, client, t.Auth, t.AuthorityHost, t.ClientSecret, t.ClientSecretFile, t.ClientCertificateFile}
-}
-
 // New returns an Exporter whose pollers run until ctx is cancelled.
 func New(ctx context.Context, opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
-	e := &Exporter{ctx: ctx, opts: opts, appLimiters: map[appLimit]*graphapi.Limiter{},
-		tenantLimiters: map[tenantLimit]*graphapi.Limiter{}, credentials: map[credentialKey]azcore.TokenCredential{}}
+	e := &Exporter{ctx: ctx, opts: opts}
 	e.pollers.Store(&[]*tenantPoller{})
 	return e
 }
@@ -105,7 +90,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		old[p.settings.tenant.Name] = p
 	}
 	var next, started []*tenantPoller
-	apps, tenants, creds := map[appLimit]*graphapi.Limiter{}, map[tenantLimit]*graphapi.Limiter{}, map[credentialKey]azcore.TokenCredential{}
+	limiters, creds := map[limitKey]*graphapi.Limiter{}, map[credentialKey]azcore.TokenCredential{}
 	for _, t := range cfg.Tenants {
 		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
 			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
@@ -113,7 +98,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
 			maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll,
 			exclude: exclude}
-		ak, tk, ck := keysOf(t, cfg)
+		id, client := strings.ToLower(t.TenantID), strings.ToLower(t.ClientID)
+		tk, ak := limitKey{id, client, t.GraphEndpoint, cfg.GraphRateLimit}, limitKey{clientID: client, limit: cfg.GraphAppRateLimit}
+		ck := credentialKey{id, client, t.Auth, t.AuthorityHost, t.ClientSecret, t.ClientSecretFile, t.ClientCertificateFile}
 		// Built anew every time, so that its files are checked as at
 		// start-up; the one already in use is kept when it is the same.
 		cred, err := graphapi.NewCredential(t, e.opts.HTTPClient)
@@ -122,10 +109,10 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		deps := graphDeps{
 			cred:       keep(creds, e.credentials, ck, cred),
-			limiter:    keep(tenants, e.tenantLimiters, tk, graphapi.NewLimiter(tk.limit.Requests, tk.limit.Per)),
-			appLimiter: keep(apps, e.appLimiters, ak, graphapi.NewLimiter(ak.limit.Requests, ak.limit.Per)),
+			limiter:    keep(limiters, e.limiters, tk, graphapi.NewLimiter(tk.limit.Requests, tk.limit.Per)),
+			appLimiter: keep(limiters, e.limiters, ak, graphapi.NewLimiter(ak.limit.Requests, ak.limit.Per)),
 		}
-		if p := old[t.Name]; p != nil && p.settings.equal(s) {
+		if p := old[t.Name]; p != nil && reflect.DeepEqual(p.settings, s) {
 			next = append(next, p)
 			continue
 		}
@@ -151,7 +138,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.pollers.Store(&next)
 	e.applied.Store(true)
 	// What the configuration no longer uses is forgotten.
-	e.appLimiters, e.tenantLimiters, e.credentials = apps, tenants, creds
+	e.limiters, e.credentials = limiters, creds
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
 	return nil
 }
@@ -172,11 +159,10 @@ func keep[K comparable, V any](next, inUse map[K]V, k K, fresh V) V {
 // excluded checks the families of exclude_metrics against those the
 // collector emits, and returns them as a set.
 func excluded(names []string) (map[string]bool, error) {
-	known := FamilyNames()
 	set := map[string]bool{}
 	var errs []error
 	for _, n := range names {
-		if !slices.Contains(known, n) {
+		if !slices.ContainsFunc(Families(), func(f Family) bool { return f.Name == n }) {
 			errs = append(errs, fmt.Errorf("exclude_metrics: %q is not a metric family the exporter's collector emits (see the README's Metrics section)", n))
 		}
 		set[n] = true
@@ -213,15 +199,8 @@ func Check(cfg *config.Config, hc *http.Client) error {
 	return errors.Join(errs...)
 }
 
-// The first rounds of tenants started together are set apart by at most
-// maxStagger each, and all of them start within maxSpread.
-const (
-	maxStagger = time.Second
-	maxSpread  = time.Minute
-)
-
 // stagger sets apart the first rounds of n tenants started together, evenly
-// over poll_interval but at most maxStagger apart and over maxSpread in all:
+// over poll_interval but at most a second apart and over a minute in all:
 // hundreds of tenants do not fetch their tokens and first pages in the same
 // instant, and their later rounds, one interval apart, stay spread; yet a
 // restart does not keep any tenant's data away for long (1,000 tenants:
@@ -231,7 +210,7 @@ func stagger(pollInterval time.Duration, n int) time.Duration {
 	if n < 2 {
 		return 0
 	}
-	return min(pollInterval/time.Duration(n), maxStagger, maxSpread/time.Duration(n))
+	return min(pollInterval/time.Duration(n), time.Second, time.Minute/time.Duration(n))
 }
 
 // Wait blocks until every poller has ended (after the context is cancelled).
@@ -270,7 +249,8 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
 		tenant := p.settings.tenant.Name
 		p.info.collect(tenant, ch)
-		p.collectLive(ch)
+		live, _ := p.counts.metrics()
+		p.settings.keep(live).collect(tenant, ch)
 		for _, rp := range p.reports {
 			st := rp.status.Load()
 			st.metrics.collect(tenant, ch)
@@ -280,16 +260,11 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Pieces returns what Collect sends, encoded for the text format: the
-// snapshots as they were when stored, and each tenant's live metrics
+// snapshots as they were when stored, and each tenant's live counts
 // (requests, overruns) encoded again only when they have changed.
 func (e *Exporter) Pieces() [][]exposition.Piece {
-	pollers := *e.pollers.Load()
-	n := 0
-	for _, p := range pollers {
-		n += 2 + 2*len(p.reports)
-	}
-	out := make([][]exposition.Piece, 0, n)
-	for _, p := range pollers {
+	var out [][]exposition.Piece
+	for _, p := range *e.pollers.Load() {
 		out = append(out, p.infoPieces, p.livePieces())
 		for _, rp := range p.reports {
 			st := rp.status.Load()

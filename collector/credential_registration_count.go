@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -9,7 +11,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	credentialUsersDesc = desc("credential_users",
 		"Users with accountEnabled true, from getCredentialUserRegistrationCount (totalUserCount)."+polledNote)
@@ -31,26 +32,21 @@ type credentialRegistrationCount struct{}
 func (credentialRegistrationCount) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	var total int64
 	byStatus := map[string]int64{}
-	var order []string
 	n, err := env.client.CredentialRegistrationCounts(ctx, func(r *graphapi.CredentialRegistrationCount) error {
 		total += int64(r.TotalUserCount)
 		for _, c := range r.UserRegistrationCounts {
-			s := env.labels.value("status", c.Status())
-			if _, ok := byStatus[s]; !ok {
-				order = append(order, s)
-			}
-			byStatus[s] += int64(c.Count())
+			byStatus[env.labels.value("status", c.Status())] += int64(c.Count())
 		}
 		return nil
 	})
 	if err != nil || n == 0 { // no record is no data, not zero users
 		return nil, n, err
 	}
-	m := env.metrics()
+	var m snapshot
 	m.gauge(credentialUsersDesc, float64(total))
-	for _, s := range order {
+	for _, s := range slices.Sorted(maps.Keys(byStatus)) {
 		m.gauge(credentialRegistrationUsersDesc, float64(byStatus[s]), s)
 	}
-	env.labels.emitDropped(m, env.report)
-	return m.metrics, n, nil
+	env.labels.emitDropped(&m, env.report)
+	return m, n, nil
 }

@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -9,7 +11,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	credentialDetailsUsersDesc = desc("credential_details_users",
 		"Users listed by credentialUserRegistrationDetails (deprecated)."+polledNote)
@@ -49,16 +50,16 @@ func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) (sn
 	if err != nil {
 		return nil, n, err
 	}
-	m := env.metrics()
+	var m snapshot
 	m.gauge(credentialDetailsUsersDesc, float64(users))
 	m.gauge(credentialDetailsStatusUsersDesc, float64(registered), "registered")
 	m.gauge(credentialDetailsStatusUsersDesc, float64(enabled), "enabled")
 	m.gauge(credentialDetailsStatusUsersDesc, float64(capable), "capable")
 	m.gauge(credentialDetailsStatusUsersDesc, float64(mfaRegistered), "mfaRegistered")
-	for _, method := range sortedKeys(byMethod) {
+	for _, method := range slices.Sorted(maps.Keys(byMethod)) {
 		m.gauge(credentialDetailsMethodUsersDesc, float64(byMethod[method]), method)
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
-	env.labels.emitDropped(m, env.report)
-	return m.metrics, n, nil
+	env.labels.emitDropped(&m, env.report)
+	return m, n, nil
 }

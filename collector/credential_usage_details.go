@@ -6,10 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	credentialUsageEventsDesc = desc("credential_usage_events_total",
 		"Distinct registration and reset events seen in userCredentialUsageDetails (deprecated) since the exporter started."+polledNote,
@@ -21,7 +19,7 @@ var (
 
 func init() {
 	registerReport(config.CredentialUsageDetails, reportKind{
-		new:    func() report { return newCredentialUsageDetails() },
+		new:    func() report { return credentialUsageDetails{newDistinctEvents()} },
 		labels: []string{"feature", "method", "reason"},
 		descs:  []*prometheus.Desc{credentialUsageEventsDesc, credentialUsageEventFailuresDesc, eventKeysEvictedDesc},
 	})
@@ -30,24 +28,6 @@ func init() {
 // credentialUsageDetails exposes userCredentialUsageDetails as distinct-event counters.
 type credentialUsageDetails struct{ events *distinctEvents }
 
-func newCredentialUsageDetails() *credentialUsageDetails {
-	return &credentialUsageDetails{events: newDistinctEvents()}
-}
-
-func (r *credentialUsageDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	p := r.events.begin(env.labels)
-	n, err := env.client.CredentialUsageDetailsList(ctx, func(e *graphapi.Event) error {
-		p.add(e)
-		return nil
-	})
-	if err != nil {
-		return nil, n, err
-	}
-	p.commit(env.now, env.retention)
-	m := env.metrics()
-	r.events.emit(m, credentialUsageEventsDesc, credentialUsageEventFailuresDesc)
-	m.counter(eventKeysEvictedDesc, r.events.evicted, config.CredentialUsageDetails)
-	m.gauge(reportDuplicatesDesc, float64(p.duplicates), env.report)
-	env.labels.emitDropped(m, env.report)
-	return m.metrics, n, nil
+func (r credentialUsageDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
+	return r.events.poll(ctx, env, env.client.CredentialUsageDetailsList, credentialUsageEventsDesc, credentialUsageEventFailuresDesc, nil)
 }

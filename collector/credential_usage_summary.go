@@ -9,7 +9,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	credentialUsageActivitiesDesc = desc("credential_usage_activities",
 		"Successful plus failed registration or reset activities in the period, from getCredentialUsageSummary (deprecated)."+polledNote,
@@ -32,33 +31,25 @@ func init() {
 type credentialUsageSummary struct{}
 
 func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	m := env.metrics()
+	var m snapshot
 	records := 0
 	for _, period := range env.tenant.UsageSummaryPeriods {
-		type counts struct{ all, failed int64 }
-		byKey := map[featureMethod]*counts{}
-		var order []featureMethod
+		all, failed := map[featureMethod]int64{}, map[featureMethod]int64{}
 		n, err := env.client.CredentialUsageSummaries(ctx, period, func(r *graphapi.CredentialUsageSummary) error {
 			k := featureMethod{env.labels.value("feature", r.Feature), env.labels.value("method", r.AuthMethod)}
-			c := byKey[k]
-			if c == nil {
-				c = &counts{}
-				byKey[k] = c
-				order = append(order, k)
-			}
-			c.all += int64(r.SuccessfulActivityCount) + int64(r.FailureActivityCount)
-			c.failed += int64(r.FailureActivityCount)
+			all[k] += int64(r.SuccessfulActivityCount) + int64(r.FailureActivityCount)
+			failed[k] += int64(r.FailureActivityCount)
 			return nil
 		})
 		records += n
 		if err != nil {
 			return nil, records, err
 		}
-		for _, k := range order {
-			m.gauge(credentialUsageActivitiesDesc, float64(byKey[k].all), period, k.feature, k.method)
-			m.gauge(credentialUsageFailedActivitiesDesc, float64(byKey[k].failed), period, k.feature, k.method)
+		for _, k := range sortedFeatureMethods(all) {
+			m.gauge(credentialUsageActivitiesDesc, float64(all[k]), period, k.feature, k.method)
+			m.gauge(credentialUsageFailedActivitiesDesc, float64(failed[k]), period, k.feature, k.method)
 		}
 	}
-	env.labels.emitDropped(m, env.report)
-	return m.metrics, records, nil
+	env.labels.emitDropped(&m, env.report)
+	return m, records, nil
 }

@@ -2,7 +2,10 @@ package collector
 
 import (
 	"cmp"
+	"context"
+	"encoding/binary"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,25 +64,15 @@ func (d *distinctEvents) keyOf(e *graphapi.Event) uint64 {
 		h.WriteString(f)
 		h.WriteByte(0)
 	}
-	h.WriteByte(successByte(e.IsSuccess))
-	var at [8]byte
-	for i, ns := 0, e.EventDateTime.UnixNano(); i < 8; i++ {
-		at[i] = byte(ns >> (8 * i))
+	success := byte(2) // isSuccess null or absent: neither true nor false
+	if e.IsSuccess != nil {
+		success = byte(b2i(*e.IsSuccess))
 	}
+	h.WriteByte(success)
+	var at [8]byte
+	binary.LittleEndian.PutUint64(at[:], uint64(e.EventDateTime.UnixNano()))
 	h.Write(at[:])
 	return h.Sum64()
-}
-
-// successByte tells the three values of isSuccess apart in an event's key:
-// false, true, and null or absent (nil).
-func successByte(s *bool) byte {
-	switch {
-	case s == nil:
-		return 2
-	case *s:
-		return 1
-	}
-	return 0
 }
 
 // eventPoll gathers one poll's events. It counts nothing until commit, so a
@@ -89,65 +82,45 @@ type eventPoll struct {
 	d          *distinctEvents
 	poll       uint32
 	labels     *labelLimit
-	fresh      map[uint64]uint32 // events not seen before: their time in Unix seconds
-	total      map[featureMethod]float64
-	failures   map[failureKey]float64
-	seenSeries map[featureMethod]bool
-	seenFails  map[failureKey]bool
+	fresh      map[uint64]uint32         // events not seen before: their time in Unix seconds
+	total      map[featureMethod]float64 // per series Graph sent in the poll: its new events
+	failures   map[failureKey]float64    // likewise
 	duplicates int
 }
 
-// begin starts a poll whose label values go through labels.
 func (d *distinctEvents) begin(labels *labelLimit) *eventPoll {
 	d.polls++
 	return &eventPoll{d: d, poll: d.polls, labels: labels, fresh: map[uint64]uint32{},
-		total: map[featureMethod]float64{}, failures: map[failureKey]float64{},
-		seenSeries: map[featureMethod]bool{}, seenFails: map[failureKey]bool{}}
+		total: map[featureMethod]float64{}, failures: map[failureKey]float64{}}
 }
 
 // add records an event and returns its feature and method labels, and
 // whether it is a repeat of a row already in this poll (then ignore it).
 func (p *eventPoll) add(e *graphapi.Event) (fm featureMethod, repeat bool) {
 	key := p.d.keyOf(e)
-	if _, dup := p.fresh[key]; dup {
-		p.duplicates++
-		return fm, true
-	}
 	old, counted := p.d.seen[key]
-	if counted && old.poll == p.poll {
+	if _, dup := p.fresh[key]; dup || counted && old.poll == p.poll {
 		p.duplicates++
 		return fm, true
 	}
-	label := p.labels.known
-	if !counted { // a new event: its values may take a place under the caps
-		label = p.labels.value
-	}
-	fm = featureMethod{label("feature", e.Feature), label("method", e.AuthMethod)}
-	p.seenSeries[fm] = true
-	var fk failureKey
-	if e.Failed() {
-		reason := e.FailureReason
-		if reason == "" {
-			reason = "unspecified"
-		} else {
-			reason = label("reason", reason)
-		}
-		fk = failureKey{fm.feature, fm.method, reason}
-		p.seenFails[fk] = true
-	}
+	label, n := p.labels.value, 1.0 // a new event: its values may take a place under the caps
 	if counted {
+		label, n = p.labels.known, 0
 		old.poll = p.poll
 		p.d.seen[key] = old
-		return fm, false
+	} else if e.EventDateTime.IsZero() {
+		p.fresh[key] = uint32(p.labels.now.Unix()) // no time given: remember it for a full retention period
+	} else {
+		p.fresh[key] = uint32(max(e.EventDateTime.Unix(), 0))
 	}
-	at := uint32(max(e.EventDateTime.Unix(), 0))
-	if e.EventDateTime.IsZero() {
-		at = uint32(p.labels.now.Unix()) // no time given: remember it for a full retention period
-	}
-	p.fresh[key] = at
-	p.total[fm]++
+	fm = featureMethod{label("feature", e.Feature), label("method", e.AuthMethod)}
+	p.total[fm] += n
 	if e.Failed() {
-		p.failures[fk]++
+		reason := "unspecified"
+		if e.FailureReason != "" {
+			reason = label("reason", e.FailureReason)
+		}
+		p.failures[failureKey{fm.feature, fm.method, reason}] += n
 	}
 	return fm, false
 }
@@ -159,41 +132,30 @@ func (p *eventPoll) commit(now time.Time, retention time.Duration) {
 	for k, at := range p.fresh {
 		d.seen[k] = seenEvent{at: at, poll: p.poll}
 	}
-	addCounts(d.total, p.total, p.seenSeries, now)
-	addCounts(d.failures, p.failures, p.seenFails, now)
-	dropStale(d.total, now.Add(-retention))
-	dropStale(d.failures, now.Add(-retention))
+	addCounts(d.total, p.total, now, now.Add(-retention))
+	addCounts(d.failures, p.failures, now, now.Add(-retention))
 	// Forget keys past retention, unless Graph still returned them: such an
 	// event would otherwise be counted again on the next poll.
 	cutoff := uint32(max(now.Add(-eventRetention).Unix(), 0))
-	for k, e := range d.seen {
-		if e.at < cutoff && e.poll != p.poll {
-			delete(d.seen, k)
-		}
-	}
+	maps.DeleteFunc(d.seen, func(_ uint64, e seenEvent) bool { return e.at < cutoff && e.poll != p.poll })
 	if over := len(d.seen) - d.maxKeys; over > 0 {
 		d.evictOldest(over)
 	}
 }
 
-func addCounts[K comparable](series map[K]*counterSeries, counts map[K]float64, seen map[K]bool, now time.Time) {
-	for k := range seen {
+// addCounts adds a poll's counts to their series, which Graph sent at now,
+// and drops the series it has sent nothing of since stale.
+func addCounts[K comparable](series map[K]*counterSeries, counts map[K]float64, now, stale time.Time) {
+	for k, n := range counts {
 		s := series[k]
 		if s == nil {
 			s = &counterSeries{}
 			series[k] = s
 		}
-		s.value += counts[k]
+		s.value += n
 		s.seen = now
 	}
-}
-
-func dropStale[K comparable](series map[K]*counterSeries, cutoff time.Time) {
-	for k, s := range series {
-		if s.seen.Before(cutoff) {
-			delete(series, k)
-		}
-	}
+	maps.DeleteFunc(series, func(_ K, s *counterSeries) bool { return s.seen.Before(stale) })
 }
 
 // evictOldest forgets the n oldest keys and counts them.
@@ -213,19 +175,35 @@ func (d *distinctEvents) evictOldest(n int) {
 	d.evicted += float64(n)
 }
 
-// emit adds the counters to m.
-func (d *distinctEvents) emit(m *metricSet, totalDesc, failuresDesc *prometheus.Desc) {
+// poll reads one poll's events from list, giving each (if not nil) every
+// event that repeats no row of the poll, with its feature and method labels.
+// Once all are read it counts the new events and returns the counters under
+// totalDesc and failuresDesc, evicted keys, repeated rows and dropped values.
+func (d *distinctEvents) poll(ctx context.Context, env *pollEnv, list func(context.Context, func(*graphapi.Event) error) (int, error),
+	totalDesc, failuresDesc *prometheus.Desc, each func(featureMethod, *graphapi.Event)) (snapshot, int, error) {
+	p := d.begin(env.labels)
+	n, err := list(ctx, func(e *graphapi.Event) error {
+		if fm, repeat := p.add(e); !repeat && each != nil {
+			each(fm, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, n, err
+	}
+	p.commit(env.now, env.retention)
+	var m snapshot
 	for _, k := range sortedFeatureMethods(d.total) {
 		m.counter(totalDesc, d.total[k].value, k.feature, k.method)
 	}
-	keys := make([]failureKey, 0, len(d.failures))
-	for k := range d.failures {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b failureKey) int {
-		return strings.Compare(a.feature+"\x00"+a.method+"\x00"+a.reason, b.feature+"\x00"+b.method+"\x00"+b.reason)
+	failures := slices.SortedFunc(maps.Keys(d.failures), func(a, b failureKey) int {
+		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.method, b.method), strings.Compare(a.reason, b.reason))
 	})
-	for _, k := range keys {
+	for _, k := range failures {
 		m.counter(failuresDesc, d.failures[k].value, k.feature, k.method, k.reason)
 	}
+	m.counter(eventKeysEvictedDesc, d.evicted, env.report)
+	m.gauge(reportDuplicatesDesc, float64(p.duplicates), env.report)
+	env.labels.emitDropped(&m, env.report)
+	return m, n, nil
 }

@@ -124,6 +124,7 @@ tenants:
 	// A change of a global setting restarts every tenant, but the values and
 	// counters carry over: nothing disappears, nothing is counted twice.
 	eventsBefore := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone")
+	requestsBefore := value(t, e, "entra_authmethods_graph_requests_total", "tenant", "a", "code", "200")
 	lastSuccess := e.Status()[0].Reports[1].LastSuccess
 	if err := e.Apply(configFor("2h", "a", "c")); err != nil {
 		t.Fatal(err)
@@ -145,6 +146,9 @@ tenants:
 	}
 	if got := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone"); got != eventsBefore {
 		t.Errorf("events_total after the restarted poller's first poll: %v, want %v (counted twice?)", got, eventsBefore)
+	}
+	if got := value(t, e, "entra_authmethods_graph_requests_total", "tenant", "a", "code", "200"); got <= requestsBefore {
+		t.Errorf("graph_requests_total after the restarted poller's first poll: %v, want more than %v", got, requestsBefore)
 	}
 
 	cancel()

@@ -36,16 +36,6 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 	return d
 }
 
-// FamilyNames returns the name of every metric family the collector can
-// emit, sorted: what exclude_metrics may name.
-func FamilyNames() []string {
-	var out []string
-	for _, f := range Families() {
-		out = append(out, f.Name)
-	}
-	return out
-}
-
 // Families describes every metric family the collector can emit, sorted by
 // name.
 func Families() []Family {
@@ -62,12 +52,10 @@ func Families() []Family {
 	return out
 }
 
-// Metrics more than one report emits.
-var (
-	eventKeysEvictedDesc = desc("event_keys_evicted_total",
-		"Event keys forgotten before Graph's retention ended because the report held more than the cap of distinct events; such an event may be counted again.",
-		"report")
-)
+// eventKeysEvictedDesc is emitted by every report of distinct events.
+var eventKeysEvictedDesc = desc("event_keys_evicted_total",
+	"Event keys forgotten before Graph's retention ended because the report held more than the cap of distinct events; such an event may be counted again.",
+	"report")
 
 // Exporter metrics.
 var (
@@ -93,10 +81,8 @@ var (
 	graphRequestsDesc = desc("graph_requests_total",
 		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
 	tenantInfoDesc = desc("tenant_info",
-		tenantInfoHelp, "tenant_id", "cloud")
+		"Constant 1, with the tenant's directory id, national cloud and the labels the configuration gives it.", "tenant_id", "cloud")
 )
-
-const tenantInfoHelp = "Constant 1, with the tenant's directory id, national cloud and the labels the configuration gives it."
 
 // tenantInfo returns the tenant_info descriptor for a tenant with the given
 // labels from the configuration, and their values, in label name order.
@@ -110,22 +96,18 @@ func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
 	for i, n := range names {
 		values[i] = labels[n]
 	}
-	d := prometheus.NewDesc(namespace+"_tenant_info", tenantInfoHelp, append([]string{"tenant", "tenant_id", "cloud"}, names...), nil)
-	return d, values
+	f := families[tenantInfoDesc]
+	return prometheus.NewDesc(f.Name, f.Help, append([]string{"tenant", "tenant_id", "cloud"}, names...), nil), values
 }
 
-// exporterDescs are the descriptors of what every tenant has, whatever
-// its reports.
-var exporterDescs = []*prometheus.Desc{
-	reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
-	reportDuplicatesDesc, labelValuesDroppedDesc,
-	pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc,
-}
-
-// allDescs returns every descriptor the collector can emit: the exporter's
-// and each registered report's.
+// allDescs returns every descriptor the collector can emit: those every
+// tenant has, whatever its reports, and each registered report's.
 func allDescs() []*prometheus.Desc {
-	out := slices.Clone(exporterDescs)
+	out := []*prometheus.Desc{
+		reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
+		reportDuplicatesDesc, labelValuesDroppedDesc,
+		pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc,
+	}
 	for _, name := range slices.Sorted(maps.Keys(reports)) {
 		for _, d := range reports[name].descs {
 			if !slices.Contains(out, d) {
@@ -148,7 +130,7 @@ type sample struct {
 }
 
 // snapshot is the samples of one report (or of a tenant's status) at one
-// moment. It is never changed once stored.
+// moment, built with gauge and counter. It is never changed once stored.
 type snapshot []sample
 
 // constMetrics returns the snapshot as const metrics of the tenant. A label
@@ -164,41 +146,27 @@ func (s snapshot) constMetrics(tenant string) []prometheus.Metric {
 	return out
 }
 
-// collect sends the snapshot as const metrics of the tenant.
 func (s snapshot) collect(tenant string, ch chan<- prometheus.Metric) {
 	for _, m := range s.constMetrics(tenant) {
 		ch <- m
 	}
 }
 
-// metricSet accumulates the samples of one snapshot; the tenant label is
-// added when they are collected.
-type metricSet struct {
-	metrics snapshot
-}
-
 // add appends a sample; label values come from Graph, so a value the
 // client library would reject is dropped here, where it is noticed.
-func (s *metricSet) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+func (s *snapshot) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
 	for _, l := range labels {
 		if !utf8.ValidString(l) {
 			return
 		}
 	}
-	s.metrics = append(s.metrics, sample{desc: d, kind: t, value: v, labels: labels})
+	*s = append(*s, sample{desc: d, kind: t, value: v, labels: labels})
 }
 
-func (s *metricSet) gauge(d *prometheus.Desc, v float64, labels ...string) {
+func (s *snapshot) gauge(d *prometheus.Desc, v float64, labels ...string) {
 	s.add(d, prometheus.GaugeValue, v, labels...)
 }
 
-func (s *metricSet) counter(d *prometheus.Desc, v float64, labels ...string) {
+func (s *snapshot) counter(d *prometheus.Desc, v float64, labels ...string) {
 	s.add(d, prometheus.CounterValue, v, labels...)
-}
-
-func boolLabel(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }

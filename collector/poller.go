@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
@@ -37,9 +35,27 @@ type settings struct {
 	exclude           map[string]bool // metric families left out (exclude_metrics)
 }
 
-// interval is how often the report is polled.
 func (s settings) interval(report string) time.Duration {
 	return s.tenant.PollInterval(report, s.pollInterval)
+}
+
+// retention is how long a label value or counter series of the report
+// outlives the last poll that saw it.
+func (s settings) retention(report string) time.Duration {
+	return seriesRetentionPolls * s.interval(report)
+}
+
+// labelCaps returns the caps on the values of each label the report takes
+// from Graph.
+func (s settings) labelCaps(report string) map[string]int {
+	caps := map[string]int{}
+	for _, label := range reports[report].labels {
+		caps[label] = s.maxLabelValues
+		if label == "reason" {
+			caps[label] = s.maxFailureReasons
+		}
+	}
+	return caps
 }
 
 // keep returns ms without the samples of excluded families.
@@ -48,10 +64,6 @@ func (s settings) keep(ms snapshot) snapshot {
 		return ms
 	}
 	return slices.DeleteFunc(ms, func(x sample) bool { return s.exclude[families[x.desc].Name] })
-}
-
-func (s settings) equal(o settings) bool {
-	return reflect.DeepEqual(s, o)
 }
 
 // reportStatus is the immutable state of one report of one tenant, swapped
@@ -66,10 +78,8 @@ type reportStatus struct {
 	errors      map[graphapi.Reason]float64
 	lastError   string
 
-	statusMetrics snapshot // the above as samples
-
-	// metrics and statusMetrics encoded for the text format (exposition)
-	pieces, statusPieces []exposition.Piece
+	statusMetrics        snapshot           // the above as samples
+	pieces, statusPieces []exposition.Piece // metrics and statusMetrics encoded for the text format
 }
 
 type reportPoller struct {
@@ -85,7 +95,7 @@ type tenantPoller struct {
 	settings settings
 	client   *graphapi.Client
 	reports  []*reportPoller
-	requests *codeCounter
+	counts   *liveCounts
 	encoder  *exposition.Encoder
 	logger   log.Logger
 
@@ -94,7 +104,6 @@ type tenantPoller struct {
 	live       atomic.Pointer[encodedLive]
 
 	firstPollDone atomic.Bool
-	overruns      atomic.Int64 // rounds that took longer than poll_interval
 	cancel        context.CancelFunc
 	done          chan struct{}
 }
@@ -113,7 +122,8 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		enc = &exposition.Encoder{}
 	}
 	t := s.tenant
-	requests := &codeCounter{counts: map[int]float64{}}
+	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc,
+		logger: log.With(logger, "tenant", t.Name), done: make(chan struct{})}
 	client, err := graphapi.New(graphapi.Options{
 		Endpoint:       t.GraphEndpoint,
 		Credential:     deps.cred,
@@ -122,38 +132,40 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		Limiter:        deps.limiter,
 		AppLimiter:     deps.appLimiter,
 		MaxPages:       s.maxPages,
-		OnResponse:     requests.inc,
-		UserAgent:      userAgent,
+		// Through p.counts, which inherit may replace (before the poller
+		// starts) with the counts of the poller this one replaces.
+		OnResponse: func(code int) { p.counts.response(code) },
+		UserAgent:  userAgent,
 	})
 	if err != nil {
 		return nil, err
 	}
-	p := &tenantPoller{
-		settings: s,
-		client:   client,
-		requests: requests,
-		encoder:  enc,
-		logger:   log.With(logger, "tenant", t.Name),
-		done:     make(chan struct{}),
-	}
-	info := &metricSet{}
-	if !s.exclude[namespace+"_tenant_info"] {
+	p.client = client
+	var info snapshot
+	if !s.exclude[namespace+"_tenant_info"] { // a tenant's own labels make a descriptor keep does not know
 		d, labels := tenantInfo(t.Labels)
 		info.gauge(d, 1, append([]string{t.TenantID, t.Cloud}, labels...)...)
 	}
 	for _, name := range t.Reports {
 		info.gauge(pollIntervalDesc, s.interval(name).Seconds(), name)
 	}
-	p.info = s.keep(info.metrics)
-	if p.infoPieces, err = enc.Encode(p.info.constMetrics(t.Name)); err != nil {
+	if p.info, p.infoPieces, err = p.encode(info); err != nil {
 		return nil, err
 	}
 	for _, name := range t.Reports {
-		rp := &reportPoller{name: name, report: newReport(name), labels: newLabelLimit(s.labelCaps(name), s.retention(name))}
-		rp.status.Store((&reportStatus{errors: zeroErrors()}).withStatusMetrics(enc, s, name))
+		// Every name config accepts is registered (TestEveryReportIsRegistered).
+		rp := &reportPoller{name: name, report: reports[name].new(), labels: newLabelLimit(s.labelCaps(name), s.retention(name))}
+		p.setStatus(rp, &reportStatus{errors: map[graphapi.Reason]float64{}})
 		p.reports = append(p.reports, rp)
 	}
 	return p, nil
+}
+
+// encode returns ms without the excluded families, and that encoded.
+func (p *tenantPoller) encode(ms snapshot) (snapshot, []exposition.Piece, error) {
+	ms = p.settings.keep(ms)
+	pieces, err := p.encoder.Encode(ms.constMetrics(p.settings.tenant.Name))
+	return ms, pieces, err
 }
 
 // inherit takes over the state of the poller it replaces on a reload, when
@@ -166,52 +178,20 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 	if a.TenantID != b.TenantID || a.GraphEndpoint != b.GraphEndpoint {
 		return
 	}
-	p.requests = prev.requests
-	p.overruns.Store(prev.overruns.Load())
+	p.counts = prev.counts
 	for _, rp := range p.reports {
 		for _, old := range prev.reports {
 			if old.name == rp.name {
-				rp.report = old.report
-				rp.labels = old.labels
+				rp.report, rp.labels = old.report, old.labels
 				rp.labels.max, rp.labels.retention = p.settings.labelCaps(rp.name), p.settings.retention(rp.name)
 				// Encoded again: the excluded families may have changed.
 				st := *old.status.Load()
-				st.metrics = p.settings.keep(slices.Clone(st.metrics))
-				st.pieces, _ = p.encoder.Encode(st.metrics.constMetrics(p.settings.tenant.Name)) // encoded before: consistent
-				rp.status.Store(st.withStatusMetrics(p.encoder, p.settings, rp.name))
+				st.metrics, st.pieces, _ = p.encode(slices.Clone(st.metrics)) // encoded before: consistent
+				p.setStatus(rp, &st)
 			}
 		}
 	}
-	if prev.firstPollDone.Load() {
-		p.firstPollDone.Store(true)
-	}
-}
-
-// labelCaps returns the caps on the values of each label the report takes
-// from Graph.
-func (s settings) labelCaps(report string) map[string]int {
-	caps := map[string]int{}
-	for _, label := range reports[report].labels {
-		caps[label] = s.maxLabelValues
-		if label == "reason" {
-			caps[label] = s.maxFailureReasons
-		}
-	}
-	return caps
-}
-
-// retention is how long a label value or counter series of the report
-// outlives the last poll that saw it.
-func (s settings) retention(report string) time.Duration {
-	return seriesRetentionPolls * s.interval(report)
-}
-
-func zeroErrors() map[graphapi.Reason]float64 {
-	m := make(map[graphapi.Reason]float64, len(graphapi.Reasons()))
-	for _, r := range graphapi.Reasons() {
-		m[r] = 0
-	}
-	return m
+	p.firstPollDone.Store(prev.firstPollDone.Load())
 }
 
 // start runs the poller, its first round after delay, until ctx is
@@ -235,7 +215,9 @@ func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 		for {
 			var round pollRound
 			start := time.Now()
-			spread := jitter() // one per round, so reports of one interval stay together
+			// Between 0.95 and 1.05, so tenants started together drift apart;
+			// one per round, so reports of one interval stay together.
+			spread := 1 + (rand.Float64()-0.5)*0.1
 			for i, rp := range p.reports {
 				if ctx.Err() != nil {
 					return
@@ -254,7 +236,7 @@ func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 			// A report due again before the round ended: the schedule
 			// cannot keep up, and the next round starts at once.
 			if late := time.Since(next); late > 0 {
-				p.overruns.Add(1)
+				p.counts.overrun()
 				level.Warn(p.logger).Log("msg", "polling the tenant's reports took longer than the shortest of their poll intervals; the next round starts now",
 					"took", time.Since(start).Round(time.Millisecond), "late", late.Round(time.Millisecond),
 					"hint", "raise poll_interval or report_poll_intervals, or split the tenants across app registrations or shards")
@@ -271,12 +253,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-time.After(d): // collected once unreferenced, even before it fires
 		return true
 	}
 }
@@ -287,17 +267,21 @@ func (p *tenantPoller) stop() {
 	<-p.done
 }
 
-// jitter returns a factor between 0.95 and 1.05 that spreads polls, so
-// tenants started together drift apart. (Intervals are at most a week, far
-// from overflowing.)
-func jitter() float64 {
-	return 1 + (rand.Float64()-0.5)*0.1
-}
-
 // minPollDeadline is the least time a report's poll is given: with a short
 // poll_interval a large report still finishes (and the round is counted as
 // an overrun) rather than being cut off every time.
 const minPollDeadline = 10 * time.Minute
+
+// pollRound is one pass over a tenant's reports. A token that cannot be had
+// fails every report of the pass alike, logged once with what to fix, and
+// without asking the token endpoint again (which may take request_timeout
+// each time). Once a report has failed after every retry with a 5xx, a network
+// error, a timeout or throttling, Graph is most likely down or overloaded: the
+// rest of the pass retries each request once only, so the round (and readiness) ends soon.
+type pollRound struct {
+	authErr   error // the round's token failure
+	graphDown bool
+}
 
 // pollReport polls one report under its deadline (its interval, or
 // minPollDeadline if longer) and swaps in its new status; it reports
@@ -323,20 +307,25 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	if err != nil && ctx.Err() != nil {
 		return false
 	}
-	old := rp.status.Load()
-	st := &reportStatus{
-		metrics: old.metrics, pieces: old.pieces, polled: true, lastSuccess: old.lastSuccess,
-		duration: end.Sub(start), records: old.records, errors: old.errors,
-	}
+	st := *rp.status.Load()
+	st.polled, st.up, st.duration, st.lastError = true, err == nil, end.Sub(start), ""
 	if err == nil {
 		rp.labels = env.labels // the poll's label values, now they count
-		st.metrics, st.up, st.lastSuccess, st.records = p.settings.keep(metrics), true, end, records
+		st.lastSuccess, st.records = end, records
 		var encErr error
-		if st.pieces, encErr = p.encoder.Encode(st.metrics.constMetrics(p.settings.tenant.Name)); encErr != nil { // a bug, not Graph's doing
+		if st.metrics, st.pieces, encErr = p.encode(metrics); encErr != nil { // a bug, not Graph's doing
 			level.Error(p.logger).Log("msg", "some of the report's metrics are inconsistent and left out of /metrics", "report", rp.name, "err", encErr)
 		}
 		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
 	} else {
+		msg := "poll failed; no data yet"
+		if !st.lastSuccess.IsZero() {
+			msg = "poll failed; keeping the last good values"
+		}
+		logAt := level.Warn
+		if round.authErr != nil {
+			logAt = level.Debug // the round's token failure, logged already
+		}
 		reason := graphapi.ReasonOf(err)
 		if errors.Is(err, context.DeadlineExceeded) && pctx.Err() != nil {
 			reason = graphapi.ReasonTimeout
@@ -347,122 +336,87 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		case graphapi.ReasonAuth:
 			round.authErr = err
 		}
-		st.errors = maps.Clone(old.errors)
+		st.errors = maps.Clone(st.errors)
 		st.errors[reason]++
 		st.lastError = err.Error()
-		msg := "poll failed; no data yet"
-		if !old.lastSuccess.IsZero() {
-			msg = "poll failed; keeping the last good values"
-		}
 		kv := []any{"msg", msg, "report", rp.name, "reason", reason, "err", err}
 		if hint := graphapi.HintOf(err); hint != "" {
 			kv = append(kv, "hint", hint)
 		}
-		if round.seen(reason) {
-			level.Debug(p.logger).Log(kv...)
-		} else {
-			level.Warn(p.logger).Log(kv...)
-		}
+		logAt(p.logger).Log(kv...)
 	}
-	rp.status.Store(st.withStatusMetrics(p.encoder, p.settings, rp.name))
+	p.setStatus(rp, &st)
 	return err == nil
 }
 
-// pollRound is one pass over a tenant's reports. A token that cannot be had
-// fails every report of the pass alike, without asking the token endpoint
-// again (which may take request_timeout each time): the log says so once
-// per pass, with what to fix, rather than once per report. Once a report has failed after
-// every retry with a 5xx, a network error, a timeout or throttling, Graph is
-// most likely down or overloaded: the rest of the pass retries each request
-// once only, so the round (and readiness) ends soon.
-type pollRound struct {
-	authLogged bool
-	authErr    error // the round's token failure
-	graphDown  bool
-}
-
-func (r *pollRound) seen(reason graphapi.Reason) bool {
-	if reason != graphapi.ReasonAuth {
-		return false
+// setStatus stores st as rp's status, with its own metrics (up, duration,
+// last success, records, errors) rendered and encoded once: scrapes only send them.
+func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
+	var m snapshot
+	if st.polled {
+		m.gauge(reportUpDesc, float64(b2i(st.up)), rp.name)
+		m.gauge(reportDurationDesc, st.duration.Seconds(), rp.name)
 	}
-	seen := r.authLogged
-	r.authLogged = true
-	return seen
-}
-
-// collectLive emits the tenant's metrics that change while it polls.
-func (p *tenantPoller) collectLive(ch chan<- prometheus.Metric) {
-	requests, _ := p.requests.snapshot()
-	p.liveMetrics(requests).collect(p.settings.tenant.Name, ch)
-}
-
-func (p *tenantPoller) liveMetrics(requests map[int]float64) snapshot {
-	m := &metricSet{}
-	m.counter(pollOverrunsDesc, float64(p.overruns.Load()))
-	for code, n := range requests {
-		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
+	if !st.lastSuccess.IsZero() {
+		m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, rp.name)
+		m.gauge(reportRecordsDesc, float64(st.records), rp.name)
 	}
-	return p.settings.keep(m.metrics)
+	for _, reason := range graphapi.Reasons() {
+		m.counter(reportErrorsDesc, st.errors[reason], rp.name, string(reason))
+	}
+	st.statusMetrics, st.statusPieces, _ = p.encode(m) // built just above: consistent
+	rp.status.Store(st)
 }
 
-// livePieces returns the live metrics encoded, encoding them again only
-// when a request or an overrun has been counted since the last time.
+// livePieces returns the live counts encoded, encoding them again only
+// when they have changed since the last time.
 func (p *tenantPoller) livePieces() []exposition.Piece {
-	requests, responses := p.requests.snapshot()
-	overruns := p.overruns.Load()
-	if c := p.live.Load(); c != nil && c.responses == responses && c.overruns == overruns {
+	m, changes := p.counts.metrics()
+	if c := p.live.Load(); c != nil && c.changes == changes {
 		return c.pieces
 	}
-	pieces, _ := p.encoder.Encode(p.liveMetrics(requests).constMetrics(p.settings.tenant.Name)) // built here: consistent
-	p.live.Store(&encodedLive{responses: responses, overruns: overruns, pieces: pieces})
+	_, pieces, _ := p.encode(m) // built here: consistent
+	p.live.Store(&encodedLive{changes: changes, pieces: pieces})
 	return pieces
 }
 
-// encodedLive is the live metrics encoded when the counters stood so.
+// encodedLive is the live counts encoded when they had changed so often.
 type encodedLive struct {
-	responses uint64
-	overruns  int64
-	pieces    []exposition.Piece
+	changes uint64
+	pieces  []exposition.Piece
 }
 
-// withStatusMetrics renders st's own metrics (up, duration, last success,
-// records, errors) and encodes them once, when it is stored, so scrapes
-// only send them.
-func (st *reportStatus) withStatusMetrics(enc *exposition.Encoder, s settings, report string) *reportStatus {
-	m := &metricSet{}
-	if st.polled {
-		m.gauge(reportUpDesc, float64(b2i(st.up)), report)
-		m.gauge(reportDurationDesc, st.duration.Seconds(), report)
-	}
-	if !st.lastSuccess.IsZero() {
-		m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, report)
-		m.gauge(reportRecordsDesc, float64(st.records), report)
-	}
-	for _, reason := range graphapi.Reasons() {
-		m.counter(reportErrorsDesc, st.errors[reason], report, string(reason))
-	}
-	st.statusMetrics = s.keep(m.metrics)
-	st.statusPieces, _ = enc.Encode(st.statusMetrics.constMetrics(s.tenant.Name)) // built just above: consistent
-	return st
+// liveCounts are a tenant's counters that move while it polls: Graph's
+// responses by status code, and rounds that took longer than poll_interval.
+type liveCounts struct {
+	mu       sync.Mutex
+	codes    map[int]float64
+	overruns float64
+	changes  uint64 // counts of either kind: tells whether they changed
 }
 
-// codeCounter counts Graph responses by status code.
-type codeCounter struct {
-	mu        sync.Mutex
-	counts    map[int]float64
-	responses uint64 // counted, of any code: tells whether counts changed
-}
-
-func (c *codeCounter) inc(code int) {
+func (c *liveCounts) response(code int) {
 	c.mu.Lock()
-	c.counts[code]++
-	c.responses++
+	c.codes[code]++
+	c.changes++
 	c.mu.Unlock()
 }
 
-// snapshot returns the counts by code and how many responses they add up to.
-func (c *codeCounter) snapshot() (map[int]float64, uint64) {
+func (c *liveCounts) overrun() {
+	c.mu.Lock()
+	c.overruns++
+	c.changes++
+	c.mu.Unlock()
+}
+
+// metrics returns the counts as samples, and how often they have changed.
+func (c *liveCounts) metrics() (snapshot, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.counts), c.responses
+	var m snapshot
+	m.counter(pollOverrunsDesc, c.overruns)
+	for code, n := range c.codes {
+		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
+	}
+	return m, c.changes
 }

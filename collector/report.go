@@ -1,8 +1,15 @@
 package collector
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"hash/maphash"
+	"maps"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,8 +36,6 @@ type pollEnv struct {
 	retention time.Duration // how long a counter series outlives Graph's last event of it
 }
 
-func (e *pollEnv) metrics() *metricSet { return &metricSet{} }
-
 // reportKind is what the collector knows of a report: how to build it, the
 // labels it takes from Graph (their distinct values are capped, see
 // labelLimit) and the metric families it emits.
@@ -53,6 +58,177 @@ func registerReport(name string, k reportKind) {
 	reports[name] = k
 }
 
-// newReport builds the named report; every name in config.AllReports() has
-// one (TestEveryReportIsRegistered).
-func newReport(name string) report { return reports[name].new() }
+// Bounds on the label values that come from Graph.
+const (
+	maxLabelBytes        = 128     // longer values are cut
+	otherValue           = "other" // what a value past its label's cap is counted as
+	seriesRetentionPolls = 48      // poll intervals a value (and a counter series) is kept after Graph last sent it
+)
+
+// labelLimit caps the distinct values of each label a report takes from
+// Graph (method, feature, user_type, status, reason), per tenant: the first
+// values seen keep their text, up to the label's cap; later ones are counted
+// as "other", and the drops counted. A value Graph has not sent for the
+// retention period is forgotten, which frees its place. Values are cut to
+// maxLabelBytes. So a broken or hostile Graph cannot make the exporter hold
+// or serve more than a bounded number of series.
+//
+// A poll works on a copy (begin) that replaces the original only when the
+// poll succeeds, so a failed poll changes nothing.
+type labelLimit struct {
+	max       map[string]int                  // per label: how many distinct values are kept
+	seen      map[string]map[string]time.Time // per label and value: when Graph last sent it
+	dropped   map[string]float64              // per label: values counted as "other"
+	now       time.Time                       // the poll's start, set by begin
+	retention time.Duration
+}
+
+func newLabelLimit(max map[string]int, retention time.Duration) *labelLimit {
+	l := &labelLimit{max: maps.Clone(max), seen: map[string]map[string]time.Time{}, dropped: map[string]float64{}, retention: retention}
+	for label := range max {
+		l.seen[label] = map[string]time.Time{}
+		l.dropped[label] = 0
+	}
+	return l
+}
+
+// begin returns the copy a poll starting at now works on, with the values
+// past retention forgotten.
+func (l *labelLimit) begin(now time.Time) *labelLimit {
+	c := &labelLimit{max: l.max, seen: make(map[string]map[string]time.Time, len(l.seen)),
+		dropped: maps.Clone(l.dropped), now: now, retention: l.retention}
+	cutoff := now.Add(-l.retention)
+	for label, values := range l.seen {
+		c.seen[label] = maps.Clone(values)
+		maps.DeleteFunc(c.seen[label], func(_ string, at time.Time) bool { return at.Before(cutoff) })
+	}
+	return c
+}
+
+// value returns v as the label's value: v itself (cut to maxLabelBytes) if
+// it is kept or there is room for it, else "other", counting the drop.
+func (l *labelLimit) value(label, v string) string {
+	v = cut(v)
+	values := l.seen[label]
+	if _, ok := values[v]; ok || len(values) < l.max[label] {
+		values[v] = l.now
+		return v
+	}
+	l.dropped[label]++
+	return otherValue
+}
+
+// known returns v as the label's value if it is kept, else "other",
+// admitting nothing and counting nothing: for data already counted, such as
+// an event seen in an earlier poll.
+func (l *labelLimit) known(label, v string) string {
+	v = cut(v)
+	if _, ok := l.seen[label][v]; ok {
+		l.seen[label][v] = l.now
+		return v
+	}
+	return otherValue
+}
+
+// emitDropped adds the drop counters, one per label, zeros included.
+func (l *labelLimit) emitDropped(m *snapshot, report string) {
+	for _, label := range slices.Sorted(maps.Keys(l.dropped)) {
+		m.counter(labelValuesDroppedDesc, l.dropped[label], report, label)
+	}
+}
+
+// cut returns v, or its first maxLabelBytes bytes (whole UTF-8 characters)
+// copied, so a huge value from Graph is not kept alive by its label.
+func cut(v string) string {
+	if len(v) <= maxLabelBytes {
+		return v
+	}
+	i := maxLabelBytes
+	for i > 0 && !utf8.RuneStart(v[i]) {
+		i--
+	}
+	return strings.Clone(v[:i])
+}
+
+// Helpers that more than one report uses live here, not in a report's
+// file, so that removing a report (a deprecated one, say) removes only
+// what that report alone uses.
+
+// b2i is 1 for true, 0 for false: for counting flags.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// featureMethod is the feature and method labels of an activity or event.
+type featureMethod struct{ feature, method string }
+
+func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
+	return slices.SortedFunc(maps.Keys(m), func(a, b featureMethod) int {
+		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.method, b.method))
+	})
+}
+
+// countOnce adds one to counts for each distinct value of values as label
+// maps it (two values may both become "other", or cut to the same text).
+func countOnce(counts map[string]int64, values []string, label func(string) string) {
+	done := make([]string, 0, len(values))
+	for _, v := range values {
+		if l := label(v); !slices.Contains(done, l) {
+			done = append(done, l)
+			counts[l]++
+		}
+	}
+}
+
+// newestDay reads a report of one row per day and returns the newest row's
+// samples, whatever order Graph sends the days in: those values adds, then
+// the row's day in Unix seconds under dayDesc. No row, no samples.
+func newestDay[T any](ctx context.Context, list func(context.Context, func(*T) error) (int, error),
+	day func(*T) time.Time, dayDesc *prometheus.Desc, values func(*snapshot, *T)) (snapshot, int, error) {
+	var best *T
+	n, err := list(ctx, func(r *T) error {
+		if best == nil || day(r).After(day(best)) {
+			c := *r // r is reused by the decoder
+			best = &c
+		}
+		return nil
+	})
+	if err != nil || best == nil {
+		return nil, n, err
+	}
+	var m snapshot
+	values(&m, best)
+	m.gauge(dayDesc, float64(day(best).UnixNano())/1e9)
+	return m, n, nil
+}
+
+// oncePerUser tells each user's first row in a poll from repeats (a user
+// Graph sends twice, on two pages), by a seeded 64-bit hash of the user's
+// id: about 16 bytes per user for the length of a poll.
+type oncePerUser struct {
+	seed       maphash.Seed
+	seen       map[uint64]struct{}
+	duplicates int
+}
+
+func newOncePerUser() *oncePerUser {
+	return &oncePerUser{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+}
+
+// first reports whether this is the user's first row. A row without an id
+// is refused as decode: every user row of these reports has one.
+func (o *oncePerUser) first(id string) (bool, error) {
+	if id == "" {
+		return false, &graphapi.Error{Reason: graphapi.ReasonDecode, Err: errors.New("a user row without an id")}
+	}
+	h := maphash.String(o.seed, id)
+	if _, dup := o.seen[h]; dup {
+		o.duplicates++
+		return false, nil
+	}
+	o.seen[h] = struct{}{}
+	return true, nil
+}

@@ -3,6 +3,8 @@ package collector
 import (
 	"context"
 	"hash/maphash"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +13,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	eventsDesc = desc("events_total",
 		"Distinct registration and reset events seen in userEventsSummary since the exporter started (the first poll counts what Graph still holds)."+polledNote,
@@ -35,7 +36,7 @@ var (
 
 func init() {
 	registerReport(config.UserEventsSummary, reportKind{
-		new:    func() report { return newUserEventsSummary() },
+		new:    func() report { return userEventsSummary{newDistinctEvents()} },
 		labels: []string{"feature", "method", "reason"},
 		descs:  []*prometheus.Desc{eventsDesc, eventFailuresDesc, periodEventsDesc, periodEventFailuresDesc, periodUsersDesc, periodFailedUsersDesc, eventKeysEvictedDesc},
 	})
@@ -46,10 +47,6 @@ func init() {
 // nothing), the events, failed events, users and failing users of each
 // window as gauges.
 type userEventsSummary struct{ events *distinctEvents }
-
-func newUserEventsSummary() *userEventsSummary {
-	return &userEventsSummary{events: newDistinctEvents()}
-}
 
 // periods are the windows of the period gauges, shortest first: an event
 // is in a window when it happened at most that long before the poll.
@@ -65,30 +62,19 @@ type windowCounts struct{ all, failed [len(periods)]int64 }
 // as ages (how long before the poll); -1 for none.
 type userWindows struct{ newest, newestFailed time.Duration }
 
-func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	p := r.events.begin(env.labels)
-	windows := map[featureMethod]*windowCounts{}
+func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
+	windows := map[featureMethod]windowCounts{}
 	seed := maphash.MakeSeed()
 	users := map[string]map[uint64]userWindows{} // by feature, then by the user's id
-	n, err := env.client.UserEvents(ctx, func(e *graphapi.Event) error {
-		fm, repeat := p.add(e)
-		if repeat {
-			return nil
-		}
-		w := windows[fm]
-		if w == nil {
-			w = &windowCounts{}
-			windows[fm] = w
-		}
-		age := env.now.Sub(e.EventDateTime.Time)
+	m, n, err := r.events.poll(ctx, env, env.client.UserEvents, eventsDesc, eventFailuresDesc, func(fm featureMethod, e *graphapi.Event) {
+		w, age := windows[fm], env.now.Sub(e.EventDateTime.Time)
 		for i, period := range periods {
 			if age <= period.span {
 				w.all[i]++
-				if e.Failed() { // an unknown outcome (null isSuccess) is an event, not a failure
-					w.failed[i]++
-				}
+				w.failed[i] += b2i(e.Failed()) // an unknown outcome (null isSuccess) is an event, not a failure
 			}
 		}
+		windows[fm] = w
 		byUser := users[fm.feature]
 		if byUser == nil {
 			byUser = map[uint64]userWindows{}
@@ -106,17 +92,10 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, i
 			}
 			byUser[id] = u
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, n, err
 	}
-	p.commit(env.now, env.retention)
-	m := env.metrics()
-	r.events.emit(m, eventsDesc, eventFailuresDesc)
-	m.counter(eventKeysEvictedDesc, r.events.evicted, config.UserEventsSummary)
-	m.gauge(reportDuplicatesDesc, float64(p.duplicates), env.report)
-	env.labels.emitDropped(m, env.report)
 	for _, fm := range sortedFeatureMethods(windows) {
 		w := windows[fm]
 		for i, period := range periods {
@@ -124,16 +103,12 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, i
 			m.gauge(periodEventFailuresDesc, float64(w.failed[i]), period.label, fm.feature, fm.method)
 		}
 	}
-	for _, feature := range sortedKeys(users) {
-		var all, failed [len(periods)]int
+	for _, feature := range slices.Sorted(maps.Keys(users)) {
+		var all, failed [len(periods)]int64
 		for _, u := range users[feature] {
 			for i, period := range periods {
-				if u.newest >= 0 && u.newest <= period.span {
-					all[i]++
-				}
-				if u.newestFailed >= 0 && u.newestFailed <= period.span {
-					failed[i]++
-				}
+				all[i] += b2i(u.newest >= 0 && u.newest <= period.span)
+				failed[i] += b2i(u.newestFailed >= 0 && u.newestFailed <= period.span)
 			}
 		}
 		for i, period := range periods {
@@ -141,7 +116,7 @@ func (r *userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, i
 			m.gauge(periodFailedUsersDesc, float64(failed[i]), period.label, feature)
 		}
 	}
-	return m.metrics, n, nil
+	return m, n, nil
 }
 
 // youngest returns the smaller of two ages, where -1 is none.

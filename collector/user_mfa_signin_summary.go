@@ -10,7 +10,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	dailySigninsDesc = desc("daily_signins",
 		"Single-factor and multi-factor sign-ins on the newest day of userMfaSignInSummary."+polledNote, "factor")
@@ -20,9 +19,8 @@ var (
 
 func init() {
 	registerReport(config.UserMFASignInSummary, reportKind{
-		new:    func() report { return userMFASignInSummary{} },
-		labels: nil,
-		descs:  []*prometheus.Desc{dailySigninsDesc, dailySigninsTimestampDesc},
+		new:   func() report { return userMFASignInSummary{} },
+		descs: []*prometheus.Desc{dailySigninsDesc, dailySigninsTimestampDesc},
 	})
 }
 
@@ -30,15 +28,10 @@ func init() {
 type userMFASignInSummary struct{}
 
 func (userMFASignInSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	day, n, err := newest(ctx, env.client.UserMFASignInSummaries, func(r *graphapi.UserMFASignInSummary) time.Time { return r.CreatedDateTime.Time })
-	if err != nil {
-		return nil, n, err
-	}
-	m := env.metrics()
-	if day != nil {
-		m.gauge(dailySigninsDesc, float64(day.SingleFactorSignIns), "single")
-		m.gauge(dailySigninsDesc, float64(day.MultiFactorSignIns), "multi")
-		m.gauge(dailySigninsTimestampDesc, unixSeconds(day.CreatedDateTime.Time))
-	}
-	return m.metrics, n, nil
+	return newestDay(ctx, env.client.UserMFASignInSummaries,
+		func(r *graphapi.UserMFASignInSummary) time.Time { return r.CreatedDateTime.Time }, dailySigninsTimestampDesc,
+		func(m *snapshot, day *graphapi.UserMFASignInSummary) {
+			m.gauge(dailySigninsDesc, float64(day.SingleFactorSignIns), "single")
+			m.gauge(dailySigninsDesc, float64(day.MultiFactorSignIns), "multi")
+		})
 }

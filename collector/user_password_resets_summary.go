@@ -10,7 +10,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	dailyPasswordOperationsDesc = desc("daily_password_operations",
 		"Admin resets, self-service resets and self-service changes of passwords on the newest day of userPasswordResetsAndChangesSummary."+polledNote,
@@ -21,9 +20,8 @@ var (
 
 func init() {
 	registerReport(config.UserPasswordResetsSummary, reportKind{
-		new:    func() report { return userPasswordResetsSummary{} },
-		labels: nil,
-		descs:  []*prometheus.Desc{dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc},
+		new:   func() report { return userPasswordResetsSummary{} },
+		descs: []*prometheus.Desc{dailyPasswordOperationsDesc, dailyPasswordOperationsTimestampDesc},
 	})
 }
 
@@ -31,16 +29,11 @@ func init() {
 type userPasswordResetsSummary struct{}
 
 func (userPasswordResetsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	day, n, err := newest(ctx, env.client.UserPasswordResetsSummaries, func(r *graphapi.UserPasswordResetsSummary) time.Time { return r.AggregatedDateTime.Time })
-	if err != nil {
-		return nil, n, err
-	}
-	m := env.metrics()
-	if day != nil {
-		m.gauge(dailyPasswordOperationsDesc, float64(day.PasswordResetsByAdminCount), "admin_reset")
-		m.gauge(dailyPasswordOperationsDesc, float64(day.PasswordResetsSelfServiceCount), "self_service_reset")
-		m.gauge(dailyPasswordOperationsDesc, float64(day.ChangePasswordSelfServiceCount), "self_service_change")
-		m.gauge(dailyPasswordOperationsTimestampDesc, unixSeconds(day.AggregatedDateTime.Time))
-	}
-	return m.metrics, n, nil
+	return newestDay(ctx, env.client.UserPasswordResetsSummaries,
+		func(r *graphapi.UserPasswordResetsSummary) time.Time { return r.AggregatedDateTime.Time }, dailyPasswordOperationsTimestampDesc,
+		func(m *snapshot, day *graphapi.UserPasswordResetsSummary) {
+			m.gauge(dailyPasswordOperationsDesc, float64(day.PasswordResetsByAdminCount), "admin_reset")
+			m.gauge(dailyPasswordOperationsDesc, float64(day.PasswordResetsSelfServiceCount), "self_service_reset")
+			m.gauge(dailyPasswordOperationsDesc, float64(day.ChangePasswordSelfServiceCount), "self_service_change")
+		})
 }

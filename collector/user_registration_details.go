@@ -3,7 +3,9 @@ package collector
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -11,7 +13,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// The report's metrics.
 var (
 	usersDesc = desc("users",
 		"Users in userRegistrationDetails by user type and admin role."+polledNote, "user_type", "admin")
@@ -55,19 +56,6 @@ const unknownValue = "unknown"
 // text order).
 type userGroup struct{ userType, admin string }
 
-// groupOf returns r's group, its user type through the label limit.
-func groupOf(r *graphapi.UserRegistrationDetails, labels *labelLimit) userGroup {
-	userType := r.UserType
-	if userType == "" {
-		userType = unknownValue
-	}
-	admin := unknownValue
-	if r.IsAdmin != nil {
-		admin = boolLabel(*r.IsAdmin)
-	}
-	return userGroup{labels.value("user_type", userType), admin}
-}
-
 type groupCounts struct {
 	users     int64
 	features  [7]int64 // indexed like features
@@ -82,7 +70,11 @@ func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot
 		if first, err := once.first(r.ID); !first {
 			return err
 		}
-		key := groupOf(r, env.labels)
+		admin := unknownValue
+		if r.IsAdmin != nil {
+			admin = strconv.FormatBool(*r.IsAdmin)
+		}
+		key := userGroup{env.labels.value("user_type", cmp.Or(r.UserType, unknownValue)), admin}
 		g := groups[key]
 		if g == nil {
 			g = &groupCounts{methods: map[string]int64{}, preferred: map[string]int64{}}
@@ -104,28 +96,24 @@ func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot
 	if err != nil {
 		return nil, n, err
 	}
-	keys := make([]userGroup, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b userGroup) int {
+	keys := slices.SortedFunc(maps.Keys(groups), func(a, b userGroup) int {
 		return cmp.Or(cmp.Compare(a.userType, b.userType), cmp.Compare(a.admin, b.admin))
 	})
-	m := env.metrics()
+	var m snapshot
 	for _, k := range keys {
 		g := groups[k]
 		m.gauge(usersDesc, float64(g.users), k.userType, k.admin)
 		for i, f := range features {
 			m.gauge(usersByFeatureDesc, float64(g.features[i]), k.userType, k.admin, f)
 		}
-		for _, method := range sortedKeys(g.methods) {
+		for _, method := range slices.Sorted(maps.Keys(g.methods)) {
 			m.gauge(usersByMethodDesc, float64(g.methods[method]), k.userType, k.admin, method)
 		}
-		for _, method := range sortedKeys(g.preferred) {
+		for _, method := range slices.Sorted(maps.Keys(g.preferred)) {
 			m.gauge(usersByPreferredMethodDesc, float64(g.preferred[method]), k.userType, k.admin, method)
 		}
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
-	env.labels.emitDropped(m, env.report)
-	return m.metrics, n, nil
+	env.labels.emitDropped(&m, env.report)
+	return m, n, nil
 }
