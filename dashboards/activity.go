@@ -15,22 +15,21 @@ import (
 
 // Metrics of user_events_summary, user_mfa_signin_summary,
 // user_password_resets_summary and the legacy usage reports.
-const (
-	events               = "entra_authmethods_events_total"
-	eventFailures        = "entra_authmethods_event_failures_total"
-	periodEvents         = "entra_authmethods_period_events"
-	periodEventFailures  = "entra_authmethods_period_event_failures"
-	periodUsers          = "entra_authmethods_period_users"
-	periodFailedUsers    = "entra_authmethods_period_failed_users"
-	dailySignins         = "entra_authmethods_daily_signins"
-	dailySigninsTime     = "entra_authmethods_daily_signins_timestamp_seconds"
-	dailyPasswordOps     = "entra_authmethods_daily_password_operations"
-	dailyPasswordOpsTime = "entra_authmethods_daily_password_operations_timestamp_seconds"
+var (
+	eventFailures        = metric("entra_authmethods_event_failures_total", "feature", "method", "reason")
+	periodEvents         = metric("entra_authmethods_period_events", "period", "feature", "method")
+	periodEventFailures  = metric("entra_authmethods_period_event_failures", "period", "feature", "method")
+	periodUsers          = metric("entra_authmethods_period_users", "period", "feature")
+	periodFailedUsers    = metric("entra_authmethods_period_failed_users", "period", "feature")
+	dailySignins         = metric("entra_authmethods_daily_signins", "factor")
+	dailySigninsTime     = metric("entra_authmethods_daily_signins_timestamp_seconds")
+	dailyPasswordOps     = metric("entra_authmethods_daily_password_operations", "operation")
+	dailyPasswordOpsTime = metric("entra_authmethods_daily_password_operations_timestamp_seconds")
 
-	credentialActivities       = "entra_authmethods_credential_usage_activities"
-	credentialFailedActivities = "entra_authmethods_credential_usage_failed_activities"
-	credentialEvents           = "entra_authmethods_credential_usage_events_total"
-	credentialEventFailures    = "entra_authmethods_credential_usage_event_failures_total"
+	credentialActivities       = metric("entra_authmethods_credential_usage_activities", "period", "feature", "method")
+	credentialFailedActivities = metric("entra_authmethods_credential_usage_failed_activities", "period", "feature", "method")
+	credentialEvents           = metric("entra_authmethods_credential_usage_events_total", "feature", "method")
+	credentialEventFailures    = metric("entra_authmethods_credential_usage_event_failures_total", "feature", "method", "reason")
 )
 
 // eventFeature is a value of the feature label of the event metrics.
@@ -75,15 +74,10 @@ func periodNames() []dashboard.ValueMapping {
 	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: options}}}
 }
 
-// windowTotal sums a window gauge by the given labels after merging it over targets.
-func windowTotal(metric, by string, matchers ...string) string {
-	return sumBy(by, one(metric, matchers...))
-}
-
 // windowRatio is the failure ratio within the windows, by the given labels;
 // nothing (not NaN) where a window holds no events.
 func windowRatio(by string, matchers ...string) string {
-	return ratio(windowTotal(periodEventFailures, by, matchers...), windowTotal(periodEvents, by, matchers...))
+	return ratio(sumBy(by, one(periodEventFailures, matchers...)), sumBy(by, one(periodEvents, matchers...)))
 }
 
 // spike holds what a failure-spike alert evaluates, per tenant, feature and
@@ -95,42 +89,39 @@ func windowRatio(by string, matchers ...string) string {
 // MinExcessFailures, the ratio is at least B + MinPoints, and at least
 // MinFailingUsers users failed.
 type spike struct {
-	events, failures, failingUsers     string // E_w, F_w, U_w
-	baseline, baselineOrZero           string // B (nothing without events), and as the alert takes it, by tenant and feature
-	ratio, baselineByWindow, threshold string // F_w/E_w, B and B + MinPoints by window
-	excess, conditions                 string // F_w - B × E_w; 1 when all three hold, else 0
-	minPoints                          string // MinPoints as PromQL
-	minExcess, minUsers                int
-	pointsText                         string // MinPoints in percentage points, "10"
+	events, failures, failingUsers string // E_w, F_w, U_w
+	ratio                          string // F_w / E_w
+	baseline, baselineOrZero       string // B (nothing without events), and as the alert takes it
+	tenantThreshold                string // B + MinPoints, by tenant and feature
+	baselineByWindow, threshold    string // B and B + MinPoints, by window
+	excess                         string // F_w - B × E_w
+	conditions                     string // 1 when all three hold, else 0
 }
 
 func newSpike(a eventFeature, s rules.Spike) spike {
 	f := a.matcher()
 	inWindows := `period=~"` + h1.name + "|" + h6.name + `"`
 	byWindow := "tenant, feature, period"
-	total := func(metric string, w window) string { return windowTotal(metric, "tenant, feature", f, w.matcher()) }
+	total := func(metric string, w window) string { return sumBy("tenant, feature", one(metric, f, w.matcher())) }
 	x := spike{
-		events:       windowTotal(periodEvents, byWindow, f, inWindows),
-		failures:     windowTotal(periodEventFailures, byWindow, f, inWindows),
+		events:       sumBy(byWindow, one(periodEvents, f, inWindows)),
+		failures:     sumBy(byWindow, one(periodEventFailures, f, inWindows)),
 		failingUsers: one(periodFailedUsers, f, inWindows),
 		baseline: fmt.Sprintf("(%s - %s) / ((%s - %s) > 0)",
 			total(periodEventFailures, d7), total(periodEventFailures, h6), total(periodEvents, d7), total(periodEvents, h6)),
-		minPoints:  strconv.FormatFloat(s.MinPoints, 'g', -1, 64),
-		minExcess:  s.MinExcessFailures,
-		minUsers:   s.MinFailingUsers,
-		pointsText: strconv.FormatFloat(math.Round(s.MinPoints*1000)/10, 'f', -1, 64),
 	}
+	x.ratio = ratio(x.failures, x.events)
 	x.baselineOrZero = fmt.Sprintf("(%s or 0 * %s)", x.baseline, total(periodEvents, d7))
+	x.tenantThreshold = x.baselineOrZero + " + " + strconv.FormatFloat(s.MinPoints, 'g', -1, 64)
 	// B joined onto each window's row of E_w.
 	byRow := func(expr string) string {
 		return fmt.Sprintf("(0 * %s) + on (tenant, feature) group_left () (%s)", x.events, expr)
 	}
-	x.ratio = ratio(x.failures, x.events)
 	x.baselineByWindow = byRow(x.baseline)
-	x.threshold = byRow(x.baselineOrZero + " + " + x.minPoints)
+	x.threshold = byRow(x.tenantThreshold)
 	x.excess = fmt.Sprintf("%s - (%s * on (tenant, feature) group_left () %s)", x.failures, x.events, x.baselineOrZero)
-	x.conditions = fmt.Sprintf("(%s >= bool %d) * (%s >= bool %s) * (%s >= bool %d)",
-		"("+x.excess+")", x.minExcess, "("+x.ratio+")", "("+x.threshold+")", x.failingUsers, x.minUsers)
+	x.conditions = fmt.Sprintf("((%s) >= bool %d) * ((%s) >= bool (%s)) * (%s >= bool %d)",
+		x.excess, s.MinExcessFailures, x.ratio, x.threshold, x.failingUsers, s.MinFailingUsers)
 	return x
 }
 
@@ -139,17 +130,15 @@ func newSpike(a eventFeature, s rules.Spike) spike {
 func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 	x := newSpike(a, s)
 	noun := strings.ToLower(a.noun)
-	var panels []cog.Builder[dashboard.Panel]
-
-	excessName := fmt.Sprintf("Excess failures (alert from %d)", x.minExcess)
-	usersName := fmt.Sprintf("Failing users (alert from %d)", x.minUsers)
-	thresholdName := "Threshold: baseline + " + x.pointsText + " points"
+	points := strconv.FormatFloat(math.Round(s.MinPoints*1000)/10, 'f', -1, 64) // "10" for 0.1
+	excessName := fmt.Sprintf("Excess failures (alert from %d)", s.MinExcessFailures)
+	usersName := fmt.Sprintf("Failing users (alert from %d)", s.MinFailingUsers)
 	t := tablePanel(a.noun+" failure spike: the alert's inputs now",
 		fmt.Sprintf("Per tenant and window (last hour, last 6 hours), as the spike alert computes them: the failure ratio, the baseline (failure ratio of the 7 days before the last 6 hours, weighted by volume; empty when those days had no events, which the alert takes as 0), the threshold the ratio must reach, failures beyond what the baseline predicts, and distinct users with a failure. The alert fires while all three hold (ratio, %s, %s) in either window.", excessName, usersName),
 		units.PercentUnit,
 		column{name: "Failure ratio", expr: x.ratio},
 		column{name: "Baseline", expr: x.baselineByWindow},
-		column{name: thresholdName, expr: x.threshold},
+		column{name: "Threshold: baseline + " + points + " points", expr: x.threshold},
 		column{name: "Events", unit: units.Short, expr: x.events},
 		column{name: "Failures", unit: units.Short, expr: x.failures},
 		column{name: excessName, unit: units.Short, expr: x.excess},
@@ -162,8 +151,8 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 			"renameByName":  map[string]string{"period": "Window"},
 		}})
 	t.OverrideByName("Window", []dashboard.DynamicConfigValue{{Id: "mappings", Value: periodNames()}})
-	colorCells(t, excessName, thresholds("green", step{float64(x.minExcess), "red"}))
-	colorCells(t, usersName, thresholds("green", step{float64(x.minUsers), "red"}))
+	colorCells(t, excessName, thresholds("green", step{float64(s.MinExcessFailures), "red"}))
+	colorCells(t, usersName, thresholds("green", step{float64(s.MinFailingUsers), "red"}))
 	t.OverrideByName("All three hold", []dashboard.DynamicConfigValue{
 		{Id: "mappings", Value: []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
 			Type: dashboard.MappingTypeValueToText,
@@ -174,26 +163,27 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 		}}}},
 		{Id: "custom.cellOptions", Value: map[string]string{"type": "color-background"}},
 	})
-	panels = append(panels, t)
 
-	panels = append(panels, dashedLine(timeseriesPanel(a.noun+" failure ratio against the alert's threshold",
-		"The failure ratio in the last hour and the last 6 hours, the baseline, and the threshold the alert needs (baseline + "+x.pointsText+" points, dashed); gaps where a window holds no events.",
-		units.PercentUnit,
-		series(x.ratio, "{{tenant}} {{period}}"),
-		series(x.baseline, "{{tenant}} baseline"),
-		series(x.baselineOrZero+" + "+x.minPoints, "{{tenant}} threshold")), "C").
-		Max(1).Span(8))
-	panels = append(panels, thresholdLine(timeseriesPanel("Excess "+noun+" failures against the alert's minimum",
-		fmt.Sprintf("Failures in the last hour and the last 6 hours beyond what the baseline predicts for their events; the alert needs at least %d (dashed).", x.minExcess),
-		units.Short,
-		series(x.excess, "{{tenant}} {{period}}")), float64(x.minExcess)).
-		Span(8))
-	panels = append(panels, thresholdLine(timeseriesPanel("Users with a failed "+noun+" against the alert's minimum",
-		fmt.Sprintf("Distinct users with at least one failed %s in the last hour and the last 6 hours; the alert needs at least %d (dashed).", noun, x.minUsers),
-		units.Short,
-		series(x.failingUsers, "{{tenant}} {{period}}")), float64(x.minUsers)).
-		Span(8))
-	return panels
+	return []cog.Builder[dashboard.Panel]{
+		t,
+		dashedLine(timeseriesPanel(a.noun+" failure ratio against the alert's threshold",
+			"The failure ratio in the last hour and the last 6 hours, the baseline, and the threshold the alert needs (baseline + "+points+" points, dashed); gaps where a window holds no events.",
+			units.PercentUnit,
+			series(x.ratio, "{{tenant}} {{period}}"),
+			series(x.baseline, "{{tenant}} baseline"),
+			series(x.tenantThreshold, "{{tenant}} threshold")), "C").
+			Max(1).Span(8),
+		thresholdLine(timeseriesPanel("Excess "+noun+" failures against the alert's minimum",
+			fmt.Sprintf("Failures in the last hour and the last 6 hours beyond what the baseline predicts for their events; the alert needs at least %d (dashed).", s.MinExcessFailures),
+			units.Short,
+			series(x.excess, "{{tenant}} {{period}}")), float64(s.MinExcessFailures)).
+			Span(8),
+		thresholdLine(timeseriesPanel("Users with a failed "+noun+" against the alert's minimum",
+			fmt.Sprintf("Distinct users with at least one failed %s in the last hour and the last 6 hours; the alert needs at least %d (dashed).", noun, s.MinFailingUsers),
+			units.Short,
+			series(x.failingUsers, "{{tenant}} {{period}}")), float64(s.MinFailingUsers)).
+			Span(8),
+	}
 }
 
 func activity(p Params) *board {
@@ -205,7 +195,7 @@ func activity(p Params) *board {
 	for _, a := range []eventFeature{registration, reset} {
 		var counts, ratios []*query
 		for _, w := range windows {
-			counts = append(counts, instant(windowTotal(periodEvents, "tenant", a.matcher(), w.matcher()), "{{tenant}} "+w.title))
+			counts = append(counts, instant(sumBy("tenant", one(periodEvents, a.matcher(), w.matcher())), "{{tenant}} "+w.title))
 			ratios = append(ratios, instant(windowRatio("tenant", a.matcher(), w.matcher()), "{{tenant}} "+w.title))
 		}
 		d.WithPanel(statPanel(a.title+" by window",
@@ -217,13 +207,13 @@ func activity(p Params) *board {
 	}
 	byWindow := "tenant, feature, period"
 	hasEvents := func(expr string) string {
-		return fmt.Sprintf("%s and on (%s) (%s > 0)", expr, byWindow, windowTotal(periodEvents, byWindow))
+		return fmt.Sprintf("%s and on (%s) (%s > 0)", expr, byWindow, sumBy(byWindow, one(periodEvents)))
 	}
 	windowsTable := tablePanel("Events and failures by window",
 		"Registrations and resets within the last hour, 6 hours, day, 7 and 30 days before the last poll: events, failures, their ratio, and the distinct users with an event and with a failure. Windows without events are left out.",
 		units.Short,
-		column{name: "Events", expr: windowTotal(periodEvents, byWindow) + " > 0"},
-		column{name: "Failures", expr: hasEvents(windowTotal(periodEventFailures, byWindow))},
+		column{name: "Events", expr: sumBy(byWindow, one(periodEvents)) + " > 0"},
+		column{name: "Failures", expr: hasEvents(sumBy(byWindow, one(periodEventFailures)))},
 		column{name: "Failure ratio", unit: units.PercentUnit, expr: windowRatio(byWindow)},
 		column{name: "Users", expr: hasEvents(one(periodUsers))},
 		column{name: "Failing users", expr: hasEvents(one(periodFailedUsers))}).
@@ -240,11 +230,11 @@ func activity(p Params) *board {
 		d.WithPanel(tableLegend(timeseriesPanel(a.title+" by method, last hour",
 			"Attempted "+a.events+" within the hour before each poll, by method: a rate per hour that restarts do not disturb.",
 			units.Short,
-			series(windowTotal(periodEvents, "tenant, method", f, h1.matcher()), "{{method}} ({{tenant}})"))))
+			series(sumBy("tenant, method", one(periodEvents, f, h1.matcher())), "{{method}} ({{tenant}})"))))
 		d.WithPanel(tableLegend(timeseriesPanel("Failed "+lower+" by method, last hour",
 			"Failed "+a.events+" within the hour before each poll, by method.",
 			units.Short,
-			series(windowTotal(periodEventFailures, "tenant, method", f, h1.matcher()), "{{method}} ({{tenant}})"))))
+			series(sumBy("tenant, method", one(periodEventFailures, f, h1.matcher())), "{{method}} ({{tenant}})"))))
 		var ratios, failing []*query
 		for _, w := range windows {
 			ratios = append(ratios, series(windowRatio("tenant", f, w.matcher()), "{{tenant}} "+w.title))
@@ -261,7 +251,7 @@ func activity(p Params) *board {
 		d.WithPanel(barGaugePanel(a.title+" by method, last 7 days",
 			"Attempted "+a.events+" by method within the 7 days before the last poll; methods without attempts are left out.",
 			units.Short,
-			instant("sort_desc("+windowTotal(periodEvents, "tenant, method", f, d7.matcher())+" > 0)", "{{method}} ({{tenant}})")))
+			instant("sort_desc("+sumBy("tenant, method", one(periodEvents, f, d7.matcher()))+" > 0)", "{{method}} ({{tenant}})")))
 		d.WithPanel(barGaugePanel(a.noun+" failure ratio by method, last 7 days",
 			"Share of "+a.events+" that failed, by method, within the 7 days before the last poll; methods without attempts are left out.",
 			units.PercentUnit,

@@ -8,17 +8,17 @@ import (
 )
 
 // Metrics of user_registration_details and credential_registration_*.
-const (
-	users             = "entra_authmethods_users"
-	usersByFeature    = "entra_authmethods_users_registered_by_feature"
-	usersByMethod     = "entra_authmethods_users_registered_by_method"
-	usersByPreference = "entra_authmethods_users_by_preferred_method"
+var (
+	users             = metric("entra_authmethods_users", "user_type", "admin")
+	usersByFeature    = metric("entra_authmethods_users_registered_by_feature", "user_type", "admin", "feature")
+	usersByMethod     = metric("entra_authmethods_users_registered_by_method", "user_type", "admin", "method")
+	usersByPreference = metric("entra_authmethods_users_by_preferred_method", "user_type", "admin", "method")
 
-	credentialUsers              = "entra_authmethods_credential_users"
-	credentialRegistrationUsers  = "entra_authmethods_credential_registration_users"
-	credentialDetailsUsers       = "entra_authmethods_credential_details_users"
-	credentialDetailsStatusUsers = "entra_authmethods_credential_details_status_users"
-	credentialDetailsMethodUsers = "entra_authmethods_credential_details_method_users"
+	credentialUsers              = metric("entra_authmethods_credential_users")
+	credentialRegistrationUsers  = metric("entra_authmethods_credential_registration_users", "status")
+	credentialDetailsUsers       = metric("entra_authmethods_credential_details_users")
+	credentialDetailsStatusUsers = metric("entra_authmethods_credential_details_status_users", "status")
+	credentialDetailsMethodUsers = metric("entra_authmethods_credential_details_method_users", "method")
 )
 
 // feature is a flag of userRegistrationDetails, as the feature label spells it.
@@ -60,9 +60,9 @@ func adoption(p Params) *board {
 	d := newDashboard(p, "adoption", "Entra ID authentication methods / Adoption",
 		"How many users are registered and capable for MFA, self-service password reset and passwordless sign-in, and with which methods; members and guests apart.",
 		"now-7d", "15m")
-	d.WithVariable(allVariable(queryVariable(userTypeVariable, "User type",
+	d.WithVariable(queryVariable(userTypeVariable, "User type",
 		"userType of userRegistrationDetails: member or guest. Shares are per user type, never members and guests together.",
-		`label_values(entra_authmethods_users{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, user_type)`), ".*"))
+		`label_values(entra_authmethods_users{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, user_type)`, ".*"))
 	ut := userTypeMatcher
 
 	d.WithRow(dashboard.NewRowBuilder("Coverage, per user type"))
@@ -70,14 +70,15 @@ func adoption(p Params) *board {
 		"Users listed by userRegistrationDetails, per tenant and user type.",
 		units.Short, neutral(),
 		instant(sumBy("tenant, user_type", one(users, ut)), "{{tenant}} {{user_type}}s")))
-	for _, f := range []feature{mfaCapable, mfaRegistered, ssprCapable} {
+	for _, f := range []feature{mfaCapable, mfaRegistered, ssprCapable, passwordlessCapable} {
+		th := coverage()
+		if f == passwordlessCapable {
+			th = thresholds("red", step{0.2, "orange"}, step{0.5, "green"})
+		}
 		d.WithPanel(ratioStat(f.title+" users", "Share of users who "+f.about+", per tenant and user type.",
-			coverage(),
+			th,
 			instant(share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(5))
 	}
-	d.WithPanel(ratioStat(passwordlessCapable.title+" users", "Share of users who "+passwordlessCapable.about+", per tenant and user type.",
-		thresholds("red", step{0.2, "orange"}, step{0.5, "green"}),
-		instant(share(passwordlessCapable, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(5))
 	d.WithPanel(statPanel("Users not MFA-capable",
 		"Users without an MFA-capable method, per tenant and user type: the accounts a password alone protects.",
 		units.Short, thresholds("green", step{1, "orange"}),
@@ -154,8 +155,8 @@ func adoption(p Params) *board {
 	legacy.WithPanel(barGaugePanel("Registration status share (getCredentialUserRegistrationCount)",
 		"Share of all users (members and guests) per registration status in the beta registration-count report.",
 		units.PercentUnit,
-		instant("sort_desc("+fmt.Sprintf("%s / on (tenant) group_left () (%s > 0)",
-			sumBy("tenant, status", one(credentialRegistrationUsers)), sumBy("tenant", one(credentialUsers)))+")", "{{status}} ({{tenant}})")).
+		instant(fmt.Sprintf("sort_desc(%s / on (tenant) group_left () (%s > 0))",
+			sumBy("tenant, status", one(credentialRegistrationUsers)), sumBy("tenant", one(credentialUsers))), "{{status}} ({{tenant}})")).
 		Max(1).Thresholds(coverage()))
 	legacy.WithPanel(timeseriesPanel("Registration details by status (credentialUserRegistrationDetails, stopped 2024-06-30)",
 		"Users per status from the deprecated registration-details report, and the users it listed.",

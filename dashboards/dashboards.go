@@ -140,8 +140,6 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 		Uid(p.UIDPrefix+"-"+uid).
 		Description(description).
 		Tags(p.Tags).
-		Editable().
-		Timezone("browser").
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time(from, "now").
 		Refresh(refresh).
@@ -151,24 +149,19 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 		// The job is a choice, not All: up of every job is not the exporter's.
 		WithVariable(queryVariable(jobVariable, "Job",
 			"The Prometheus job of the exporter's targets; the alert rules watch "+p.Rules.Job+".",
-			"label_values(entra_authmethods_exporter_build_info, job)").
-			Current(dashboard.VariableOption{
-				Selected: cog.ToPtr(true),
-				Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{p.Rules.Job}},
-				Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{p.Rules.Job}},
-			})).
-		WithVariable(allVariable(queryVariable(instanceVariable, "Instance",
+			"label_values(entra_authmethods_exporter_build_info, job)", "").
+			Current(selected(p.Rules.Job, p.Rules.Job))).
+		WithVariable(queryVariable(instanceVariable, "Instance",
 			"The exporter's targets in the job; with several (shards, or one exporter scraped twice) every count merges their series, so nothing is counted twice.",
-			`label_values(entra_authmethods_exporter_build_info{job=~"$job"}, instance)`), ".+")).
-		WithVariable(allVariable(queryVariable(tenantVariable, "Tenant",
+			`label_values(entra_authmethods_exporter_build_info{job=~"$job"}, instance)`, ".+")).
+		WithVariable(queryVariable(tenantVariable, "Tenant",
 			"The tenant label: the tenants' names in the exporter's configuration.",
-			`label_values(entra_authmethods_tenant_info{job=~"$job", instance=~"$instance"}, tenant)`), ".*")).
+			`label_values(entra_authmethods_tenant_info{job=~"$job", instance=~"$instance"}, tenant)`, ".*")).
 		Annotation(dashboard.NewAnnotationQueryBuilder().
 			Name("Annotations & Alerts").
 			Datasource(common.DataSourceRef{Type: cog.ToPtr("grafana"), Uid: cog.ToPtr("-- Grafana --")}).
 			Type("dashboard").
 			BuiltIn(1).
-			Enable(true).
 			Hide(true).
 			IconColor("rgba(0, 211, 255, 1)"))
 	// Firing alerts of the rules: paging ones in red, the others in orange.
@@ -181,7 +174,6 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 		d.Annotation(dashboard.NewAnnotationQueryBuilder().
 			Name(a.name).
 			Datasource(datasourceRef()).
-			Enable(true).
 			IconColor(a.color).
 			Expr(`ALERTS{alertname=~"EntraAuthMethods.*", alertstate="firing", ` + a.severity + `, tenant=~"$tenant|"}`).
 			Step("60s").
@@ -192,8 +184,11 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 	return d
 }
 
-func queryVariable(name, label, description, query string) *dashboard.QueryVariableBuilder {
-	return dashboard.NewQueryVariableBuilder(name).
+// queryVariable is a multi-select variable of the query's values; with an
+// allValue, the regex that stands for all of them, it offers All, selected
+// by default.
+func queryVariable(name, label, description, query, allValue string) *dashboard.QueryVariableBuilder {
+	v := dashboard.NewQueryVariableBuilder(name).
 		Label(label).
 		Description(description).
 		Datasource(datasourceRef()).
@@ -202,17 +197,19 @@ func queryVariable(name, label, description, query string) *dashboard.QueryVaria
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 		Sort(dashboard.VariableSortAlphabeticalCaseInsensitiveAsc).
 		Multi(true)
+	if allValue != "" {
+		v.IncludeAll(true).AllValue(allValue).Current(selected("All", "$__all"))
+	}
+	return v
 }
 
-// allVariable offers All, selected by default, as the regex allValue.
-func allVariable(v *dashboard.QueryVariableBuilder, allValue string) *dashboard.QueryVariableBuilder {
-	return v.IncludeAll(true).
-		AllValue(allValue).
-		Current(dashboard.VariableOption{
-			Selected: cog.ToPtr(true),
-			Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
-			Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
-		})
+// selected is a variable's default: one value, selected.
+func selected(text, value string) dashboard.VariableOption {
+	return dashboard.VariableOption{
+		Selected: cog.ToPtr(true),
+		Text:     dashboard.StringOrArrayOfString{ArrayOfString: []string{text}},
+		Value:    dashboard.StringOrArrayOfString{ArrayOfString: []string{value}},
+	}
 }
 
 // render builds the dashboard, numbers its panels (rows and the panels of

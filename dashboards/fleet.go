@@ -81,8 +81,8 @@ func fleet(p Params) *board {
 			fmt.Sprintf("The %d tenants whose %s failed most often in the 6 hours before the last poll, with the volume behind the ratio; tenants without events are left out.", worst, a.events),
 			units.Short,
 			column{name: "Failure ratio", unit: units.PercentUnit, expr: top},
-			column{name: "Events", expr: among(windowTotal(periodEvents, byFeature, f, h6.matcher()))},
-			column{name: "Failures", expr: among(windowTotal(periodEventFailures, byFeature, f, h6.matcher()))},
+			column{name: "Events", expr: among(sumBy(byFeature, one(periodEvents, f, h6.matcher())))},
+			column{name: "Failures", expr: among(sumBy(byFeature, one(periodEventFailures, f, h6.matcher())))},
 			column{name: "Failing users", expr: among(sumBy(byFeature, one(periodFailedUsers, f, h6.matcher())))}).
 			NoValue("no events")
 		colorCells(t, "Failure ratio", failureRatio())

@@ -2,7 +2,6 @@ package dashboards
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -12,25 +11,25 @@ import (
 )
 
 // The exporter's own metrics: how its polls of Graph go.
-const (
-	reportUp      = "entra_authmethods_report_up"
-	lastSuccess   = "entra_authmethods_report_last_success_timestamp_seconds"
-	pollDuration  = "entra_authmethods_report_duration_seconds"
-	reportRecords = "entra_authmethods_report_records"
-	duplicates    = "entra_authmethods_report_duplicate_records"
-	reportErrors  = "entra_authmethods_report_errors_total"
-	graphRequests = "entra_authmethods_graph_requests_total"
-	pollInterval  = "entra_authmethods_poll_interval_seconds"
-	pollOverruns  = "entra_authmethods_poll_overruns_total"
-	evictedKeys   = "entra_authmethods_event_keys_evicted_total"
-	droppedValues = "entra_authmethods_label_values_dropped_total"
-	tenantInfo    = "entra_authmethods_tenant_info"
-	buildInfo     = "entra_authmethods_exporter_build_info"
+var (
+	reportUp      = metric("entra_authmethods_report_up", "report")
+	lastSuccess   = metric("entra_authmethods_report_last_success_timestamp_seconds", "report")
+	pollDuration  = metric("entra_authmethods_report_duration_seconds", "report")
+	reportRecords = metric("entra_authmethods_report_records", "report")
+	duplicates    = metric("entra_authmethods_report_duplicate_records", "report")
+	reportErrors  = metric("entra_authmethods_report_errors_total", "report", "reason")
+	graphRequests = metric("entra_authmethods_graph_requests_total", "code")
+	pollInterval  = metric("entra_authmethods_poll_interval_seconds", "report")
+	pollOverruns  = metric("entra_authmethods_poll_overruns_total")
+	evictedKeys   = metric("entra_authmethods_event_keys_evicted_total", "report")
+	droppedValues = metric("entra_authmethods_label_values_dropped_total", "report", "label")
+	tenantInfo    = metric("entra_authmethods_tenant_info", "tenant_id", "cloud")
 
 	// Once per process, without tenant: with --total-shards=N, N processes
 	// (targets of the job) each poll their own tenants.
-	shardInfo        = "entra_authmethods_shard_info"
-	shardsConfigured = "entra_authmethods_shards_configured"
+	buildInfo        = processMetric("entra_authmethods_exporter_build_info", "version", "revision", "goversion")
+	shardInfo        = processMetric("entra_authmethods_shard_info", "shard", "total_shards")
+	shardsConfigured = processMetric("entra_authmethods_shards_configured")
 )
 
 // timesPollInterval is the unit of data ages divided by the poll interval.
@@ -42,7 +41,7 @@ const timesPollInterval = "suffix:×"
 // and the poll's duration); from 1.5 a poll is late or has failed.
 var (
 	dataAge          = fmt.Sprintf("max by (tenant, report) (time() - %s)", sel(lastSuccess))
-	dataAgeIntervals = fmt.Sprintf("%s / (%s > 0)", dataAge, one(pollInterval))
+	dataAgeIntervals = ratio(dataAge, one(pollInterval))
 )
 
 // A tenant's shortest and longest poll interval among its reports.
@@ -51,68 +50,32 @@ var (
 	longestInterval  = fmt.Sprintf("max by (tenant) (%s)", one(pollInterval))
 )
 
-// Shards: the distinct shards the job's scraped targets run (a target down
-// or gone has no shard_info), and the --total-shards they run with; 1 and
-// 1 when the exporter is not sharded.
-var (
-	shardsUp       = fmt.Sprintf("count(count by (shard) (max by (%s) (%s)))", strings.Join(processLabels[shardInfo], ", "), perTarget(shardInfo))
-	shardsExpected = fmt.Sprintf("max by () (%s)", perTarget(shardsConfigured))
-)
-
 func staleness() *dashboard.ThresholdsConfigBuilder {
 	return thresholds("green", step{1.5, "orange"}, step{3, "red"})
 }
 
-// Exporter states of the headline: up, or down (a target's scrape fails),
-// or absent (the job has no target: gone from service discovery).
-const (
-	exporterUp     = 1
-	exporterDown   = 0
-	exporterAbsent = -1
-)
-
-// exporterState is the headline's query: the worst target's up, or absent.
-var exporterState = fmt.Sprintf("min(%s) or on () vector(%d)", up, exporterAbsent)
-
 // upDown shows up (and report_up) as up (green) and down (red), and the
-// headline's absent in red.
+// headline's -1, the job without a target, as absent in red.
 func upDown() []dashboard.ValueMapping {
 	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
 		Type: dashboard.MappingTypeValueToText,
 		Options: map[string]dashboard.ValueMappingResult{
-			fmt.Sprint(exporterAbsent): {Text: cog.ToPtr("absent"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](0)},
-			fmt.Sprint(exporterDown):   {Text: cog.ToPtr("down"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](1)},
-			fmt.Sprint(exporterUp):     {Text: cog.ToPtr("up"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](2)},
+			"-1": {Text: cog.ToPtr("absent"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](0)},
+			"0":  {Text: cog.ToPtr("down"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](1)},
+			"1":  {Text: cog.ToPtr("up"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](2)},
 		},
 	}}, noData()}
 }
 
-// throttledShare is the share of Graph requests answered with 429 over the
-// time range; 0, not nothing, while no 429 has been seen (the series for
-// code 429 only appears with the first one).
-func throttledShare() string {
-	all := sumBy("tenant", overRange(graphRequests))
-	throttled := sumBy("tenant", overRange(graphRequests, `code="429"`))
-	return fmt.Sprintf("(%s or 0 * %s) / (%s > 0)", throttled, all, all)
-}
-
-// upTimeline is a state timeline of up/down values.
+// upTimeline is a state timeline of up/down values, without a legend.
 func upTimeline(title, description string, q *query) *statetimeline.PanelBuilder {
-	return statetimeline.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(targets([]*query{q})).
-		Interval(minInterval).
-		Unit(units.NoUnit).
+	return newPanel(statetimeline.NewPanelBuilder(), title, description, units.NoUnit, []*query{q}).
 		Mappings(upDown()).
 		Thresholds(thresholds("red", step{1, "green"})).
 		ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds)).
 		ShowValue(common.VisibilityModeNever).
-		MergeValues(true).
 		RowHeight(0.8).
 		FillOpacity(80).
-		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(false).DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom)).
 		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)).
 		Height(8).Span(24)
 }
@@ -125,8 +88,9 @@ func exporterHealth(p Params) *board {
 	d.WithRow(dashboard.NewRowBuilder("Status"))
 	d.WithPanel(statPanel("Exporter",
 		"Whether Prometheus scrapes the exporter: up; down when a target's scrape fails (up is 0); absent when the job has no target at all (gone from service discovery). Any other view of a stopped exporter shows no data.",
-		units.NoUnit, thresholds("red", step{exporterUp, "green"}),
-		instant(exporterState, "exporter")).
+		units.NoUnit, thresholds("red", step{1, "green"}),
+		// The worst target's up, or -1 (absent) when the job has no target.
+		instant("min("+up+") or on () vector(-1)", "exporter")).
 		Mappings(upDown()).
 		ColorMode(common.BigValueColorModeBackground))
 	d.WithPanel(statPanel("Targets down",
@@ -137,11 +101,14 @@ func exporterHealth(p Params) *board {
 	shards := statPanel("Shards",
 		"Shards scraped (distinct shards among the targets that answer) and configured (--total-shards): 1 and 1 when the exporter is not sharded. Fewer scraped than configured: the tenants of the missing shards are not watched (alert EntraAuthMethodsShardMissing).",
 		units.Short, thresholds("red", step{1, "green"}),
-		instant(shardsUp, "scraped"),
-		instant(shardsExpected, "configured")).
+		// A target down or gone has no shard_info.
+		instant("count(count by (shard) ("+onePerTarget(shardInfo)+"))", "scraped"),
+		instant(onePerTarget(shardsConfigured), "configured")).
 		TextMode(common.BigValueTextModeValueAndName).
 		Span(3)
-	shards.OverrideByQuery("B", neutralValues())
+	// The configured count is neither good nor bad.
+	neutralSteps, _ := neutral().Build() // thresholds() never records an error
+	shards.OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "thresholds", Value: neutralSteps}})
 	d.WithPanel(shards)
 	d.WithPanel(statPanel("Reports failing",
 		"Reports whose last poll failed (report_up is 0); their previous values stay on /metrics.",
@@ -229,10 +196,13 @@ func exporterHealth(p Params) *board {
 		units.Short,
 		instant("sort_desc("+sumBy("tenant, code", overRange(graphRequests))+" > 0)", "{{code}} ({{tenant}})")).
 		Span(16))
+	requests := sumBy("tenant", overRange(graphRequests))
+	throttled := sumBy("tenant", overRange(graphRequests, `code="429"`))
 	d.WithPanel(ratioStat("Throttled share over the time range",
 		"Share of Graph requests answered with 429 Too Many Requests within the dashboard's time range; the exporter paces itself to keep this at 0.",
 		thresholds("green", step{0.01, "orange"}, step{0.1, "red"}),
-		instant(throttledShare(), "{{tenant}}")).
+		// 0, not nothing, before the first 429: only then does its series appear.
+		instant(ratio("("+throttled+" or 0 * "+requests+")", requests), "{{tenant}}")).
 		Mappings([]dashboard.ValueMapping{special("no requests", "text")}).
 		NoValue("no requests").
 		Span(8).Height(8))
@@ -248,8 +218,7 @@ func exporterHealth(p Params) *board {
 	d.WithPanel(tablePanel("Exporter versions",
 		"The versions of the exporter the selected targets run: more than one during a rollout.",
 		units.Short,
-		column{name: "build_info", hidden: true, expr: fmt.Sprintf("max by (%s) (%s)",
-			strings.Join(processLabels[buildInfo], ", "), perTarget(buildInfo))}).
+		column{name: "build_info", hidden: true, expr: onePerTarget(buildInfo)}).
 		Span(8).Height(5))
 	return d
 }

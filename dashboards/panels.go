@@ -18,10 +18,8 @@ import (
 
 // This file holds the shapes every dashboard is made of: selectors that
 // always carry the job, instance and tenant filters, series merged over
-// targets, queries bound to the datasource variable, and the four panel kinds
-// (stat, timeseries, bar gauge, table) with the defaults the dashboards share.
-// Each helper returns the SDK's builder, so a dashboard can still adjust a
-// panel (size, legend, overrides) where it needs to.
+// targets, and the panel kinds with the defaults the dashboards share. Each
+// helper returns the SDK's builder, so a dashboard can still adjust a panel.
 
 // Matchers of the dashboard variables. Every selector of the exporter's
 // metrics carries the first three; user_type only where the metric has it.
@@ -32,10 +30,30 @@ const (
 	userTypeMatcher = `user_type=~"$user_type"`
 )
 
-// minInterval is every panel's minimum query interval: a 60 s scrape then
-// always has a sample per step, and Grafana's $__rate_interval is at least
-// four scrapes long.
-const minInterval = "1m"
+// up is Prometheus's own target health of the exporter's targets; it has no
+// tenant, since a target serves all of its tenants.
+const up = `up{` + jobMatcher + `, ` + instanceMatcher + `}`
+
+// ownLabels are each per-tenant metric's labels besides tenant (and the job
+// and instance Prometheus adds): the labels one merges a metric's series
+// over targets by. metric fills it.
+var ownLabels = map[string][]string{}
+
+// metric declares one of the exporter's per-tenant metrics and its own labels.
+func metric(name string, labels ...string) string {
+	ownLabels[name] = labels
+	return name
+}
+
+// processLabels are the labels of the metrics the exporter has once per
+// process (a target) rather than per tenant: they have no tenant label, so
+// their selectors carry no tenant filter. processMetric fills it.
+var processLabels = map[string][]string{}
+
+func processMetric(name string, labels ...string) string {
+	processLabels[name] = labels
+	return name
+}
 
 // sel is a selector of one of the exporter's metrics with the given label
 // matchers and the variables' filters, e.g.
@@ -45,77 +63,11 @@ func sel(metric string, matchers ...string) string {
 	return metric + "{" + strings.Join(slices.Concat(matchers, []string{jobMatcher, instanceMatcher, tenantMatcher}), ", ") + "}"
 }
 
-// up is Prometheus's own target health of the exporter's targets; it has no
-// tenant, since a target serves all of its tenants.
-const up = `up{` + jobMatcher + `, ` + instanceMatcher + `}`
-
-// ownLabels are each metric's labels besides tenant (and the job and
-// instance Prometheus adds): the labels one merges a metric's series over
-// targets by.
-var ownLabels = map[string][]string{
-	users:             {"user_type", "admin"},
-	usersByFeature:    {"user_type", "admin", "feature"},
-	usersByMethod:     {"user_type", "admin", "method"},
-	usersByPreference: {"user_type", "admin", "method"},
-
-	events:               {"feature", "method"},
-	eventFailures:        {"feature", "method", "reason"},
-	periodEvents:         {"period", "feature", "method"},
-	periodEventFailures:  {"period", "feature", "method"},
-	periodUsers:          {"period", "feature"},
-	periodFailedUsers:    {"period", "feature"},
-	dailySignins:         {"factor"},
-	dailySigninsTime:     nil,
-	dailyPasswordOps:     {"operation"},
-	dailyPasswordOpsTime: nil,
-
-	credentialUsers:              nil,
-	credentialRegistrationUsers:  {"status"},
-	credentialDetailsUsers:       nil,
-	credentialDetailsStatusUsers: {"status"},
-	credentialDetailsMethodUsers: {"method"},
-	credentialActivities:         {"period", "feature", "method"},
-	credentialFailedActivities:   {"period", "feature", "method"},
-	credentialEvents:             {"feature", "method"},
-	credentialEventFailures:      {"feature", "method", "reason"},
-
-	reportUp:      {"report"},
-	lastSuccess:   {"report"},
-	pollDuration:  {"report"},
-	reportRecords: {"report"},
-	duplicates:    {"report"},
-	reportErrors:  {"report", "reason"},
-	graphRequests: {"code"},
-	pollInterval:  {"report"},
-	pollOverruns:  nil,
-	evictedKeys:   {"report"},
-	droppedValues: {"report", "label"},
-	tenantInfo:    {"tenant_id", "cloud"},
-}
-
-// processLabels are the labels of the metrics the exporter has once per
-// process (a target) rather than per tenant: they have no tenant label, so
-// their selectors carry no tenant filter (perTarget).
-var processLabels = map[string][]string{
-	buildInfo:        {"version", "revision", "goversion"},
-	shardInfo:        {"shard", "total_shards"},
-	shardsConfigured: nil,
-}
-
-// perTarget is a selector of one of the metrics of processLabels, with the
-// job and instance filters only: a tenant selection leaves it whole.
-func perTarget(metric string) string {
-	if _, ok := processLabels[metric]; !ok {
-		panic("dashboards: " + metric + " is not a metric of the process")
-	}
-	return metric + "{" + jobMatcher + ", " + instanceMatcher + "}"
-}
-
 // mergeBy is the label list a metric's series are merged by: tenant and its own labels.
 func mergeBy(metric string) string {
 	labels, ok := ownLabels[metric]
 	if !ok {
-		panic("dashboards: no ownLabels for " + metric)
+		panic("dashboards: " + metric + " is not declared with metric")
 	}
 	return strings.Join(append([]string{"tenant"}, labels...), ", ")
 }
@@ -127,6 +79,16 @@ func one(metric string, matchers ...string) string {
 	return fmt.Sprintf("max by (%s) (%s)", mergeBy(metric), sel(metric, matchers...))
 }
 
+// onePerTarget is one for the metrics of processLabels, with the job and
+// instance filters only: a tenant selection leaves them whole.
+func onePerTarget(metric string) string {
+	labels, ok := processLabels[metric]
+	if !ok {
+		panic("dashboards: " + metric + " is not declared with processMetric")
+	}
+	return fmt.Sprintf("max by (%s) (%s{%s, %s})", strings.Join(labels, ", "), metric, jobMatcher, instanceMatcher)
+}
+
 // overRange is a counter's increase over the dashboard's time range, merged
 // over targets. The exporter's counters step once per poll, so only ranges
 // much longer than the poll interval say something; a restart makes the
@@ -135,7 +97,6 @@ func overRange(counter string, matchers ...string) string {
 	return fmt.Sprintf("max by (%s) (increase(%s[$__range]))", mergeBy(counter), sel(counter, matchers...))
 }
 
-// sumBy sums expr by the given labels.
 func sumBy(by, expr string) string { return fmt.Sprintf("sum by (%s) (%s)", by, expr) }
 
 // ratio divides, leaving out series whose denominator is 0 (no events, no
@@ -149,7 +110,6 @@ func datasourceRef() common.DataSourceRef {
 	return common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${" + datasourceVariable + "}")}
 }
 
-// query is a Prometheus query of a panel.
 type query = prometheus.DataqueryBuilder
 
 // series is a range query, drawn over the dashboard's time range.
@@ -164,16 +124,34 @@ func instant(expr, legend string) *query {
 	return prometheus.NewDataqueryBuilder().Expr(expr).LegendFormat(legend).Instant()
 }
 
-// targets names the queries A, B, C... and binds them to the datasource variable.
-func targets(queries []*query) []cog.Builder[variants.Dataquery] {
-	out := make([]cog.Builder[variants.Dataquery], 0, len(queries))
-	for i, q := range queries {
-		out = append(out, q.RefId(refID(i)).Datasource(datasourceRef()))
-	}
-	return out
+func refID(i int) string { return string(rune('A' + i)) }
+
+// panelBuilder is what the SDK's panel builders have in common.
+type panelBuilder[P any] interface {
+	Title(string) P
+	Description(string) P
+	Datasource(common.DataSourceRef) P
+	Targets([]cog.Builder[variants.Dataquery]) P
+	Interval(string) P
+	Unit(string) P
 }
 
-func refID(i int) string { return string(rune('A' + i)) }
+// newPanel sets what every panel has: its queries, named A, B, C... and
+// bound to the datasource variable, and a minimum interval of 1m, so a 60 s
+// scrape always has a sample per step and Grafana's $__rate_interval is at
+// least four scrapes long.
+func newPanel[P panelBuilder[P]](p P, title, description, unit string, queries []*query) P {
+	targets := make([]cog.Builder[variants.Dataquery], 0, len(queries))
+	for i, q := range queries {
+		targets = append(targets, q.RefId(refID(i)).Datasource(datasourceRef()))
+	}
+	return p.Title(title).
+		Description(description).
+		Datasource(datasourceRef()).
+		Targets(targets).
+		Interval("1m").
+		Unit(unit)
+}
 
 // step is a threshold: from this value up, the panel shows color.
 type step struct {
@@ -192,12 +170,6 @@ func thresholds(base string, steps ...step) *dashboard.ThresholdsConfigBuilder {
 
 // neutral is for values that are neither good nor bad.
 func neutral() *dashboard.ThresholdsConfigBuilder { return thresholds("text") }
-
-// neutralValues overrides a query's or column's thresholds with neutral().
-func neutralValues() []dashboard.DynamicConfigValue {
-	steps, _ := neutral().Build() // a fixed, valid configuration
-	return []dashboard.DynamicConfigValue{{Id: "thresholds", Value: steps}}
-}
 
 // zeroIsGood marks anything from one up red (failing reports, unprotected admins).
 func zeroIsGood() *dashboard.ThresholdsConfigBuilder { return thresholds("green", step{1, "red"}) }
@@ -228,29 +200,16 @@ func special(text, color string) dashboard.ValueMapping {
 // that is what a stopped exporter or a vanished target looks like.
 func noData() dashboard.ValueMapping { return special("no data", "red") }
 
-// noEvents is what a ratio shows whose denominator is 0.
-func noEvents() dashboard.ValueMapping { return special("no events", "text") }
-
 // statPanel is a single value per series (one per tenant, usually), colored
-// by the thresholds; its queries should be instant ones. Nothing returned
-// shows "no data" in red.
+// by the thresholds; its queries should be instant ones.
 func statPanel(title, description, unit string, th *dashboard.ThresholdsConfigBuilder, queries ...*query) *stat.PanelBuilder {
-	return stat.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(targets(queries)).
-		Interval(minInterval).
-		Unit(unit).
+	return newPanel(stat.NewPanelBuilder(), title, description, unit, queries).
 		Thresholds(th).
 		Mappings([]dashboard.ValueMapping{noData()}).
 		NoValue("no data").
 		ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds)).
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"last"}).Values(false)).
 		GraphMode(common.BigValueGraphModeNone).
-		ColorMode(common.BigValueColorModeValue).
-		TextMode(common.BigValueTextModeAuto).
-		JustifyMode(common.BigValueJustifyModeAuto).
 		Orientation(common.VizOrientationAuto).
 		Height(5).
 		Span(4)
@@ -260,7 +219,7 @@ func statPanel(title, description, unit string, th *dashboard.ThresholdsConfigBu
 // there is nothing to divide by.
 func ratioStat(title, description string, th *dashboard.ThresholdsConfigBuilder, queries ...*query) *stat.PanelBuilder {
 	return statPanel(title, description, "percentunit", th, queries...).
-		Mappings([]dashboard.ValueMapping{noEvents()}).
+		Mappings([]dashboard.ValueMapping{special("no events", "text")}).
 		NoValue("no events").
 		Min(0).Max(1)
 }
@@ -269,23 +228,14 @@ func ratioStat(title, description string, th *dashboard.ThresholdsConfigBuilder,
 // 0 up (lower where values are negative). The exporter's values change once
 // per poll, so lines step rather than slope, and a missing value leaves a gap.
 func timeseriesPanel(title, description, unit string, queries ...*query) *timeseries.PanelBuilder {
-	return timeseries.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(targets(queries)).
-		Interval(minInterval).
-		Unit(unit).
+	return newPanel(timeseries.NewPanelBuilder(), title, description, unit, queries).
 		AxisSoftMin(0).
 		ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdPaletteClassic)).
 		LineWidth(1).
 		FillOpacity(10).
 		LineInterpolation(common.LineInterpolationStepAfter).
 		ShowPoints(common.VisibilityModeNever).
-		Legend(common.NewVizLegendOptionsBuilder().
-			ShowLegend(true).
-			DisplayMode(common.LegendDisplayModeList).
-			Placement(common.LegendPlacementBottom)).
+		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true)).
 		Tooltip(common.NewVizTooltipOptionsBuilder().
 			Mode(common.TooltipDisplayModeMulti).
 			Sort(common.SortOrderDescending)).
@@ -323,22 +273,13 @@ func thresholdLine(p *timeseries.PanelBuilder, from float64) *timeseries.PanelBu
 // barGaugePanel shows the current value of each series as a horizontal bar;
 // its queries should be instant ones, sorted with sort_desc (or sort).
 func barGaugePanel(title, description, unit string, queries ...*query) *bargauge.PanelBuilder {
-	return bargauge.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(targets(queries)).
-		Interval(minInterval).
-		Unit(unit).
+	return newPanel(bargauge.NewPanelBuilder(), title, description, unit, queries).
 		Min(0).
 		Thresholds(thresholds("blue")).
 		ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdThresholds)).
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"last"}).Values(false)).
 		Orientation(common.VizOrientationHorizontal).
-		DisplayMode(common.BarGaugeDisplayModeGradient).
-		ValueMode(common.BarGaugeValueModeColor).
 		NamePlacement(common.BarGaugeNamePlacementLeft).
-		ShowUnfilled(true).
 		Height(8).
 		Span(12)
 }
@@ -356,7 +297,7 @@ type column struct {
 // the label columns first, then one value column per query, sorted by the
 // first visible value column, largest first.
 func tablePanel(title, description, unit string, columns ...column) *table.PanelBuilder {
-	queries := make([]*query, 0, len(columns))
+	var queries []*query
 	rename := map[string]string{}
 	exclude := map[string]bool{"Time": true}
 	sortBy := ""
@@ -377,16 +318,8 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 			sortBy = c.name
 		}
 	}
-	p := table.NewPanelBuilder().
-		Title(title).
-		Description(description).
-		Datasource(datasourceRef()).
-		Targets(targets(queries)).
-		Interval(minInterval).
-		Unit(unit).
-		Thresholds(thresholds("text")).
-		CellHeight(common.TableCellHeightSm).
-		ShowHeader(true).
+	p := newPanel(table.NewPanelBuilder(), title, description, unit, queries).
+		Thresholds(neutral()).
 		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"})).
 		SortBy([]cog.Builder[common.TableSortByFieldState]{
 			common.NewTableSortByFieldStateBuilder().DisplayName(sortBy).Desc(true),
@@ -408,12 +341,9 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 	return p
 }
 
-// colorCells colors a table column's cells by the panel's thresholds.
+// colorCells colors a table column's cells by th.
 func colorCells(p *table.PanelBuilder, name string, th *dashboard.ThresholdsConfigBuilder) *table.PanelBuilder {
-	steps, err := th.Build()
-	if err != nil {
-		return p.RecordError("thresholds", err)
-	}
+	steps, _ := th.Build() // thresholds() never records an error
 	return p.OverrideByName(name, []dashboard.DynamicConfigValue{
 		{Id: "thresholds", Value: steps},
 		{Id: "color", Value: map[string]string{"mode": "thresholds"}},
