@@ -30,62 +30,51 @@ import (
 // sending its token requests through hc (nil: the default client). Every
 // error it returns from GetToken is an *Error with Reason auth.
 func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, error) {
+	build := func() (azcore.TokenCredential, error) { return newCredential(t, hc) }
+	cred, err := build()
+	if err != nil {
+		return nil, err
+	}
+	return &resettable{build: build, inner: cred}, nil
+}
+
+// newCredential builds the azidentity credential of t's kind.
+func newCredential(t config.Tenant, hc *http.Client) (cred azcore.TokenCredential, err error) {
 	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: t.AuthorityHost}}
 	if hc != nil {
 		opts.Transport = hc
 	}
 	disableDiscovery := !knownAuthorityHost(t.AuthorityHost)
-	build := func() (azcore.TokenCredential, error) {
-		return newCredential(t, opts, disableDiscovery)
+	secretCredential := func(secret string) (azcore.TokenCredential, error) {
+		return azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, secret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
 	}
-	cred, err := build()
-	if err != nil {
-		return nil, err
-	}
-	return authErrors{&resettable{build: build, inner: cred}}, nil
-}
-
-// newCredential builds the azidentity credential of t's kind.
-func newCredential(t config.Tenant, opts azcore.ClientOptions, disableDiscovery bool) (cred azcore.TokenCredential, err error) {
 	switch t.Auth {
 	case config.AuthClientSecret:
 		if t.ClientSecretFile == "" {
-			cred, err = azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, t.ClientSecret,
-				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
+			cred, err = secretCredential(t.ClientSecret)
 			break
 		}
-		fc := &fileCredential{key: "client_secret_file", path: t.ClientSecretFile, build: func(raw []byte) (azcore.TokenCredential, error) {
+		return newFileCredential("client_secret_file", t.ClientSecretFile, func(raw []byte) (azcore.TokenCredential, error) {
 			secret := bytes.TrimSpace(raw)
 			if len(secret) == 0 {
 				return nil, errors.New("client_secret_file " + redact.Path(t.ClientSecretFile) + ": the file is empty")
 			}
-			return azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, string(secret),
-				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
-		}}
-		// Read it now, so a missing or broken file is found at start-up, on
-		// reload and by --config.check, not at every poll.
-		if _, err = fc.current(); err != nil {
-			return nil, err
-		}
-		cred = fc
+			return secretCredential(string(secret))
+		})
 	case config.AuthClientCertificate:
-		fc := &fileCredential{key: "client_certificate_file", path: t.ClientCertificateFile, build: func(pem []byte) (azcore.TokenCredential, error) {
+		return newFileCredential("client_certificate_file", t.ClientCertificateFile, func(pem []byte) (azcore.TokenCredential, error) {
 			certs, key, err := parseCertificate(pem)
 			if err == nil {
-				var cred azcore.TokenCredential
-				cred, err = azidentity.NewClientCertificateCredential(t.TenantID, t.ClientID, certs, key,
+				cred, cerr := azidentity.NewClientCertificateCredential(t.TenantID, t.ClientID, certs, key,
 					&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
-				if err == nil {
+				if cerr == nil {
 					return cred, nil
 				}
-				err = certificateError(err)
+				err = certificateError(cerr)
 			}
 			return nil, fmt.Errorf("client_certificate_file %s: %w", redact.Path(t.ClientCertificateFile), err)
-		}}
-		if _, err = fc.current(); err != nil {
-			return nil, err
-		}
-		cred = fc
+		})
 	case config.AuthWorkloadIdentity:
 		cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: opts, TenantID: t.TenantID, ClientID: t.ClientID, DisableInstanceDiscovery: disableDiscovery})
@@ -125,28 +114,17 @@ func knownAuthorityHost(host string) bool {
 	return false
 }
 
+// resetter is a credential that can drop its cached tokens.
+type resetter interface{ Reset() }
+
 // resettable can throw its credential away, so that the next token comes
 // from a new one: azidentity caches tokens, and after Graph refused one (a
-// 401) asking the same credential again would only return it again.
+// 401) the same credential would only return it again. It marks every token
+// failure as Reason auth, so a poll that fails before reaching Graph says so.
 type resettable struct {
 	build func() (azcore.TokenCredential, error)
 	mu    sync.Mutex
 	inner azcore.TokenCredential
-}
-
-func (r *resettable) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	r.mu.Lock()
-	cred := r.inner
-	if cred == nil {
-		var err error
-		if cred, err = r.build(); err != nil {
-			r.mu.Unlock()
-			return azcore.AccessToken{}, err
-		}
-		r.inner = cred
-	}
-	r.mu.Unlock()
-	return cred.GetToken(ctx, o)
 }
 
 // Reset drops the credential and its cached tokens.
@@ -156,53 +134,36 @@ func (r *resettable) Reset() {
 	r.mu.Unlock()
 }
 
-// resetter is a credential that can drop its cached token, so that the
-// next token is a fresh one (after Graph refused the cached one).
-type resetter interface{ Reset() }
-
-// authErrors marks every token failure as Reason auth, so a poll that fails
-// before reaching Graph says so.
-type authErrors struct{ azcore.TokenCredential }
-
-// Reset makes the next token a fresh one.
-func (a authErrors) Reset() {
-	if r, ok := a.TokenCredential.(resetter); ok {
-		r.Reset()
+func (r *resettable) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	r.mu.Lock()
+	var err error
+	if r.inner == nil {
+		r.inner, err = r.build()
 	}
-}
-
-func (a authErrors) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	tok, err := a.TokenCredential.GetToken(ctx, o)
-	if err != nil {
-		var ge *Error
-		if errors.As(err, &ge) { // ours (tokenDeadline, a credential file): already classified and clean
-			return tok, err
-		}
-		reason := ReasonAuth
-		if ctx.Err() != nil {
-			reason = ReasonTimeout
-		}
-		// azidentity's errors quote the token endpoint's answer, which may
-		// hold a token (a body it could not parse): keep only the text,
-		// redacted, and drop the chain that holds the raw response.
-		return tok, &Error{Reason: reason, Err: errors.New("getting a token: " + tokenErrorText(err))}
+	cred := r.inner
+	r.mu.Unlock()
+	var tok azcore.AccessToken
+	if err == nil {
+		tok, err = cred.GetToken(ctx, o)
 	}
-	return tok, nil
-}
-
-// tokenErrorText is an azidentity error as one redacted line of at most
-// 600 bytes: its rules of dashes and newlines folded into spaces.
-func tokenErrorText(err error) string {
-	text := redact.String(err.Error())
-	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
-	text = strings.Join(strings.Fields(strings.ReplaceAll(text, "----------", "")), " ")
-	text = strings.ReplaceAll(text, "--", "")
-	return redact.Cut(text, 600)
+	var ge *Error
+	if err == nil || errors.As(err, &ge) { // ours (tokenDeadline, a credential file): already classified and clean
+		return tok, err
+	}
+	reason := ReasonAuth
+	if ctx.Err() != nil {
+		reason = ReasonTimeout
+	}
+	// azidentity's errors quote the token endpoint's answer, which may hold a
+	// token (a body it could not parse): keep only the text, redacted, on one
+	// line of at most 600 bytes without rules of dashes, and drop the chain.
+	text := strings.Join(strings.Fields(strings.ReplaceAll(redact.String(err.Error()), "----------", "")), " ")
+	text = redact.Cut(strings.ReplaceAll(text, "--", ""), 600)
+	return tok, &Error{Reason: reason, Err: errors.New("getting a token: " + text)}
 }
 
 // tokenDeadline bounds getting a token by the request timeout: a token
-// endpoint that never answers must fail the poll as auth within it, rather
-// than hold the poll for its whole deadline.
+// endpoint that never answers fails the poll as auth, not at its deadline.
 type tokenDeadline struct {
 	cred    azcore.TokenCredential
 	timeout time.Duration
@@ -242,6 +203,16 @@ func (f *fileCredential) GetToken(ctx context.Context, o policy.TokenRequestOpti
 	return cred.GetToken(ctx, o)
 }
 
+// newFileCredential reads the file now, so a missing or broken one is found
+// at start-up, on reload and by --config.check, not at every poll.
+func newFileCredential(key, path string, build func([]byte) (azcore.TokenCredential, error)) (azcore.TokenCredential, error) {
+	fc := &fileCredential{key: key, path: path, build: build}
+	if _, err := fc.current(); err != nil {
+		return nil, err
+	}
+	return fc, nil
+}
+
 func (f *fileCredential) current() (azcore.TokenCredential, error) {
 	raw, err := readCredentialFile(f.path)
 	if err != nil {
@@ -268,6 +239,11 @@ const maxCredentialFileBytes = 1 << 20
 // out the path (the caller names it, carefully) and say what is wrong.
 func readCredentialFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
+	var raw []byte
+	if err == nil {
+		defer f.Close()
+		raw, err = io.ReadAll(io.LimitReader(f, maxCredentialFileBytes+1))
+	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -275,16 +251,7 @@ func readCredentialFile(path string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("cannot read the file: %v", err)
 	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxCredentialFileBytes+1))
-	switch {
-	case err != nil:
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot read the file: %v", err)
-	case len(raw) > maxCredentialFileBytes:
+	if len(raw) > maxCredentialFileBytes {
 		return nil, fmt.Errorf("the file is larger than %d bytes: not a secret or a PEM certificate", maxCredentialFileBytes)
 	}
 	return raw, nil
@@ -297,11 +264,7 @@ func parseCertificate(data []byte) ([]*x509.Certificate, crypto.PrivateKey, erro
 		return nil, nil, errors.New("the file is empty")
 	}
 	var certs, keys, encrypted int
-	for rest := data; ; {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
 		switch {
 		case block.Type == "CERTIFICATE":
 			certs++

@@ -50,8 +50,14 @@ type Client struct {
 	retry      policy.RetryOptions
 }
 
-// DefaultMaxPages is the default cap on the pages one listing may read.
-const DefaultMaxPages = 10000
+// The default caps on what one listing may read. Graph's pages hold about
+// 1,000 records of under a kilobyte each; a page of ten times those records
+// or eight times those bytes is a hostile or broken answer.
+const (
+	DefaultMaxPages          = 10000   // pages one listing may read
+	DefaultMaxPageBytes      = 8 << 20 // bytes one page may have
+	DefaultMaxRecordsPerPage = 10000   // records one page may hold
+)
 
 // New returns a Client for o.Endpoint.
 func New(o Options) (*Client, error) {
@@ -62,29 +68,13 @@ func New(o Options) (*Client, error) {
 	if o.Credential == nil {
 		return nil, errors.New("graph client: no credential")
 	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 60 * time.Second
-	}
-	if o.MaxRetries <= 0 {
-		o.MaxRetries = 5
-	}
-	if o.RetryDelay <= 0 {
-		o.RetryDelay = time.Second
-	}
-	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = 30 * time.Second
-	}
-	if o.MaxPages <= 0 {
-		o.MaxPages = DefaultMaxPages
-	}
-	if o.MaxPageBytes <= 0 {
-		o.MaxPageBytes = DefaultMaxPageBytes
-	}
-	if o.MaxRecords <= 0 {
-		o.MaxRecords = DefaultMaxRecordsPerPage
-	}
-	cred := tokenDeadline{cred: o.Credential, timeout: o.RequestTimeout}
-	bearer := runtime.NewBearerTokenPolicy(cred, []string{ep.String() + "/.default"}, nil)
+	o.RequestTimeout = positiveOr(o.RequestTimeout, 60*time.Second)
+	o.MaxRetries = positiveOr(o.MaxRetries, 5)
+	o.RetryDelay = positiveOr(o.RetryDelay, time.Second)
+	o.MaxRetryAfter = positiveOr(o.MaxRetryAfter, 30*time.Second)
+	o.MaxPages = positiveOr(o.MaxPages, DefaultMaxPages)
+	o.MaxPageBytes = positiveOr(o.MaxPageBytes, DefaultMaxPageBytes)
+	o.MaxRecords = positiveOr(o.MaxRecords, DefaultMaxRecordsPerPage)
 	// A Retry-After past MaxRetryAfter is not waited out: the poll fails as
 	// throttled at once, and the tenant's limiter holds its next requests
 	// until then (azcore's MaxRetryDelay gives up on such an answer).
@@ -92,16 +82,14 @@ func New(o Options) (*Client, error) {
 		MaxRetries:    int32(o.MaxRetries),
 		RetryDelay:    o.RetryDelay,
 		MaxRetryDelay: o.MaxRetryAfter,
-		StatusCodes:   retryStatusCodes,
+		StatusCodes:   []int{408, 429, 500, 502, 503, 504}, // the answers worth trying again
 	}
 	pl := runtime.NewPipeline("entra-authmethods-exporter", "", runtime.PipelineOptions{
 		PerCall: []policy.Policy{headersPolicy(o.UserAgent)},
 		PerRetry: []policy.Policy{
-			bearer,
-			pacingPolicy(o.MaxRetryAfter, o.Limiter, o.AppLimiter),
-			timeoutPolicy(o.RequestTimeout),
-			observePolicy(o.OnResponse),
-			retryAfterPolicy(o.Limiter),
+			runtime.NewBearerTokenPolicy(tokenDeadline{cred: o.Credential, timeout: o.RequestTimeout}, []string{ep.String() + "/.default"}, nil),
+			pacingPolicy(o.MaxRetryAfter, o.RequestTimeout, o.Limiter, o.AppLimiter),
+			responsePolicy(o.OnResponse, o.Limiter),
 			readBodyPolicy(o.MaxPageBytes),
 		},
 	}, &policy.ClientOptions{
@@ -112,74 +100,42 @@ func New(o Options) (*Client, error) {
 	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, maxRecords: o.MaxRecords, retry: retry}, nil
 }
 
-// retryStatusCodes are the answers worth trying again.
-var retryStatusCodes = []int{408, 429, 500, 502, 503, 504}
+// positiveOr returns v, or def when v is not positive.
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
 
 // WithFewerRetries returns a context under which c's requests are retried
-// once rather than MaxRetries times. A poller uses it for the rest of a round
-// once a report has failed after every retry: Graph is most likely down,
-// and a round of full backoffs would only delay saying so.
+// once rather than MaxRetries times: for the rest of a round once a report
+// failed after every retry, when full backoffs would only delay saying so.
 func (c *Client) WithFewerRetries(ctx context.Context) context.Context {
 	r := c.retry
 	r.MaxRetries = 1
 	return policy.WithRetryOptions(ctx, r)
 }
 
-// sameHostClient returns an HTTP client that never follows a redirect to
-// another host, so a bearer token cannot leave the Graph endpoint that way,
-// and that cuts error bodies short.
-func sameHostClient(hc *http.Client) *http.Client {
-	c := &http.Client{}
-	if hc != nil {
-		*c = *hc
-	}
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = errorBodies{base: base}
-	return c
-}
-
-// url returns the absolute URL of a path below the endpoint. The path is
-// sent as written, so OData function calls keep their literal parentheses
-// and quotes (getCredentialUsageSummary(period='D30')) and query names
-// their literal $ ($top=1000), as Graph's documentation writes them.
-func (c *Client) url(path, query string) string {
-	if query != "" {
-		return c.endpoint.String() + path + "?" + query
-	}
-	return c.endpoint.String() + path
-}
-
 // get sends one GET through the pipeline and returns the body of a 2xx
 // response. Other statuses become an *Error. A 401 is tried once more, with
 // a token fetched anew.
 func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, &Error{Reason: ReasonOther, Err: err}
-	}
 	for attempt := 1; ; attempt++ {
 		req, err := runtime.NewRequest(ctx, http.MethodGet, rawURL)
 		if err != nil {
-			return nil, &Error{Reason: ReasonOther, Path: u.Path, Err: err}
+			return nil, &Error{Reason: ReasonOther, Err: err}
 		}
+		path := req.Raw().URL.Path
 		runtime.SkipBodyDownload(req) // readBodyPolicy has read it, bounded
 		resp, err := c.pipeline.Do(req)
 		if err != nil {
-			return nil, classifyTransportError(ctx, u.Path, err)
+			return nil, classifyTransportError(ctx, path, err)
 		}
 		body, err := io.ReadAll(resp.Body) // already in memory
 		resp.Body.Close()
 		if err != nil {
-			return nil, &Error{Reason: ReasonNetwork, Path: u.Path, Err: err}
+			return nil, &Error{Reason: ReasonNetwork, Path: path, Err: err}
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
 			if r, ok := c.cred.(resetter); ok {
@@ -188,7 +144,7 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 			continue
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, responseError(resp, body, u.Path)
+			return nil, responseError(resp, body, path)
 		}
 		return body, nil
 	}
@@ -197,25 +153,22 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 // classifyTransportError names an error that came back without a response.
 func classifyTransportError(ctx context.Context, path string, err error) error {
 	var tooLarge *pageTooLargeError
-	if errors.As(err, &tooLarge) {
-		return &Error{Reason: ReasonPaging, Path: path, Err: tooLarge}
-	}
 	var paused *pausedError
-	if errors.As(err, &paused) {
-		return &Error{Reason: ReasonThrottled, Path: path, Err: paused}
-	}
 	var ge *Error
-	if errors.As(err, &ge) { // from our credential wrapper: already classified
+	reason := ReasonOf(err)
+	switch {
+	case errors.As(err, &tooLarge):
+		return &Error{Reason: ReasonPaging, Path: path, Err: tooLarge}
+	case errors.As(err, &paused):
+		return &Error{Reason: ReasonThrottled, Path: path, Err: paused}
+	case errors.As(err, &ge): // from our credential wrapper: already classified
 		if ge.Path == "" {
 			ge.Path = path
 		}
 		return ge
-	}
-	reason := ReasonOf(err)
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		reason = ReasonTimeout
-	}
-	if reason == ReasonOther {
+	case reason == ReasonOther:
 		reason = ReasonNetwork
 	}
 	return &Error{Reason: reason, Path: path, Err: err}

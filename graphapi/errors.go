@@ -1,14 +1,13 @@
 package graphapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
+	"strconv"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
@@ -31,20 +30,19 @@ const (
 	ReasonOther        Reason = "other"
 )
 
-// reasons lists every Reason, for zero-filling counters.
-var reasons = []Reason{
-	ReasonAuth, ReasonUnauthorized, ReasonForbidden, ReasonUnlicensed, ReasonThrottled,
-	ReasonServer, ReasonTimeout, ReasonNetwork, ReasonDecode, ReasonPaging, ReasonOther,
+// Reasons returns every Reason, for zero-filling counters.
+func Reasons() []Reason {
+	return []Reason{
+		ReasonAuth, ReasonUnauthorized, ReasonForbidden, ReasonUnlicensed, ReasonThrottled,
+		ReasonServer, ReasonTimeout, ReasonNetwork, ReasonDecode, ReasonPaging, ReasonOther,
+	}
 }
 
-// Reasons returns every Reason (a copy), for zero-filling counters.
-func Reasons() []Reason { return slices.Clone(reasons) }
-
-// codeUnlicensed is the error code Graph sends to tenants without a premium licence.
-const codeUnlicensed = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
-
-// codeNoDirectoryRead is the 403 an app gets without Directory.Read.All.
-const codeNoDirectoryRead = "Authentication_ApplicationHasNoDirectoryReadAccess"
+// Graph's error codes of a 403 that say more than "forbidden".
+const (
+	codeUnlicensed      = "Authentication_RequestFromNonPremiumTenantOrB2CTenant" // a tenant without a premium licence
+	codeNoDirectoryRead = "Authentication_ApplicationHasNoDirectoryReadAccess"    // an app without Directory.Read.All
+)
 
 // Error is a failed Graph call, classified. It never holds a token or secret.
 type Error struct {
@@ -58,31 +56,26 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(string(e.Reason))
+	s := string(e.Reason)
 	if e.Path != "" {
-		b.WriteString(": GET ")
-		b.WriteString(e.Path)
+		s += ": GET " + e.Path
 	}
 	if e.StatusCode != 0 {
-		fmt.Fprintf(&b, ": HTTP %d", e.StatusCode)
+		s += ": HTTP " + strconv.Itoa(e.StatusCode)
 	}
 	if e.Code != "" {
-		b.WriteString(" ")
-		b.WriteString(e.Code)
+		s += " " + e.Code
 	}
 	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
+		s += ": " + e.Message
 	}
 	if e.RequestID != "" {
-		fmt.Fprintf(&b, " (request-id %s)", e.RequestID)
+		s += " (request-id " + e.RequestID + ")"
 	}
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		s += ": " + e.Err.Error()
 	}
-	return redact.String(b.String()) // whatever went into it, no credential comes out
+	return redact.String(s) // whatever went into it, no credential comes out
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -90,6 +83,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // ReasonOf returns the Reason for any error a Client returned.
 func ReasonOf(err error) Reason {
 	var ge *Error
+	var ne net.Error
 	switch {
 	case err == nil:
 		return ""
@@ -97,9 +91,7 @@ func ReasonOf(err error) Reason {
 		return ge.Reason
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
+	case errors.As(err, &ne):
 		if ne.Timeout() {
 			return ReasonTimeout
 		}
@@ -119,42 +111,31 @@ func HintOf(err error) string {
 }
 
 // Hint says in a few words what usually fixes an error of this reason.
-func (r Reason) Hint() string {
-	switch r {
-	case ReasonAuth:
-		return "check tenant_id, client_id and the secret or certificate, and that the authority host is reachable"
-	case ReasonUnauthorized:
-		return "the token was refused; check that the app registration lives in this tenant and cloud"
-	case ReasonForbidden:
-		return "grant the application permission this report needs (Reports.Read.All or AuditLog.Read.All) and give admin consent"
-	case ReasonUnlicensed:
-		return "the tenant needs a Microsoft Entra ID P1 or P2 licence; app-only calls to the beta credential reports also need Directory.Read.All"
-	case ReasonThrottled:
-		return "Graph throttled every retry; lower graph_rate_limit or raise poll_interval"
-	}
-	return ""
-}
+func (r Reason) Hint() string { return hints[r] }
 
-// graphErrorBody is Graph's documented error shape.
-type graphErrorBody struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		InnerError struct {
-			RequestID string `json:"request-id"`
-		} `json:"innerError"`
-	} `json:"error"`
+var hints = map[Reason]string{
+	ReasonAuth:         "check tenant_id, client_id and the secret or certificate, and that the authority host is reachable",
+	ReasonUnauthorized: "the token was refused; check that the app registration lives in this tenant and cloud",
+	ReasonForbidden:    "grant the application permission this report needs (Reports.Read.All or AuditLog.Read.All) and give admin consent",
+	ReasonUnlicensed:   "the tenant needs a Microsoft Entra ID P1 or P2 licence; app-only calls to the beta credential reports also need Directory.Read.All",
+	ReasonThrottled:    "Graph throttled every retry; lower graph_rate_limit or raise poll_interval",
 }
 
 // responseError turns a non-2xx response (whose body was already read) into an *Error.
 func responseError(resp *http.Response, body []byte, path string) *Error {
 	e := &Error{StatusCode: resp.StatusCode, Path: path, RequestID: resp.Header.Get("request-id")}
-	var ge graphErrorBody
+	var ge struct { // Graph's documented error shape
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				RequestID string `json:"request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
 	if json.Unmarshal(body, &ge) == nil {
 		e.Code, e.Message = ge.Error.Code, ge.Error.Message
-		if id := ge.Error.InnerError.RequestID; id != "" {
-			e.RequestID = id
-		}
+		e.RequestID = cmp.Or(ge.Error.InnerError.RequestID, e.RequestID)
 	}
 	// Graph's own words, but a hostile answer could say anything at any length.
 	e.Code, e.Message, e.RequestID = redact.Cut(e.Code, 100), redact.Cut(e.Message, 300), redact.Cut(e.RequestID, 100)

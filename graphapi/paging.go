@@ -2,6 +2,7 @@ package graphapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,25 +14,22 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
-// DefaultMaxRecordsPerPage is the most records one page may hold. Graph's
-// pages hold about 1,000; past ten times that a page is refused, so a
-// hostile or broken answer cannot fill memory with empty records.
-const DefaultMaxRecordsPerPage = 10000
-
 // badPageRetries is how often a page whose body is not whole JSON (cut
 // short, garbled) is fetched again before the poll fails as decode.
 const badPageRetries = 2
 
-// list reads a collection from path, page by page, following
-// @odata.nextLink to the end, and hands each record to each, in order. One
-// page is in hand at a time: it is fetched, decoded whole (so a garbled page
-// can be fetched again without anything counted twice) and handed on before
-// the next is asked for. Under Graph's throttle a page waits seconds for its
-// pacing slot and takes milliseconds to decode, so overlapping the two would
-// gain nothing. The *T passed to each must not be kept. It returns the
-// number of records handed on.
+// list reads a collection from path, following @odata.nextLink, and hands
+// each record to each, in order, returning how many it handed on. A page is
+// decoded whole (so a garbled one is fetched again without anything counted
+// twice) before the next is asked for: under Graph's throttle, overlapping
+// the two would gain nothing. The *T passed to each must not be kept.
 func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
-	pageURL := c.url(path, query)
+	// Sent as written: getCredentialUsageSummary(period='D30') and $top=1000
+	// keep their literal characters, as Graph's documentation writes them.
+	pageURL := c.endpoint.String() + path
+	if query != "" {
+		pageURL += "?" + query
+	}
 	seen := map[string]bool{pageURL: true} // pages asked for in this listing: a repeat is a loop
 	total := 0
 	for {
@@ -60,7 +58,8 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 }
 
 // fetchPage gets and decodes one page, fetching it again when its body is
-// not whole JSON.
+// not whole JSON (cut short, garbled in transit): well-formed JSON we refuse
+// would only be refused again.
 func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next string, records []T, err error) {
 	for tries := 0; ; tries++ {
 		body, err := c.get(ctx, pageURL)
@@ -68,18 +67,13 @@ func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next stri
 			return "", nil, err
 		}
 		next, records, err = decodeRecords[T](body, c.maxRecords)
-		if err != nil && isMalformed(err) && tries < badPageRetries && ctx.Err() == nil {
+		var syntax *json.SyntaxError
+		malformed := errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
+		if malformed && tries < badPageRetries && ctx.Err() == nil {
 			continue
 		}
 		return next, records, err
 	}
-}
-
-// isMalformed tells a body that is not whole JSON (cut short, garbled in
-// transit) from well-formed JSON we refuse: only the first is worth fetching again.
-func isMalformed(err error) bool {
-	var syntax *json.SyntaxError
-	return errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func withPath(err error, path string) error {
@@ -112,62 +106,60 @@ func (c *Client) checkNextLink(link string, seen map[string]bool) error {
 	return nil
 }
 
-// sameHost reports whether two URLs of one scheme name the same host and
-// port, an explicit default port (graph.microsoft.com:443) being the same
-// as none.
+// sameHost reports whether two https URLs name the same host and port, an
+// explicit default port (graph.microsoft.com:443) being the same as none.
 func sameHost(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if strings.EqualFold(u.Scheme, "http") {
-			return "80"
-		}
-		return "443"
-	}
-	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && cmp.Or(a.Port(), "443") == cmp.Or(b.Port(), "443")
 }
 
-// decodeRecords decodes one page of an OData collection:
-// {"@odata.nextLink": "...", "value": [ {...}, ... ], ...} in any key order,
-// keys matched as encoding/json matches them (any case), unknown keys
-// skipped. A "value" that is a single object (as a documentation example
+// decodeRecords decodes one page of an OData collection, {"@odata.nextLink":
+// "...", "value": [{...}, ...], ...}: keys in any order and case, unknown
+// keys skipped. A "value" that is a single object (as a documentation example
 // shows) is a one-record page. A page of more than maxRecords records, or
 // with a null record, is refused.
 func decodeRecords[T any](body []byte, maxRecords int) (next string, records []T, err error) {
+	if next, records, err = decodePage[T](body, maxRecords); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // the page ended before its object did: cut short
+		}
+		return "", nil, &Error{Reason: ReasonDecode, Err: err}
+	}
+	return next, records, nil
+}
+
+func decodePage[T any](body []byte, maxRecords int) (next string, records []T, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil {
-		return "", nil, decodeError(err)
+		return "", nil, err
 	} else if tok != json.Delim('{') {
-		return "", nil, decodeError(errors.New("the page is not a JSON object"))
+		return "", nil, errors.New("the page is not a JSON object")
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", nil, decodeError(err)
+			return "", nil, err
 		}
 		switch key, _ := tok.(string); {
 		case strings.EqualFold(key, "@odata.nextLink"):
 			next = ""
 			if err := dec.Decode(&next); err != nil {
-				return "", nil, decodeError(fmt.Errorf("@odata.nextLink: %w", err))
+				return "", nil, fmt.Errorf("@odata.nextLink: %w", err)
 			}
 		case strings.EqualFold(key, "value"):
 			if records, err = decodeValue[T](dec, body, maxRecords); err != nil {
-				return "", nil, decodeError(err)
+				return "", nil, err
 			}
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return "", nil, decodeError(err)
+			if err := dec.Decode(new(json.RawMessage)); err != nil { // skipped
+				return "", nil, err
 			}
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return "", nil, decodeError(err)
+		return "", nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return "", nil, &Error{Reason: ReasonDecode, Err: errors.New("the page has more after its JSON object")}
+		return "", nil, errors.New("the page has more after its JSON object")
 	}
 	return next, records, nil
 }
@@ -183,8 +175,7 @@ func decodeValue[T any](dec *json.Decoder, body []byte, maxRecords int) ([]T, er
 		return []T{one}, nil
 	case '[':
 	default: // null, or not a list: Decode says which
-		var none []T
-		if err := dec.Decode(&none); err != nil {
+		if err := dec.Decode(new([]T)); err != nil {
 			return nil, fmt.Errorf("value: %w", err)
 		}
 		return nil, nil
@@ -217,16 +208,4 @@ func nextByte(body []byte, offset int64) byte {
 		return 0
 	}
 	return rest[0]
-}
-
-// decodeError classifies a JSON error; nil stays nil. The decoder says
-// io.EOF where a page ends before its object does: that is a page cut short.
-func decodeError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return &Error{Reason: ReasonDecode, Err: err}
 }

@@ -1,13 +1,29 @@
 package graphapi
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// Bounds on what one answer may make the exporter hold or do.
+const (
+	// maxErrorBodyBytes is what is kept of an error answer: Graph's error
+	// JSON is a few hundred bytes.
+	maxErrorBodyBytes = 64 << 10
+	// firstReadBytes is the most set aside before any byte has arrived,
+	// whatever Content-Length promises.
+	firstReadBytes = 1 << 20
+	// maxPause is the longest pause a Retry-After can ask for; longer is
+	// taken as this, so a broken header cannot silence a tenant for years.
+	maxPause = 24 * time.Hour
 )
 
 // policyFunc adapts a function to azcore's policy.Policy.
@@ -32,53 +48,37 @@ func headersPolicy(userAgent string) policyFunc {
 
 // pacingPolicy waits for a slot of every limiter (the tenant's, then the
 // app registration's) before every try, so retries are paced like first
-// attempts, and holds the slots until the response has arrived. A limiter
-// that Graph has paused for longer than maxWait fails the request at once.
-func pacingPolicy(maxWait time.Duration, limiters ...*Limiter) policyFunc {
+// attempts, and holds them until the response has arrived; a limiter paused
+// for longer than maxWait fails the request at once. Only then does the
+// try's timeout start (azcore's TryTimeout would count the pacing wait).
+func pacingPolicy(maxWait, timeout time.Duration, limiters ...*Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
 		for _, l := range limiters {
 			done, err := l.Wait(req.Raw().Context(), maxWait)
 			if err != nil {
 				return nil, err
 			}
-			defer done() // the body download policy below has read the body by now
+			defer done()
 		}
-		return req.Next()
-	}
-}
-
-// timeoutPolicy bounds one try, download of the body included, after the
-// pacer has let it go: time spent waiting for the rate limit is not the
-// request's. (azcore's TryTimeout would also count the pacing wait.)
-func timeoutPolicy(d time.Duration) policyFunc {
-	return func(req *policy.Request) (*http.Response, error) {
-		ctx, cancel := context.WithTimeout(req.Raw().Context(), d)
-		defer cancel() // the body download policy below has read the body by now
+		ctx, cancel := context.WithTimeout(req.Raw().Context(), timeout)
+		defer cancel() // readBodyPolicy below has read the body by now
 		return req.Clone(ctx).Next()
 	}
 }
 
-// observePolicy reports every response's status code (one per try).
-func observePolicy(observe func(code int)) policyFunc {
-	return func(req *policy.Request) (*http.Response, error) {
-		resp, err := req.Next()
-		if resp != nil && observe != nil {
-			observe(resp.StatusCode)
-		}
-		return resp, err
-	}
-}
-
-// retryAfterPolicy rewrites a fractional Retry-After ("2.128", as Graph's
-// throttling docs show) into Retry-After-Ms, which azcore's retry policy
-// honours (azcore itself only parses whole seconds and HTTP dates), and
-// pauses the tenant's limiter for as long as Graph asked, so that no other
-// request of the tenant goes out before then.
-func retryAfterPolicy(tenant *Limiter) policyFunc {
+// responsePolicy reports every response's status code (one per try) to
+// observe. It rewrites a fractional Retry-After ("2.128", as Graph's docs
+// show) into Retry-After-Ms, which azcore's retry policy honours (it parses
+// only whole seconds and dates), and pauses the tenant's limiter for as long
+// as Graph asked, so that no other request of the tenant goes out before.
+func responsePolicy(observe func(code int), tenant *Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
 		resp, err := req.Next()
 		if resp == nil {
 			return resp, err
+		}
+		if observe != nil {
+			observe(resp.StatusCode)
 		}
 		if v := strings.TrimSpace(resp.Header.Get("Retry-After")); strings.ContainsRune(v, '.') {
 			if secs, perr := strconv.ParseFloat(v, 64); perr == nil && secs > 0 && secs < 3600 {
@@ -93,29 +93,115 @@ func retryAfterPolicy(tenant *Limiter) policyFunc {
 	}
 }
 
-// maxPause is the longest pause a Retry-After can ask for; longer is taken
-// as this, so a broken header cannot silence a tenant for years.
-const maxPause = 24 * time.Hour
-
 // retryAfter returns how long a 429 or 503 asks to wait, or 0.
 func retryAfter(resp *http.Response) time.Duration {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return 0
 	}
-	if v := resp.Header.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms > 0 {
-			return min(time.Duration(ms)*time.Millisecond, maxPause)
-		}
+	if ms, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("Retry-After-Ms")), 10, 64); err == nil && ms > 0 {
+		return min(time.Duration(ms)*time.Millisecond, maxPause)
 	}
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(min(secs, int64(maxPause/time.Second))) * time.Second
+		return time.Duration(min(max(secs, 0), int64(maxPause/time.Second))) * time.Second
 	}
 	if at, err := http.ParseTime(v); err == nil {
 		return min(max(time.Until(at), 0), maxPause)
 	}
 	return 0
+}
+
+// readBodyPolicy reads a successful response's body within the try (under
+// its timeout and pacing slot), bounded: a page past maxBytes fails as too
+// large. Requests must be marked with runtime.SkipBodyDownload; azcore reads
+// error bodies itself, which errorBodies cuts short.
+func readBodyPolicy(maxBytes int64) policyFunc {
+	return func(req *policy.Request) (*http.Response, error) {
+		resp, err := req.Next()
+		if err != nil || resp.StatusCode >= http.StatusMultipleChoices {
+			return resp, err
+		}
+		body, err := readBody(resp.Body, resp.ContentLength, maxBytes)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		return resp, nil
+	}
+}
+
+// readBody reads r to its end, or to limit bytes (then *pageTooLargeError,
+// with what was read). It never holds more than limit+1 bytes of buffer:
+// it starts from Content-Length, up to firstReadBytes, and grows by
+// doubling only as data arrives.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(64 << 10)
+	if contentLength >= 0 {
+		size = contentLength + 1 // +1 to see the end without growing
+	}
+	buf := make([]byte, 0, min(size, firstReadBytes, limit+1))
+	for {
+		if len(buf) == cap(buf) { // full, yet at most limit: past it, the switch below returned
+			buf = append(make([]byte, 0, min(2*int64(cap(buf))+1, limit+1)), buf...)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > limit:
+			return buf[:limit], &pageTooLargeError{limit: limit}
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
+}
+
+// pageTooLargeError ends a response past the byte cap. Retrying would only
+// fetch the same page again, hence NonRetriable (azcore's marker).
+type pageTooLargeError struct{ limit int64 }
+
+func (e *pageTooLargeError) Error() string {
+	return fmt.Sprintf("a page of more than %d bytes: refusing to read it", e.limit)
+}
+
+func (*pageTooLargeError) NonRetriable() {}
+
+// sameHostClient returns an HTTP client that never follows a redirect to
+// another host, so a bearer token cannot leave the Graph endpoint that way,
+// and that cuts error bodies short.
+func sameHostClient(hc *http.Client) *http.Client {
+	c := &http.Client{}
+	if hc != nil {
+		*c = *hc
+	}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 || req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = errorBodies{base: base}
+	return c
+}
+
+// errorBodies cuts the body of every answer but a success at
+// maxErrorBodyBytes: azcore reads such bodies whole.
+type errorBodies struct{ base http.RoundTripper }
+
+func (t errorBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err == nil && resp.StatusCode >= http.StatusMultipleChoices {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(resp.Body, maxErrorBodyBytes), resp.Body}
+	}
+	return resp, err
 }

@@ -20,7 +20,6 @@ type Limiter struct {
 	slots       []slot    // one per request allowed in a window
 	pausedUntil time.Time // no request before then: Graph asked so (Retry-After)
 	freed       chan struct{}
-	now         func() time.Time
 }
 
 type slot struct {
@@ -28,15 +27,13 @@ type slot struct {
 	at   time.Time // when its last request completed
 }
 
-// safetyMargin absorbs clock granularity between the two ends.
-const safetyMargin = 5 * time.Millisecond
-
 // NewLimiter returns a Limiter for n requests per window; n < 1 means no limit.
 func NewLimiter(n int, per time.Duration) *Limiter {
 	if n < 1 || per <= 0 {
 		return nil
 	}
-	return &Limiter{per: per + safetyMargin, slots: make([]slot, n), freed: make(chan struct{}, 1), now: time.Now}
+	per += 5 * time.Millisecond // for clock granularity between the two ends
+	return &Limiter{per: per, slots: make([]slot, n), freed: make(chan struct{}, 1)}
 }
 
 // Wait blocks until a request may be sent and returns the function to call
@@ -55,27 +52,22 @@ func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration) (done func(),
 		case i >= 0:
 			return func() { l.release(i) }, nil
 		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil, ctx.Err()
-		case <-t.C:
+		case <-time.After(wait): // an unfired timer is collected once unreferenced
 		case <-l.freed:
-			t.Stop()
 		}
 	}
 }
 
 // take claims a free slot whose window has passed and returns its index;
-// otherwise -1 and how long to wait before trying again (until the pause
-// Graph asked for ends, or the soonest window passes, or, with every slot
-// busy, a window: a freed slot wakes Wait sooner). A pause longer than
-// maxWait fails with a *pausedError.
+// otherwise -1 and how long to wait: until Graph's pause ends, or the soonest
+// window passes (with every slot busy, a window: a freed slot wakes Wait).
 func (l *Limiter) take(maxWait time.Duration) (int, time.Duration, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := time.Now()
 	if pause := l.pausedUntil.Sub(now); pause > maxWait {
 		return -1, 0, &pausedError{until: l.pausedUntil}
 	} else if pause > 0 {
@@ -121,7 +113,7 @@ func (*pausedError) NonRetriable() {}
 
 func (l *Limiter) release(i int) {
 	l.mu.Lock()
-	l.slots[i] = slot{at: l.now()}
+	l.slots[i] = slot{at: time.Now()}
 	l.mu.Unlock()
 	select {
 	case l.freed <- struct{}{}:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,17 +19,13 @@ import (
 type Time struct{ time.Time }
 
 func (t *Time) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		t.Time = time.Time{}
-		return nil
-	}
 	s, ok := jsonString(b)
-	if !ok {
-		return fmt.Errorf("date-time %s: not a string", redact.Cut(string(b), 40))
-	}
-	if s == "" {
+	switch {
+	case string(b) == "null" || ok && s == "":
 		t.Time = time.Time{}
 		return nil
+	case !ok:
+		return fmt.Errorf("date-time %s: not a string", redact.Cut(string(b), 40))
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
 		if v, err := time.Parse(layout, s); err == nil {
@@ -69,10 +66,9 @@ func (c *Count) UnmarshalJSON(b []byte) error {
 // hold. Graph knows about twenty methods; a list past this is broken.
 const maxListValues = 64
 
-// Values is a list of strings (a user's registered methods) de-duplicated
-// while it is decoded, in linear time and with bounded memory: duplicates
-// are dropped, and a list of more than maxListValues distinct values is
-// refused.
+// Values is a list of strings (a user's registered methods), de-duplicated
+// while decoded, in linear time and bounded memory: a list of more than
+// maxListValues distinct values is refused.
 type Values []string
 
 func (v *Values) UnmarshalJSON(b []byte) error {
@@ -86,25 +82,26 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || b[0] != '[' {
 		return errors.New("not a list")
 	}
-	for i := 1; ; {
-		i = skipSpaceAndComma(b, i)
-		if i == len(b) {
+	for rest := b[1:]; ; {
+		rest = bytes.TrimLeft(rest, " \t\r\n,")
+		if len(rest) == 0 {
 			return errors.New("a list without its end")
 		}
-		if b[i] == ']' {
+		if rest[0] == ']' {
 			return nil
 		}
-		end := stringEnd(b, i)
+		end := stringEnd(rest)
 		if end < 0 {
 			return errors.New("not a list of strings")
 		}
-		raw := b[i+1 : end-1]
+		raw := rest[1 : end-1]
 		if bytes.IndexByte(raw, '\\') >= 0 { // escaped: unescape it
-			s, _ := jsonString(b[i:end])
+			s, _ := jsonString(rest[:end])
 			raw = []byte(s)
 		}
-		i = end
-		if v.contains(raw) { // at most maxListValues to look through
+		rest = rest[end:]
+		// At most maxListValues to look through, compared without a copy.
+		if slices.ContainsFunc(*v, func(seen string) bool { return seen == string(raw) }) {
 			continue
 		}
 		if len(*v) == maxListValues {
@@ -114,29 +111,13 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 	}
 }
 
-func (v Values) contains(raw []byte) bool {
-	for _, s := range v {
-		if string(raw) == s { // compared without a copy
-			return true
-		}
-	}
-	return false
-}
-
-func skipSpaceAndComma(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == ',') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the JSON string at b[i], or -1 if
-// b[i] does not start one.
-func stringEnd(b []byte, i int) int {
-	if b[i] != '"' {
+// stringEnd returns the index just past the JSON string b starts with, or
+// -1 if it does not start with one.
+func stringEnd(b []byte) int {
+	if b[0] != '"' {
 		return -1
 	}
-	for i++; i < len(b); i++ {
+	for i := 1; i < len(b); i++ {
 		switch b[i] {
 		case '\\':
 			i++
