@@ -38,9 +38,8 @@ func New(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", lvl)
 	}
-	l = redacting{l}
-	l = log.With(l, "ts", log.TimestampFormat(func() time.Time { return time.Now().UTC() }, "2006-01-02T15:04:05.000Z07:00"))
-	l = level.NewFilter(l, levelOption[lvl])
+	l = log.With(redacting{l}, "ts", log.TimestampFormat(func() time.Time { return time.Now().UTC() }, "2006-01-02T15:04:05.000Z07:00"))
+	l = level.NewFilter(l, level.Allow(goKitLevel(min)))
 	return l, slog.New(&handler{logger: l, min: min}), nil
 }
 
@@ -70,10 +69,6 @@ var slogLevels = map[string]slog.Level{
 	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
 }
 
-var levelOption = map[string]level.Option{
-	"debug": level.AllowDebug(), "info": level.AllowInfo(), "warn": level.AllowWarn(), "error": level.AllowError(),
-}
-
 // handler is a slog.Handler that logs through a go-kit logger.
 type handler struct {
 	logger log.Logger
@@ -85,9 +80,7 @@ type handler struct {
 func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
-	kv := make([]any, 0, 4+len(h.attrs)+2*r.NumAttrs())
-	kv = append(kv, level.Key(), goKitLevel(r.Level), "msg", r.Message)
-	kv = append(kv, h.attrs...)
+	kv := append([]any{level.Key(), goKitLevel(r.Level), "msg", r.Message}, h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
 		kv = appendAttr(kv, h.group, a)
 		return true
@@ -116,8 +109,11 @@ func (h *handler) WithGroup(name string) slog.Handler {
 func appendAttr(kv []any, prefix string, a slog.Attr) []any {
 	v := a.Value.Resolve()
 	if v.Kind() == slog.KindGroup {
+		if a.Key != "" { // a group without a key is inlined
+			prefix += a.Key + "."
+		}
 		for _, g := range v.Group() {
-			kv = appendAttr(kv, prefix+a.Key+".", g)
+			kv = appendAttr(kv, prefix, g)
 		}
 		return kv
 	}

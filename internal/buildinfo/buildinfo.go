@@ -21,9 +21,8 @@ func Fill() {
 }
 
 // fill returns the version and build date to use, given what was stamped.
-func fill(info *debug.BuildInfo, stamped, date string) (string, string) {
-	v := stamped
-	if v == "" && info != nil && info.Main.Version != "" && info.Main.Version != "(devel)" {
+func fill(info *debug.BuildInfo, v, date string) (string, string) {
+	if v == "" && info != nil && info.Main.Version != "(devel)" {
 		v = strings.TrimPrefix(info.Main.Version, "v")
 	}
 	if v == "" {

@@ -1,11 +1,10 @@
 // Package connlimit caps the connections an HTTP server holds open without
-// locking out a real client. At the cap, a newly accepted connection pushes
-// out the oldest one that is not serving a request (one that has not sent a
-// request yet, or one idle between keep-alive requests), taken from the new
-// connection's own host if that host has one: a client that keeps opening
-// connections then displaces its own, not a scraper's that has just
-// connected. Only when every connection is serving a request is the new one
-// closed instead.
+// locking out a real client. At the cap, a new connection pushes out the
+// oldest one not serving a request (none sent yet, or idle between
+// keep-alive requests), from the new connection's own host if that host has
+// one waiting: a client that keeps connecting displaces its own connections,
+// not a scraper's. Only when every connection is serving a request is the
+// new one closed instead.
 //
 // Wrap each listener with the same Limiter and set http.Server.ConnState to
 // its ConnState, which is how it learns whether a connection is serving.
@@ -21,21 +20,16 @@ import (
 	"time"
 )
 
-// logEvery spaces out the warnings about the cap: an attack would otherwise
-// log at the rate it connects.
-const logEvery = time.Minute
-
 // Limiter counts the open connections of the listeners it wraps.
 type Limiter struct {
 	max    int
 	logger *slog.Logger // nil: no warnings
 
 	mu      sync.Mutex
-	open    int
+	stats   Stats
 	waiting list.List             // *conn not serving a request, longest waiting first
 	byHost  map[string]*list.List // the same per host; no empty lists
-	stats   Stats
-	logged  time.Time // last warning
+	logged  time.Time             // last warning
 }
 
 // Stats is what a Limiter has done.
@@ -64,9 +58,7 @@ func (lim *Limiter) Wrap(l net.Listener) net.Listener {
 func (lim *Limiter) Stats() Stats {
 	lim.mu.Lock()
 	defer lim.mu.Unlock()
-	s := lim.stats
-	s.Open = lim.open
-	return s
+	return lim.stats
 }
 
 // ConnState is for http.Server.ConnState. Connections that are not from a
@@ -125,8 +117,9 @@ func (lim *Limiter) admit(nc net.Conn) (c, victim *conn, warn bool) {
 	host := hostOf(nc.RemoteAddr())
 	lim.mu.Lock()
 	defer lim.mu.Unlock()
-	if lim.open >= lim.max {
-		if now := time.Now(); lim.logger != nil && now.Sub(lim.logged) >= logEvery {
+	if lim.stats.Open >= lim.max {
+		// Once a minute at most: an attack would otherwise log at the rate it connects.
+		if now := time.Now(); lim.logger != nil && now.Sub(lim.logged) >= time.Minute {
 			lim.logged, warn = now, true
 		}
 		oldest := lim.waiting.Front()
@@ -143,33 +136,31 @@ func (lim *Limiter) admit(nc net.Conn) (c, victim *conn, warn bool) {
 	}
 	c = &conn{Conn: nc, lim: lim, host: host}
 	lim.wait(c)
-	lim.open++
+	lim.stats.Open++
 	return c, victim, warn
 }
 
 func (lim *Limiter) releaseLocked(c *conn) {
-	if c.closed {
-		return
+	if !c.closed {
+		c.closed = true
+		lim.stats.Open--
+		lim.unwait(c)
 	}
-	c.closed = true
-	lim.open--
-	lim.unwait(c)
 }
 
 // hostOf groups connections by where they come from: an IPv4 address, an
 // IPv6 /64 (one host may well hold a whole /64), or else the network.
 func hostOf(a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		if a == nil {
-			return ""
+	switch a := a.(type) {
+	case nil:
+		return ""
+	case *net.TCPAddr:
+		if ip4 := a.IP.To4(); ip4 != nil {
+			return ip4.String()
 		}
-		return a.Network()
+		return a.IP.Mask(net.CIDRMask(64, 128)).String()
 	}
-	if ip4 := ta.IP.To4(); ip4 != nil {
-		return ip4.String()
-	}
-	return ta.IP.Mask(net.CIDRMask(64, 128)).String()
+	return a.Network()
 }
 
 type listener struct {
@@ -205,8 +196,7 @@ func (l *listener) Accept() (net.Conn, error) {
 // conn is an admitted connection; closing it frees its place.
 type conn struct {
 	net.Conn
-	lim *Limiter
-
+	lim  *Limiter
 	host string // hostOf its remote address
 
 	// Guarded by lim.mu.

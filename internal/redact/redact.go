@@ -15,6 +15,9 @@ import (
 // Mark stands in for what was removed.
 const Mark = "[REDACTED]"
 
+// credentialKeys name the JSON members and form fields that carry a credential.
+const credentialKeys = `(?:access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password)`
+
 var patterns = []struct {
 	re   *regexp.Regexp
 	repl string
@@ -22,10 +25,10 @@ var patterns = []struct {
 	// MSAL's JSON errors quote the whole token response ("raw message
 	// was: {...}"), token included, possibly cut short: drop all of it.
 	{regexp.MustCompile(`(?is)(raw message was:).*`), "$1 " + Mark},
-	// JSON members and form fields that carry a credential, whether or not
-	// the value is terminated (a truncated body).
-	{regexp.MustCompile(`(?i)("(?:access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password)"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)`), `$1"` + Mark + `"`},
-	{regexp.MustCompile(`(?i)\b((?:access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password)=)[^&\s"']+`), "${1}" + Mark},
+	// A credential in a JSON member, its value terminated or not (a
+	// truncated body), or in a form field.
+	{regexp.MustCompile(`(?i)("` + credentialKeys + `"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)`), `$1"` + Mark + `"`},
+	{regexp.MustCompile(`(?i)\b(` + credentialKeys + `=)[^&\s"']+`), "${1}" + Mark},
 	{regexp.MustCompile(`(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}`), "${1}" + Mark},
 	// A JWT anywhere (header.payload.signature, base64url).
 	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), Mark},
