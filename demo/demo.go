@@ -99,14 +99,12 @@ tenants:
 		return nil, err
 	}
 	d := &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv, stop: make(chan struct{})}
-	d.done.Add(1)
-	go d.live(rng, tenant, o)
+	d.done.Go(func() { d.live(rng, tenant, o) })
 	return d, nil
 }
 
 // live adds each minute's activity to the tenant until Close.
 func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options) {
-	defer d.done.Done()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	last := o.Now
@@ -130,11 +128,8 @@ func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options) {
 // activity is the tenant's events from `from` to `to`, with the outage's
 // ratios from outageStarted before the start on when there is one.
 func activity(rng *mathrand.Rand, users []fakegraph.User, o Options, from, to time.Time) []fakegraph.Event {
-	if !o.SSPROutage {
-		return normal.Events(rng, users, from, to)
-	}
 	start := o.Now.Add(-outageStarted)
-	if !to.After(start) {
+	if !o.SSPROutage || !to.After(start) {
 		return normal.Events(rng, users, from, to)
 	}
 	if from.Before(start) {

@@ -31,23 +31,33 @@ type spikeAlert struct {
 func RuleFile(p Params) ([]byte, error) { return render(p, "h1|h6") }
 
 // render writes the rule file with the spike alerts watching the windows
-// that the regular expression windows matches (tests weaken it).
+// that the regular expression windows matches (tests weaken it). It refuses
+// parameters that would make rules that never or always fire.
 func render(p Params, windows string) ([]byte, error) {
-	if err := p.check(); err != nil {
-		return nil, err
+	switch {
+	case p.Job == "" || strings.ContainsAny(p.Job, `"\`+"\n"):
+		return nil, fmt.Errorf("job %q: must be a plain, non-empty label value", p.Job)
+	case p.PageSeverity == "" || p.WarnSeverity == "":
+		return nil, fmt.Errorf("severities must not be empty")
 	}
-	data := struct {
-		Params
-		Windows string
-		Spikes  []spikeAlert
-	}{Params: p, Windows: windows, Spikes: []spikeAlert{
+	spikes := []spikeAlert{
 		{Spike: p.ResetSpike, Alert: "EntraAuthMethodsSSPRResetFailureSpike", Feature: "reset",
 			Summary: "Self-service password resets are failing far more often than usual",
 			Events:  "self-service password resets", Impact: " Users may be locked out of their accounts."},
 		{Spike: p.RegistrationSpike, Alert: "EntraAuthMethodsRegistrationFailureSpike", Feature: "registration",
 			Summary: "Authentication method registrations are failing far more often than usual",
 			Events:  "authentication method registrations"},
-	}}
+	}
+	for _, s := range spikes {
+		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
+			return nil, fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (points between 0 and 1) and the severity set", s.Feature, s.Spike)
+		}
+	}
+	data := struct {
+		Params
+		Windows string
+		Spikes  []spikeAlert
+	}{Params: p, Windows: windows, Spikes: spikes}
 	var b bytes.Buffer
 	if err := ruleFile.Execute(&b, data); err != nil {
 		return nil, err
@@ -62,10 +72,7 @@ func PrometheusRule(p Params) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, groups, ok := bytes.Cut(file, []byte("\ngroups:\n"))
-	if !ok {
-		return nil, fmt.Errorf("the rule file has no groups")
-	}
+	_, groups, _ := bytes.Cut(file, []byte("\ngroups:\n")) // the template's header ends there
 	var b bytes.Buffer
 	b.WriteString(`# The alerting and recording rules for the Prometheus Operator: the groups of
 # deploy/prometheus/entra-authmethods.rules.yml, generated with them by
@@ -90,20 +97,4 @@ spec:
 		b.WriteString(line)
 	}
 	return b.Bytes(), nil
-}
-
-// check refuses parameters that would make rules that never or always fire.
-func (p Params) check() error {
-	switch {
-	case p.Job == "" || strings.ContainsAny(p.Job, `"\`+"\n"):
-		return fmt.Errorf("job %q: must be a plain, non-empty label value", p.Job)
-	case p.PageSeverity == "" || p.WarnSeverity == "":
-		return fmt.Errorf("severities must not be empty")
-	}
-	for name, s := range map[string]Spike{"reset": p.ResetSpike, "registration": p.RegistrationSpike} {
-		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
-			return fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (points between 0 and 1) and the severity set", name, s)
-		}
-	}
-	return nil
 }

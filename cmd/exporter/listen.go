@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,16 +21,12 @@ import (
 func listen(flags *web.FlagConfig, logger *slog.Logger) ([]net.Listener, error) {
 	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
 		logger.Info("Listening on systemd activated listeners instead of port listeners.")
-		all, err := activation.Listeners()
+		listeners, err := activation.Listeners()
 		if err != nil {
 			return nil, err
 		}
-		var listeners []net.Listener
-		for _, l := range all {
-			if l != nil { // nil: a passed descriptor that is no listener
-				listeners = append(listeners, l)
-			}
-		}
+		// nil: a passed descriptor that is no listener
+		listeners = slices.DeleteFunc(listeners, func(l net.Listener) bool { return l == nil })
 		if len(listeners) == 0 {
 			return nil, errors.New("no socket activation file descriptors found")
 		}

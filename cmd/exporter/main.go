@@ -97,14 +97,14 @@ func run(args []string) int {
 		return 2
 	}
 
-	load := func() (*config.Config, error) {
+	loadAll := func() (*config.Config, error) {
 		if *configFile != "" {
 			return config.Load(*configFile)
 		}
 		return config.FromEnv(os.Getenv)
 	}
 	if *configCheck {
-		cfg, err := load()
+		cfg, err := loadAll()
 		if err == nil {
 			err = collector.Check(cfg, nil) // reads every credential as start-up does
 		}
@@ -126,12 +126,12 @@ func run(args []string) int {
 		}
 		defer d.Close()
 		httpClient = d.HTTPClient
-		load = func() (*config.Config, error) { return d.Config, nil }
+		loadAll = func() (*config.Config, error) { return d.Config, nil }
+		*configFile = "" // not read, so not watched
 		level.Info(logger).Log("msg", "demo mode: polling a simulated tenant on loopback", "graph_endpoint", d.Config.Tenants[0].GraphEndpoint)
 	}
 	// The configuration names every tenant; this process polls its shard's.
-	loadAll := load
-	load = func() (*config.Config, error) {
+	load := func() (*config.Config, error) {
 		cfg, err := loadAll()
 		if err != nil || *totalShards == 1 {
 			return cfg, err
@@ -175,10 +175,7 @@ func run(args []string) int {
 	exporterReg := prometheus.NewRegistry()
 	exporterReg.MustRegister(exporter)
 	reloader := newReloader(load, exporter.Apply, logger, reg)
-	go reloader.onSIGHUP(ctx, hup)
-	if *autoReload > 0 && *configFile != "" && !*demoMode {
-		go reloader.watchFile(ctx, *configFile, *autoReload)
-	}
+	go reloader.watch(ctx, hup, *configFile, *autoReload)
 
 	handler, err := endpoints.New(endpoints.Options{
 		Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
@@ -190,22 +187,18 @@ func run(args []string) int {
 		return 1
 	}
 	server := &http.Server{
-		Handler: handler,
-		// Prometheus sends its request at once; a connection that has not
-		// sent its headers by then is not a scraper.
-		ReadHeaderTimeout: 10 * time.Second,
-		// No endpoint reads a body: this only bounds one that trickles in.
-		ReadTimeout: 30 * time.Second,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second, // Prometheus sends its request at once: a slower client is no scraper
+		ReadTimeout:       30 * time.Second, // no endpoint reads a body: this bounds one that trickles in
 		// Handler and write together. A scrape is built in milliseconds and
-		// even 100 tenants' 6 MB of text cross a slow link in seconds; far
-		// above any sensible scrape_timeout, this bounds a client that
-		// stops reading.
+		// even 100 tenants' 6 MB of text cross a slow link in seconds: far
+		// above any sensible scrape_timeout, this bounds a client that stops
+		// reading.
 		WriteTimeout: 2 * time.Minute,
-		// Longer than the usual 15 s to 1 m scrape intervals, so Prometheus
-		// keeps its connection; at longer ones it reconnects per scrape.
-		IdleTimeout: 90 * time.Second,
-		// Prometheus sends well under 1 KiB; room for a browser's cookies.
-		MaxHeaderBytes: 32 << 10,
+		// Beyond the usual 15 s to 1 m scrape intervals, so Prometheus keeps
+		// its connection; at longer ones it reconnects per scrape.
+		IdleTimeout:    90 * time.Second,
+		MaxHeaderBytes: 32 << 10, // Prometheus sends well under 1 KiB; room for a browser's cookies
 	}
 	listeners, err := listen(toolkitFlags, slogger)
 	if err != nil {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"os"
 	"sync"
 	"time"
@@ -14,8 +14,9 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 )
 
-// reloader applies a freshly loaded configuration, on SIGHUP or POST
-// /-/reload, and records the outcome as Prometheus does for its own.
+// reloader applies a freshly loaded configuration, on SIGHUP, POST
+// /-/reload or a change of the file, and records the outcome as Prometheus
+// does for its own.
 type reloader struct {
 	load   func() (*config.Config, error)
 	apply  func(*config.Config) error
@@ -39,13 +40,9 @@ func newReloader(load func() (*config.Config, error), apply func(*config.Config)
 		}),
 	}
 	reg.MustRegister(r.successful, r.successTime)
-	r.succeeded()
-	return r
-}
-
-func (r *reloader) succeeded() {
 	r.successful.Set(1)
-	r.successTime.Set(float64(time.Now().UnixNano()) / 1e9)
+	r.successTime.SetToCurrentTime()
+	return r
 }
 
 // applyFirst applies the configuration loaded at start-up; a reload asked
@@ -70,52 +67,41 @@ func (r *reloader) reload() error {
 		level.Error(r.logger).Log("msg", "reload failed; the previous configuration keeps running", "err", err)
 		return err
 	}
-	r.succeeded()
+	r.successful.Set(1)
+	r.successTime.SetToCurrentTime()
 	level.Info(r.logger).Log("msg", "configuration reloaded")
 	return nil
 }
 
-// onSIGHUP reloads on every signal from hup until ctx ends.
-func (r *reloader) onSIGHUP(ctx context.Context, hup <-chan os.Signal) {
+// watch reloads on every signal from hup and, with an interval (from
+// --config.auto-reload-interval) and a path, whenever the content of the
+// file at path has changed, until ctx ends. A ConfigMap or Secret mounted in
+// a pod is updated by a symlink swap, which reading the path follows. A
+// content that failed to load is not tried again until it changes once
+// more: the reload metrics and the log already say it failed.
+func (r *reloader) watch(ctx context.Context, hup <-chan os.Signal, path string, interval time.Duration) {
+	var tick <-chan time.Time // nil, never ready, without an interval
+	var last []byte
+	if interval > 0 && path != "" {
+		last, _ = os.ReadFile(path) // what start-up loaded
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
 			r.reload() // logs its own outcome
+		case <-tick:
+			content, err := os.ReadFile(path)
+			if err != nil || bytes.Equal(content, last) {
+				continue // unreadable for a moment (mid-swap): the next tick sees it
+			}
+			last = content
+			level.Info(r.logger).Log("msg", "the configuration file changed; reloading", "file", path)
+			r.reload()
 		}
 	}
-}
-
-// watchFile reloads when the content of path changes, checking every
-// interval until ctx ends (--config.auto-reload-interval). A ConfigMap or
-// Secret mounted in a pod is updated by a symlink swap, which reading the
-// path follows. A content that failed to load is not tried again until it
-// changes once more: the reload metrics and the log already say it failed.
-func (r *reloader) watchFile(ctx context.Context, path string, interval time.Duration) {
-	last, _ := fileHash(path) // what start-up loaded
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		h, err := fileHash(path)
-		if err != nil || h == last {
-			continue // unreadable for a moment (mid-swap): the next tick sees it
-		}
-		last = h
-		level.Info(r.logger).Log("msg", "the configuration file changed; reloading", "file", path)
-		r.reload() // logs its own outcome
-	}
-}
-
-func fileHash(path string) ([sha256.Size]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return [sha256.Size]byte{}, err
-	}
-	return sha256.Sum256(b), nil
 }

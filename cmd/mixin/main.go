@@ -72,12 +72,11 @@ func write(dir string, p dashboards.Params) error {
 	for name, b := range boards {
 		files[filepath.Join("dashboards", name)] = b
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "dashboards"), 0o755); err != nil {
+		return err
+	}
 	for name, b := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
