@@ -4,17 +4,26 @@ package endpoints
 
 import (
 	"bytes"
+	"cmp"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp/zstd" // client_golang's handler offers zstd
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
@@ -37,18 +46,30 @@ type Options struct {
 	MaxUnwritten               int64 // bytes of non-text responses waiting for slow clients (0: 64 MiB)
 }
 
-// maxErrorLen bounds an error message echoed on a page or in a response.
-const maxErrorLen = 500
+const (
+	// maxErrorLen bounds an error message echoed on a page or in a response.
+	maxErrorLen = 500
+	// maxScrapesInFlight bounds concurrent scrapes, as promhttp's handler
+	// does; a scrape holds its slot only while its response is built, so
+	// slow clients cannot take the slots.
+	maxScrapesInFlight = 10
+	// defaultMaxUnwritten bounds the bytes of non-text responses waiting for
+	// slow clients, each of which could hold one (protobuf for 100 tenants:
+	// 4.7 MB); text scrapes hold only their own small part.
+	defaultMaxUnwritten = 64 << 20
+	// maxGzipAge bounds the age of the runtime, process and handler metrics
+	// in a compressed body served again.
+	maxGzipAge = time.Second
+	// gzipLevel compresses to within 1.3 times the default level's size in a
+	// third of its time (BENCHMARKS.md).
+	gzipLevel = 3
+)
 
 // shortError is how an error goes out on a page or in a response: without
 // credentials, and short, since it may quote Graph or a configuration file.
 func shortError(s string) string { return redact.Cut(redact.String(s), maxErrorLen) }
 
-// reserved are the paths the exporter serves besides the metrics.
-var reserved = []string{"/", "/-/healthy", "/-/ready", "/-/reload"}
-
-// CheckTelemetryPath says what is wrong with p as the path of the metrics,
-// if anything.
+// CheckTelemetryPath says what, if anything, is wrong with p as the metrics' path.
 func CheckTelemetryPath(p string) error {
 	switch {
 	case p == "":
@@ -57,7 +78,7 @@ func CheckTelemetryPath(p string) error {
 		return errors.New(`must start with "/", as /metrics does`)
 	case p == "/":
 		return errors.New(`must not be "/", which serves the landing page`)
-	case slices.Contains(reserved, p):
+	case slices.Contains([]string{"/-/healthy", "/-/ready", "/-/reload"}, p):
 		return fmt.Errorf("must not be %s, which the exporter serves itself", p)
 	}
 	// A URL path's own characters (RFC 3986), less "%": the path is matched
@@ -78,9 +99,7 @@ func New(o Options) (http.Handler, error) {
 	}
 	metrics := promhttp.InstrumentMetricHandler(o.Registerer, metricsHandler(o))
 	mux := http.NewServeMux()
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("Healthy.\n"))
-	})
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("Healthy.\n")) })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !o.Ready() {
 			http.Error(w, "Not ready: a tenant's first poll has not finished.", http.StatusServiceUnavailable)
@@ -89,20 +108,19 @@ func New(o Options) (http.Handler, error) {
 		w.Write([]byte("Ready.\n"))
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		switch {
+		case r.Method != http.MethodPost && r.Method != http.MethodPut:
 			w.Header().Set("Allow", "POST, PUT")
 			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
-			return
-		}
-		if o.Reload == nil {
+		case o.Reload == nil:
 			http.Error(w, "Reload is not available in this mode.", http.StatusBadRequest)
-			return
+		default:
+			if err := o.Reload(); err != nil {
+				http.Error(w, "Reload failed; the previous configuration keeps running: "+shortError(err.Error()), http.StatusInternalServerError)
+				return
+			}
+			w.Write([]byte("Reloaded.\n"))
 		}
-		if err := o.Reload(); err != nil {
-			http.Error(w, "Reload failed; the previous configuration keeps running: "+shortError(err.Error()), http.StatusInternalServerError)
-			return
-		}
-		w.Write([]byte("Reloaded.\n"))
 	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { // other paths: 404 without building the page
 		var extra bytes.Buffer
@@ -111,9 +129,7 @@ func New(o Options) (http.Handler, error) {
 			return
 		}
 		page, err := web.NewLandingPage(web.LandingConfig{
-			Name:        o.Name,
-			Description: o.Description,
-			Version:     o.Version,
+			Name: o.Name, Description: o.Description, Version: o.Version,
 			Links: []web.LandingLinks{
 				{Address: o.TelemetryPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},
@@ -154,3 +170,155 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 <td>{{if not .Polled}}polling…{{else if .Up}}up{{else}}<span class="down">down</span>{{end}}</td>
 <td>{{ago .LastSuccess}}</td><td>{{.Records}}</td><td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
 {{end}}{{end}}</table>`))
+
+// metricsHandler serves /metrics. A text scrape (what Prometheus asks for
+// by default) writes the exporter's metrics as encoded ahead of time and
+// encodes only the others (Go runtime, process, handler, reload status)
+// now, gzipped through gzipCache. Everything else (name[] filters, protobuf,
+// zstd) takes client_golang's handler over all the metrics, into a buffer.
+func metricsHandler(o Options) http.Handler {
+	other := promhttp.HandlerFor(prometheus.Gatherers{o.Gatherer, o.PiecesGatherer}, promhttp.HandlerOpts{ // in-flight bounded below
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
+	})
+	formats := expfmt.DefaultAcceptedFormats()                         // as client_golang's handler without OpenMetrics
+	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }} // the other metrics' text, or a whole response
+	inFlight := make(chan struct{}, maxScrapesInFlight)
+	var unwritten atomic.Int64
+	zw, _ := gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
+	gz := gzipCache{zw: zw}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case inFlight <- struct{}{}:
+		default:
+			http.Error(w, "Too many concurrent scrapes ("+strconv.Itoa(maxScrapesInFlight)+"); try again later.", http.StatusServiceUnavailable)
+			return
+		}
+		release := sync.OnceFunc(func() { <-inFlight })
+		defer release() // should anything below panic
+		buf := buffers.Get().(*bytes.Buffer)
+		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
+		format := expfmt.NegotiateAccept(r.Header, formats...)
+		encoding := r.Header.Get("Accept-Encoding")
+		zstd, zstdNamed := accepts(encoding, "zstd") // named: client_golang's handler chooses the coding
+		var body io.WriterTo
+		var size int64
+		code := http.StatusOK
+		if format.FormatType() != expfmt.TypeTextPlain || r.URL.Query().Has("name[]") || zstd && zstdNamed {
+			rec := &recorder{header: http.Header{}, body: buf}
+			other.ServeHTTP(rec, r)
+			release()
+			size = int64(buf.Len())
+			defer unwritten.Add(-size)
+			if unwritten.Add(size) > cmp.Or(o.MaxUnwritten, defaultMaxUnwritten) {
+				http.Error(w, "Too many responses waiting for slow clients; try again later.", http.StatusServiceUnavailable)
+				return
+			}
+			maps.Copy(w.Header(), rec.header)
+			body, code = buf, cmp.Or(rec.code, http.StatusOK)
+		} else {
+			// The exporter's own metrics (reload status, build, shard) sort
+			// first: a gzipped body is kept only while they are unchanged.
+			others, err := o.Gatherer.Gather()
+			if err != nil { // as ContinueOnError: serve what was gathered
+				o.Logger.Error("gathering metrics", "err", err)
+			}
+			exporterLen := 0
+			for _, mf := range others {
+				if _, err := expfmt.MetricFamilyToText(buf, mf); err != nil {
+					o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
+				}
+				if strings.HasPrefix(mf.GetName(), "entra_authmethods_") {
+					exporterLen = buf.Len()
+				}
+			}
+			pieces := o.Pieces() // immutable snapshots: holding them while writing costs nothing
+			text := exposition.Text{Families: exposition.Families(pieces...), Other: buf.Bytes()}
+			body, size = text, text.Len()
+			gzipOK, _ := accepts(encoding, "gzip")
+			xGzipOK, _ := accepts(encoding, "x-gzip")
+			if gzipOK || xGzipOK {
+				b := gz.body(pieces, buf.Bytes()[:exporterLen], text)
+				body, size = bytes.NewReader(b), int64(len(b))
+				w.Header().Set("Content-Encoding", "gzip")
+			}
+			w.Header().Set("Content-Type", string(format))
+		}
+		release()
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.WriteHeader(code)
+		if _, err := body.WriteTo(w); err != nil {
+			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
+		}
+	})
+}
+
+// gzipCache keeps the last compressed body while the snapshots and the
+// exporter's own metrics are unchanged, for up to maxGzipAge: compressing
+// takes milliseconds per thousand series, assembling microseconds.
+type gzipCache struct {
+	mu       sync.Mutex
+	key      []*exposition.Piece // the first piece of each snapshot it was built from
+	exporter []byte              // the text of the exporter's other metrics in it
+	built    time.Time
+	gz       []byte // never changed: a new body is a new slice
+	zw       *gzip.Writer
+}
+
+// body returns text compressed, from the cache if it is still valid.
+func (c *gzipCache) body(pieces [][]exposition.Piece, exporter []byte, text exposition.Text) []byte {
+	key := make([]*exposition.Piece, 0, len(pieces))
+	for _, p := range pieces {
+		if len(p) > 0 {
+			key = append(key, &p[0])
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Equal(key, c.key) && bytes.Equal(exporter, c.exporter) && time.Since(c.built) < maxGzipAge {
+		return c.gz
+	}
+	var out bytes.Buffer
+	c.zw.Reset(&out)
+	text.WriteTo(c.zw) // writes to a bytes.Buffer cannot fail
+	c.zw.Close()
+	c.key, c.exporter, c.built, c.gz = key, bytes.Clone(exporter), time.Now(), out.Bytes()
+	return c.gz
+}
+
+// recorder keeps a response in memory.
+type recorder struct {
+	header http.Header
+	code   int
+	body   *bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header  { return r.header }
+func (r *recorder) WriteHeader(code int) { r.code = cmp.Or(r.code, code) } // the first code counts
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(p)
+}
+
+// accepts reports whether an Accept-Encoding header allows coding (q=0
+// refuses it, RFC 9110), by name or else through "*", and whether it names it.
+func accepts(header, coding string) (ok, named bool) {
+	star := false
+	for _, item := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(item, ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		k, v, _ := strings.Cut(params, "=")
+		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !strings.EqualFold(strings.TrimSpace(k), "q") {
+			q = 1
+		}
+		switch name {
+		case coding:
+			return q > 0, true
+		case "*":
+			star = star || q > 0
+		}
+	}
+	return star, false
+}

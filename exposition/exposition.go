@@ -1,18 +1,19 @@
 // Package exposition writes Prometheus' text format from pieces encoded
-// ahead of time, so a scrape only copies bytes.
-//
-// A snapshot's metrics are encoded once, when the snapshot is stored: one
-// Piece per metric family, holding its sample lines as text. A scrape
-// groups the pieces of every snapshot by family and writes them out.
-// Encoding tens of thousands of series takes longer than a scrape should;
-// copying them does not.
+// ahead of time: encoding tens of thousands of series takes longer than a
+// scrape should, copying them does not. A snapshot's metrics are encoded
+// once, when it is stored, into one Piece per metric family holding its
+// sample lines; a scrape groups every snapshot's pieces by family and
+// writes them out.
 package exposition
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,9 +39,7 @@ type Encoder struct {
 // encoded and the error says what is wrong.
 func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(metricsCollector(metrics)); err != nil {
-		return nil, err
-	}
+	reg.MustRegister(metricsCollector(metrics)) // a collector that describes nothing registers
 	families, gatherErr := reg.Gather()
 	pieces := make([]Piece, 0, len(families))
 	var text bytes.Buffer
@@ -56,10 +55,7 @@ func (e *Encoder) Encode(metrics []prometheus.Metric) ([]Piece, error) {
 		for cut < len(all) && all[cut] == '#' {
 			cut += bytes.IndexByte(all[cut:], '\n') + 1
 		}
-		header, ok := e.headers.Load(string(all[:cut]))
-		if !ok {
-			header, _ = e.headers.LoadOrStore(string(all[:cut]), bytes.Clone(all[:cut]))
-		}
+		header, _ := e.headers.LoadOrStore(string(all[:cut]), bytes.Clone(all[:cut]))
 		pieces = append(pieces, Piece{family: mf.GetName(), header: header.([]byte), body: bytes.Clone(all[cut:])})
 	}
 	return pieces, gatherErr
@@ -86,9 +82,42 @@ func Families(snapshots ...[]Piece) [][]*Piece {
 			byName[s[i].family] = append(byName[s[i].family], &s[i])
 		}
 	}
-	out := make([][]*Piece, 0, len(byName))
-	for _, name := range slices.Sorted(maps.Keys(byName)) {
-		out = append(out, byName[name])
+	return slices.SortedFunc(maps.Values(byName), func(a, b []*Piece) int { return strings.Compare(a[0].family, b[0].family) })
+}
+
+// Text is the body of a scrape in the text format: the families' pieces,
+// then Other, the text of families encoded at the scrape. Its length is
+// known before it is written, so it can go out with a Content-Length.
+type Text struct {
+	Families [][]*Piece
+	Other    []byte
+}
+
+// Len is the number of bytes WriteTo writes.
+func (t Text) Len() int64 {
+	n := int64(len(t.Other))
+	for _, family := range t.Families {
+		n += int64(len(family[0].header))
+		for _, p := range family {
+			n += int64(len(p.body))
+		}
 	}
-	return out
+	return n
+}
+
+// WriteTo writes the text to w, through a buffer: the pieces are many and
+// small. Each family's header goes out once, before its pieces' samples.
+func (t Text) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for _, family := range t.Families {
+		bw.Write(family[0].header) // a failed write is remembered and returned by Flush
+		for _, p := range family {
+			bw.Write(p.body)
+		}
+	}
+	bw.Write(t.Other)
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	return t.Len(), nil
 }
