@@ -243,32 +243,23 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect sends every tenant's metrics; it only reads memory. Pieces holds
-// the same, encoded for the text format.
+// Collect sends every tenant's metrics from memory, never calling Graph.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
-		tenant := p.settings.tenant.Name
-		p.info.collect(tenant, ch)
-		live, _ := p.counts.metrics()
-		p.settings.keep(live).collect(tenant, ch)
-		for _, rp := range p.reports {
-			st := rp.status.Load()
-			st.metrics.collect(tenant, ch)
-			st.statusMetrics.collect(tenant, ch)
+		for _, part := range p.parts() {
+			for _, m := range part.samples.constMetrics(p.settings.tenant.Name) {
+				ch <- m
+			}
 		}
 	}
 }
 
-// Pieces returns what Collect sends, encoded for the text format: the
-// snapshots as they were when stored, and each tenant's live counts
-// (requests, overruns) encoded again only when they have changed.
+// Pieces returns what Collect sends, encoded for the text format.
 func (e *Exporter) Pieces() [][]exposition.Piece {
 	var out [][]exposition.Piece
 	for _, p := range *e.pollers.Load() {
-		out = append(out, p.infoPieces, p.livePieces())
-		for _, rp := range p.reports {
-			st := rp.status.Load()
-			out = append(out, st.pieces, st.statusPieces)
+		for _, part := range p.parts() {
+			out = append(out, part.pieces)
 		}
 	}
 	return out

@@ -44,7 +44,7 @@ func (credentialRegistrationDetails) poll(ctx context.Context, env *pollEnv) (sn
 		enabled += b2i(r.IsEnabled)
 		capable += b2i(r.IsCapable)
 		mfaRegistered += b2i(r.IsMfaRegistered)
-		countOnce(byMethod, r.AuthMethods, func(m string) string { return env.labels.value("method", m) })
+		env.labels.countOnce(byMethod, "method", r.AuthMethods)
 		return nil
 	})
 	if err != nil {

@@ -58,19 +58,11 @@ func (s settings) labelCaps(report string) map[string]int {
 	return caps
 }
 
-// keep returns ms without the samples of excluded families.
-func (s settings) keep(ms snapshot) snapshot {
-	if len(s.exclude) == 0 {
-		return ms
-	}
-	return slices.DeleteFunc(ms, func(x sample) bool { return s.exclude[families[x.desc].Name] })
-}
-
 // reportStatus is the immutable state of one report of one tenant, swapped
 // whole after each poll; scrapes read it without locks.
 type reportStatus struct {
-	metrics     snapshot // the last successful poll's
-	polled      bool     // a poll has finished
+	metrics     encoded // the last successful poll's
+	polled      bool    // a poll has finished
 	up          bool
 	lastSuccess time.Time
 	duration    time.Duration
@@ -78,8 +70,7 @@ type reportStatus struct {
 	errors      map[graphapi.Reason]float64
 	lastError   string
 
-	statusMetrics        snapshot           // the above as samples
-	pieces, statusPieces []exposition.Piece // metrics and statusMetrics encoded for the text format
+	statusMetrics encoded // the above as samples
 }
 
 type reportPoller struct {
@@ -99,9 +90,8 @@ type tenantPoller struct {
 	encoder  *exposition.Encoder
 	logger   log.Logger
 
-	info       snapshot           // constant: tenant info, poll intervals
-	infoPieces []exposition.Piece // info, encoded
-	live       atomic.Pointer[encodedLive]
+	info encoded // constant: tenant info, poll intervals
+	live atomic.Pointer[encodedLive]
 
 	firstPollDone atomic.Bool
 	cancel        context.CancelFunc
@@ -142,14 +132,14 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 	}
 	p.client = client
 	var info snapshot
-	if !s.exclude[namespace+"_tenant_info"] { // a tenant's own labels make a descriptor keep does not know
+	if !s.exclude[namespace+"_tenant_info"] { // a tenant's own labels make a descriptor encode does not know
 		d, labels := tenantInfo(t.Labels)
 		info.gauge(d, 1, append([]string{t.TenantID, t.Cloud}, labels...)...)
 	}
 	for _, name := range t.Reports {
 		info.gauge(pollIntervalDesc, s.interval(name).Seconds(), name)
 	}
-	if p.info, p.infoPieces, err = p.encode(info); err != nil {
+	if p.info, err = p.encode(info); err != nil {
 		return nil, err
 	}
 	for _, name := range t.Reports {
@@ -161,11 +151,18 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 	return p, nil
 }
 
-// encode returns ms without the excluded families, and that encoded.
-func (p *tenantPoller) encode(ms snapshot) (snapshot, []exposition.Piece, error) {
-	ms = p.settings.keep(ms)
+// encoded is a snapshot without the excluded families, for Collect, and
+// the same encoded for the text format, for Pieces.
+type encoded struct {
+	samples snapshot
+	pieces  []exposition.Piece
+}
+
+// encode leaves out of ms, in place, the families exclude_metrics names.
+func (p *tenantPoller) encode(ms snapshot) (encoded, error) {
+	ms = slices.DeleteFunc(ms, func(x sample) bool { return p.settings.exclude[families[x.desc].Name] })
 	pieces, err := p.encoder.Encode(ms.constMetrics(p.settings.tenant.Name))
-	return ms, pieces, err
+	return encoded{samples: ms, pieces: pieces}, err
 }
 
 // inherit takes over the state of the poller it replaces on a reload, when
@@ -186,7 +183,7 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 				rp.labels.max, rp.labels.retention = p.settings.labelCaps(rp.name), p.settings.retention(rp.name)
 				// Encoded again: the excluded families may have changed.
 				st := *old.status.Load()
-				st.metrics, st.pieces, _ = p.encode(slices.Clone(st.metrics)) // encoded before: consistent
+				st.metrics, _ = p.encode(slices.Clone(st.metrics.samples)) // encoded before: consistent
 				p.setStatus(rp, &st)
 			}
 		}
@@ -313,7 +310,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		rp.labels = env.labels // the poll's label values, now they count
 		st.lastSuccess, st.records = end, records
 		var encErr error
-		if st.metrics, st.pieces, encErr = p.encode(metrics); encErr != nil { // a bug, not Graph's doing
+		if st.metrics, encErr = p.encode(metrics); encErr != nil { // a bug, not Graph's doing
 			level.Error(p.logger).Log("msg", "some of the report's metrics are inconsistent and left out of /metrics", "report", rp.name, "err", encErr)
 		}
 		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
@@ -364,26 +361,33 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	for _, reason := range graphapi.Reasons() {
 		m.counter(reportErrorsDesc, st.errors[reason], rp.name, string(reason))
 	}
-	st.statusMetrics, st.statusPieces, _ = p.encode(m) // built just above: consistent
+	st.statusMetrics, _ = p.encode(m) // built just above: consistent
 	rp.status.Store(st)
 }
 
-// livePieces returns the live counts encoded, encoding them again only
-// when they have changed since the last time.
-func (p *tenantPoller) livePieces() []exposition.Piece {
+// parts returns what Collect and Pieces send of the tenant: the snapshots
+// as they were when stored, and the live counts (requests, overruns),
+// encoded again only when they have changed since the last time.
+func (p *tenantPoller) parts() []encoded {
 	m, changes := p.counts.metrics()
-	if c := p.live.Load(); c != nil && c.changes == changes {
-		return c.pieces
+	live := p.live.Load()
+	if live == nil || live.changes != changes {
+		live = &encodedLive{changes: changes}
+		live.metrics, _ = p.encode(m) // built here: consistent
+		p.live.Store(live)
 	}
-	_, pieces, _ := p.encode(m) // built here: consistent
-	p.live.Store(&encodedLive{changes: changes, pieces: pieces})
-	return pieces
+	out := []encoded{p.info, live.metrics}
+	for _, rp := range p.reports {
+		st := rp.status.Load()
+		out = append(out, st.metrics, st.statusMetrics)
+	}
+	return out
 }
 
 // encodedLive is the live counts encoded when they had changed so often.
 type encodedLive struct {
 	changes uint64
-	pieces  []exposition.Piece
+	metrics encoded
 }
 
 // liveCounts are a tenant's counters that move while it polls: Graph's

@@ -130,6 +130,18 @@ func (l *labelLimit) known(label, v string) string {
 	return otherValue
 }
 
+// countOnce adds one to counts for each distinct value of values as the
+// label's value (two values may both become "other", or cut to the same text).
+func (l *labelLimit) countOnce(counts map[string]int64, label string, values []string) {
+	done := make([]string, 0, len(values))
+	for _, raw := range values {
+		if v := l.value(label, raw); !slices.Contains(done, v) {
+			done = append(done, v)
+			counts[v]++
+		}
+	}
+}
+
 // emitDropped adds the drop counters, one per label, zeros included.
 func (l *labelLimit) emitDropped(m *snapshot, report string) {
 	for _, label := range slices.Sorted(maps.Keys(l.dropped)) {
@@ -169,18 +181,6 @@ func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
 	return slices.SortedFunc(maps.Keys(m), func(a, b featureMethod) int {
 		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.method, b.method))
 	})
-}
-
-// countOnce adds one to counts for each distinct value of values as label
-// maps it (two values may both become "other", or cut to the same text).
-func countOnce(counts map[string]int64, values []string, label func(string) string) {
-	done := make([]string, 0, len(values))
-	for _, v := range values {
-		if l := label(v); !slices.Contains(done, l) {
-			done = append(done, l)
-			counts[l]++
-		}
-	}
 }
 
 // newestDay reads a report of one row per day and returns the newest row's

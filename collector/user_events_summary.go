@@ -58,38 +58,32 @@ var periods = [...]struct {
 // windowCounts are one feature and method's events per period, then failures per period.
 type windowCounts struct{ all, failed [len(periods)]int64 }
 
-// userWindows is a user's newest event and newest failed event in a poll,
-// as ages (how long before the poll); -1 for none.
-type userWindows struct{ newest, newestFailed time.Duration }
+// userPeriods marks the periods in which a user has an event, then a failed one.
+type userPeriods struct{ any, failed [len(periods)]bool }
 
 func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
 	windows := map[featureMethod]windowCounts{}
 	seed := maphash.MakeSeed()
-	users := map[string]map[uint64]userWindows{} // by feature, then by the user's id
+	users := map[string]map[uint64]userPeriods{} // by feature, then by a hash of the user's id
 	m, n, err := r.events.poll(ctx, env, env.client.UserEvents, eventsDesc, eventFailuresDesc, func(fm featureMethod, e *graphapi.Event) {
-		w, age := windows[fm], env.now.Sub(e.EventDateTime.Time)
+		age, failed := env.now.Sub(e.EventDateTime.Time), e.Failed() // an unknown outcome (null isSuccess) is an event, not a failure
+		byUser := users[fm.feature]
+		if byUser == nil {
+			byUser = map[uint64]userPeriods{}
+			users[fm.feature] = byUser
+		}
+		id := maphash.String(seed, e.ID)
+		w, u := windows[fm], byUser[id]
 		for i, period := range periods {
 			if age <= period.span {
 				w.all[i]++
-				w.failed[i] += b2i(e.Failed()) // an unknown outcome (null isSuccess) is an event, not a failure
+				w.failed[i] += b2i(failed)
+				u.any[i] = true
+				u.failed[i] = u.failed[i] || failed
 			}
 		}
 		windows[fm] = w
-		byUser := users[fm.feature]
-		if byUser == nil {
-			byUser = map[uint64]userWindows{}
-			users[fm.feature] = byUser
-		}
 		if e.ID != "" && age <= periods[len(periods)-1].span {
-			id := maphash.String(seed, e.ID)
-			u, ok := byUser[id]
-			if !ok {
-				u = userWindows{newest: -1, newestFailed: -1}
-			}
-			u.newest = youngest(u.newest, age)
-			if e.Failed() {
-				u.newestFailed = youngest(u.newestFailed, age)
-			}
 			byUser[id] = u
 		}
 	})
@@ -104,25 +98,17 @@ func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, in
 		}
 	}
 	for _, feature := range slices.Sorted(maps.Keys(users)) {
-		var all, failed [len(periods)]int64
+		var c windowCounts // users with an event, then with a failed one
 		for _, u := range users[feature] {
-			for i, period := range periods {
-				all[i] += b2i(u.newest >= 0 && u.newest <= period.span)
-				failed[i] += b2i(u.newestFailed >= 0 && u.newestFailed <= period.span)
+			for i := range periods {
+				c.all[i] += b2i(u.any[i])
+				c.failed[i] += b2i(u.failed[i])
 			}
 		}
 		for i, period := range periods {
-			m.gauge(periodUsersDesc, float64(all[i]), period.label, feature)
-			m.gauge(periodFailedUsersDesc, float64(failed[i]), period.label, feature)
+			m.gauge(periodUsersDesc, float64(c.all[i]), period.label, feature)
+			m.gauge(periodFailedUsersDesc, float64(c.failed[i]), period.label, feature)
 		}
 	}
 	return m, n, nil
-}
-
-// youngest returns the smaller of two ages, where -1 is none.
-func youngest(a, b time.Duration) time.Duration {
-	if a < 0 || b < a {
-		return b
-	}
-	return a
 }

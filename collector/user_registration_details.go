@@ -41,7 +41,7 @@ func init() {
 type userRegistrationDetails struct{}
 
 // features are the `feature` label values of users_registered_by_feature, in order.
-var features = []string{
+var features = [...]string{
 	"mfaRegistered", "mfaCapable", "ssprRegistered", "ssprEnabled", "ssprCapable",
 	"passwordlessCapable", "systemPreferredAuthenticationMethodEnabled",
 }
@@ -58,7 +58,7 @@ type userGroup struct{ userType, admin string }
 
 type groupCounts struct {
 	users     int64
-	features  [7]int64 // indexed like features
+	features  [len(features)]int64 // indexed like features
 	methods   map[string]int64
 	preferred map[string]int64
 }
@@ -81,11 +81,11 @@ func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot
 			groups[key] = g
 		}
 		g.users++
-		for i, on := range [7]bool{r.IsMfaRegistered, r.IsMfaCapable, r.IsSsprRegistered, r.IsSsprEnabled,
+		for i, on := range [len(features)]bool{r.IsMfaRegistered, r.IsMfaCapable, r.IsSsprRegistered, r.IsSsprEnabled,
 			r.IsSsprCapable, r.IsPasswordlessCapable, r.IsSystemPreferredAuthenticationMethodEnabled} {
 			g.features[i] += b2i(on)
 		}
-		countOnce(g.methods, r.MethodsRegistered, func(m string) string { return env.labels.value("method", m) })
+		env.labels.countOnce(g.methods, "method", r.MethodsRegistered)
 		preferred := "none"
 		if r.UserPreferredMethodForSecondaryAuthentication != "" {
 			preferred = env.labels.value("method", r.UserPreferredMethodForSecondaryAuthentication)
