@@ -255,9 +255,17 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 	// The defaults are checked once, on their own, so that a problem there
 	// is reported once rather than for every tenant that inherits it.
 	var defaults rawTenantKeys
-	var defaultsBad map[string]bool
-	if raw.Defaults != nil {
-		defaults, defaultsBad = raw.Defaults.rawTenantKeys, checkDefaults(p, raw.Defaults, c)
+	dp := &tenantProblems{p: p, label: "defaults", defaults: true, bad: map[string]bool{}}
+	if d := raw.Defaults; d != nil {
+		defaults, dp.lines = d.rawTenantKeys, d.lines
+		const perTenant = "not allowed in defaults: name and tenant_id are set per tenant"
+		if _, given := d.lines["name"]; given || d.Name != nil {
+			dp.add("name", perTenant)
+		}
+		if _, given := d.lines["tenant_id"]; given || d.TenantID != nil {
+			dp.add("tenant_id", perTenant)
+		}
+		buildTenant(rawTenant{rawTenantKeys: defaults}, dp, c)
 	}
 	seen := map[string]int{}
 	for i, rt := range raw.Tenants {
@@ -266,7 +274,7 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 			label += fmt.Sprintf(" (%s)", rt.Name)
 		}
 		rt, inherited := inherit(rt, defaults)
-		tp := &tenantProblems{p: p, label: label, keys: keys, inherited: inherited, defaultsBad: defaultsBad}
+		tp := &tenantProblems{p: p, label: label, keys: keys, inherited: inherited, defaultsBad: dp.bad}
 		if j, dup := seen[rt.Name]; dup && rt.Name != "" {
 			tp.add("name", "%s is already used by tenants[%d]", redact.Value(rt.Name), j)
 		} else {
@@ -421,21 +429,6 @@ func sameApp(p *problems, tenants []Tenant) {
 	}
 }
 
-// checkDefaults validates the defaults block as a tenant that may leave
-// out what each tenant gives itself, and returns the keys it found wrong.
-func checkDefaults(p *problems, d *rawDefaults, c *Config) map[string]bool {
-	tp := &tenantProblems{p: p, label: "defaults", defaults: true, lines: d.lines, bad: map[string]bool{}}
-	const perTenant = "not allowed in defaults: name and tenant_id are set per tenant"
-	if _, given := d.lines["name"]; given || d.Name != nil {
-		tp.add("name", perTenant)
-	}
-	if _, given := d.lines["tenant_id"]; given || d.TenantID != nil {
-		tp.add("tenant_id", perTenant)
-	}
-	buildTenant(rawTenant{rawTenantKeys: d.rawTenantKeys}, tp, c)
-	return tp.bad
-}
-
 // inherit returns rt with every key it does not set taken from d, and the
 // keys taken. The credential keys and the endpoint keys are taken only by a
 // tenant that sets none of their group, so that a tenant's own secret never
@@ -534,7 +527,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems, cfg *Config) Tenant {
 		Cloud: cmp.Or(rt.Cloud, DefaultCloud),
 	}
 	switch {
-	case tp.defaults: // has no name (checkDefaults refuses one)
+	case tp.defaults: // has no name (build refuses one)
 	case t.Name == "":
 		tp.add("name", "required")
 	case !nameRE.MatchString(t.Name):

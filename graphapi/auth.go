@@ -30,16 +30,24 @@ import (
 // sending its token requests through hc (nil: the default client). Every
 // error it returns from GetToken is an *Error with Reason auth.
 func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, error) {
-	build := func() (azcore.TokenCredential, error) { return newCredential(t, hc) }
-	cred, err := build()
-	if err != nil {
+	r := &resettable{build: func(file []byte) (azcore.TokenCredential, error) { return newCredential(t, hc, file) }}
+	switch {
+	case t.Auth == config.AuthClientSecret && t.ClientSecretFile != "":
+		r.read = func() ([]byte, error) { return readCredentialFile("client_secret_file", t.ClientSecretFile) }
+	case t.Auth == config.AuthClientCertificate:
+		r.read = func() ([]byte, error) { return readCredentialFile("client_certificate_file", t.ClientCertificateFile) }
+	}
+	// Built now, so that a missing or broken credential file is found at
+	// start-up, on reload and by --config.check, not at every poll.
+	if _, err := r.current(); err != nil {
 		return nil, err
 	}
-	return &resettable{build: build, inner: cred}, nil
+	return r, nil
 }
 
-// newCredential builds the azidentity credential of t's kind.
-func newCredential(t config.Tenant, hc *http.Client) (cred azcore.TokenCredential, err error) {
+// newCredential builds the azidentity credential of t's kind, from file for
+// the kinds that read one.
+func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.TokenCredential, err error) {
 	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: t.AuthorityHost}}
 	if hc != nil {
 		opts.Transport = hc
@@ -55,26 +63,22 @@ func newCredential(t config.Tenant, hc *http.Client) (cred azcore.TokenCredentia
 			cred, err = secretCredential(t.ClientSecret)
 			break
 		}
-		return newFileCredential("client_secret_file", t.ClientSecretFile, func(raw []byte) (azcore.TokenCredential, error) {
-			secret := bytes.TrimSpace(raw)
-			if len(secret) == 0 {
-				return nil, errors.New("client_secret_file " + redact.Path(t.ClientSecretFile) + ": the file is empty")
-			}
-			return secretCredential(string(secret))
-		})
+		secret := bytes.TrimSpace(file)
+		if len(secret) == 0 {
+			return nil, errors.New("client_secret_file " + redact.Path(t.ClientSecretFile) + ": the file is empty")
+		}
+		return secretCredential(string(secret))
 	case config.AuthClientCertificate:
-		return newFileCredential("client_certificate_file", t.ClientCertificateFile, func(pem []byte) (azcore.TokenCredential, error) {
-			certs, key, err := parseCertificate(pem)
-			if err == nil {
-				cred, cerr := azidentity.NewClientCertificateCredential(t.TenantID, t.ClientID, certs, key,
-					&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
-				if cerr == nil {
-					return cred, nil
-				}
-				err = certificateError(cerr)
+		certs, key, err := parseCertificate(file)
+		if err == nil {
+			cred, cerr := azidentity.NewClientCertificateCredential(t.TenantID, t.ClientID, certs, key,
+				&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
+			if cerr == nil {
+				return cred, nil
 			}
-			return nil, fmt.Errorf("client_certificate_file %s: %w", redact.Path(t.ClientCertificateFile), err)
-		})
+			err = certificateError(cerr)
+		}
+		return nil, fmt.Errorf("client_certificate_file %s: %w", redact.Path(t.ClientCertificateFile), err)
 	case config.AuthWorkloadIdentity:
 		cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: opts, TenantID: t.TenantID, ClientID: t.ClientID, DisableInstanceDiscovery: disableDiscovery})
@@ -117,13 +121,19 @@ func knownAuthorityHost(host string) bool {
 // resetter is a credential that can drop its cached tokens.
 type resetter interface{ Reset() }
 
-// resettable can throw its credential away, so that the next token comes
-// from a new one: azidentity caches tokens, and after Graph refused one (a
-// 401) the same credential would only return it again. It marks every token
-// failure as Reason auth, so a poll that fails before reaching Graph says so.
+// resettable builds its credential anew once reset, and whenever its
+// credential file changed. azidentity caches tokens, and after Graph refused
+// one (a 401) the same credential would only return it again; the file is
+// read at every token request (the bearer policy asks only when its token
+// nears expiry), so a rotated secret or certificate takes effect without a
+// restart. It marks every token failure as Reason auth, so a poll that fails
+// before reaching Graph says so.
 type resettable struct {
-	build func() (azcore.TokenCredential, error)
+	read  func() ([]byte, error) // the credential file; nil: none
+	build func(file []byte) (azcore.TokenCredential, error)
+
 	mu    sync.Mutex
+	file  []byte // what inner was built from
 	inner azcore.TokenCredential
 }
 
@@ -134,14 +144,30 @@ func (r *resettable) Reset() {
 	r.mu.Unlock()
 }
 
-func (r *resettable) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	r.mu.Lock()
-	var err error
-	if r.inner == nil {
-		r.inner, err = r.build()
+// current returns the credential, built anew if it was reset or its file changed.
+func (r *resettable) current() (azcore.TokenCredential, error) {
+	var file []byte
+	if r.read != nil {
+		var err error
+		if file, err = r.read(); err != nil {
+			return nil, err
+		}
 	}
-	cred := r.inner
-	r.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inner != nil && bytes.Equal(file, r.file) {
+		return r.inner, nil
+	}
+	cred, err := r.build(file)
+	if err != nil {
+		return nil, err
+	}
+	r.file, r.inner = file, cred
+	return cred, nil
+}
+
+func (r *resettable) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	cred, err := r.current()
 	var tok azcore.AccessToken
 	if err == nil {
 		tok, err = cred.GetToken(ctx, o)
@@ -181,78 +207,28 @@ func (t tokenDeadline) GetToken(ctx context.Context, o policy.TokenRequestOption
 
 var errTokenDeadline = errors.New("token deadline")
 
-// fileCredential reads a secret or certificate file each time a token is
-// requested (the bearer policy asks only when its token nears expiry) and
-// rebuilds the inner credential when the file changed, so a rotated secret
-// or certificate takes effect without a restart.
-type fileCredential struct {
-	key   string // the config key naming the file, for errors
-	path  string
-	build func(contents []byte) (azcore.TokenCredential, error)
-
-	mu       sync.Mutex
-	contents []byte
-	inner    azcore.TokenCredential
-}
-
-func (f *fileCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	cred, err := f.current()
-	if err != nil {
-		return azcore.AccessToken{}, err
-	}
-	return cred.GetToken(ctx, o)
-}
-
-// newFileCredential reads the file now, so a missing or broken one is found
-// at start-up, on reload and by --config.check, not at every poll.
-func newFileCredential(key, path string, build func([]byte) (azcore.TokenCredential, error)) (azcore.TokenCredential, error) {
-	fc := &fileCredential{key: key, path: path, build: build}
-	if _, err := fc.current(); err != nil {
-		return nil, err
-	}
-	return fc, nil
-}
-
-func (f *fileCredential) current() (azcore.TokenCredential, error) {
-	raw, err := readCredentialFile(f.path)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %s", f.key, redact.Path(f.path), err) // never its contents
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.inner != nil && bytes.Equal(raw, f.contents) {
-		return f.inner, nil
-	}
-	cred, err := f.build(raw)
-	if err != nil {
-		return nil, err
-	}
-	f.contents, f.inner = raw, cred
-	return cred, nil
-}
-
 // maxCredentialFileBytes bounds what is read of a secret or certificate
 // file: a PEM certificate chain with its key is a few kilobytes.
 const maxCredentialFileBytes = 1 << 20
 
-// readCredentialFile reads a secret or certificate file. Its errors leave
-// out the path (the caller names it, carefully) and say what is wrong.
-func readCredentialFile(path string) ([]byte, error) {
+// readCredentialFile reads a secret or certificate file. Its errors name
+// the file by key and path, never by its contents, and say what is wrong.
+func readCredentialFile(key, path string) ([]byte, error) {
 	f, err := os.Open(path)
 	var raw []byte
 	if err == nil {
 		defer f.Close()
 		raw, err = io.ReadAll(io.LimitReader(f, maxCredentialFileBytes+1))
 	}
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot read the file: %v", err)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is named below, carefully
 	}
-	if len(raw) > maxCredentialFileBytes {
-		return nil, fmt.Errorf("the file is larger than %d bytes: not a secret or a PEM certificate", maxCredentialFileBytes)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s %s: cannot read the file: %v", key, redact.Path(path), err)
+	case len(raw) > maxCredentialFileBytes:
+		return nil, fmt.Errorf("%s %s: the file is larger than %d bytes: not a secret or a PEM certificate", key, redact.Path(path), maxCredentialFileBytes)
 	}
 	return raw, nil
 }

@@ -100,7 +100,6 @@ func New(o Options) (*Client, error) {
 	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, maxRecords: o.MaxRecords, retry: retry}, nil
 }
 
-// positiveOr returns v, or def when v is not positive.
 func positiveOr[T int | int64 | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
@@ -162,10 +161,7 @@ func classifyTransportError(ctx context.Context, path string, err error) error {
 	case errors.As(err, &paused):
 		return &Error{Reason: ReasonThrottled, Path: path, Err: paused}
 	case errors.As(err, &ge): // from our credential wrapper: already classified
-		if ge.Path == "" {
-			ge.Path = path
-		}
-		return ge
+		return withPath(ge, path)
 	case ctx.Err() != nil:
 		reason = ReasonTimeout
 	case reason == ReasonOther:

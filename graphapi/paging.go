@@ -76,6 +76,7 @@ func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next stri
 	}
 }
 
+// withPath names path in err's *Error, unless it names one already.
 func withPath(err error, path string) error {
 	var ge *Error
 	if errors.As(err, &ge) && ge.Path == "" {

@@ -94,20 +94,15 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 		if end < 0 {
 			return errors.New("not a list of strings")
 		}
-		raw := rest[1 : end-1]
-		if bytes.IndexByte(raw, '\\') >= 0 { // escaped: unescape it
-			s, _ := jsonString(rest[:end])
-			raw = []byte(s)
-		}
+		s, _ := jsonString(rest[:end])
 		rest = rest[end:]
-		// At most maxListValues to look through, compared without a copy.
-		if slices.ContainsFunc(*v, func(seen string) bool { return seen == string(raw) }) {
+		if slices.Contains(*v, s) {
 			continue
 		}
 		if len(*v) == maxListValues {
 			return fmt.Errorf("a list of more than %d distinct values", maxListValues)
 		}
-		*v = append(*v, string(raw))
+		*v = append(*v, s)
 	}
 }
 
