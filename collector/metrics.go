@@ -40,8 +40,9 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // name.
 func Families() []Family {
 	var out []Family
+	names := slices.Sorted(maps.Keys(reports))
 	for d, f := range families {
-		for _, name := range slices.Sorted(maps.Keys(reports)) {
+		for _, name := range names {
 			if slices.Contains(reports[name].descs, d) {
 				f.Reports = append(f.Reports, name)
 			}

@@ -369,9 +369,9 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 // as they were when stored, and the live counts (requests, overruns),
 // encoded again only when they have changed since the last time.
 func (p *tenantPoller) parts() []encoded {
-	m, changes := p.counts.metrics()
-	live := p.live.Load()
-	if live == nil || live.changes != changes {
+	live := p.live.Load() // every scrape, every tenant: samples are made only on a change
+	if live == nil || live.changes != p.counts.changeCount() {
+		m, changes := p.counts.metrics()
 		live = &encodedLive{changes: changes}
 		live.metrics, _ = p.encode(m) // built here: consistent
 		p.live.Store(live)
@@ -411,6 +411,13 @@ func (c *liveCounts) overrun() {
 	c.overruns++
 	c.changes++
 	c.mu.Unlock()
+}
+
+// changeCount is how often the counts have changed.
+func (c *liveCounts) changeCount() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changes
 }
 
 // metrics returns the counts as samples, and how often they have changed.

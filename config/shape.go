@@ -59,7 +59,12 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 		}
 	}
 	want := shapes[t]
-	if _, err := strconv.Atoi(n.Value); n.Kind != kind || t.Kind() == reflect.Int && (n.ShortTag() != "!!int" || err != nil) {
+	notInt := false
+	if t.Kind() == reflect.Int {
+		_, err := strconv.Atoi(n.Value)
+		notInt = n.ShortTag() != "!!int" || err != nil
+	}
+	if n.Kind != kind || notInt {
 		p.add(n.Line, "expected %s, got %s", want.what, got(n))
 		return
 	}
