@@ -13,25 +13,28 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
-// shape says, for a type the file decodes into, what a value of it is
-// (for "expected ..." messages) and, for a mapping, where its keys are (for
-// "unknown key" messages).
-type shape struct{ what, where string }
+// shape says, for a type the file decodes into, the kind of node that holds
+// it, what a value of it is (for "expected ..." messages) and, for a
+// mapping, where its keys are (for "unknown key" messages).
+type shape struct {
+	kind        yaml.Kind
+	what, where string
+}
 
 var shapes = map[reflect.Type]shape{
-	reflect.TypeFor[rawConfig]():           {"a mapping of settings", ""},
-	reflect.TypeFor[rawRateLimit]():        {"a mapping with requests and per", " in a rate limit"},
-	reflect.TypeFor[rawTenant]():           {"a tenant (a mapping)", " in a tenant"},
-	reflect.TypeFor[[]rawTenant]():         {"a list of tenants", ""},
-	reflect.TypeFor[[]string]():            {"a list", ""},
-	reflect.TypeFor[[]scalar]():            {"a list", ""},
-	reflect.TypeFor[rawDefaults]():         {"a mapping of tenant keys", " in defaults"},
-	reflect.TypeFor[map[string]string]():   {"a mapping of label names to values", ""},
-	reflect.TypeFor[map[string]duration](): {"a mapping of report names to durations", ""},
-	reflect.TypeFor[duration]():            {"a duration such as 30s, 15m or 1h", ""},
-	reflect.TypeFor[scalar]():              {"a string", ""},
-	reflect.TypeFor[string]():              {"a string", ""},
-	reflect.TypeFor[int]():                 {"an integer", ""},
+	reflect.TypeFor[rawConfig]():           {yaml.MappingNode, "a mapping of settings", ""},
+	reflect.TypeFor[rawRateLimit]():        {yaml.MappingNode, "a mapping with requests and per", " in a rate limit"},
+	reflect.TypeFor[rawTenant]():           {yaml.MappingNode, "a tenant (a mapping)", " in a tenant"},
+	reflect.TypeFor[[]rawTenant]():         {yaml.SequenceNode, "a list of tenants", ""},
+	reflect.TypeFor[[]string]():            {yaml.SequenceNode, "a list", ""},
+	reflect.TypeFor[[]scalar]():            {yaml.SequenceNode, "a list", ""},
+	reflect.TypeFor[rawDefaults]():         {yaml.MappingNode, "a mapping of tenant keys", " in defaults"},
+	reflect.TypeFor[map[string]string]():   {yaml.MappingNode, "a mapping of label names to values", ""},
+	reflect.TypeFor[map[string]duration](): {yaml.MappingNode, "a mapping of report names to durations", ""},
+	reflect.TypeFor[duration]():            {yaml.ScalarNode, "a duration such as 30s, 15m or 1h", ""},
+	reflect.TypeFor[scalar]():              {yaml.ScalarNode, "a string", ""},
+	reflect.TypeFor[string]():              {yaml.ScalarNode, "a string", ""},
+	reflect.TypeFor[int]():                 {yaml.ScalarNode, "an integer", ""},
 }
 
 // checkShape checks that the YAML under n fits type t: no unknown keys,
@@ -47,24 +50,13 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" || t.Kind() == reflect.Interface {
 		return // absent, as if not given; or decoded only to be refused later
 	}
-	kind := yaml.ScalarNode
-	switch t.Kind() {
-	case reflect.Slice:
-		kind = yaml.SequenceNode
-	case reflect.Map:
-		kind = yaml.MappingNode
-	case reflect.Struct: // but for scalar and duration, which decode themselves
-		if !reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
-			kind = yaml.MappingNode
-		}
-	}
 	want := shapes[t]
 	notInt := false
 	if t.Kind() == reflect.Int {
 		_, err := strconv.Atoi(n.Value)
 		notInt = n.ShortTag() != "!!int" || err != nil
 	}
-	if n.Kind != kind || notInt {
+	if n.Kind != want.kind || notInt {
 		p.add(n.Line, "expected %s, got %s", want.what, got(n))
 		return
 	}
