@@ -211,13 +211,10 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
-// closeWriter is a connection that can half-close (TCP and TLS ones can).
-type closeWriter interface{ CloseWrite() error }
-
 // CloseWrite half-closes as net/http does after some errors, when the
-// connection underneath can.
+// connection underneath can (TCP and TLS ones can).
 func (c *conn) CloseWrite() error {
-	if cw, ok := c.Conn.(closeWriter); ok {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
