@@ -5,13 +5,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +30,6 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/endpoints"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/buildinfo"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/connlimit"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/memlimit"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/shard"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/logging"
 )
@@ -142,14 +144,17 @@ func run(args []string) int {
 		return mine, nil
 	}
 	if *autoMemLimit {
-		if os.Getenv("GOMEMLIMIT") != "" {
+		// automemlimit reads cgroup v1 or v2, and leaves GOMEMLIMIT alone when the variable is set.
+		set, err := memlimit.Set(memlimit.WithRatio(*memLimitRatio))
+		switch {
+		case os.Getenv("GOMEMLIMIT") != "":
 			level.Info(logger).Log("msg", "GOMEMLIMIT is set: the memory limit is left to it")
-		} else if limit, set, err := memlimit.Apply("/", *memLimitRatio); err != nil {
-			level.Warn(logger).Log("msg", "cannot read the container memory limit; GOMEMLIMIT not set", "err", err)
-		} else if set == 0 {
+		case errors.Is(err, memlimit.ErrNoCgroup), errors.Is(err, memlimit.ErrCgroupsNotSupported), err == nil && set == math.MaxInt64:
 			level.Info(logger).Log("msg", "no container memory limit found; GOMEMLIMIT not set")
-		} else {
-			level.Info(logger).Log("msg", "GOMEMLIMIT set from the container memory limit", "container_limit_bytes", limit, "gomemlimit_bytes", set, "ratio", *memLimitRatio)
+		case err != nil:
+			level.Warn(logger).Log("msg", "cannot read the container memory limit; GOMEMLIMIT not set", "err", err)
+		default:
+			level.Info(logger).Log("msg", "GOMEMLIMIT set from the container memory limit", "gomemlimit_bytes", set, "ratio", *memLimitRatio)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
