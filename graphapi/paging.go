@@ -169,11 +169,8 @@ func decodePage[T any](body []byte, maxRecords int) (next string, records []T, e
 func decodeValue[T any](dec *json.Decoder, body []byte, maxRecords int) ([]T, error) {
 	switch nextByte(body, dec.InputOffset()) {
 	case '{':
-		var one T
-		if err := dec.Decode(&one); err != nil {
-			return nil, err
-		}
-		return []T{one}, nil
+		records := make([]T, 1)
+		return records, dec.Decode(&records[0])
 	case '[':
 	default: // null, or not a list: Decode says which
 		if err := dec.Decode(new([]T)); err != nil {
