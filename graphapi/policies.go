@@ -2,6 +2,7 @@ package graphapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -183,11 +184,7 @@ func sameHostClient(hc *http.Client) *http.Client {
 		}
 		return nil
 	}
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = errorBodies{base: base}
+	c.Transport = errorBodies{base: cmp.Or(c.Transport, http.DefaultTransport)}
 	return c
 }
 
