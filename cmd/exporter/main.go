@@ -205,20 +205,11 @@ func run(args []string) int {
 		IdleTimeout:    90 * time.Second,
 		MaxHeaderBytes: 32 << 10, // Prometheus sends well under 1 KiB; room for a browser's cookies
 	}
-	listeners, err := listen(toolkitFlags, slogger)
-	if err != nil {
-		level.Error(logger).Log("msg", "cannot listen", "err", err)
-		return 1
-	}
 	if *maxConnections > 0 {
-		limiter := connlimit.New(*maxConnections, slogger)
-		for i, l := range listeners {
-			listeners[i] = limiter.Wrap(l)
-		}
-		server.ConnState = limiter.ConnState
+		server.ConnState = connlimit.New(*maxConnections, slogger).ConnState
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ServeMultiple(listeners, server, toolkitFlags, slogger) }()
+	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, slogger) }()
 	// Set up the tenants once /-/healthy answers (not ready until they
 	// are): a thousand tenants' credentials and first snapshots take a
 	// while, and a liveness probe should not fail meanwhile.

@@ -6,8 +6,8 @@
 // not a scraper's. Only when every connection is serving a request is the
 // new one closed instead.
 //
-// Wrap each listener with the same Limiter and set http.Server.ConnState to
-// its ConnState, which is how it learns whether a connection is serving.
+// Set http.Server.ConnState to a Limiter's ConnState: it admits each new
+// connection there and learns whether a connection is serving.
 package connlimit
 
 import (
@@ -20,13 +20,14 @@ import (
 	"time"
 )
 
-// Limiter counts the open connections of the listeners it wraps.
+// Limiter counts the open connections of the servers it is the ConnState of.
 type Limiter struct {
 	max    int
 	logger *slog.Logger // nil: no warnings
 
 	mu      sync.Mutex
 	stats   Stats
+	open    map[net.Conn]*conn    // admitted and not yet closed or evicted
 	waiting list.List             // *conn not serving a request, longest waiting first
 	byHost  map[string]*list.List // the same per host; no empty lists
 	logged  time.Time             // last warning
@@ -46,12 +47,7 @@ func New(max int, logger *slog.Logger) *Limiter {
 	if max < 1 {
 		panic("connlimit: max must be at least 1")
 	}
-	return &Limiter{max: max, logger: logger, byHost: map[string]*list.List{}}
-}
-
-// Wrap returns l with its connections counted against the cap.
-func (lim *Limiter) Wrap(l net.Listener) net.Listener {
-	return &listener{Listener: l, lim: lim}
+	return &Limiter{max: max, logger: logger, open: map[net.Conn]*conn{}, byHost: map[string]*list.List{}}
 }
 
 // Stats returns the counts so far.
@@ -61,29 +57,75 @@ func (lim *Limiter) Stats() Stats {
 	return lim.stats
 }
 
-// ConnState is for http.Server.ConnState. Connections that are not from a
-// listener of lim are ignored.
+// ConnState is for http.Server.ConnState: the server calls it with
+// StateNew before it reads from a new connection, and at each change after.
 func (lim *Limiter) ConnState(nc net.Conn, state http.ConnState) {
-	if tc, ok := nc.(*tls.Conn); ok { // with TLS the server sees the TLS layer
-		nc = tc.NetConn()
-	}
-	c, ok := nc.(*conn)
-	if !ok || c.lim != lim {
+	if state == http.StateNew {
+		lim.connected(nc)
 		return
 	}
 	lim.mu.Lock()
 	defer lim.mu.Unlock()
-	if c.closed {
-		return
-	}
-	switch state {
-	case http.StateNew: // already waiting since it was accepted
-	case http.StateIdle: // waiting again, and now the most recent to wait
+	c := lim.open[nc]
+	switch {
+	case c == nil: // turned away or evicted: closed already
+	case state == http.StateIdle: // waiting again, and now the most recent to wait
 		lim.unwait(c)
 		lim.wait(c)
-	default: // active, hijacked or closed: not to be evicted
+	case state == http.StateActive:
 		lim.unwait(c)
+	default: // closed, or hijacked and no longer the server's
+		lim.release(c)
 	}
+}
+
+// connected counts nc in, closing a waiting connection to make room at the
+// cap, or nc itself if none is waiting.
+func (lim *Limiter) connected(nc net.Conn) {
+	victim, warn, stats := lim.admit(nc)
+	if victim != nil {
+		// Underneath TLS: closing a *tls.Conn may first wait to send an
+		// alert. Its server goroutine sees the error and ends.
+		if tc, ok := victim.(*tls.Conn); ok {
+			victim = tc.NetConn()
+		}
+		victim.Close()
+	}
+	if warn {
+		lim.logger.Warn("connection cap reached: closing connections not serving a request, or new ones while all are",
+			"max_connections", lim.max, "evicted_total", stats.Evicted, "rejected_total", stats.Rejected)
+	}
+}
+
+// admit counts nc in if there is room or a waiting connection to evict; it
+// returns the connection to close (the evicted one, or nc).
+func (lim *Limiter) admit(nc net.Conn) (victim net.Conn, warn bool, stats Stats) {
+	host := hostOf(nc.RemoteAddr())
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if lim.stats.Open >= lim.max {
+		// Once a minute at most: an attack would otherwise log at the rate it connects.
+		if now := time.Now(); lim.logger != nil && now.Sub(lim.logged) >= time.Minute {
+			lim.logged, warn = now, true
+		}
+		oldest := lim.waiting.Front()
+		if own := lim.byHost[host]; own != nil {
+			oldest = own.Front()
+		}
+		if oldest == nil {
+			lim.stats.Rejected++
+			return nc, warn, lim.stats
+		}
+		v := oldest.Value.(*conn)
+		lim.release(v)
+		lim.stats.Evicted++
+		victim = v.nc
+	}
+	c := &conn{nc: nc, host: host}
+	lim.open[nc] = c
+	lim.wait(c)
+	lim.stats.Open++
+	return victim, warn, lim.stats
 }
 
 // wait puts c last in the queues of connections to evict.
@@ -111,41 +153,11 @@ func (lim *Limiter) unwait(c *conn) {
 	c.elem, c.hostElem = nil, nil
 }
 
-// admit counts nc in if there is room or a waiting connection to evict;
-// it returns the connection to serve (nil: close nc) and the one to close.
-func (lim *Limiter) admit(nc net.Conn) (c, victim *conn, warn bool) {
-	host := hostOf(nc.RemoteAddr())
-	lim.mu.Lock()
-	defer lim.mu.Unlock()
-	if lim.stats.Open >= lim.max {
-		// Once a minute at most: an attack would otherwise log at the rate it connects.
-		if now := time.Now(); lim.logger != nil && now.Sub(lim.logged) >= time.Minute {
-			lim.logged, warn = now, true
-		}
-		oldest := lim.waiting.Front()
-		if own := lim.byHost[host]; own != nil {
-			oldest = own.Front()
-		}
-		if oldest == nil {
-			lim.stats.Rejected++
-			return nil, nil, warn
-		}
-		victim = oldest.Value.(*conn)
-		lim.releaseLocked(victim)
-		lim.stats.Evicted++
-	}
-	c = &conn{Conn: nc, lim: lim, host: host}
-	lim.wait(c)
-	lim.stats.Open++
-	return c, victim, warn
-}
-
-func (lim *Limiter) releaseLocked(c *conn) {
-	if !c.closed {
-		c.closed = true
-		lim.stats.Open--
-		lim.unwait(c)
-	}
+// release stops counting c.
+func (lim *Limiter) release(c *conn) {
+	lim.unwait(c)
+	delete(lim.open, c.nc)
+	lim.stats.Open--
 }
 
 // hostOf groups connections by where they come from: an IPv4 address, an
@@ -163,59 +175,9 @@ func hostOf(a net.Addr) string {
 	return a.Network()
 }
 
-type listener struct {
-	net.Listener
-	lim *Limiter
-}
-
-// Accept returns the next connection admitted. It closes the connections
-// it turns away or evicts itself and goes on accepting: an error would make
-// http.Server back off or stop.
-func (l *listener) Accept() (net.Conn, error) {
-	for {
-		nc, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		c, victim, warn := l.lim.admit(nc)
-		if victim != nil {
-			victim.Conn.Close() // its server goroutine sees the error and ends
-		}
-		if warn {
-			s := l.lim.Stats()
-			l.lim.logger.Warn("connection cap reached: closing connections not serving a request, or new ones while all are",
-				"max_connections", l.lim.max, "evicted_total", s.Evicted, "rejected_total", s.Rejected)
-		}
-		if c != nil {
-			return c, nil
-		}
-		nc.Close()
-	}
-}
-
-// conn is an admitted connection; closing it frees its place.
+// conn is an admitted connection.
 type conn struct {
-	net.Conn
-	lim  *Limiter
-	host string // hostOf its remote address
-
-	// Guarded by lim.mu.
+	nc             net.Conn
+	host           string        // hostOf its remote address
 	elem, hostElem *list.Element // in lim.waiting and lim.byHost[host], or nil while serving
-	closed         bool
-}
-
-func (c *conn) Close() error {
-	c.lim.mu.Lock()
-	c.lim.releaseLocked(c)
-	c.lim.mu.Unlock()
-	return c.Conn.Close()
-}
-
-// CloseWrite half-closes as net/http does after some errors, when the
-// connection underneath can (TCP and TLS ones can).
-func (c *conn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
 }

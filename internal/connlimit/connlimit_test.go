@@ -33,7 +33,6 @@ func newServer(t *testing.T, max int, withTLS bool) *server {
 		}
 		io.WriteString(w, "ok")
 	}))
-	s.Listener = s.lim.Wrap(s.Listener)
 	s.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshakes cut short by evictions
 	s.Config.ConnState = s.lim.ConnState
 	if withTLS {
