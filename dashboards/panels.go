@@ -297,6 +297,7 @@ type column struct {
 // the label columns first, then one value column per query, sorted by the
 // first visible value column, largest first.
 func tablePanel(title, description, unit string, columns ...column) *table.PanelBuilder {
+	p := table.NewPanelBuilder()
 	var queries []*query
 	rename := map[string]string{}
 	exclude := map[string]bool{"Time": true}
@@ -314,11 +315,14 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 			continue
 		}
 		rename[field] = c.name
+		if c.unit != "" {
+			p.OverrideByName(c.name, []dashboard.DynamicConfigValue{{Id: "unit", Value: c.unit}})
+		}
 		if sortBy == "" {
 			sortBy = c.name
 		}
 	}
-	p := newPanel(table.NewPanelBuilder(), title, description, unit, queries).
+	newPanel(p, title, description, unit, queries).
 		Thresholds(neutral()).
 		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"})).
 		SortBy([]cog.Builder[common.TableSortByFieldState]{
@@ -333,11 +337,6 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 		"excludeByName": exclude,
 		"renameByName":  rename,
 	}})
-	for _, c := range columns {
-		if c.unit != "" && !c.hidden {
-			p.OverrideByName(c.name, []dashboard.DynamicConfigValue{{Id: "unit", Value: c.unit}})
-		}
-	}
 	return p
 }
 
