@@ -77,16 +77,15 @@ func fleet(p Params) *board {
 		byFeature := "tenant, feature"
 		top := fmt.Sprintf("topk(%d, %s)", worst, windowRatio(byFeature, f, h6.matcher()))
 		among := func(expr string) string { return fmt.Sprintf("%s and on (%s) %s", expr, byFeature, top) }
-		t := tablePanel(fmt.Sprintf("Highest %s failure ratio, last 6 hours", strings.ToLower(a.noun)),
+		d.WithPanel(colorCells(tablePanel(fmt.Sprintf("Highest %s failure ratio, last 6 hours", strings.ToLower(a.noun)),
 			fmt.Sprintf("The %d tenants whose %s failed most often in the 6 hours before the last poll, with the volume behind the ratio; tenants without events are left out.", worst, a.events),
 			units.Short,
 			column{name: "Failure ratio", unit: units.PercentUnit, expr: top},
 			column{name: "Events", expr: among(sumBy(byFeature, one(periodEvents, f, h6.matcher())))},
 			column{name: "Failures", expr: among(sumBy(byFeature, one(periodEventFailures, f, h6.matcher())))},
 			column{name: "Failing users", expr: among(sumBy(byFeature, one(periodFailedUsers, f, h6.matcher())))}).
-			NoValue("no events")
-		colorCells(t, "Failure ratio", failureRatio())
-		d.WithPanel(t)
+			NoValue("no events"),
+			"Failure ratio", failureRatio()))
 	}
 	d.WithPanel(colorCells(tablePanel("Failing reports by tenant",
 		fmt.Sprintf("The %d tenants with the most reports whose last poll failed; no rows while every poll succeeds.", worst),
