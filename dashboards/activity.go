@@ -225,13 +225,12 @@ func activity(p Params) *board {
 
 	for _, a := range []eventFeature{registration, reset} {
 		f := a.matcher()
-		lower := strings.ToLower(a.title)
 		d.WithRow(dashboard.NewRowBuilder(a.title))
 		d.WithPanel(tableLegend(timeseriesPanel(a.title+" by method, last hour",
 			"Attempted "+a.events+" within the hour before each poll, by method: a rate per hour that restarts do not disturb.",
 			units.Short,
 			series(sumBy("tenant, method", one(periodEvents, f, h1.matcher())), "{{method}} ({{tenant}})"))))
-		d.WithPanel(tableLegend(timeseriesPanel("Failed "+lower+" by method, last hour",
+		d.WithPanel(tableLegend(timeseriesPanel("Failed "+strings.ToLower(a.title)+" by method, last hour",
 			"Failed "+a.events+" within the hour before each poll, by method.",
 			units.Short,
 			series(sumBy("tenant, method", one(periodEventFailures, f, h1.matcher())), "{{method}} ({{tenant}})"))))
