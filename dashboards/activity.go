@@ -80,14 +80,11 @@ func windowRatio(by string, matchers ...string) string {
 	return ratio(sumBy(by, one(periodEventFailures, matchers...)), sumBy(by, one(periodEvents, matchers...)))
 }
 
-// spike holds what a failure-spike alert evaluates, per tenant, feature and
-// window (h1 and h6), as the rules define it: the baseline B is the failure
-// ratio of the 7 days before the last 6 hours, weighted by volume,
+// spike holds what a failure-spike alert evaluates (rules.Spike says when it
+// fires), per tenant, feature and window (h1 and h6). The baseline B is the
+// failure ratio of the 7 days before the last 6 hours, weighted by volume,
 // (F_d7 - F_h6) / (E_d7 - E_h6); the alert takes it as 0 while those days
-// had no events (the dashboard shows no baseline then). The alert fires
-// when, in either window, the failures exceed B × events by
-// MinExcessFailures, the ratio is at least B + MinPoints, and at least
-// MinFailingUsers users failed.
+// had no events (the dashboard shows no baseline then).
 type spike struct {
 	events, failures, failingUsers string // E_w, F_w, U_w
 	ratio                          string // F_w / E_w
@@ -95,7 +92,7 @@ type spike struct {
 	tenantThreshold                string // B + MinPoints, by tenant and feature
 	baselineByWindow, threshold    string // B and B + MinPoints, by window
 	excess                         string // F_w - B × E_w
-	conditions                     string // 1 when all three hold, else 0
+	conditions                     string // 1 when rules.Spike's three conditions hold, else 0
 }
 
 func newSpike(a eventFeature, s rules.Spike) spike {
