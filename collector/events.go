@@ -45,15 +45,15 @@ type distinctEvents struct {
 	seed     maphash.Seed
 	seen     map[uint64]seenEvent
 	polls    uint32 // polls begun, to mark the events each returned
-	total    map[featureMethod]*counterSeries
-	failures map[failureKey]*counterSeries
+	total    map[featureMethod]counterSeries
+	failures map[failureKey]counterSeries
 	maxKeys  int
 	evicted  float64 // keys dropped at the cap before their time: such an event may be counted again
 }
 
 func newDistinctEvents() *distinctEvents {
 	return &distinctEvents{seed: maphash.MakeSeed(), seen: map[uint64]seenEvent{},
-		total: map[featureMethod]*counterSeries{}, failures: map[failureKey]*counterSeries{}, maxKeys: maxEventKeys}
+		total: map[featureMethod]counterSeries{}, failures: map[failureKey]counterSeries{}, maxKeys: maxEventKeys}
 }
 
 // keyOf identifies an event by every field the exporter reads.
@@ -145,17 +145,11 @@ func (p *eventPoll) commit(now time.Time, retention time.Duration) {
 
 // addCounts adds a poll's counts to their series, which Graph sent at now,
 // and drops the series it has sent nothing of since stale.
-func addCounts[K comparable](series map[K]*counterSeries, counts map[K]float64, now, stale time.Time) {
+func addCounts[K comparable](series map[K]counterSeries, counts map[K]float64, now, stale time.Time) {
 	for k, n := range counts {
-		s := series[k]
-		if s == nil {
-			s = &counterSeries{}
-			series[k] = s
-		}
-		s.value += n
-		s.seen = now
+		series[k] = counterSeries{value: series[k].value + n, seen: now}
 	}
-	maps.DeleteFunc(series, func(_ K, s *counterSeries) bool { return s.seen.Before(stale) })
+	maps.DeleteFunc(series, func(_ K, s counterSeries) bool { return s.seen.Before(stale) })
 }
 
 // evictOldest forgets the n oldest keys and counts them.

@@ -71,7 +71,7 @@ func TestCounterSeriesDroppedAfterRetention(t *testing.T) {
 	if _, ok := d.total[featureMethod{"reset", "email"}]; ok || len(d.failures) != 0 {
 		t.Errorf("series Graph stopped sending 49 h ago were kept: %v %v", d.total, d.failures)
 	}
-	if s := d.total[featureMethod{"reset", "sms"}]; s == nil || s.value != 1 {
+	if s, ok := d.total[featureMethod{"reset", "sms"}]; !ok || s.value != 1 {
 		t.Errorf("the series Graph still sends: %+v, want 1", s)
 	}
 }
@@ -192,7 +192,7 @@ func TestNullSuccessCountsAsEventNotFailure(t *testing.T) {
 	if got := d.total[featureMethod{"reset", "email"}].value; got != 2 {
 		t.Errorf("total %v, want 2", got)
 	}
-	if len(d.failures) != 1 || d.failures[failureKey{"reset", "email", "unspecified"}] == nil {
+	if _, ok := d.failures[failureKey{"reset", "email", "unspecified"}]; len(d.failures) != 1 || !ok {
 		t.Errorf("failures %v, want only the failed event's (reason unspecified)", d.failures)
 	}
 }
