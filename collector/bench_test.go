@@ -35,10 +35,10 @@ func benchPoll(b *testing.B, report string, users int) {
 	for b.Loop() {
 		p.pollReport(context.Background(), p.reports[0], &pollRound{})
 		st := p.reports[0].status.Load()
-		if !st.up {
-			b.Fatalf("poll failed: %s", st.lastError)
+		if !st.Up {
+			b.Fatalf("poll failed: %s", st.LastError)
 		}
-		records += st.records
+		records += st.Records
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }

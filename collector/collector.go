@@ -268,7 +268,7 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 // ReportStatus is one report's state, for the landing page.
 type ReportStatus struct {
 	Report      string
-	Polled      bool
+	Polled      bool // a poll has finished
 	Up          bool
 	LastSuccess time.Time
 	Records     int
@@ -287,9 +287,7 @@ func (e *Exporter) Status() []TenantStatus {
 	for _, p := range *e.pollers.Load() {
 		ts := TenantStatus{Tenant: p.settings.tenant.Name}
 		for _, rp := range p.reports {
-			st := rp.status.Load()
-			ts.Reports = append(ts.Reports, ReportStatus{Report: rp.name, Polled: st.polled, Up: st.up,
-				LastSuccess: st.lastSuccess, Records: st.records, LastError: st.lastError})
+			ts.Reports = append(ts.Reports, rp.status.Load().ReportStatus)
 		}
 		out = append(out, ts)
 	}

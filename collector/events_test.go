@@ -239,8 +239,8 @@ func TestNullValuesAreUnknown(t *testing.T) {
 	f.pollAll(t) // the same events again: nothing new, a null isSuccess included
 	e := exporterFor(f.p)
 	for _, rp := range f.p.reports {
-		if st := rp.status.Load(); !st.up {
-			t.Fatalf("%s: %s", rp.name, st.lastError)
+		if st := rp.status.Load(); !st.Up {
+			t.Fatalf("%s: %s", rp.name, st.LastError)
 		}
 	}
 	compareGolden(t, e, "null_values.prom")

@@ -44,8 +44,8 @@ func TestDistinctLabelValuesAreCapped(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	e := exporterFor(f.p)
 	for _, rp := range f.p.reports {
-		if st := rp.status.Load(); !st.up {
-			t.Fatalf("%s: %s", rp.name, st.lastError)
+		if st := rp.status.Load(); !st.Up {
+			t.Fatalf("%s: %s", rp.name, st.LastError)
 		}
 	}
 	n := testutil.CollectAndCount(e)
@@ -136,8 +136,8 @@ func TestImpossibleRowsFailAsDecode(t *testing.T) {
 			if after := gatherText(t, e, c.family); after != before {
 				t.Errorf("values changed:\n%s\nwas\n%s", after, before)
 			}
-			if st := f.p.reports[0].status.Load(); st.up || (st.errors["decode"] == 0 && st.errors["paging"] == 0) {
-				t.Errorf("up=%v errors=%v", st.up, st.errors)
+			if st := f.p.reports[0].status.Load(); st.Up || (st.errors["decode"] == 0 && st.errors["paging"] == 0) {
+				t.Errorf("up=%v errors=%v", st.Up, st.errors)
 			}
 		})
 	}
@@ -152,8 +152,8 @@ func TestImpossibleRowsFailAsDecode(t *testing.T) {
 		return false
 	})
 	f.pollAll(t)
-	if st := f.p.reports[0].status.Load(); st.up || !strings.Contains(st.lastError, "without an id") {
-		t.Errorf("rows without an id: up=%v, %s", st.up, st.lastError)
+	if st := f.p.reports[0].status.Load(); st.Up || !strings.Contains(st.LastError, "without an id") {
+		t.Errorf("rows without an id: up=%v, %s", st.Up, st.LastError)
 	}
 }
 

@@ -61,14 +61,10 @@ func (s settings) labelCaps(report string) map[string]int {
 // reportStatus is the immutable state of one report of one tenant, swapped
 // whole after each poll; scrapes read it without locks.
 type reportStatus struct {
-	metrics     encoded // the last successful poll's
-	polled      bool    // a poll has finished
-	up          bool
-	lastSuccess time.Time
-	duration    time.Duration
-	records     int
-	errors      map[graphapi.Reason]float64
-	lastError   string
+	ReportStatus         // what the landing page shows
+	metrics      encoded // the last successful poll's
+	duration     time.Duration
+	errors       map[graphapi.Reason]float64
 
 	statusMetrics encoded // the above as samples
 }
@@ -145,7 +141,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 	for _, name := range t.Reports {
 		// Every name config accepts is registered (TestEveryReportIsRegistered).
 		rp := &reportPoller{name: name, report: reports[name].new(), labels: newLabelLimit(s.labelCaps(name), s.retention(name))}
-		p.setStatus(rp, &reportStatus{errors: map[graphapi.Reason]float64{}})
+		p.setStatus(rp, &reportStatus{ReportStatus: ReportStatus{Report: name}, errors: map[graphapi.Reason]float64{}})
 		p.reports = append(p.reports, rp)
 	}
 	return p, nil
@@ -305,10 +301,10 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		return false
 	}
 	st := *rp.status.Load()
-	st.polled, st.up, st.duration, st.lastError = true, err == nil, end.Sub(start), ""
+	st.Polled, st.Up, st.duration, st.LastError = true, err == nil, end.Sub(start), ""
 	if err == nil {
 		rp.labels = env.labels // the poll's label values, now they count
-		st.lastSuccess, st.records = end, records
+		st.LastSuccess, st.Records = end, records
 		var encErr error
 		if st.metrics, encErr = p.encode(metrics); encErr != nil { // a bug, not Graph's doing
 			level.Error(p.logger).Log("msg", "some of the report's metrics are inconsistent and left out of /metrics", "report", rp.name, "err", encErr)
@@ -316,7 +312,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		level.Debug(p.logger).Log("msg", "poll succeeded", "report", rp.name, "records", records, "duration", st.duration)
 	} else {
 		msg := "poll failed; no data yet"
-		if !st.lastSuccess.IsZero() {
+		if !st.LastSuccess.IsZero() {
 			msg = "poll failed; keeping the last good values"
 		}
 		logAt := level.Warn
@@ -335,7 +331,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		}
 		st.errors = maps.Clone(st.errors)
 		st.errors[reason]++
-		st.lastError = err.Error()
+		st.LastError = err.Error()
 		kv := []any{"msg", msg, "report", rp.name, "reason", reason, "err", err}
 		if hint := graphapi.HintOf(err); hint != "" {
 			kv = append(kv, "hint", hint)
@@ -350,13 +346,13 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 // last success, records, errors) rendered and encoded once: scrapes only send them.
 func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	var m snapshot
-	if st.polled {
-		m.gauge(reportUpDesc, float64(b2i(st.up)), rp.name)
+	if st.Polled {
+		m.gauge(reportUpDesc, float64(b2i(st.Up)), rp.name)
 		m.gauge(reportDurationDesc, st.duration.Seconds(), rp.name)
 	}
-	if !st.lastSuccess.IsZero() {
-		m.gauge(reportLastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, rp.name)
-		m.gauge(reportRecordsDesc, float64(st.records), rp.name)
+	if !st.LastSuccess.IsZero() {
+		m.gauge(reportLastSuccessDesc, float64(st.LastSuccess.UnixNano())/1e9, rp.name)
+		m.gauge(reportRecordsDesc, float64(st.Records), rp.name)
 	}
 	for _, reason := range graphapi.Reasons() {
 		m.counter(reportErrorsDesc, st.errors[reason], rp.name, string(reason))
