@@ -366,7 +366,7 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 // encoded again only when they have changed since the last time.
 func (p *tenantPoller) parts() []encoded {
 	live := p.live.Load() // every scrape, every tenant: samples are made only on a change
-	if live == nil || live.changes != p.counts.changeCount() {
+	if live == nil || live.changes != p.counts.changes.Load() {
 		m, changes := p.counts.metrics()
 		live = &encodedLive{changes: changes}
 		live.metrics, _ = p.encode(m) // built here: consistent
@@ -392,28 +392,21 @@ type liveCounts struct {
 	mu       sync.Mutex
 	codes    map[int]float64
 	overruns float64
-	changes  uint64 // counts of either kind: tells whether they changed
+	changes  atomic.Uint64 // counts of either kind, read without mu: tells whether they changed
 }
 
 func (c *liveCounts) response(code int) {
 	c.mu.Lock()
 	c.codes[code]++
-	c.changes++
+	c.changes.Add(1)
 	c.mu.Unlock()
 }
 
 func (c *liveCounts) overrun() {
 	c.mu.Lock()
 	c.overruns++
-	c.changes++
+	c.changes.Add(1)
 	c.mu.Unlock()
-}
-
-// changeCount is how often the counts have changed.
-func (c *liveCounts) changeCount() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.changes
 }
 
 // metrics returns the counts as samples, and how often they have changed.
@@ -425,5 +418,5 @@ func (c *liveCounts) metrics() (snapshot, uint64) {
 	for code, n := range c.codes {
 		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
 	}
-	return m, c.changes
+	return m, c.changes.Load()
 }
