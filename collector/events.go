@@ -185,7 +185,7 @@ func (d *distinctEvents) poll(ctx context.Context, env *pollEnv, list func(conte
 	if err != nil {
 		return nil, n, err
 	}
-	p.commit(env.now, env.retention)
+	p.commit(env.now, env.labels.retention)
 	var m snapshot
 	for _, k := range sortedFeatureMethods(d.total) {
 		m.counter(totalDesc, d.total[k].value, k.feature, k.method)

@@ -287,7 +287,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 		pctx = p.client.WithFewerRetries(pctx)
 	}
 	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: start,
-		labels: rp.labels.begin(start), retention: p.settings.retention(rp.name)}
+		labels: rp.labels.begin(start)}
 	var (
 		metrics snapshot
 		records int

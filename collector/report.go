@@ -28,12 +28,11 @@ type report interface {
 
 // pollEnv is what a report's poll may use.
 type pollEnv struct {
-	client    *graphapi.Client
-	tenant    config.Tenant
-	report    string        // the report's name, its `report` label
-	now       time.Time     // when the poll started
-	labels    *labelLimit   // the report's label values from Graph (this poll's copy)
-	retention time.Duration // how long a counter series outlives Graph's last event of it
+	client *graphapi.Client
+	tenant config.Tenant
+	report string      // the report's name, its `report` label
+	now    time.Time   // when the poll started
+	labels *labelLimit // the report's label values from Graph (this poll's copy)
 }
 
 // reportKind is what the collector knows of a report: how to build it, the
@@ -80,7 +79,7 @@ type labelLimit struct {
 	seen      map[string]map[string]time.Time // per label and value: when Graph last sent it
 	dropped   map[string]float64              // per label: values counted as "other"
 	now       time.Time                       // the poll's start, set by begin
-	retention time.Duration
+	retention time.Duration                   // how long a value, and a counter series, outlives Graph's last sending of it
 }
 
 func newLabelLimit(max map[string]int, retention time.Duration) *labelLimit {
