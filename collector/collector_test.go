@@ -127,7 +127,7 @@ func newTestPoller(t testing.TB, s settings, hc *http.Client, logger log.Logger)
 		t.Fatal(err)
 	}
 	deps := graphDeps{cred: cred, limiter: graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per)}
-	p, err := newTenantPoller(s, hc, deps, nil, "test", logger)
+	p, err := newTenantPoller(s, hc, deps, &exposition.Encoder{}, "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,11 +102,8 @@ type graphDeps struct {
 	limiter, appLimiter *graphapi.Limiter
 }
 
-// newTenantPoller builds a poller; enc encodes its snapshots (nil: its own).
+// newTenantPoller builds a poller; enc encodes its snapshots.
 func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, userAgent string, logger log.Logger) (*tenantPoller, error) {
-	if enc == nil {
-		enc = &exposition.Encoder{}
-	}
 	t := s.tenant
 	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc,
 		logger: log.With(logger, "tenant", t.Name), done: make(chan struct{})}
