@@ -225,15 +225,8 @@ func (e *Exporter) Wait() {
 // Ready reports whether a configuration has been applied and every
 // tenant's first poll has finished, successfully or not.
 func (e *Exporter) Ready() bool {
-	if !e.applied.Load() {
-		return false
-	}
-	for _, p := range *e.pollers.Load() {
-		if !p.firstPollDone.Load() {
-			return false
-		}
-	}
-	return true
+	pending := func(p *tenantPoller) bool { return !p.firstPollDone.Load() }
+	return e.applied.Load() && !slices.ContainsFunc(*e.pollers.Load(), pending)
 }
 
 // Describe sends every descriptor the exporter may emit.
