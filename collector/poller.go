@@ -131,15 +131,13 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 	}
 	for _, name := range t.Reports {
 		info.gauge(pollIntervalDesc, s.interval(name).Seconds(), name)
-	}
-	if p.info, err = p.encode(info); err != nil {
-		return nil, err
-	}
-	for _, name := range t.Reports {
 		// Every name config accepts is registered (TestEveryReportIsRegistered).
 		rp := &reportPoller{name: name, report: reports[name].new(), labels: newLabelLimit(s.labelCaps(name), s.retention(name))}
 		p.setStatus(rp, &reportStatus{ReportStatus: ReportStatus{Report: name}, errors: map[graphapi.Reason]float64{}})
 		p.reports = append(p.reports, rp)
+	}
+	if p.info, err = p.encode(info); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
