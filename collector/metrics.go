@@ -152,10 +152,8 @@ func (s snapshot) constMetrics(tenant string) []prometheus.Metric {
 // add appends a sample; label values come from Graph, so a value the
 // client library would reject is dropped here, where it is noticed.
 func (s *snapshot) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-	for _, l := range labels {
-		if !utf8.ValidString(l) {
-			return
-		}
+	if slices.ContainsFunc(labels, func(l string) bool { return !utf8.ValidString(l) }) {
+		return
 	}
 	*s = append(*s, sample{desc: d, kind: t, value: v, labels: labels})
 }
