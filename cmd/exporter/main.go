@@ -149,6 +149,8 @@ func run(args []string) int {
 		switch {
 		case os.Getenv("GOMEMLIMIT") != "":
 			level.Info(logger).Log("msg", "GOMEMLIMIT is set: the memory limit is left to it")
+		case os.Getenv("AUTOMEMLIMIT") == "off":
+			level.Info(logger).Log("msg", "AUTOMEMLIMIT is off; GOMEMLIMIT not set")
 		case errors.Is(err, memlimit.ErrNoCgroup), errors.Is(err, memlimit.ErrCgroupsNotSupported), err == nil && set == math.MaxInt64:
 			level.Info(logger).Log("msg", "no container memory limit found; GOMEMLIMIT not set")
 		case err != nil:
