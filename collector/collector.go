@@ -159,11 +159,11 @@ func keep[K comparable, V any](next, inUse map[K]V, k K, fresh V) V {
 // excluded checks the families of exclude_metrics against those the
 // collector emits, and returns them as a set.
 func excluded(names []string) (map[string]bool, error) {
-	set := map[string]bool{}
+	set, known := map[string]bool{}, Families()
 	var errs []error
 	for _, n := range names {
-		if !slices.ContainsFunc(Families(), func(f Family) bool { return f.Name == n }) {
-			errs = append(errs, fmt.Errorf("exclude_metrics: %q is not a metric family the exporter's collector emits (see the README's Metrics section)", n))
+		if !slices.ContainsFunc(known, func(f Family) bool { return f.Name == n }) {
+			errs = append(errs, fmt.Errorf("exclude_metrics: %q is not a metric family the exporter's collector emits (docs/metrics.md lists them)", n))
 		}
 		set[n] = true
 	}

@@ -664,3 +664,34 @@ func TestSystemdSocketActivation(t *testing.T) {
 	}
 	e.stop(t)
 }
+
+// Every --web.listen-address is served (exporter-toolkit opens them; the
+// connection cap sees their connections through ConnState).
+func TestListensOnEveryAddress(t *testing.T) {
+	second := testenv.FreeAddr(t)
+	e := start(t, nil, "--demo", "--web.listen-address="+second)
+	for _, addr := range []string{e.addr, second} {
+		resp, err := http.Get("http://" + addr + "/-/healthy")
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %s", addr, resp.Status)
+		}
+	}
+}
+
+// --auto-gomemlimit leaves the limit to GOMEMLIMIT or AUTOMEMLIMIT=off when
+// either is set, and says so.
+func TestAutoMemLimitYieldsToTheEnvironment(t *testing.T) {
+	for env, want := range map[string]string{
+		"GOMEMLIMIT=1GiB":  "GOMEMLIMIT is set: the memory limit is left to it",
+		"AUTOMEMLIMIT=off": "AUTOMEMLIMIT is off; GOMEMLIMIT not set",
+	} {
+		e := start(t, []string{env}, "--demo")
+		if log := e.log.String(); !strings.Contains(log, want) {
+			t.Errorf("with %s the log does not say %q:\n%s", env, want, log)
+		}
+	}
+}
