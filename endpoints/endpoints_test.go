@@ -3,6 +3,7 @@ package endpoints
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,6 +310,99 @@ func TestGzipBodyFollowsSnapshots(t *testing.T) {
 	time.Sleep(maxGzipAge)
 	if later := scrape(); !strings.Contains(later, `promhttp_metric_handler_requests_total{code="200"} 3`) {
 		t.Errorf("after %v the handler's own metrics are not read again:\n%s", maxGzipAge, later)
+	}
+}
+
+// While gzip scrapes come in, keepPrimed primes a writer with all but the
+// metrics read at the scrape, again after a scrape takes it and when a
+// snapshot changes. A scrape finishes a writer that fits, or one primed
+// under maxGzipAge ago before a snapshot changed, and builds its own
+// otherwise; either way it serves the whole text in one gzip member.
+func TestPrimedGzipWriter(t *testing.T) {
+	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant"}, nil)
+	var mu sync.Mutex
+	var current []exposition.Piece
+	set := func(v float64) {
+		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, "a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		current = p
+		mu.Unlock()
+	}
+	set(1)
+	c := &gzipCache{pieces: func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} }}
+	// prime runs keepPrimed until the primed writer fits the current
+	// snapshots and exporter, or for at most wait, and says whether it fits.
+	prime := func(exporter string, wait time.Duration) bool {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { c.keepPrimed(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			c.mu.Lock()
+			fits := c.primed != nil && slices.Equal(c.primed.key, keyOf(c.pieces())) && string(c.primed.exporter) == exporter
+			c.mu.Unlock()
+			if fits {
+				return true
+			}
+		}
+		return false
+	}
+	scrape := func(v, exporter, rest string) {
+		t.Helper()
+		c.built = time.Time{} // as at Prometheus' pace: the last body has aged
+		br := bytes.NewReader(c.body(c.pieces(), []byte(exporter), []byte(rest)))
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "# HELP x_users Users.\n# TYPE x_users gauge\nx_users{tenant=\"a\"} " + v + "\n" + exporter + rest; string(b) != want {
+			t.Errorf("body:\n%s\nwant:\n%s", b, want)
+		}
+		if br.Len() > 0 {
+			t.Errorf("%d bytes after the gzip member", br.Len())
+		}
+		if c.primed != nil {
+			t.Error("a primed writer was left after a scrape")
+		}
+	}
+
+	if prime("e 1\n", 3*primeEvery) {
+		t.Fatal("a writer was primed before any gzip scrape")
+	}
+	scrape("1", "e 1\n", "go 1\n") // built: nothing primed yet
+	if !prime("e 1\n", 5*time.Second) {
+		t.Fatal("no writer primed after a gzip scrape")
+	}
+	scrape("1", "e 1\n", "go 2\n")
+	if !prime("e 1\n", 5*time.Second) {
+		t.Fatal("no writer primed after a scrape took one")
+	}
+	set(2)
+	if !prime("e 1\n", 5*time.Second) {
+		t.Fatal("no writer primed after a snapshot changed")
+	}
+	scrape("2", "e 1\n", "go 3\n")
+	prime("e 1\n", 5*time.Second)
+	set(3)
+	scrape("2", "e 1\n", "go 4\n") // primed just now, before the change
+	prime("e 1\n", 5*time.Second)
+	set(4)
+	c.primed.at = time.Now().Add(-maxGzipAge)
+	scrape("4", "e 1\n", "go 5\n") // primed too long ago: built
+	prime("e 1\n", 5*time.Second)
+	scrape("4", "e 2\n", "go 6\n") // the exporter's metrics changed: built
+	c.lastScrape = time.Now().Add(-primeWhile)
+	set(5)
+	if prime("e 2\n", 3*primeEvery) {
+		t.Errorf("a writer was primed %v after the last gzip scrape", primeWhile)
 	}
 }
 
