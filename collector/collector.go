@@ -42,6 +42,7 @@ type Exporter struct {
 	mu      sync.Mutex                      // serialises Apply and Wait
 	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
 	applied atomic.Bool                     // a configuration has been applied
+	changes atomic.Uint64                   // see Changes
 	encoder exposition.Encoder              // shared by the pollers: one copy of each family header
 
 	// What outlives a poller across reloads, under mu, so that a restarted
@@ -116,7 +117,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			next = append(next, p)
 			continue
 		}
-		p, err := newTenantPoller(s, e.opts.HTTPClient, deps, &e.encoder, e.opts.UserAgent, e.opts.Logger)
+		p, err := newTenantPoller(s, e.opts.HTTPClient, deps, &e.encoder, &e.changes, e.opts.UserAgent, e.opts.Logger)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
@@ -136,6 +137,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		p.start(e.ctx, time.Duration(i)*step)
 	}
 	e.pollers.Store(&next)
+	e.changes.Add(1)
 	e.applied.Store(true)
 	// What the configuration no longer uses is forgotten.
 	e.limiters, e.credentials = limiters, creds
@@ -257,6 +259,10 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 	}
 	return out
 }
+
+// Changes counts the changes of what Pieces returns, each counted after it
+// is made: while it stays the same, so do the pieces.
+func (e *Exporter) Changes() uint64 { return e.changes.Load() }
 
 // ReportStatus is one report's state, for the landing page.
 type ReportStatus struct {

@@ -127,7 +127,7 @@ func newTestPoller(t testing.TB, s settings, hc *http.Client, logger log.Logger)
 		t.Fatal(err)
 	}
 	deps := graphDeps{cred: cred, limiter: graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per)}
-	p, err := newTenantPoller(s, hc, deps, &exposition.Encoder{}, "test", logger)
+	p, err := newTenantPoller(s, hc, deps, &exposition.Encoder{}, new(atomic.Uint64), "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,11 @@ func TestFailedPollKeepsSnapshot(t *testing.T) {
 		}
 		return false
 	})
+	changes := f.p.changes.Load()
 	f.pollAll(t)
+	if n := f.p.changes.Load() - changes; n != 2 {
+		t.Errorf("%d changes counted for a refused request and the status it stored, want 2", n)
+	}
 	if after := gatherText(t, e, "entra_authmethods_users"); after != before {
 		t.Errorf("values changed after a failed poll:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

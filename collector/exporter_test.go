@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
@@ -90,14 +92,26 @@ tenants:
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{HTTPClient: srv.Client()})
-	if e.Ready() {
-		t.Error("ready before any configuration is applied")
+	if e.Ready() || e.Changes() != 0 {
+		t.Errorf("before any configuration is applied: ready %v, changes %d", e.Ready(), e.Changes())
 	}
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, e)
 	first := *e.pollers.Load()
+	// Changes counts what changes the pieces: while it stays, so do they.
+	firstPieces := func() (out []*exposition.Piece) {
+		for _, p := range e.Pieces() {
+			out = append(out, &p[0])
+		}
+		return out
+	}
+	quiet, pieces := e.Changes(), firstPieces()
+	time.Sleep(50 * time.Millisecond)
+	if e.Changes() != quiet || !slices.Equal(firstPieces(), pieces) {
+		t.Errorf("between polls: changes %d then %d, pieces the same: %v", quiet, e.Changes(), slices.Equal(firstPieces(), pieces))
+	}
 	if got := value(t, e, "entra_authmethods_users", "tenant", "b", "user_type", "member", "admin", "false"); got != 2 {
 		t.Errorf("tenant b members: %v", got)
 	}
@@ -105,6 +119,9 @@ tenants:
 	// Same settings for a, b dropped, c added.
 	if err := e.Apply(configFor("1h", "a", "c")); err != nil {
 		t.Fatal(err)
+	}
+	if e.Changes() <= quiet {
+		t.Error("a reload counted no change")
 	}
 	now := *e.pollers.Load()
 	if now[0] != first[0] {

@@ -84,6 +84,7 @@ type tenantPoller struct {
 	reports  []*reportPoller
 	counts   *liveCounts
 	encoder  *exposition.Encoder
+	changes  *atomic.Uint64 // the Exporter's: counts each change of the tenant's pieces
 	logger   log.Logger
 
 	info encoded // constant: tenant info, poll intervals
@@ -102,10 +103,11 @@ type graphDeps struct {
 	limiter, appLimiter *graphapi.Limiter
 }
 
-// newTenantPoller builds a poller; enc encodes its snapshots.
-func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, userAgent string, logger log.Logger) (*tenantPoller, error) {
+// newTenantPoller builds a poller; enc encodes its snapshots, changes
+// counts their changes.
+func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, changes *atomic.Uint64, userAgent string, logger log.Logger) (*tenantPoller, error) {
 	t := s.tenant
-	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc,
+	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc, changes: changes,
 		logger: log.With(logger, "tenant", t.Name), done: make(chan struct{})}
 	client, err := graphapi.New(graphapi.Options{
 		Endpoint:       t.GraphEndpoint,
@@ -117,7 +119,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		MaxPages:       s.maxPages,
 		// Through p.counts, which inherit may replace (before the poller
 		// starts) with the counts of the poller this one replaces.
-		OnResponse: func(code int) { p.counts.response(code) },
+		OnResponse: func(code int) { p.counts.response(code); p.changes.Add(1) },
 		UserAgent:  userAgent,
 	})
 	if err != nil {
@@ -225,6 +227,7 @@ func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 			// cannot keep up, and the next round starts at once.
 			if late := time.Since(next); late > 0 {
 				p.counts.overrun()
+				p.changes.Add(1)
 				level.Warn(p.logger).Log("msg", "polling the tenant's reports took longer than the shortest of their poll intervals; the next round starts now",
 					"took", time.Since(start).Round(time.Millisecond), "late", late.Round(time.Millisecond),
 					"hint", "raise poll_interval or report_poll_intervals, or split the tenants across app registrations or shards")
@@ -354,6 +357,7 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	}
 	st.statusMetrics, _ = p.encode(m) // built just above: consistent
 	rp.status.Store(st)
+	p.changes.Add(1)
 }
 
 // parts returns what Collect and Pieces send of the tenant: the snapshots

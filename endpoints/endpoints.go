@@ -45,10 +45,12 @@ type Options struct {
 	Reload                     func() error // nil: reload is not available
 	Logger                     *slog.Logger
 	MaxUnwritten               int64 // bytes of non-text responses waiting for slow clients (0: 64 MiB)
-	// Context ends the handlers' background work: keeping a gzip writer
-	// primed for the next scrape. Nil: none is done, each gzip scrape
-	// that cannot share a body compresses it whole.
+	// With Context and Changes (which counts the changes of what Pieces
+	// returns), a gzip writer is kept primed for the next scrape until
+	// Context is done. Without: each gzip scrape that cannot share a body
+	// compresses it whole.
 	Context context.Context
+	Changes func() uint64
 }
 
 const (
@@ -196,8 +198,8 @@ func metricsHandler(o Options) http.Handler {
 	inFlight := make(chan struct{}, maxScrapesInFlight)
 	var unwritten atomic.Int64
 	gz := &gzipCache{pieces: o.Pieces}
-	if o.Context != nil {
-		go gz.keepPrimed(o.Context)
+	if o.Context != nil && o.Changes != nil {
+		go gz.keepPrimed(o.Context, o.Changes)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -289,7 +291,8 @@ type gzipCache struct {
 type primed struct {
 	key      []*exposition.Piece
 	exporter []byte
-	at       time.Time
+	gen      uint64    // Options.Changes before the snapshots were read
+	current  time.Time // when the snapshots were last known to be the newest
 	zw       *gzip.Writer
 	out      *bytes.Buffer
 }
@@ -320,9 +323,9 @@ func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []b
 	p := c.primed
 	c.primed = nil
 	// A writer primed before a snapshot changed still serves, with the
-	// snapshots as they were, if under maxGzipAge old: keepPrimed catches
-	// up within primeEvery, and a scrape need not wait for the change.
-	if p == nil || !bytes.Equal(exporter, p.exporter) || !slices.Equal(key, p.key) && time.Since(p.at) >= maxGzipAge {
+	// snapshots as they were under maxGzipAge ago: a scrape need not wait
+	// for keepPrimed to catch up.
+	if p == nil || !bytes.Equal(exporter, p.exporter) || !slices.Equal(key, p.key) && time.Since(p.current) >= maxGzipAge {
 		p = c.prime(pieces, key, exporter)
 	}
 	p.zw.Write(rest) // writes to a bytes.Buffer cannot fail
@@ -338,18 +341,18 @@ func (c *gzipCache) prime(pieces [][]exposition.Piece, key []*exposition.Piece, 
 	if zw == nil {
 		zw, _ = gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
 	}
-	p := &primed{key: key, exporter: bytes.Clone(exporter), at: time.Now(), zw: zw, out: new(bytes.Buffer)}
+	p := &primed{key: key, exporter: bytes.Clone(exporter), current: time.Now(), zw: zw, out: new(bytes.Buffer)}
 	zw.Reset(p.out)
 	exposition.Text{Families: exposition.Families(pieces...), Other: p.exporter}.WriteTo(zw)
 	return p
 }
 
 // keepPrimed primes a writer, until ctx is done, whenever none fits the
-// snapshots (a scrape took it, or a snapshot changed) and a gzip scrape
-// came within primeWhile; it checks every primeEvery. After a prime it
-// waits four times as long as that took, so priming takes at most a fifth
-// of a core.
-func (c *gzipCache) keepPrimed(ctx context.Context) {
+// snapshots (a scrape took it, or changes counted one) while gzip scrapes
+// come in (one within primeWhile); it checks every primeEvery. After a
+// prime it waits nine times as long as that took, so that priming takes
+// at most a tenth of a core.
+func (c *gzipCache) keepPrimed(ctx context.Context, changes func() uint64) {
 	for pause := primeEvery; ; {
 		select {
 		case <-ctx.Done():
@@ -357,23 +360,22 @@ func (c *gzipCache) keepPrimed(ctx context.Context) {
 		case <-time.After(pause):
 		}
 		pause = primeEvery
+		gen := changes() // read before the pieces: a change after it is seen next time
 		c.mu.Lock()
 		active, exporter := time.Since(c.lastScrape) < primeWhile, c.exporter
-		c.mu.Unlock()
-		if !active {
-			continue
-		}
-		pieces := c.pieces()
-		key := keyOf(pieces)
-		c.mu.Lock()
-		fits := c.primed != nil && slices.Equal(key, c.primed.key) && bytes.Equal(exporter, c.primed.exporter)
-		c.mu.Unlock()
+		fits := c.primed != nil && c.primed.gen == gen && bytes.Equal(exporter, c.primed.exporter)
 		if fits {
+			c.primed.current = time.Now()
+		}
+		c.mu.Unlock()
+		if !active || fits {
 			continue
 		}
 		start := time.Now()
-		p := c.prime(pieces, key, exporter)
-		pause = max(primeEvery, 4*time.Since(start))
+		pieces := c.pieces()
+		p := c.prime(pieces, keyOf(pieces), exporter)
+		p.gen = gen
+		pause = max(primeEvery, 9*time.Since(start))
 		c.mu.Lock()
 		c.primed = p // an older one, stale, goes to the garbage collector
 		c.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -315,13 +316,16 @@ func TestGzipBodyFollowsSnapshots(t *testing.T) {
 
 // While gzip scrapes come in, keepPrimed primes a writer with all but the
 // metrics read at the scrape, again after a scrape takes it and when a
-// snapshot changes. A scrape finishes a writer that fits, or one primed
-// under maxGzipAge ago before a snapshot changed, and builds its own
+// change is counted. A scrape finishes a writer that fits, or one whose
+// snapshots were the newest under maxGzipAge ago, and builds its own
 // otherwise; either way it serves the whole text in one gzip member.
 func TestPrimedGzipWriter(t *testing.T) {
 	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant"}, nil)
-	var mu sync.Mutex
-	var current []exposition.Piece
+	var (
+		mu      sync.Mutex
+		current []exposition.Piece
+		changes atomic.Uint64
+	)
 	set := func(v float64) {
 		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, "a")})
 		if err != nil {
@@ -330,22 +334,24 @@ func TestPrimedGzipWriter(t *testing.T) {
 		mu.Lock()
 		current = p
 		mu.Unlock()
+		changes.Add(1)
 	}
 	set(1)
 	c := &gzipCache{pieces: func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} }}
-	// prime runs keepPrimed until the primed writer fits the current
-	// snapshots and exporter, or for at most wait, and says whether it fits.
-	prime := func(exporter string, wait time.Duration) bool {
+	// prime runs keepPrimed for at least least, until the primed writer fits
+	// the newest snapshots and exporter or for at most 5 s, and says whether it fits.
+	prime := func(exporter string, least time.Duration) bool {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
-		go func() { c.keepPrimed(ctx); close(done) }()
+		go func() { c.keepPrimed(ctx, changes.Load); close(done) }()
 		defer func() { cancel(); <-done }()
-		for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		time.Sleep(least)
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			c.mu.Lock()
 			fits := c.primed != nil && slices.Equal(c.primed.key, keyOf(c.pieces())) && string(c.primed.exporter) == exporter
 			c.mu.Unlock()
-			if fits {
-				return true
+			if fits || least > 0 {
+				return fits
 			}
 		}
 		return false
@@ -378,29 +384,34 @@ func TestPrimedGzipWriter(t *testing.T) {
 		t.Fatal("a writer was primed before any gzip scrape")
 	}
 	scrape("1", "e 1\n", "go 1\n") // built: nothing primed yet
-	if !prime("e 1\n", 5*time.Second) {
+	if !prime("e 1\n", 0) {
 		t.Fatal("no writer primed after a gzip scrape")
 	}
 	scrape("1", "e 1\n", "go 2\n")
-	if !prime("e 1\n", 5*time.Second) {
+	if !prime("e 1\n", 0) {
 		t.Fatal("no writer primed after a scrape took one")
 	}
 	set(2)
-	if !prime("e 1\n", 5*time.Second) {
-		t.Fatal("no writer primed after a snapshot changed")
+	if !prime("e 1\n", 0) {
+		t.Fatal("no writer primed after a change")
 	}
 	scrape("2", "e 1\n", "go 3\n")
-	prime("e 1\n", 5*time.Second)
+	prime("e 1\n", 0)
 	set(3)
 	scrape("2", "e 1\n", "go 4\n") // primed just now, before the change
-	prime("e 1\n", 5*time.Second)
+	prime("e 1\n", 0)
+	c.primed.current = time.Now().Add(-maxGzipAge)
+	prime("e 1\n", 3*primeEvery) // finds no change: its snapshots are still the newest
 	set(4)
-	c.primed.at = time.Now().Add(-maxGzipAge)
-	scrape("4", "e 1\n", "go 5\n") // primed too long ago: built
-	prime("e 1\n", 5*time.Second)
-	scrape("4", "e 2\n", "go 6\n") // the exporter's metrics changed: built
-	c.lastScrape = time.Now().Add(-primeWhile)
+	scrape("3", "e 1\n", "go 5\n")
+	prime("e 1\n", 0)
 	set(5)
+	c.primed.current = time.Now().Add(-maxGzipAge)
+	scrape("5", "e 1\n", "go 6\n") // not known to be the newest for too long: built
+	prime("e 1\n", 0)
+	scrape("5", "e 2\n", "go 7\n") // the exporter's metrics changed: built
+	c.lastScrape = time.Now().Add(-primeWhile)
+	set(6)
 	if prime("e 2\n", 3*primeEvery) {
 		t.Errorf("a writer was primed %v after the last gzip scrape", primeWhile)
 	}

@@ -188,7 +188,7 @@ func run(args []string) int {
 		Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
 		Version: version.Info(), TelemetryPath: *telemetryPath,
 		Gatherer: reg, Registerer: reg, Pieces: exporter.Pieces, PiecesGatherer: exporterReg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
-		Context: ctx,
+		Context: ctx, Changes: exporter.Changes,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot serve", "err", err)
