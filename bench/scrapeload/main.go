@@ -5,9 +5,10 @@
 // Each client scrapes again as soon as its last scrape's body has been read,
 // so this is a saturation test: far more than any Prometheus would ask.
 // With -every, a client waits that long between scrapes, as Prometheus does.
-// Compressed bodies are read whole but not decompressed: on this one machine
-// the gunzip would take CPU from the exporter, which Prometheus, running
-// elsewhere, does not.
+// Bodies are read into a buffer kept between a client's scrapes, as
+// Prometheus does. Compressed bodies are read whole but not decompressed:
+// on this one machine the gunzip would take CPU from the exporter, which
+// Prometheus, running elsewhere, does not.
 package main
 
 import (
@@ -66,8 +67,9 @@ func main() {
 	for range *conc {
 		wg.Go(func() {
 			var mine []result
+			var buf bytes.Buffer
 			for time.Now().Before(deadline) {
-				mine = append(mine, scrape(client, *target, *useGzip))
+				mine = append(mine, scrape(client, *target, *useGzip, &buf))
 				time.Sleep(*every)
 			}
 			mu.Lock()
@@ -119,19 +121,21 @@ func newRequest(target string, useGzip bool) (*http.Request, error) {
 	return req, nil
 }
 
-// scrape times one request until its whole body has been read.
-func scrape(client *http.Client, target string, useGzip bool) result {
+// scrape times one request until its whole body has been read into buf, as
+// Prometheus reads a body: into a buffer kept from its last scrape.
+func scrape(client *http.Client, target string, useGzip bool, buf *bytes.Buffer) result {
 	req, err := newRequest(target, useGzip)
 	if err != nil {
 		return result{err: err}
 	}
+	buf.Reset()
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		return result{err: err}
 	}
 	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
+	n, err := io.Copy(buf, resp.Body)
 	lat := time.Since(start)
 	if err == nil && resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("status %s", resp.Status)
