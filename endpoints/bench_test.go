@@ -80,8 +80,8 @@ tenants:
 		b.Fatal(err)
 	}
 	// As if a snapshot changed before every scrape: the compressed body is
-	// built at each one, as at Prometheus' usual interval, where the
-	// metrics read at the scrape make it older than maxGzipAge.
+	// built at each one, as when no primed writer serves (these handlers
+	// have no Context: none is primed).
 	opts.Pieces = func() [][]exposition.Piece {
 		out := e.Pieces()
 		out[0] = slices.Clone(out[0])

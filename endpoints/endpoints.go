@@ -311,7 +311,7 @@ func keyOf(pieces [][]exposition.Piece) []*exposition.Piece {
 
 // body returns the text of pieces, exporter and rest (the metrics read at
 // the scrape, exporter's sorting first) compressed: the cached body if it
-// is still valid, else the primed writer's if it fits, else built now.
+// is still valid, else the primed writer's finished, else built now.
 func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []byte {
 	key := keyOf(pieces)
 	c.mu.Lock()
