@@ -176,8 +176,5 @@ func DefaultReportPollIntervals() map[string]time.Duration {
 	return maps.Clone(defaultReportPollIntervals)
 }
 
-// UsageSummaryPeriods returns the periods of credential_usage_summary.
-func UsageSummaryPeriods() []string { return slices.Clone(usageSummaryPeriods) }
-
 // Clouds returns the national clouds by their `cloud` key.
 func Clouds() map[string]Cloud { return maps.Clone(clouds) }

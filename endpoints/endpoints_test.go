@@ -337,7 +337,7 @@ func TestPrimedGzipWriter(t *testing.T) {
 		changes.Add(1)
 	}
 	set(1)
-	c := &gzipCache{pieces: func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} }}
+	c := newGzipCache(func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} })
 	// prime runs keepPrimed for at least least, until the primed writer fits
 	// the newest snapshots and exporter or for at most 5 s, and says whether it fits.
 	prime := func(exporter string, least time.Duration) bool {
