@@ -261,7 +261,7 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 }
 
 // Changes counts the changes of what Pieces returns, each counted after it
-// is made: while it stays the same, so do the pieces.
+// is made: while it stays the same, so does their content.
 func (e *Exporter) Changes() uint64 { return e.changes.Load() }
 
 // ReportStatus is one report's state, for the landing page.

@@ -63,8 +63,8 @@ const (
 	// 4.7 MB); text scrapes hold only their own small part.
 	defaultMaxUnwritten = 64 << 20
 	// maxGzipAge bounds the age of the runtime, process and handler metrics
-	// in a compressed body served again, and of the snapshots in a primed
-	// gzip writer a snapshot has changed since.
+	// in a compressed body served again, and how long ago the snapshots in
+	// a primed gzip writer served after a change were the newest.
 	maxGzipAge = time.Second
 	// primeEvery is how often keepPrimed checks whether its writer still
 	// fits the snapshots; primeWhile how long it goes on after a gzip scrape.
@@ -195,9 +195,9 @@ func metricsHandler(o Options) http.Handler {
 	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }} // the other metrics' text, or a whole response
 	inFlight := make(chan struct{}, maxScrapesInFlight)
 	var unwritten atomic.Int64
-	gz := newGzipCache(o.Pieces)
+	gz := newGzipCache(o.Pieces, o.Changes)
 	if o.Context != nil && o.Changes != nil {
-		go gz.keepPrimed(o.Context, o.Changes)
+		go gz.keepPrimed(o.Context)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -272,7 +272,8 @@ func metricsHandler(o Options) http.Handler {
 // which a scrape adds and closes (100 tenants: 1 ms instead of 10).
 type gzipCache struct {
 	pieces  func() [][]exposition.Piece
-	writers sync.Pool // closed *gzip.Writer at gzipLevel
+	changes func() uint64 // Options.Changes; nil: nothing is primed
+	writers sync.Pool     // *gzip.Writer at gzipLevel, to Reset
 
 	mu         sync.Mutex
 	key        []*exposition.Piece // the first piece of each snapshot the body was built from
@@ -289,13 +290,13 @@ type primed struct {
 	key      []*exposition.Piece
 	exporter []byte
 	gen      uint64    // Options.Changes before the snapshots were read
-	current  time.Time // when the snapshots were last known to be the newest
+	current  time.Time // when they were last known to be the newest
 	zw       *gzip.Writer
 	out      *bytes.Buffer
 }
 
-func newGzipCache(pieces func() [][]exposition.Piece) *gzipCache {
-	return &gzipCache{pieces: pieces, writers: sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzipLevel); return zw }}} // the level is valid
+func newGzipCache(pieces func() [][]exposition.Piece, changes func() uint64) *gzipCache {
+	return &gzipCache{pieces: pieces, changes: changes, writers: sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzipLevel); return zw }}} // the level is valid
 }
 
 // keyOf identifies snapshots by their first pieces: a snapshot is immutable,
@@ -321,11 +322,15 @@ func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []b
 	if slices.Equal(key, c.key) && bytes.Equal(exporter, c.exporter) && time.Since(c.built) < maxGzipAge {
 		return c.gz
 	}
-	// A writer primed before a snapshot changed serves its snapshots if
-	// they were the newest under maxGzipAge ago: a scrape never waits.
+	// A writer primed before a counted change serves its snapshots if they
+	// were the newest under maxGzipAge ago: a scrape never waits for one.
 	p := c.primed
 	c.primed = nil
-	if p == nil || !bytes.Equal(exporter, p.exporter) || !slices.Equal(key, p.key) && time.Since(p.current) >= maxGzipAge {
+	if p == nil || !bytes.Equal(exporter, p.exporter) ||
+		!slices.Equal(key, p.key) && (time.Since(p.current) >= maxGzipAge || c.changes() == p.gen) {
+		if p != nil {
+			c.writers.Put(p.zw)
+		}
 		p = c.prime(pieces, key, exporter)
 	}
 	p.zw.Write(rest) // writes to a bytes.Buffer cannot fail
@@ -343,11 +348,12 @@ func (c *gzipCache) prime(pieces [][]exposition.Piece, key []*exposition.Piece, 
 	return p
 }
 
-// keepPrimed primes a writer, until ctx is done, whenever none fits the
-// snapshots (a scrape took it, or changes counted one) while gzip scrapes
-// come in (one within primeWhile); it checks every primeEvery. After a
-// prime it waits nine times as long as that took: at most a tenth of a core.
-func (c *gzipCache) keepPrimed(ctx context.Context, changes func() uint64) {
+// keepPrimed primes a writer, until ctx is done, while gzip scrapes come
+// in (one within primeWhile), whenever none fits the snapshots: a scrape
+// took it, or a change was counted and it has served maxGzipAge/2 since.
+// It checks every primeEvery. After a prime it waits nine times as long as
+// that took: at most a tenth of a core.
+func (c *gzipCache) keepPrimed(ctx context.Context) {
 	for pause := primeEvery; ; {
 		select {
 		case <-ctx.Done():
@@ -355,21 +361,27 @@ func (c *gzipCache) keepPrimed(ctx context.Context, changes func() uint64) {
 		case <-time.After(pause):
 		}
 		pause = primeEvery
-		gen := changes() // read before the pieces: a change after it is seen next time
+		now := time.Now()
+		gen := c.changes() // read before the pieces: a change after it is seen next time
 		c.mu.Lock()
-		active, exporter := time.Since(c.lastScrape) < primeWhile, c.exporter
-		fits := c.primed != nil && c.primed.gen == gen && bytes.Equal(exporter, c.primed.exporter)
-		if fits {
-			c.primed.current = time.Now()
+		active, exporter, p := time.Since(c.lastScrape) < primeWhile, c.exporter, c.primed
+		fits := p != nil && bytes.Equal(exporter, p.exporter) && (p.gen == gen || now.Sub(p.current) < maxGzipAge/2)
+		if fits && p.gen == gen {
+			p.current = now
 		}
 		c.mu.Unlock()
-		if active && !fits {
-			start, pieces := time.Now(), c.pieces()
-			p := c.prime(pieces, keyOf(pieces), exporter)
-			p.gen, pause = gen, max(primeEvery, 9*time.Since(start))
-			c.mu.Lock()
-			c.primed = p // a stale one goes to the garbage collector
-			c.mu.Unlock()
+		if !active || fits {
+			continue
+		}
+		pieces := c.pieces()
+		next := c.prime(pieces, keyOf(pieces), exporter)
+		next.gen, next.current, pause = gen, now, max(primeEvery, 9*time.Since(now))
+		c.mu.Lock()
+		old := c.primed
+		c.primed = next
+		c.mu.Unlock()
+		if old != nil {
+			c.writers.Put(old.zw)
 		}
 	}
 }

@@ -315,10 +315,10 @@ func TestGzipBodyFollowsSnapshots(t *testing.T) {
 }
 
 // While gzip scrapes come in, keepPrimed primes a writer with all but the
-// metrics read at the scrape, again after a scrape takes it and when a
-// change is counted. A scrape finishes a writer that fits, or one whose
-// snapshots were the newest under maxGzipAge ago, and builds its own
-// otherwise; either way it serves the whole text in one gzip member.
+// metrics read at the scrape, again after a scrape takes it and after a
+// counted change. A scrape finishes a writer that fits, or one whose
+// snapshots were the newest under maxGzipAge ago before a counted change,
+// and builds its own otherwise; either way it serves one gzip member.
 func TestPrimedGzipWriter(t *testing.T) {
 	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant"}, nil)
 	var (
@@ -326,7 +326,8 @@ func TestPrimedGzipWriter(t *testing.T) {
 		current []exposition.Piece
 		changes atomic.Uint64
 	)
-	set := func(v float64) {
+	// set stores a snapshot with value v, counting the change if count.
+	set := func(v float64, count bool) {
 		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, "a")})
 		if err != nil {
 			t.Fatal(err)
@@ -334,27 +335,34 @@ func TestPrimedGzipWriter(t *testing.T) {
 		mu.Lock()
 		current = p
 		mu.Unlock()
-		changes.Add(1)
+		if count {
+			changes.Add(1)
+		}
 	}
-	set(1)
-	c := newGzipCache(func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} })
-	// prime runs keepPrimed for at least least, until the primed writer fits
-	// the newest snapshots and exporter or for at most 5 s, and says whether it fits.
-	prime := func(exporter string, least time.Duration) bool {
+	set(1, true)
+	c := newGzipCache(func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} }, changes.Load)
+	// primer runs keepPrimed until done holds (checked under c.mu), for at
+	// most wait, and says whether it held.
+	primer := func(wait time.Duration, done func() bool) bool {
 		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { c.keepPrimed(ctx, changes.Load); close(done) }()
-		defer func() { cancel(); <-done }()
-		time.Sleep(least)
-		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		stopped := make(chan struct{})
+		go func() { c.keepPrimed(ctx); close(stopped) }()
+		defer func() { cancel(); <-stopped }()
+		for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			c.mu.Lock()
-			fits := c.primed != nil && slices.Equal(c.primed.key, keyOf(c.pieces())) && string(c.primed.exporter) == exporter
+			ok := done()
 			c.mu.Unlock()
-			if fits || least > 0 {
-				return fits
+			if ok {
+				return true
 			}
 		}
 		return false
+	}
+	primed := func() bool { return c.primed != nil }
+	fits := func(exporter string) func() bool {
+		return func() bool {
+			return c.primed != nil && slices.Equal(c.primed.key, keyOf(c.pieces())) && string(c.primed.exporter) == exporter
+		}
 	}
 	scrape := func(v, exporter, rest string) {
 		t.Helper()
@@ -379,40 +387,48 @@ func TestPrimedGzipWriter(t *testing.T) {
 			t.Error("a primed writer was left after a scrape")
 		}
 	}
+	const wait = 5 * time.Second
 
-	if prime("e 1\n", 3*primeEvery) {
+	if primer(3*primeEvery, primed) {
 		t.Fatal("a writer was primed before any gzip scrape")
 	}
 	scrape("1", "e 1\n", "go 1\n") // built: nothing primed yet
-	if !prime("e 1\n", 0) {
+	if !primer(wait, fits("e 1\n")) {
 		t.Fatal("no writer primed after a gzip scrape")
 	}
 	scrape("1", "e 1\n", "go 2\n")
-	if !prime("e 1\n", 0) {
+	if !primer(wait, fits("e 1\n")) {
 		t.Fatal("no writer primed after a scrape took one")
 	}
-	set(2)
-	if !prime("e 1\n", 0) {
-		t.Fatal("no writer primed after a change")
+	set(2, true)
+	if !primer(wait, fits("e 1\n")) {
+		t.Fatal("no writer primed after a counted change")
 	}
 	scrape("2", "e 1\n", "go 3\n")
-	prime("e 1\n", 0)
-	set(3)
-	scrape("2", "e 1\n", "go 4\n") // primed just now, before the change
-	prime("e 1\n", 0)
-	c.primed.current = time.Now().Add(-maxGzipAge)
-	prime("e 1\n", 3*primeEvery) // finds no change: its snapshots are still the newest
-	set(4)
-	scrape("3", "e 1\n", "go 5\n")
-	prime("e 1\n", 0)
-	set(5)
+	primer(wait, fits("e 1\n"))
+	set(3, true)
+	scrape("2", "e 1\n", "go 4\n") // primed just before the change
+	primer(wait, fits("e 1\n"))
+	c.primed.current = time.Time{}
+	if !primer(wait, func() bool { return time.Since(c.primed.current) < maxGzipAge/2 }) {
+		t.Fatal("a writer that still fits was not found to hold the newest snapshots")
+	}
+	set(4, true)
+	scrape("3", "e 1\n", "go 5\n") // known to be the newest just now
+	primer(wait, fits("e 1\n"))
+	set(5, true)
 	c.primed.current = time.Now().Add(-maxGzipAge)
 	scrape("5", "e 1\n", "go 6\n") // not known to be the newest for too long: built
-	prime("e 1\n", 0)
-	scrape("5", "e 2\n", "go 7\n") // the exporter's metrics changed: built
-	c.lastScrape = time.Now().Add(-primeWhile)
-	set(6)
-	if prime("e 2\n", 3*primeEvery) {
+	primer(wait, fits("e 1\n"))
+	set(6, false)
+	scrape("6", "e 1\n", "go 7\n") // a change that was not counted: built
+	primer(wait, fits("e 1\n"))
+	scrape("6", "e 2\n", "go 8\n") // the exporter's metrics changed: built
+	if !primer(wait, fits("e 2\n")) {
+		t.Fatal("no writer primed with the exporter's new metrics")
+	}
+	c.primed, c.lastScrape = nil, time.Now().Add(-primeWhile)
+	if primer(3*primeEvery, primed) {
 		t.Errorf("a writer was primed %v after the last gzip scrape", primeWhile)
 	}
 }
