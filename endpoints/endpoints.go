@@ -66,9 +66,8 @@ const (
 	// in a compressed body served again, and how long ago the snapshots in
 	// a primed gzip writer served after a change were the newest.
 	maxGzipAge = time.Second
-	// primeEvery is how often keepPrimed checks whether its writer still
-	// fits the snapshots; primeWhile how long it goes on after a gzip scrape.
-	primeEvery = 100 * time.Millisecond
+	// How often keepPrimed checks its writer, and for how long after a gzip scrape.
+	primeEvery = maxGzipAge / 2
 	primeWhile = 10 * time.Minute
 	// gzipLevel compresses to within 1.3 times the default level's size in a
 	// third of its time (BENCHMARKS.md).
@@ -265,11 +264,9 @@ func metricsHandler(o Options) http.Handler {
 	})
 }
 
-// gzipCache compresses the text scrapes. It keeps the last compressed
-// body while the snapshots and the exporter's own metrics are unchanged,
-// for up to maxGzipAge; and, while gzip scrapes come in, keepPrimed keeps
-// a writer that has compressed all but the metrics read at the scrape,
-// which a scrape adds and closes (100 tenants: 1 ms instead of 10).
+// gzipCache compresses text scrapes. It keeps the last body while nothing in
+// it changed, for up to maxGzipAge, and keepPrimed a writer lacking only the
+// metrics read at the scrape (100 tenants: a scrape takes 1 ms, not 10).
 type gzipCache struct {
 	pieces  func() [][]exposition.Piece
 	changes func() uint64 // Options.Changes; nil: nothing is primed
@@ -284,8 +281,7 @@ type gzipCache struct {
 	lastScrape time.Time // the last gzip scrape's
 }
 
-// primed is a gzip writer, not closed, that has compressed the text of the
-// snapshots in key and of the exporter's other metrics.
+// primed is an open gzip writer holding the text of key's snapshots and exporter.
 type primed struct {
 	key      []*exposition.Piece
 	exporter []byte
@@ -322,8 +318,7 @@ func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []b
 	if slices.Equal(key, c.key) && bytes.Equal(exporter, c.exporter) && time.Since(c.built) < maxGzipAge {
 		return c.gz
 	}
-	// A writer primed before a counted change serves its snapshots if they
-	// were the newest under maxGzipAge ago: a scrape never waits for one.
+	// A primed writer serves for up to maxGzipAge after a counted change.
 	p := c.primed
 	c.primed = nil
 	if p == nil || !bytes.Equal(exporter, p.exporter) ||
@@ -331,7 +326,7 @@ func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []b
 		if p != nil {
 			c.writers.Put(p.zw)
 		}
-		p = c.prime(pieces, key, exporter)
+		p = c.prime(pieces, exporter)
 	}
 	p.zw.Write(rest) // writes to a bytes.Buffer cannot fail
 	p.zw.Close()
@@ -341,18 +336,16 @@ func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []b
 }
 
 // prime compresses the text of pieces and exporter into a writer left open.
-func (c *gzipCache) prime(pieces [][]exposition.Piece, key []*exposition.Piece, exporter []byte) *primed {
-	p := &primed{key: key, exporter: bytes.Clone(exporter), current: time.Now(), zw: c.writers.Get().(*gzip.Writer), out: new(bytes.Buffer)}
+func (c *gzipCache) prime(pieces [][]exposition.Piece, exporter []byte) *primed {
+	p := &primed{key: keyOf(pieces), exporter: bytes.Clone(exporter), zw: c.writers.Get().(*gzip.Writer), out: new(bytes.Buffer)}
 	p.zw.Reset(p.out)
 	exposition.Text{Families: exposition.Families(pieces...), Other: p.exporter}.WriteTo(p.zw)
 	return p
 }
 
-// keepPrimed primes a writer, until ctx is done, while gzip scrapes come
-// in (one within primeWhile), whenever none fits the snapshots: a scrape
-// took it, or a change was counted and it has served maxGzipAge/2 since.
-// It checks every primeEvery. After a prime it waits nine times as long as
-// that took: at most a tenth of a core.
+// keepPrimed primes a writer, until ctx is done and while gzip scrapes come,
+// when none fits (a scrape took it, or a change was counted), checking every
+// primeEvery; after a prime it waits nine times as long: a tenth of a core.
 func (c *gzipCache) keepPrimed(ctx context.Context) {
 	for pause := primeEvery; ; {
 		select {
@@ -365,19 +358,18 @@ func (c *gzipCache) keepPrimed(ctx context.Context) {
 		gen := c.changes() // read before the pieces: a change after it is seen next time
 		c.mu.Lock()
 		active, exporter, p := time.Since(c.lastScrape) < primeWhile, c.exporter, c.primed
-		fits := p != nil && bytes.Equal(exporter, p.exporter) && (p.gen == gen || now.Sub(p.current) < maxGzipAge/2)
-		if fits && p.gen == gen {
+		fits := p != nil && p.gen == gen && bytes.Equal(exporter, p.exporter)
+		if fits {
 			p.current = now
 		}
 		c.mu.Unlock()
 		if !active || fits {
 			continue
 		}
-		pieces := c.pieces()
-		next := c.prime(pieces, keyOf(pieces), exporter)
+		next := c.prime(c.pieces(), exporter)
 		next.gen, next.current, pause = gen, now, max(primeEvery, 9*time.Since(now))
 		c.mu.Lock()
-		old := c.primed
+		old := c.primed // nil if a scrape took p meanwhile
 		c.primed = next
 		c.mu.Unlock()
 		if old != nil {
