@@ -244,14 +244,15 @@ func metricsHandler(o Options) http.Handler {
 				}
 			}
 			pieces := o.Pieces() // immutable snapshots: holding them while writing costs nothing
-			text := exposition.Text{Families: exposition.Families(pieces...), Other: buf.Bytes()}
-			body, size = text, text.Len()
 			gzipOK, _ := accepts(encoding, "gzip")
 			xGzipOK, _ := accepts(encoding, "x-gzip")
-			if gzipOK || xGzipOK {
+			if gzipOK || xGzipOK { // grouped by family only when a body is built
 				b := gz.body(pieces, buf.Bytes()[:exporterLen], buf.Bytes()[exporterLen:])
 				body, size = bytes.NewReader(b), int64(len(b))
 				w.Header().Set("Content-Encoding", "gzip")
+			} else {
+				text := exposition.Text{Families: exposition.Families(pieces...), Other: buf.Bytes()}
+				body, size = text, text.Len()
 			}
 			w.Header().Set("Content-Type", string(format))
 		}
