@@ -22,7 +22,7 @@ func benchPoll(b *testing.B, report string, users int) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: fakegraph.Synthetic(1, users, time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: fakegraph.Synthetic(1, users, testNow)})
 	s := settings{
 		tenant: config.Tenant{Name: "bench", TenantID: testTenantID, ClientID: testClientID, Auth: config.AuthClientSecret,
 			ClientSecret: testSecret, Cloud: "public", AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint(),

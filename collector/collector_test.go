@@ -34,6 +34,14 @@ const (
 	testSecret   = "s3cr3t-value-that-must-not-leak"
 )
 
+// testNow is the instant the tests' data is dated at and their pollers
+// measure it from (Options.Now), so that no result depends on the day or
+// hour the tests run, nor on how long a poll takes. Just after midnight UTC
+// on a Sunday: a day's and a week's edge at once.
+var testNow = time.Date(2026, 12, 6, 0, 0, 30, 0, time.UTC)
+
+func testClock() time.Time { return testNow }
+
 // smallData is a tenant small enough to check by hand; event times are
 // relative to now so the d1/d7/d30 windows are stable.
 func smallData(now time.Time) *fakegraph.Data {
@@ -102,7 +110,7 @@ func newFixture(t *testing.T, maxReasons int, reports ...string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	fake := &fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, TypoKeys: true, Data: smallData(time.Now())}
+	fake := &fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, TypoKeys: true, Data: smallData(testNow)}
 	srv.AddTenant(fake)
 	if len(reports) == 0 {
 		reports = config.AllReports()
@@ -127,7 +135,7 @@ func newTestPoller(t testing.TB, s settings, hc *http.Client, logger log.Logger)
 		t.Fatal(err)
 	}
 	deps := graphDeps{cred: cred, limiter: graphapi.NewLimiter(s.rateLimit.Requests, s.rateLimit.Per)}
-	p, err := newTenantPoller(s, hc, deps, &exposition.Encoder{}, new(atomic.Uint64), "test", logger)
+	p, err := newTenantPoller(s, hc, deps, &exposition.Encoder{}, new(atomic.Uint64), testClock, "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +240,7 @@ func TestDistinctEventsAcrossPolls(t *testing.T) {
 	before := counters()
 	data := *f.fake.Data // the same events at the same times, and one more
 	data.Events = append(slices.Clone(data.Events), fakegraph.Event{ID: "g1", Feature: "reset", UPN: "g1@x", AuthMethod: "email",
-		FailureReason: "User abandoned", EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)})
+		FailureReason: "User abandoned", EventDateTime: testNow.Add(-time.Minute)})
 	f.srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: &data})
 	f.pollAll(t)
 	want := strings.NewReplacer(
@@ -427,10 +435,10 @@ func TestEventsFailureOnALaterPageChangesNothing(t *testing.T) {
 
 	// New events with new failure reasons arrive, but page 2 fails: neither
 	// the counters nor the admitted reasons may move.
-	data := smallData(time.Now())
+	data := smallData(testNow)
 	for i := range 3 {
 		data.Events = append([]fakegraph.Event{{ID: "n", Feature: "reset", UPN: "n@x", AuthMethod: "sms",
-			FailureReason: fmt.Sprintf("new reason %d", i), EventDateTime: time.Now().Add(-time.Minute).Truncate(time.Second)}}, data.Events...)
+			FailureReason: fmt.Sprintf("new reason %d", i), EventDateTime: testNow.Add(-time.Minute)}}, data.Events...)
 	}
 	f.srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: data})
 	f.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {

@@ -21,7 +21,7 @@ func testLabels(max int, now time.Time) *labelLimit {
 }
 
 func TestEventKeysPrunedAfterRetention(t *testing.T) {
-	now := time.Now()
+	now := testNow
 	d := newDistinctEvents()
 	old, recent := event(now.Add(-40*24*time.Hour), true), event(now.Add(-time.Hour), true)
 
@@ -48,7 +48,7 @@ func TestEventKeysPrunedAfterRetention(t *testing.T) {
 // A counter series Graph has sent no event of for the retention period is
 // dropped; one it still sends stays, however old its count.
 func TestCounterSeriesDroppedAfterRetention(t *testing.T) {
-	now := time.Now()
+	now := testNow
 	d := newDistinctEvents()
 	labels := testLabels(5, now)
 	p := d.begin(labels)
@@ -79,7 +79,7 @@ func TestCounterSeriesDroppedAfterRetention(t *testing.T) {
 // Past the cap, new values are counted under "other"; a repeated row in one
 // poll is counted once and reported as a duplicate.
 func TestEventLabelsAreCapped(t *testing.T) {
-	now := time.Now()
+	now := testNow
 	d := newDistinctEvents()
 	labels := testLabels(2, now)
 	p := d.begin(labels)
@@ -134,8 +134,8 @@ func TestEventIdentityUsesEveryField(t *testing.T) {
 
 func TestUncommittedPollCountsNothing(t *testing.T) {
 	d := newDistinctEvents()
-	p := d.begin(testLabels(5, time.Now()))
-	p.add(event(time.Now(), false))
+	p := d.begin(testLabels(5, testNow))
+	p.add(event(testNow, false))
 	// no commit: the poll failed half way
 	if len(d.seen) != 0 || len(d.total) != 0 || len(d.failures) != 0 {
 		t.Fatal("a failed poll changed the counters")
@@ -143,7 +143,7 @@ func TestUncommittedPollCountsNothing(t *testing.T) {
 }
 
 func TestEventKeyCapEvictsOldestAndCounts(t *testing.T) {
-	now := time.Now()
+	now := testNow
 	d := newDistinctEvents()
 	d.maxKeys = 3
 	p := d.begin(testLabels(5, now))
@@ -180,7 +180,7 @@ func TestEventKeyTellsSuccessStatesApart(t *testing.T) {
 // An event whose isSuccess is null happened, but is not known to have
 // failed: it is counted in the totals, not in the failures.
 func TestNullSuccessCountsAsEventNotFailure(t *testing.T) {
-	now := time.Now()
+	now := testNow
 	d := newDistinctEvents()
 	p := d.begin(testLabels(5, now))
 	unknown := event(now.Add(-time.Hour), false)
@@ -204,7 +204,7 @@ func TestNullSuccessCountsAsEventNotFailure(t *testing.T) {
 // in testdata/null_values.prom.
 func TestNullValuesAreUnknown(t *testing.T) {
 	f := newFixture(t, 20, config.UserRegistrationDetails, config.UserEventsSummary)
-	now := time.Now()
+	now := testNow
 	ago := func(d time.Duration) string { return now.Add(-d).UTC().Format(time.RFC3339) }
 	users := `{"value":[
 		{"id":"a","userType":"member","isAdmin":true,"isMfaRegistered":true},

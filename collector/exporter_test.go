@@ -67,7 +67,7 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 	ids := map[string]string{"a": "a0000000-0000-4000-8000-000000000000", "b": "b0000000-0000-4000-8000-000000000000",
 		"c": "c0000000-0000-4000-8000-000000000000"}
 	for _, id := range ids {
-		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 	}
 	configFor := func(pollInterval string, names ...string) *config.Config {
 		var tenants strings.Builder
@@ -91,7 +91,7 @@ tenants:
 	cfg := configFor("1h", "a", "b")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	e := New(ctx, Options{HTTPClient: srv.Client()})
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client()})
 	if e.Ready() || e.Changes() != 0 {
 		t.Errorf("before any configuration is applied: ready %v, changes %d", e.Ready(), e.Changes())
 	}
@@ -211,7 +211,7 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 	}
 	defer healthy.Close()
 	for _, srv := range []*fakegraph.Server{stuck, healthy} {
-		srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 	}
 	stuck.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") {
@@ -253,7 +253,7 @@ tenants:
 	pool.AppendCertsFromPEM(healthy.CACertPEM())
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
-	e := New(ctx, Options{HTTPClient: client})
+	e := New(ctx, Options{Now: testClock, HTTPClient: client})
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestOverrunIsCountedAndLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 	srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") {
 			time.Sleep(60 * time.Millisecond) // slower than the whole interval allows
@@ -287,7 +287,7 @@ func TestOverrunIsCountedAndLogged(t *testing.T) {
 	})
 	var logBuf testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
-	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
 	cfg := parseConfig(t, `poll_interval: 1s
 request_timeout: 10s
 graph_rate_limit: {requests: 100, per: 1s}
@@ -344,7 +344,7 @@ func TestFirstRoundsAreStaggered(t *testing.T) {
 		"30000000-0000-4000-8000-000000000000", "40000000-0000-4000-8000-000000000000"}
 	var tenants strings.Builder
 	for _, id := range ids {
-		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 		fmt.Fprintf(&tenants, "  - {name: t%s, tenant_id: %s}\n", id[:1], id)
 	}
 	cfg := parseConfig(t, `poll_interval: 2s
@@ -361,7 +361,7 @@ defaults:
 tenants:
 %s`, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint(), tenants.String())
 	ctx, cancel := context.WithCancel(context.Background())
-	e := New(ctx, Options{HTTPClient: srv.Client()})
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client()})
 	defer func() { cancel(); e.Wait() }()
 	start := time.Now()
 	if err := e.Apply(cfg); err != nil {

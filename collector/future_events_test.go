@@ -16,7 +16,7 @@ import (
 func TestFutureEventCountsItsUser(t *testing.T) {
 	for _, futureFirst := range []bool{true, false} {
 		f := newFixture(t, 20, config.UserEventsSummary)
-		now := time.Now()
+		now := testNow
 		at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
 		rows := []string{
 			fmt.Sprintf(`{"id":"u1","feature":"reset","authMethod":"email","isSuccess":false,"eventDateTime":%q}`, at(10*time.Minute)),

@@ -166,7 +166,7 @@ func TestReloadsKeepTokenAndPacing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 	cfg := func(reports ...string) *config.Config {
 		return parseConfig(t, `poll_interval: 1h
 request_timeout: 10s
@@ -185,7 +185,7 @@ tenants:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewNopLogger()})
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewNopLogger()})
 	start := time.Now()
 	// Every reload changes the tenant's reports, so its poller restarts.
 	for i := range 12 {

@@ -84,7 +84,8 @@ type tenantPoller struct {
 	reports  []*reportPoller
 	counts   *liveCounts
 	encoder  *exposition.Encoder
-	changes  *atomic.Uint64 // the Exporter's: counts each change of the tenant's pieces
+	changes  *atomic.Uint64   // the Exporter's: counts each change of the tenant's pieces
+	now      func() time.Time // Options.Now: what Graph's data is measured against
 	logger   log.Logger
 
 	info encoded // constant: tenant info, poll intervals
@@ -104,10 +105,10 @@ type graphDeps struct {
 }
 
 // newTenantPoller builds a poller; enc encodes its snapshots, changes
-// counts their changes.
-func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, changes *atomic.Uint64, userAgent string, logger log.Logger) (*tenantPoller, error) {
+// counts their changes, now dates its polls' data.
+func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, changes *atomic.Uint64, now func() time.Time, userAgent string, logger log.Logger) (*tenantPoller, error) {
 	t := s.tenant
-	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc, changes: changes,
+	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc, changes: changes, now: now,
 		logger: log.With(logger, "tenant", t.Name), done: make(chan struct{})}
 	client, err := graphapi.New(graphapi.Options{
 		Endpoint:       t.GraphEndpoint,
@@ -284,8 +285,9 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	if round.graphDown {
 		pctx = p.client.WithFewerRetries(pctx)
 	}
-	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: start,
-		labels: rp.labels.begin(start)}
+	at := p.now() // the instant the data's windows and ages are measured from
+	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: at,
+		labels: rp.labels.begin(at)}
 	var (
 		metrics snapshot
 		records int

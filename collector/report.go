@@ -31,7 +31,7 @@ type pollEnv struct {
 	client *graphapi.Client
 	tenant config.Tenant
 	report string      // the report's name, its `report` label
-	now    time.Time   // when the poll started
+	now    time.Time   // when the poll started, by Options.Now: windows and ages are measured from it
 	labels *labelLimit // the report's label values from Graph (this poll's copy)
 }
 

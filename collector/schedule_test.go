@@ -24,7 +24,7 @@ func TestReportsPolledAtTheirOwnIntervals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: testTenantID, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 	var (
 		mu       sync.Mutex
 		requests = map[string]int{}
@@ -46,7 +46,7 @@ func TestReportsPolledAtTheirOwnIntervals(t *testing.T) {
 		return false
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewNopLogger()})
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewNopLogger()})
 	cfg := parseConfig(t, `poll_interval: 1s
 request_timeout: 10s
 graph_rate_limit: {requests: 1000, per: 1s}

@@ -41,7 +41,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	now := time.Now()
+	now := testNow
 	data := fakegraph.Synthetic(5, 120, now)
 	ids := map[string]string{"a": "a0000000-0000-4000-8000-000000000000", "b": "b0000000-0000-4000-8000-000000000000",
 		"c": "c0000000-0000-4000-8000-000000000000"}
@@ -108,7 +108,7 @@ tenants:
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logBuf testenv.SyncBuffer
-	e := New(ctx, Options{HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e)
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

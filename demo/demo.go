@@ -32,7 +32,11 @@ type Demo struct {
 
 // Options shape the demo tenant's activity.
 type Options struct {
-	Now time.Time // when the demo starts; its data is dated from it
+	// Now is the demo's clock: its data is dated from Now() at Start, and
+	// each minute's activity is added up to Now(). nil: time.Now. The
+	// exporter's windows must be measured on the same clock; a clock that
+	// stands still (tests) makes the demo's data the same whenever it runs.
+	Now func() time.Time
 	// SSPROutage makes self-service password resets fail far more often
 	// than usual, from 40 minutes before Now on: the SSPR spike alert fires
 	// on the first poll.
@@ -64,6 +68,10 @@ const (
 // Start starts the fake with the synthetic tenant and its recent activity,
 // and adds the activity of every minute while it runs.
 func Start(o Options) (*Demo, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	start := o.Now()
 	// Graph allows 5 requests per 10 s; the demo allows more so every metric
 	// shows within seconds, and paces the client to match.
 	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: 500, RateLimit: 20, RatePer: time.Second, NoRecording: true})
@@ -73,9 +81,9 @@ func Start(o Options) (*Demo, error) {
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	tenant := &fakegraph.Tenant{TenantID: TenantID, ClientID: ClientID, ClientSecret: hex.EncodeToString(secret),
-		Data: fakegraph.Synthetic(Seed, Users, o.Now)}
+		Data: fakegraph.Synthetic(Seed, Users, start)}
 	rng := mathrand.New(mathrand.NewPCG(Seed, 2))
-	tenant.Data.Events = append(tenant.Data.Events, activity(rng, tenant.Data.Users, o, o.Now.Add(-backfill), o.Now)...)
+	tenant.Data.Events = append(tenant.Data.Events, activity(rng, tenant.Data.Users, o.SSPROutage, start, start.Add(-backfill), start)...)
 	srv.AddTenant(tenant)
 	// Through the one door every configuration takes: defaults and checks
 	// apply to the demo as to a file. Every report every poll, so the demo
@@ -99,24 +107,28 @@ tenants:
 		return nil, err
 	}
 	d := &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv, stop: make(chan struct{})}
-	d.done.Go(func() { d.live(rng, tenant, o) })
+	d.done.Go(func() { d.live(rng, tenant, o, start) })
 	return d, nil
 }
 
 // live adds each minute's activity to the tenant until Close.
-func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options) {
+func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options, start time.Time) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
-	last := o.Now
+	last := start
 	for {
 		select {
 		case <-d.stop:
 			return
-		case now := <-tick.C:
+		case <-tick.C:
+			now := o.Now()
+			if now.Sub(last) < time.Minute {
+				continue // no new minute on the demo's clock
+			}
 			data := *t.Data // the served Data is never changed: a new one replaces it
 			cutoff := now.Add(-retention)
 			data.Events = slices.DeleteFunc(slices.Clone(data.Events), func(e fakegraph.Event) bool { return e.EventDateTime.Before(cutoff) })
-			data.Events = append(data.Events, activity(rng, data.Users, o, last, now)...)
+			data.Events = append(data.Events, activity(rng, data.Users, o.SSPROutage, start, last, now)...)
 			next := *t
 			next.Data = &data
 			d.srv.AddTenant(&next)
@@ -126,10 +138,10 @@ func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options) {
 }
 
 // activity is the tenant's events from `from` to `to`, with the outage's
-// ratios from outageStarted before the start on when there is one.
-func activity(rng *mathrand.Rand, users []fakegraph.User, o Options, from, to time.Time) []fakegraph.Event {
-	start := o.Now.Add(-outageStarted)
-	if !o.SSPROutage || !to.After(start) {
+// ratios from outageStarted before the demo's start on when there is one.
+func activity(rng *mathrand.Rand, users []fakegraph.User, outageOn bool, demoStart, from, to time.Time) []fakegraph.Event {
+	start := demoStart.Add(-outageStarted)
+	if !outageOn || !to.After(start) {
 		return normal.Events(rng, users, from, to)
 	}
 	if from.Before(start) {

@@ -33,7 +33,7 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	data := fakegraph.Synthetic(1, 500, time.Now())
+	data := fakegraph.Synthetic(1, 500, time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC))
 	const clientID, secret = "44444444-4444-4444-8444-444444444444", "bench-secret"
 	var tenants strings.Builder
 	for i := range 100 {

@@ -53,7 +53,7 @@ func TestClientCertificateCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: cert, Data: fakegraph.Synthetic(1, 20, time.Now())})
+	srv.AddTenant(&fakegraph.Tenant{TenantID: tenantID, ClientID: clientID, ClientCertificate: cert, Data: fakegraph.Synthetic(1, 20, dataNow)})
 	cred, err := graphapi.NewCredential(config.Tenant{TenantID: tenantID, ClientID: clientID, Auth: config.AuthClientCertificate,
 		ClientCertificateFile: pemFile, AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
 	if err != nil {

@@ -22,6 +22,9 @@ const (
 	secret   = "graphapi-test-secret-do-not-leak"
 )
 
+// dataNow dates the fake's data, so that no test depends on the day it runs.
+var dataNow = time.Date(2026, 12, 6, 0, 0, 30, 0, time.UTC)
+
 type harness struct {
 	srv    *fakegraph.Server
 	client *graphapi.Client
@@ -86,7 +89,7 @@ func reportRequests(srv *fakegraph.Server) []fakegraph.Request {
 }
 
 func TestPagingReadsEveryPage(t *testing.T) {
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 1234, time.Now())}, graphapi.Options{}, fakegraph.Options{PageSize: 100})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 1234, dataNow)}, graphapi.Options{}, fakegraph.Options{PageSize: 100})
 	n, err := countUsers(t, h.client)
 	if err != nil || n != 1234 {
 		t.Fatalf("got %d users, err %v; want 1234", n, err)
@@ -107,7 +110,7 @@ func TestPagingReadsEveryPage(t *testing.T) {
 
 // A listing whose callback fails stops there: no further page is asked for.
 func TestFailedListingStops(t *testing.T) {
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 300, time.Now())}, graphapi.Options{}, fakegraph.Options{PageSize: 100})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 300, dataNow)}, graphapi.Options{}, fakegraph.Options{PageSize: 100})
 	stop := errors.New("stop")
 	n, err := h.client.UserRegistrationDetailsList(context.Background(), func(*graphapi.UserRegistrationDetails) error { return stop })
 	if !errors.Is(err, stop) || n != 1 {
@@ -119,7 +122,7 @@ func TestFailedListingStops(t *testing.T) {
 }
 
 func TestUserEventsAskForLargestPage(t *testing.T) {
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 100, time.Now())}, graphapi.Options{}, fakegraph.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 100, dataNow)}, graphapi.Options{}, fakegraph.Options{})
 	if _, err := h.client.UserEvents(context.Background(), func(*graphapi.Event) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +135,7 @@ func TestFractionalRetryAfterIsHonoured(t *testing.T) {
 	var calls atomic.Int32
 	// RetryDelay is 5s: had the fractional header been ignored, azcore's
 	// exponential backoff would wait about that long.
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, time.Now())}, graphapi.Options{RetryDelay: 5 * time.Second}, fakegraph.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, dataNow)}, graphapi.Options{RetryDelay: 5 * time.Second}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") && calls.Add(1) == 1 {
 			w.Header().Set("Retry-After", "0.328")
@@ -157,7 +160,7 @@ func TestThrottlingByTheFakeIsRetried(t *testing.T) {
 	var got []int
 	var mu sync.Mutex
 	o := graphapi.Options{OnResponse: func(code int) { mu.Lock(); got = append(got, code); mu.Unlock() }}
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 40, time.Now())}, o, fakegraph.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 40, dataNow)}, o, fakegraph.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
 	n, err := countUsers(t, h.client)
 	if err != nil || n != 40 {
 		t.Fatalf("got %d, %v", n, err)
@@ -181,7 +184,7 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 		Limiter:    graphapi.NewLimiter(2, 300*time.Millisecond),
 		OnResponse: func(code int) { throttled.Add(map[bool]int32{true: 1}[code == 429]) },
 	}
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 40, time.Now())}, o, fakegraph.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 40, dataNow)}, o, fakegraph.Options{PageSize: 10, RateLimit: 2, RatePer: 300 * time.Millisecond})
 	if n, err := countUsers(t, h.client); err != nil || n != 40 {
 		t.Fatalf("got %d, %v", n, err)
 	}
@@ -192,7 +195,7 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 
 func TestServerErrorsAreRetried(t *testing.T) {
 	var calls atomic.Int32
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, time.Now())}, graphapi.Options{}, fakegraph.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, dataNow)}, graphapi.Options{}, fakegraph.Options{})
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.Contains(r.URL.Path, "/reports/") && calls.Add(1) <= 2 {
 			w.WriteHeader([]int{502, 503}[calls.Load()-1])
@@ -271,7 +274,7 @@ func TestForeignNextLinkIsRefused(t *testing.T) {
 		"other prefix": "", // same host, outside the endpoint's path
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, time.Now())}, graphapi.Options{}, fakegraph.Options{})
+			h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 10, dataNow)}, graphapi.Options{}, fakegraph.Options{})
 			switch name {
 			case "plain http":
 				link = strings.Replace(h.srv.GraphEndpoint(), "https://", "http://", 1) + "/v1.0/x"
@@ -356,7 +359,7 @@ func TestRequestTimeout(t *testing.T) {
 }
 
 func TestRequestLinesAreSentAsDocumented(t *testing.T) {
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 20, time.Now())}, graphapi.Options{}, fakegraph.Options{})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 20, dataNow)}, graphapi.Options{}, fakegraph.Options{})
 	var mu sync.Mutex
 	var uris []string
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
@@ -391,7 +394,7 @@ func TestPacingDoesNotCountAgainstRequestTimeout(t *testing.T) {
 	// One request per 600ms and a 300ms request timeout: waiting for the pacer
 	// must not time the request out.
 	o := graphapi.Options{Limiter: graphapi.NewLimiter(1, 600*time.Millisecond), RequestTimeout: 300 * time.Millisecond, MaxRetries: 1}
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, time.Now())}, o, fakegraph.Options{PageSize: 10})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, dataNow)}, o, fakegraph.Options{PageSize: 10})
 	if n, err := countUsers(t, h.client); err != nil || n != 30 {
 		t.Fatalf("got %d, %v", n, err)
 	}
@@ -411,7 +414,7 @@ func TestAppLimiterIsSharedAcrossTenants(t *testing.T) {
 	app := graphapi.NewLimiter(4, 500*time.Millisecond)
 	var clients []*graphapi.Client
 	for i, id := range []string{tenantID, "55555555-5555-4555-8555-555555555555"} {
-		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: fakegraph.Synthetic(int64(i), 30, time.Now())})
+		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: fakegraph.Synthetic(int64(i), 30, dataNow)})
 		cred, err := graphapi.NewCredential(config.Tenant{TenantID: id, ClientID: clientID, Auth: config.AuthClientSecret, ClientSecret: secret,
 			AuthorityHost: srv.AuthorityHost(), GraphEndpoint: srv.GraphEndpoint()}, srv.Client())
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 // the report requests it chooses (by their 1-based number).
 func faultyHarness(t *testing.T, o graphapi.Options, fault func(n int32, w http.ResponseWriter, r *http.Request) bool) (*harness, *atomic.Int32) {
 	t.Helper()
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, time.Now())}, o, fakegraph.Options{PageSize: 10})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, dataNow)}, o, fakegraph.Options{PageSize: 10})
 	var calls atomic.Int32
 	h.srv.SetIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.Contains(r.URL.Path, "/reports/") {
@@ -180,7 +180,7 @@ func TestEveryServerErrorIsRetried(t *testing.T) {
 }
 
 func TestPageCaps(t *testing.T) {
-	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, time.Now())}, graphapi.Options{MaxPages: 2}, fakegraph.Options{PageSize: 10})
+	h := newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, dataNow)}, graphapi.Options{MaxPages: 2}, fakegraph.Options{PageSize: 10})
 	if _, err := countUsers(t, h.client); graphapi.ReasonOf(err) != graphapi.ReasonPaging || !strings.Contains(err.Error(), "more than 2 pages") {
 		t.Errorf("page cap: got %v", err)
 	}
@@ -188,7 +188,7 @@ func TestPageCaps(t *testing.T) {
 		t.Errorf("page cap: %d requests, want 2", n)
 	}
 
-	h = newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, time.Now())}, graphapi.Options{MaxPageBytes: 2000}, fakegraph.Options{PageSize: 10})
+	h = newHarness(t, &fakegraph.Tenant{Data: fakegraph.Synthetic(7, 30, dataNow)}, graphapi.Options{MaxPageBytes: 2000}, fakegraph.Options{PageSize: 10})
 	if _, err := countUsers(t, h.client); graphapi.ReasonOf(err) != graphapi.ReasonPaging || !strings.Contains(err.Error(), "more than 2000 bytes") {
 		t.Errorf("byte cap: got %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +31,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/demo"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
@@ -157,7 +160,9 @@ func promtoolCheck(t *testing.T, scrape string) {
 }
 
 var (
-	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|config_last_reload_success_timestamp_seconds|daily_signins_timestamp_seconds|daily_password_operations_timestamp_seconds)(\{[^}]*\})?) .*$`)
+	// What the wall clock sets: when polls ran and took, and when the
+	// configuration loaded. What Graph's data says is fixed by --fixed-time.
+	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|config_last_reload_success_timestamp_seconds)(\{[^}]*\})?) .*$`)
 	buildInfo     = regexp.MustCompile(`^(entra_authmethods_exporter_build_info)\{.*\} 1$`)
 	notOK         = regexp.MustCompile(`^entra_authmethods_graph_requests_total\{code="[^2]`)
 )
@@ -176,8 +181,26 @@ func normalise(scrape string) string {
 	return strings.Join(out, "\n") + "\n"
 }
 
+// demoDays are the instants the demo runs at in the end-to-end tests
+// (--fixed-time), so that no test depends on the day, hour or time zone it
+// runs in: one on each day of the week, one just after midnight UTC, each
+// in another time zone, which must not matter. The first is the golden
+// scrape's.
+var demoDays = []struct{ at, tz string }{
+	{"2026-12-09T10:00:00Z", "UTC"},                 // Wednesday
+	{"2026-12-07T00:00:30Z", "Pacific/Kiritimati"},  // Monday just after midnight UTC (the afternoon at UTC+14); yesterday a Sunday
+	{"2026-12-08T23:59:00Z", "America/Los_Angeles"}, // Tuesday, a minute before midnight UTC
+	{"2026-12-10T12:00:00Z", "Asia/Kolkata"},        // Thursday
+	{"2026-12-11T17:45:00Z", "Europe/Berlin"},       // Friday
+	{"2026-12-12T08:00:00Z", "Australia/Lord_Howe"}, // Saturday: yesterday a weekday, today not
+	{"2026-12-13T21:30:00Z", "UTC"},                 // Sunday: yesterday a Saturday
+}
+
+// TestDemoEndToEnd runs the demo at its golden instant and compares the
+// whole scrape with testdata/demo.prom, then checks the other endpoints.
 func TestDemoEndToEnd(t *testing.T) {
-	e := start(t, nil, "--demo")
+	day := demoDays[0]
+	e := start(t, []string{"TZ=" + day.tz}, "--demo", "--fixed-time="+day.at)
 	code, scrape := e.get(t, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
@@ -193,6 +216,10 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("scrape differs from %s (run with -update after an intended change):\n%s", golden, lineDiff(string(want), got))
+	}
+	// The golden file must hold what the fake serves for the golden day.
+	if w := withDemoDay(t, string(want), day.at); w != string(want) {
+		t.Errorf("%s does not hold the fake's newest daily rows at %s:\n%s", golden, day.at, lineDiff(string(want), w))
 	}
 
 	if code, body := e.get(t, "/"); code != 200 || !strings.Contains(body, "user_registration_details") || !strings.Contains(body, "/metrics") {
@@ -210,6 +237,63 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	e.stop(t)
 	promtoolCheck(t, scrape)
+}
+
+// TestDemoOnEveryDay runs the demo at each of demoDays' other instants: the
+// scrape equals the golden one but for the daily reports, which hold the
+// fake's newest day before that instant (a weekend day is quieter).
+func TestDemoOnEveryDay(t *testing.T) {
+	golden, err := os.ReadFile("testdata/demo.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, day := range demoDays[1:] {
+		t.Run(day.at, func(t *testing.T) {
+			t.Parallel()
+			e := start(t, []string{"TZ=" + day.tz}, "--demo", "--fixed-time="+day.at)
+			_, scrape := e.get(t, "/metrics")
+			e.stop(t)
+			if got, want := normalise(scrape), withDemoDay(t, string(golden), day.at); got != want {
+				t.Errorf("scrape at %s (TZ=%s) differs from the golden one with that day's daily rows:\n%s", day.at, day.tz, lineDiff(want, got))
+			}
+		})
+	}
+}
+
+// withDemoDay is a normalised demo scrape with its daily reports' lines
+// set to the newest rows the fake serves at the instant at (RFC 3339).
+func withDemoDay(t *testing.T, scrape, at string) string {
+	t.Helper()
+	now, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := fakegraph.Synthetic(demo.Seed, demo.Users, now)
+	signins := slices.MaxFunc(d.MFASignIns, func(a, b fakegraph.MFASignInDay) int { return a.CreatedDateTime.Compare(b.CreatedDateTime) })
+	resets := slices.MaxFunc(d.PasswordResets, func(a, b fakegraph.PasswordResetDay) int { return a.AggregatedDateTime.Compare(b.AggregatedDateTime) })
+	tenant := `tenant="` + demo.TenantName + `"`
+	daily := map[string]int64{
+		`entra_authmethods_daily_signins{factor="multi",` + tenant + `}`:                              signins.MultiFactorSignIns,
+		`entra_authmethods_daily_signins{factor="single",` + tenant + `}`:                             signins.SingleFactorSignIns,
+		`entra_authmethods_daily_signins_timestamp_seconds{` + tenant + `}`:                           signins.CreatedDateTime.Unix(),
+		`entra_authmethods_daily_password_operations{operation="admin_reset",` + tenant + `}`:         resets.PasswordResetsByAdminCount,
+		`entra_authmethods_daily_password_operations{operation="self_service_change",` + tenant + `}`: resets.ChangePasswordSelfServiceCount,
+		`entra_authmethods_daily_password_operations{operation="self_service_reset",` + tenant + `}`:  resets.PasswordResetsSelfServiceCount,
+		`entra_authmethods_daily_password_operations_timestamp_seconds{` + tenant + `}`:               resets.AggregatedDateTime.Unix(),
+	}
+	lines := strings.Split(scrape, "\n")
+	for i, line := range lines {
+		if series, _, ok := strings.Cut(line, " "); ok {
+			if v, ok := daily[series]; ok {
+				lines[i] = series + " " + strconv.FormatFloat(float64(v), 'g', -1, 64) // as the text format writes it
+				delete(daily, series)
+			}
+		}
+	}
+	if len(daily) > 0 {
+		t.Errorf("not in the scrape: %v", slices.Collect(maps.Keys(daily)))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // lineDiff lists the lines only one side has.
@@ -245,7 +329,7 @@ func TestConfigFileTwoTenantsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	now := time.Now()
+	now := time.Date(2026, 12, 13, 23, 0, 0, 0, time.UTC) // a Sunday; the exporter measures at it too (--fixed-time)
 	secrets := map[string]string{"alpha": "alpha-secret-0123456789", "beta": "beta-secret-9876543210"}
 	ids := map[string]string{"alpha": "aaaaaaaa-0000-4000-8000-000000000001", "beta": "bbbbbbbb-0000-4000-8000-000000000002"}
 	data := map[string]*fakegraph.Data{"alpha": fakegraph.Synthetic(11, 250, now), "beta": fakegraph.Synthetic(12, 180, now)}
@@ -280,7 +364,7 @@ tenants:
 	cfgFile := filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 
-	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--log.level=debug")
+	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--log.level=debug", "--fixed-time="+now.Format(time.RFC3339))
 	_, scrape := e.get(t, "/metrics")
 	series := parseScrape(t, scrape)
 
@@ -428,7 +512,7 @@ func TestBadReloadKeepsRunning(t *testing.T) {
 	}
 	defer srv.Close()
 	srv.AddTenant(&fakegraph.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
-		ClientSecret: "reload-secret-value", Data: fakegraph.Synthetic(3, 50, time.Now())})
+		ClientSecret: "reload-secret-value", Data: fakegraph.Synthetic(3, 50, time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC))})
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	os.WriteFile(caFile, srv.CACertPEM(), 0o600)

@@ -24,7 +24,7 @@ func TestConfigAutoReload(t *testing.T) {
 	defer srv.Close()
 	tenant := func(id string) *fakegraph.Tenant {
 		return &fakegraph.Tenant{TenantID: id, ClientID: "cccccccc-0000-4000-8000-000000000003",
-			ClientSecret: "auto-reload-secret", Data: fakegraph.Synthetic(3, 20, time.Now())}
+			ClientSecret: "auto-reload-secret", Data: fakegraph.Synthetic(3, 20, time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC))}
 	}
 	srv.AddTenant(tenant("aaaaaaaa-0000-4000-8000-000000000001"))
 	srv.AddTenant(tenant("aaaaaaaa-0000-4000-8000-000000000002"))
