@@ -252,6 +252,19 @@ func TestDistinctEventsAcrossPolls(t *testing.T) {
 	if got := counters(); got != want || got == before {
 		t.Errorf("counters after one new failed event:\n%s\nwant:\n%s", got, want)
 	}
+	// The windows are recomputed from what Graph returned: the new failure
+	// is in every window by its reason, and the newest reset.
+	for _, period := range []string{"h1", "h6", "d1", "d7"} {
+		if v := value(t, e, "entra_authmethods_period_failure_reasons", "period", period, "feature", "reset", "reason", "User abandoned"); v != 1 {
+			t.Errorf("period_failure_reasons{%s, reset, User abandoned} = %v, want 1", period, v)
+		}
+	}
+	if v := value(t, e, "entra_authmethods_period_failure_reasons", "period", "d30", "feature", "reset", "reason", "User abandoned"); v != 2 {
+		t.Errorf("period_failure_reasons{d30, reset, User abandoned} = %v, want 2", v)
+	}
+	if v, want := value(t, e, "entra_authmethods_newest_event_timestamp_seconds", "feature", "reset"), float64(testNow.Add(-time.Minute).Unix()); v != want {
+		t.Errorf("newest reset at %v, want %v", v, want)
+	}
 }
 
 func TestFailedPollKeepsSnapshot(t *testing.T) {

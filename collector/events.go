@@ -24,6 +24,7 @@ const eventRetention = 31 * 24 * time.Hour
 // far above what a 30-day window holds.
 const maxEventKeys = 1_000_000
 
+// failureKey labels a failed event; reason is empty for one that did not fail.
 type failureKey struct{ feature, method, reason string }
 
 // counterSeries is one counter's value and when Graph last sent an event
@@ -94,14 +95,15 @@ func (d *distinctEvents) begin(labels *labelLimit) *eventPoll {
 		total: map[featureMethod]float64{}, failures: map[failureKey]float64{}}
 }
 
-// add records an event and returns its feature and method labels, and
-// whether it is a repeat of a row already in this poll (then ignore it).
-func (p *eventPoll) add(e *graphapi.Event) (fm featureMethod, repeat bool) {
+// add records an event and returns its feature, method and (if it failed)
+// reason labels, and whether it is a repeat of a row already in this poll
+// (then ignore it).
+func (p *eventPoll) add(e *graphapi.Event) (k failureKey, repeat bool) {
 	key := p.d.keyOf(e)
 	old, counted := p.d.seen[key]
 	if _, dup := p.fresh[key]; dup || counted && old.poll == p.poll {
 		p.duplicates++
-		return fm, true
+		return k, true
 	}
 	label, n := p.labels.value, 1.0 // a new event: its values may take a place under the caps
 	if counted {
@@ -113,16 +115,16 @@ func (p *eventPoll) add(e *graphapi.Event) (fm featureMethod, repeat bool) {
 	} else {
 		p.fresh[key] = uint32(max(e.EventDateTime.Unix(), 0))
 	}
-	fm = featureMethod{label("feature", e.Feature), label("method", e.AuthMethod)}
-	p.total[fm] += n
+	k = failureKey{feature: label("feature", e.Feature), method: label("method", e.AuthMethod)}
+	p.total[featureMethod{k.feature, k.method}] += n
 	if e.Failed() {
-		reason := "unspecified"
+		k.reason = "unspecified"
 		if e.FailureReason != "" {
-			reason = label("reason", e.FailureReason)
+			k.reason = label("reason", e.FailureReason)
 		}
-		p.failures[failureKey{fm.feature, fm.method, reason}] += n
+		p.failures[k] += n
 	}
-	return fm, false
+	return k, false
 }
 
 // commit counts the poll's new events, forgets keys past retention and
@@ -170,15 +172,16 @@ func (d *distinctEvents) evictOldest(n int) {
 }
 
 // poll reads one poll's events from list, giving each (if not nil) every
-// event that repeats no row of the poll, with its feature and method labels.
+// event that repeats no row of the poll, with its feature, method and
+// (failed events only) reason labels.
 // Once all are read it counts the new events and returns the counters under
 // totalDesc and failuresDesc, evicted keys, repeated rows and dropped values.
 func (d *distinctEvents) poll(ctx context.Context, env *pollEnv, list func(context.Context, func(*graphapi.Event) error) (int, error),
-	totalDesc, failuresDesc *prometheus.Desc, each func(featureMethod, *graphapi.Event)) (snapshot, int, error) {
+	totalDesc, failuresDesc *prometheus.Desc, each func(failureKey, *graphapi.Event)) (snapshot, int, error) {
 	p := d.begin(env.labels)
 	n, err := list(ctx, func(e *graphapi.Event) error {
-		if fm, repeat := p.add(e); !repeat && each != nil {
-			each(fm, e)
+		if k, repeat := p.add(e); !repeat && each != nil {
+			each(k, e)
 		}
 		return nil
 	})

@@ -16,11 +16,12 @@ import (
 // Metrics of user_events_summary, user_mfa_signin_summary,
 // user_password_resets_summary and the legacy usage reports.
 var (
-	eventFailures        = metric("entra_authmethods_event_failures_total", "feature", "method", "reason")
 	periodEvents         = metric("entra_authmethods_period_events", "period", "feature", "method")
 	periodEventFailures  = metric("entra_authmethods_period_event_failures", "period", "feature", "method")
 	periodUsers          = metric("entra_authmethods_period_users", "period", "feature")
 	periodFailedUsers    = metric("entra_authmethods_period_failed_users", "period", "feature")
+	periodFailureReasons = metric("entra_authmethods_period_failure_reasons", "period", "feature", "reason")
+	newestEvent          = metric("entra_authmethods_newest_event_timestamp_seconds", "feature")
 	dailySignins         = metric("entra_authmethods_daily_signins", "factor")
 	dailySigninsTime     = metric("entra_authmethods_daily_signins_timestamp_seconds")
 	dailyPasswordOps     = metric("entra_authmethods_daily_password_operations", "operation")
@@ -219,6 +220,11 @@ func activity(p Params) *board {
 	windowsTable.OverrideByName("period", []dashboard.DynamicConfigValue{{Id: "mappings", Value: periodNames()}})
 	colorCells(windowsTable, "Failure ratio", failureRatio())
 	d.WithPanel(windowsTable)
+	d.WithPanel(timeseriesPanel("Age of the newest event in Graph's report",
+		"How long before now the newest registration and the newest reset in userEventsSummary happened, as of the last poll: Graph's lag, plus the quiet time since the last event. When it grows far beyond what a tenant usually shows, an empty last hour means Graph is late, not that nobody tried.",
+		units.Seconds,
+		series("time() - "+one(newestEvent), "{{tenant}} {{feature}}")).
+		Span(24))
 
 	for _, a := range []eventFeature{registration, reset} {
 		f := a.matcher()
@@ -267,14 +273,19 @@ func activity(p Params) *board {
 	d.WithRow(registrationSpike)
 
 	d.WithRow(dashboard.NewRowBuilder("Failure reasons"))
-	d.WithPanel(barGaugePanel("Top failure reasons over the time range",
-		"The ten failure reasons with the most failed events within the dashboard's time range, from the counters (unspecified when Graph gives none); a restart of the exporter within the range counts Graph's 30 days again.",
+	byReason := "tenant, feature, reason"
+	d.WithPanel(barGaugePanel("Top failure reasons, last 7 days",
+		"The ten failure reasons with the most failed events within the 7 days before the last poll (unspecified when Graph gives none); recomputed from Graph's data at every poll, so restarts change nothing.",
 		units.Short,
-		instant("sort_desc(topk(10, "+sumBy("tenant, feature, reason", overRange(eventFailures))+" > 0))", "{{feature}}: {{reason}} ({{tenant}})")))
-	d.WithPanel(tablePanel("Failure reasons by method over the time range",
-		"Failed events within the dashboard's time range, by feature, method and reason, most frequent first (25 at most), from the counters; a restart of the exporter within the range counts Graph's 30 days again.",
-		units.Short,
-		column{name: "Failures", expr: "topk(25, " + sumBy("tenant, feature, method, reason", overRange(eventFailures)) + " > 0)"}).
+		instant("sort_desc(topk(10, "+sumBy(byReason, one(periodFailureReasons, d7.matcher()))+" > 0))", "{{feature}}: {{reason}} ({{tenant}})")))
+	var reasonColumns []column
+	for _, w := range windows {
+		reasonColumns = append(reasonColumns, column{name: strings.ToUpper(w.title[:1]) + w.title[1:],
+			expr: sumBy(byReason, one(periodFailureReasons, w.matcher())) + " > 0"})
+	}
+	d.WithPanel(tablePanel("Failure reasons by window",
+		"Failed registrations and resets by Graph's failure reason within the last hour, 6 hours, day and 7 days before the last poll; reasons without failures in a window are left empty.",
+		units.Short, reasonColumns...).
 		NoValue("No failures"))
 
 	d.WithRow(dashboard.NewRowBuilder("Sign-ins and password operations, daily"))

@@ -40,8 +40,6 @@ var emptyByDesign = map[string]string{
 	// 0 and filtered out. dashboards/promql_test.go (TestCounterQueries)
 	// checks these queries on counters that step.
 	"Exporter health / Graph requests by status code over the time range":                          "no poll step seen yet",
-	"Activity / Top failure reasons over the time range":                                           "no poll step seen yet",
-	"Activity / Failure reasons by method over the time range":                                     "no poll step seen yet",
 	"Activity / Usage events over the time range (userCredentialUsageDetails, stopped 2025-08-01)": "no poll step seen yet",
 	// The registration spike: the outage is of resets, so registrations
 	// stay at their baseline and the alert's conditions do not all hold.

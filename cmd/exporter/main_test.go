@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -260,13 +261,16 @@ func TestDemoOnEveryDay(t *testing.T) {
 	}
 }
 
-// withDemoDay is a normalised demo scrape with its daily reports' lines
-// set to the newest rows the fake serves at the instant at (RFC 3339).
+// withDemoDay is the golden demo scrape as it must be at the instant at
+// (RFC 3339): its daily reports' lines set to the newest rows the fake
+// serves then, and the newest events as much later or earlier as at is
+// than the golden instant (the demo's events are dated from its start).
 func withDemoDay(t *testing.T, scrape, at string) string {
 	t.Helper()
 	now, err := time.Parse(time.RFC3339, at)
-	if err != nil {
-		t.Fatal(err)
+	golden, err2 := time.Parse(time.RFC3339, demoDays[0].at)
+	if err != nil || err2 != nil {
+		t.Fatal(err, err2)
 	}
 	d := fakegraph.Synthetic(demo.Seed, demo.Users, now)
 	signins := slices.MaxFunc(d.MFASignIns, func(a, b fakegraph.MFASignInDay) int { return a.CreatedDateTime.Compare(b.CreatedDateTime) })
@@ -281,13 +285,19 @@ func withDemoDay(t *testing.T, scrape, at string) string {
 		`entra_authmethods_daily_password_operations{operation="self_service_reset",` + tenant + `}`:  resets.PasswordResetsSelfServiceCount,
 		`entra_authmethods_daily_password_operations_timestamp_seconds{` + tenant + `}`:               resets.AggregatedDateTime.Unix(),
 	}
+	format := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) } // as the text format writes it
 	lines := strings.Split(scrape, "\n")
 	for i, line := range lines {
-		if series, _, ok := strings.Cut(line, " "); ok {
-			if v, ok := daily[series]; ok {
-				lines[i] = series + " " + strconv.FormatFloat(float64(v), 'g', -1, 64) // as the text format writes it
-				delete(daily, series)
+		series, value, ok := strings.Cut(line, " ")
+		if v, daily0 := daily[series]; ok && daily0 {
+			lines[i] = series + " " + format(float64(v))
+			delete(daily, series)
+		} else if ok && strings.HasPrefix(series, "entra_authmethods_newest_event_timestamp_seconds{") {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatal(err)
 			}
+			lines[i] = series + " " + format(v+now.Sub(golden).Seconds())
 		}
 	}
 	if len(daily) > 0 {
@@ -395,6 +405,29 @@ tenants:
 			distinct[ev] = true
 		}
 		expect(t, series, float64(len(distinct)), "entra_authmethods_events_total", "tenant", name)
+		// The windowed reasons and each feature's newest event, as Graph's
+		// rows say at --fixed-time (the synthetic events keep 15 minutes
+		// from every window's edge).
+		newestEvent, reasons := map[string]time.Time{}, map[[3]string]float64{}
+		for ev := range distinct {
+			if ev.EventDateTime.After(newestEvent[ev.Feature]) {
+				newestEvent[ev.Feature] = ev.EventDateTime
+			}
+			for _, w := range []struct {
+				period string
+				span   time.Duration
+			}{{"h6", 6 * time.Hour}, {"d1", 24 * time.Hour}, {"d30", 30 * 24 * time.Hour}} {
+				if !ev.IsSuccess && now.Sub(ev.EventDateTime) <= w.span {
+					reasons[[3]string{w.period, ev.Feature, cmp.Or(ev.FailureReason, "unspecified")}]++
+				}
+			}
+		}
+		for feature, at := range newestEvent {
+			expect(t, series, float64(at.Unix()), "entra_authmethods_newest_event_timestamp_seconds", "tenant", name, "feature", feature)
+		}
+		for k, n := range reasons {
+			expect(t, series, n, "entra_authmethods_period_failure_reasons", "tenant", name, "period", k[0], "feature", k[1], "reason", k[2])
+		}
 		newest := d.PasswordResets[0]
 		for _, r := range d.PasswordResets {
 			if r.AggregatedDateTime.After(newest.AggregatedDateTime) {
