@@ -132,7 +132,7 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 	excessName := fmt.Sprintf("Excess failures (alert from %d)", s.MinExcessFailures)
 	usersName := fmt.Sprintf("Failing users (alert from %d)", s.MinFailingUsers)
 	t := tablePanel(a.noun+" failure spike: the alert's inputs now",
-		fmt.Sprintf("Per tenant and window (last hour, last 6 hours), as the spike alert computes them: the failure ratio, the baseline (failure ratio of the 7 days before the last 6 hours, weighted by volume; empty when those days had no events, which the alert takes as 0), the threshold the ratio must reach, failures beyond what the baseline predicts, and distinct users with a failure. The alert fires while all three hold (ratio, %s, %s) in either window.", excessName, usersName),
+		fmt.Sprintf("Per tenant and window (last hour, last 6 hours), as the spike alert computes them: the failure ratio, the baseline (failure ratio of the 7 days before the last 6 hours, weighted by volume; empty when those days had no events, which the alert takes as 0), the threshold the ratio must reach, failures beyond what the baseline predicts, and distinct users with a failure. The alert fires while all three hold (ratio, %s, %s) in the last hour, or in the last 6 hours while the last hour (if it has events) is still above the baseline by half the points, and only from fresh data (the events report succeeded within two of its poll intervals).", excessName, usersName),
 		units.PercentUnit,
 		column{name: "Failure ratio", expr: x.ratio},
 		column{name: "Baseline", expr: x.baselineByWindow},

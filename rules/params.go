@@ -18,6 +18,38 @@ type Params struct {
 	// Severity of the alerts that mean users are affected or nothing is
 	// watched any more (the exporter down for long), and of all others.
 	PageSeverity, WarnSeverity string
+
+	// The warnings the spike alerts cannot give: a slow degradation, events
+	// that vanish, and Graph running late.
+	Degradation Degradation
+	Vanished    Vanished
+	Lag         Lag
+}
+
+// Degradation is when a feature's failure ratio over the last day counts
+// as degraded (EntraAuthMethodsFailureRatioDegraded): at least MinPoints
+// above the 30 days before it, or at least Ceiling whatever those days
+// were, with at least MinEvents events in the day.
+type Degradation struct {
+	MinPoints, Ceiling float64
+	MinEvents          int
+}
+
+// Vanished is when a feature's events count as vanished
+// (EntraAuthMethodsEventsVanished): the last hour holds at most 1/Factor of
+// what the same hour usually holds, and that is at least MinUsualEvents.
+type Vanished struct {
+	Factor         float64
+	MinUsualEvents int
+}
+
+// Lag is when Graph's event report counts as late
+// (EntraAuthMethodsGraphEventsLate): the tenant's newest event is more than
+// MaxEventAge seconds old, and twice as old as a day or a week before, at an
+// hour that usually holds at least MinUsualEvents events.
+type Lag struct {
+	MaxEventAge    int
+	MinUsualEvents int
 }
 
 // Spike is when a feature's failures count as a spike. Over a window of
@@ -45,5 +77,8 @@ func Defaults() Params {
 		RegistrationSpike: Spike{MinExcessFailures: 20, MinPoints: 0.10, MinFailingUsers: 10, Severity: "warning"},
 		PageSeverity:      "critical",
 		WarnSeverity:      "warning",
+		Degradation:       Degradation{MinPoints: 0.15, Ceiling: 0.9, MinEvents: 50},
+		Vanished:          Vanished{Factor: 5, MinUsualEvents: 20},
+		Lag:               Lag{MaxEventAge: 2 * 3600, MinUsualEvents: 20},
 	}
 }

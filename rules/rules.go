@@ -19,6 +19,7 @@ var ruleFileTemplate string
 var ruleFile = template.Must(template.New("rules").Delims("[[", "]]").Funcs(template.FuncMap{
 	"lower":  strings.ToLower,
 	"points": func(f float64) string { return strconv.FormatFloat(f*100, 'g', -1, 64) },
+	"half":   func(f float64) string { return strconv.FormatFloat(f/2, 'g', -1, 64) },
 }).Parse(ruleFileTemplate))
 
 // spikeAlert is a Spike with what its alert says about its feature.
@@ -52,6 +53,14 @@ func render(p Params, windows string) ([]byte, error) {
 		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
 			return nil, fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (points between 0 and 1) and the severity set", s.Feature, s.Spike)
 		}
+	}
+	switch d, v, l := p.Degradation, p.Vanished, p.Lag; {
+	case !(d.MinPoints > 0 && d.MinPoints < 1) || !(d.Ceiling > 0 && d.Ceiling <= 1) || d.MinEvents < 1:
+		return nil, fmt.Errorf("degradation: %+v: points between 0 and 1, a ceiling above 0 and at most 1, and at least 1 event", d)
+	case !(v.Factor > 1) || v.MinUsualEvents < 1:
+		return nil, fmt.Errorf("vanished: %+v: the factor must be above 1 and the usual events at least 1", v)
+	case l.MaxEventAge < 1 || l.MinUsualEvents < 1:
+		return nil, fmt.Errorf("lag: %+v: the age and the usual events must be at least 1", l)
 	}
 	data := struct {
 		Params

@@ -20,6 +20,7 @@ const (
 	ruleFilePath       = "../deploy/prometheus/entra-authmethods.rules.yml"
 	prometheusRulePath = "../deploy/kubernetes/base/prometheusrule.yaml"
 	spikeTestsPath     = "../deploy/prometheus/entra-authmethods.spikes.test.yml"
+	trafficTestsPath   = "../deploy/prometheus/entra-authmethods.traffic.test.yml"
 	ruleTestsPath      = "../deploy/prometheus/entra-authmethods.rules.test.yml"
 )
 
@@ -39,6 +40,7 @@ func TestShippedFilesAreGenerated(t *testing.T) {
 		ruleFilePath:       ruleFile,
 		prometheusRulePath: prometheusRule,
 		spikeTestsPath:     []byte(spikeTests(p)),
+		trafficTestsPath:   []byte(trafficTests(p)),
 	} {
 		if *update {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
@@ -103,10 +105,22 @@ func TestSpikeScenarios(t *testing.T) {
 	}
 }
 
+// TestTrafficScenarios runs the scenarios of days once (they take a minute).
+func TestTrafficScenarios(t *testing.T) {
+	t.Parallel()
+	ruleFile, _ := RuleFile(Defaults())
+	if out, ok := promtoolTest(t, ruleFile, trafficTests(Defaults())); !ok {
+		t.Fatalf("%s", out)
+	}
+}
+
 // TestSpikeMutations weakens, then tightens, each clause of the spike alerts
 // in turn: every changed rule must fail a scenario, or the scenarios do not
 // test that clause.
 func TestSpikeMutations(t *testing.T) {
+	if os.Getenv("CI") == "" {
+		t.Skip("the mutations take minutes of promtool: they run in CI (CI=1 go test ./rules/ runs them here)")
+	}
 	p := Defaults()
 	tests := spikeTests(p)
 	weaken := func(f func(*Params)) []byte {
@@ -127,7 +141,31 @@ func TestSpikeMutations(t *testing.T) {
 	}
 	lastHourOnly, _ := render(p, "h1")
 	sixHoursOnly, _ := render(p, "h6")
+	// Clauses the realistic scenarios of days test (a minute each).
+	traffic := trafficTests(p)
 	for name, mutant := range map[string][]byte{
+		"vanished while Graph is late": edit(`(tenant:entra_authmethods_newest_event_age_seconds:min > 3600)`, `(tenant:entra_authmethods_newest_event_age_seconds:min > 1e9)`),
+		"degradation against 7 days": edit(`tenant_feature:entra_authmethods_event_failure_ratio:baseline30d
+                  >=`, `tenant_feature:entra_authmethods_event_failure_ratio:baseline7d
+                  >=`),
+		"lag at any hour": edit(`(sum by (tenant) (tenant_feature:entra_authmethods_period_events:usual_h1) >= 20)`, `(sum by (tenant) (tenant_feature:entra_authmethods_period_events:usual_h1) >= 0)`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if out, ok := promtoolTest(t, mutant, traffic); ok {
+				t.Errorf("the scenarios pass with %s: no scenario tests it\n%s", name, out)
+			}
+		})
+	}
+	for name, mutant := range map[string][]byte{
+		"spikes from stale data": edit(`          and on (tenant)
+          (tenant:entra_authmethods_events_data_fresh:bool == 1)
+        # A restart`, `        # A restart`),
+		"six hours until the outage leaves them": edit(`"period", "h6", "", ""`, `"period", "none", "", ""`),
+		"data lost looks back an hour":           edit(`_failure_spike:active[6h]))`, `_failure_spike:active[1h]))`),
+		"data lost waits an hour": edit(`(tenant:entra_authmethods_events_data_fresh:bool == 1)
+        for: 10m`, `(tenant:entra_authmethods_events_data_fresh:bool == 1)
+        for: 1h`),
 		"no minimum of excess failures": weaken(func(q *Params) { q.ResetSpike.MinExcessFailures = 1; q.RegistrationSpike.MinExcessFailures = 1 }),
 		"no minimum of points":          weaken(func(q *Params) { q.ResetSpike.MinPoints = 0; q.RegistrationSpike.MinPoints = 0 }),
 		"no minimum of failing users":   weaken(func(q *Params) { q.ResetSpike.MinFailingUsers = 1; q.RegistrationSpike.MinFailingUsers = 1 }),

@@ -1,7 +1,11 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,24 +39,43 @@ func repeat(n int, b bucket) []bucket {
 	return out
 }
 
-// scenario is one tenant and feature over time.
+// scenario is one tenant and feature over time, and optionally the
+// tenant's other feature.
 type scenario struct {
 	name, tenant, feature string
-	history               bucket   // each 30 minutes of the 7 days before the test
-	buckets               []bucket // from the test's start on
-	lag                   int      // buckets before an event reaches Graph
-	missing               []int    // minutes at which no series is scraped (a restart)
-	duplicated            bool     // two targets expose the tenant
-	firing, silent        []int    // minutes at which the alert must fire, or not
+	history               bucket    // each 30 minutes of the 30 days before the test
+	buckets               []bucket  // from the test's start on
+	other                 *activity // the tenant's other feature, if any
+	lag                   int       // buckets before an event reaches Graph
+	late                  lateFrom  // from a bucket on, a longer lag
+	missing               []int     // minutes at which no series is scraped (a restart)
+	down                  [][2]int  // minute ranges [from, to) with no series (a crash, a slow start)
+	reportFails           [2]int    // polls [from, to) of user_events_summary that fail: its gauges keep their values
+	duplicated            bool      // two targets expose the tenant
+	alert                 string    // the alert checked; by default the feature's spike alert
+	step                  int       // minutes between samples (and evaluations): 1, or 10 for scenarios of days
+	firing, silent        []int     // minutes at which the alert must fire, or not
 	exprs                 []valueCheck
 	why                   string // what the scenario shows, for the file's comments
 }
 
-// valueCheck is a query's value at a minute.
+// activity is one feature's buckets and the history before them.
+type activity struct {
+	history bucket
+	buckets []bucket
+}
+
+// lateFrom makes the events of bucket from on reach Graph lag buckets
+// late (Graph running late from a moment on).
+type lateFrom struct{ from, lag int }
+
+// valueCheck is a query's value at a minute; its labels are the
+// scenario's tenant and feature and period h6 unless given.
 type valueCheck struct {
 	expr   string
 	minute int
 	value  float64
+	labels string
 }
 
 const (
@@ -64,32 +87,55 @@ const (
 var windows = []struct {
 	period  string
 	buckets int
-}{{"h1", 2}, {"h6", 12}, {"d1", 48}, {"d7", 336}}
+}{{"h1", 2}, {"h6", 12}, {"d1", 48}, {"d7", 336}, {"d30", 1440}}
+
+// lagOf is how many buckets the events of bucket j take to reach Graph.
+func (s scenario) lagOf(j int) int {
+	if s.late.lag > 0 && j >= s.late.from {
+		return s.late.lag
+	}
+	return s.lag
+}
+
+// polled returns the poll whose data the exporter serves at poll k: k
+// itself, or the last one before the failing polls.
+func (s scenario) polled(k int) int {
+	if k >= s.reportFails[0] && k < s.reportFails[1] {
+		return s.reportFails[0] - 1
+	}
+	return k
+}
 
 // polls returns, for each poll k (at minute 30k), the window sums the
-// exporter would expose: per window, events, failures and failing users.
-func (s scenario) polls() [][]bucket {
+// exporter would expose for a: per window, events, failures and failing
+// users; and the start of the newest bucket with events Graph has.
+func (s scenario) polls(a activity) (sums [][]bucket, newest []float64) {
 	n := len(s.buckets)
-	out := make([][]bucket, n+1)
+	sums, newest = make([][]bucket, n+1), make([]float64, n+1)
 	for k := 0; k <= n; k++ {
+		at := s.polled(k)
+		newest[k] = math.NaN()
 		for _, w := range windows {
 			var sum bucket
-			for j := k - w.buckets; j < k; j++ {
-				if j >= k-s.lag { // happened, not yet in Graph
+			for j := at - w.buckets; j < at; j++ {
+				if j+s.lagOf(j) >= at { // happened, not yet in Graph
 					continue
 				}
-				b := s.history
+				b := a.history
 				if j >= 0 {
-					b = s.buckets[j]
+					b = a.buckets[j]
 				}
 				sum.events += b.events
 				sum.failures += b.failures
 				sum.newFailingUsers += b.newFailingUsers
+				if b.events > 0 && (math.IsNaN(newest[k]) || float64(j) > newest[k]) {
+					newest[k] = float64(j)
+				}
 			}
-			out[k] = append(out[k], sum)
+			sums[k] = append(sums[k], sum)
 		}
 	}
-	return out
+	return sums, newest
 }
 
 // values is a promtool values string: one sample a minute from minute 0 to
@@ -97,9 +143,9 @@ func (s scenario) polls() [][]bucket {
 // a scrape is missing (as Prometheus writes when a scrape fails).
 func (s scenario) values(value func(k int) float64) string {
 	var samples []string
-	for m := 0; m <= len(s.buckets)*bucketMinutes; m++ {
+	for m := 0; m <= len(s.buckets)*bucketMinutes; m += s.stepMinutes() {
 		v := "stale"
-		if !containsInt(s.missing, m) {
+		if !s.isDown(m) {
 			v = strconv.FormatFloat(value(m/bucketMinutes), 'g', -1, 64)
 		}
 		samples = append(samples, v)
@@ -123,47 +169,87 @@ func (s scenario) values(value func(k int) float64) string {
 	return strings.Join(out, " ")
 }
 
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
+func (s scenario) stepMinutes() int { return max(s.step, 1) }
+
+// isDown says whether no series is scraped at minute m.
+func (s scenario) isDown(m int) bool {
+	for _, d := range s.down {
+		if m >= d[0] && m < d[1] {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(s.missing, m)
+}
+
+// otherFeature is the feature that is not f.
+func otherFeature(f string) string {
+	if f == "reset" {
+		return "registration"
+	}
+	return "reset"
+}
+
+// series writes the input series of one feature's activity.
+func (s scenario) series(b *strings.Builder, instance, feature string, a activity) {
+	polls, newest := s.polls(a)
+	for wi, w := range windows {
+		labels := fmt.Sprintf(`%s, %s, tenant="%s", feature="%s", period="%s"`, job, instance, s.tenant, feature, w.period)
+		for _, g := range []struct {
+			metric string
+			method bool
+			value  func(bucket) float64
+		}{
+			{"entra_authmethods_period_events", true, func(b bucket) float64 { return b.events }},
+			{"entra_authmethods_period_event_failures", true, func(b bucket) float64 { return b.failures }},
+			{"entra_authmethods_period_failed_users", false, func(b bucket) float64 { return b.newFailingUsers }},
+		} {
+			l := labels
+			if g.method {
+				l += `, method="email"`
+			}
+			fmt.Fprintf(b, "      - series: '%s{%s}'\n        values: '%s'\n", g.metric, l,
+				s.values(func(k int) float64 { return math.Round(g.value(polls[k][wi])) }))
+		}
+	}
+	// The newest event: a minute before the end of the newest bucket Graph has.
+	fmt.Fprintf(b, "      - series: 'entra_authmethods_newest_event_timestamp_seconds{%s, %s, tenant=\"%s\", feature=\"%s\"}'\n        values: '%s'\n",
+		job, instance, s.tenant, feature, s.values(func(k int) float64 {
+			if math.IsNaN(newest[k]) {
+				return -86400 * 30 // no event in 30 days
+			}
+			return (newest[k]+1)*bucketMinutes*60 - 60
+		}))
 }
 
 // testYAML writes the scenario as a promtool test.
 func (s scenario) testYAML(b *strings.Builder, alert string, p Params, severity string) {
+	if s.alert != "" {
+		alert = s.alert
+	}
+	if !strings.HasSuffix(alert, "Spike") && !strings.HasSuffix(alert, "SpikeDataLost") {
+		severity = p.WarnSeverity
+	}
 	fmt.Fprintf(b, "  # %s\n", s.name)
 	for _, line := range strings.Split(s.why, "\n") {
 		fmt.Fprintf(b, "  #   %s\n", line)
 	}
-	fmt.Fprintf(b, "  - name: %q\n    interval: 1m\n    input_series:\n", s.name)
-	polls := s.polls()
+	fmt.Fprintf(b, "  - name: %q\n    interval: %dm\n    input_series:\n", s.name, s.stepMinutes())
 	instances := []string{`instance="exporter:9871"`}
 	if s.duplicated {
 		instances = append(instances, `instance="exporter-copy:9871"`)
 	}
 	for _, inst := range instances {
-		for wi, w := range windows {
-			labels := fmt.Sprintf(`%s, %s, tenant="%s", feature="%s", period="%s"`, job, inst, s.tenant, s.feature, w.period)
-			for _, g := range []struct {
-				metric string
-				method bool
-				value  func(bucket) float64
-			}{
-				{"entra_authmethods_period_events", true, func(b bucket) float64 { return b.events }},
-				{"entra_authmethods_period_event_failures", true, func(b bucket) float64 { return b.failures }},
-				{"entra_authmethods_period_failed_users", false, func(b bucket) float64 { return b.newFailingUsers }},
-			} {
-				l := labels
-				if g.method {
-					l += `, method="email"`
-				}
-				fmt.Fprintf(b, "      - series: '%s{%s}'\n        values: '%s'\n", g.metric, l,
-					s.values(func(k int) float64 { return g.value(polls[k][wi]) }))
-			}
+		s.series(b, inst, s.feature, activity{s.history, s.buckets})
+		if s.other != nil {
+			s.series(b, inst, otherFeature(s.feature), *s.other)
 		}
+		// The events report's last success (a few seconds after its poll)
+		// and its interval: the alerts speak only from fresh data.
+		report := fmt.Sprintf(`%s, %s, tenant="%s", report="user_events_summary"`, job, inst, s.tenant)
+		fmt.Fprintf(b, "      - series: 'entra_authmethods_report_last_success_timestamp_seconds{%s}'\n        values: '%s'\n",
+			report, s.values(func(k int) float64 { return float64(s.polled(k)*bucketMinutes*60 + 5) }))
+		fmt.Fprintf(b, "      - series: 'entra_authmethods_poll_interval_seconds{%s}'\n        values: '%s'\n",
+			report, s.values(func(int) float64 { return bucketMinutes * 60 }))
 	}
 	fmt.Fprintf(b, "    promql_expr_test:\n")
 	type check struct {
@@ -178,9 +264,13 @@ func (s scenario) testYAML(b *strings.Builder, alert string, p Params, severity 
 		checks = append(checks, check{m, false})
 	}
 	for _, v := range s.exprs {
+		labels := cmp.Or(v.labels, `tenant="`+s.tenant+`", feature="`+s.feature+`", period="h6"`)
 		fmt.Fprintf(b, "      - expr: '%s'\n        eval_time: %dm\n        exp_samples:\n          - labels: '%s'\n            value: %s\n",
-			v.expr, v.minute, strings.SplitN(v.expr, "{", 2)[0]+`{tenant="`+s.tenant+`", feature="`+s.feature+`", period="h6"}`,
-			strconv.FormatFloat(v.value, 'g', -1, 64))
+			v.expr, v.minute, strings.SplitN(v.expr, "{", 2)[0]+"{"+labels+"}", strconv.FormatFloat(v.value, 'g', -1, 64))
+	}
+	labels := fmt.Sprintf(`alertname=%q, alertstate="firing", tenant=%q, feature=%q, severity=%q`, alert, s.tenant, s.feature, severity)
+	if alert == "EntraAuthMethodsGraphEventsLate" {
+		labels = fmt.Sprintf(`alertname=%q, alertstate="firing", tenant=%q, severity=%q`, alert, s.tenant, severity)
 	}
 	for _, c := range checks {
 		fmt.Fprintf(b, "      - expr: ALERTS{alertname=%q, alertstate=\"firing\", tenant=%q}\n        eval_time: %dm\n", alert, s.tenant, c.minute)
@@ -188,8 +278,7 @@ func (s scenario) testYAML(b *strings.Builder, alert string, p Params, severity 
 			fmt.Fprintf(b, "        exp_samples: []\n")
 			continue
 		}
-		fmt.Fprintf(b, "        exp_samples:\n          - labels: 'ALERTS{alertname=%q, alertstate=\"firing\", tenant=%q, feature=%q, severity=%q}'\n            value: 1\n",
-			alert, s.tenant, s.feature, severity)
+		fmt.Fprintf(b, "        exp_samples:\n          - labels: 'ALERTS{%s}'\n            value: 1\n", labels)
 	}
 }
 
@@ -292,22 +381,36 @@ func spikeScenarios() []scenario {
 		history: at(100, 0.2, 1.4),
 		buckets: append(repeat(2, at(100, 0.2, 1.4)), repeat(2, at(100, 0.6, 2))...),
 		silent:  []int{59}, firing: []int{90},
+		exprs: []valueCheck{{expr: `tenant_feature:entra_authmethods_registration_failure_spike:active{tenant="contoso6"}`, minute: 90, value: 1,
+			labels: `tenant="contoso6", feature="registration"`}},
 	}}
 }
 
-// spikeTests returns the promtool test file of the spike scenarios.
+// spikeTests returns the promtool test file of the spike scenarios, and of
+// the realistic ones of hours; trafficTests that of the realistic ones of
+// days, sampled and evaluated every 10 minutes so that they run in a minute.
 func spikeTests(p Params) string {
+	return scenarioFile(p, "entra-authmethods.spikes.test.yml", 1,
+		append(spikeScenarios(), slices.DeleteFunc(realisticScenarios(), func(s scenario) bool { return s.step > 1 })...))
+}
+
+func trafficTests(p Params) string {
+	return scenarioFile(p, "entra-authmethods.traffic.test.yml", 10,
+		slices.DeleteFunc(realisticScenarios(), func(s scenario) bool { return s.step <= 1 }))
+}
+
+func scenarioFile(p Params, name string, every int, scenarios []scenario) string {
 	var b strings.Builder
-	b.WriteString(`# Unit tests of the failure-spike alerts of entra-authmethods.rules.yml, on
+	fmt.Fprintf(&b, `# Unit tests of the failure alerts of entra-authmethods.rules.yml, on
 # scenarios: a tenant's activity, turned into the window gauges the exporter
 # would expose, stepping every 30 minutes (one poll). Generated by package
 # rules (go generate ./rules/) from rules/spikes_test.go; run with
-#   promtool test rules deploy/prometheus/entra-authmethods.spikes.test.yml
+#   promtool test rules deploy/prometheus/%s
 # Each case checks, at the minutes given, that the alert fires or is silent.
 rule_files:
   - entra-authmethods.rules.yml
 
-evaluation_interval: 1m
+evaluation_interval: %dm
 
 group_eval_order:
   - entra-authmethods.rules
@@ -315,8 +418,8 @@ group_eval_order:
   - entra-authmethods-exporter.alerts
 
 tests:
-`)
-	for _, s := range spikeScenarios() {
+`, name, every)
+	for _, s := range scenarios {
 		alert, severity := "EntraAuthMethodsSSPRResetFailureSpike", p.ResetSpike.Severity
 		if s.feature == "registration" {
 			alert, severity = "EntraAuthMethodsRegistrationFailureSpike", p.RegistrationSpike.Severity
@@ -324,4 +427,227 @@ tests:
 		s.testYAML(&b, alert, p, severity)
 	}
 	return b.String()
+}
+
+// traffic simulates a feature's activity in n buckets, the first starting
+// at bucket from of the week (test time 0 is a Thursday, 00:00 UTC): at
+// most perHour events an hour, fewer at night, in the evening and at the
+// weekend, with Poisson-like noise; ratio(j) of bucket j's events fail, with
+// binomial-like noise, usersPer failures to a failing user (retries).
+func traffic(seed uint64, from, n int, perHour float64, ratio func(j int) float64, usersPer float64) []bucket {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	out := make([]bucket, n)
+	for j := range out {
+		t := from + j
+		hour, day := t/2%24, t/48%7
+		shape := 1.0
+		switch {
+		case hour < 6 || hour >= 22:
+			shape = 0.1
+		case hour < 8 || hour >= 18:
+			shape = 0.5
+		}
+		if day == 2 || day == 3 { // Saturday, Sunday
+			shape *= 0.35
+		}
+		mean := perHour / 2 * shape
+		events := max(0, math.Round(mean+math.Sqrt(mean)*rng.NormFloat64()))
+		r := ratio(j)
+		failures := min(events, max(0, math.Round(events*r+math.Sqrt(events*r*(1-r))*rng.NormFloat64())))
+		out[j] = bucket{events, failures, math.Round(failures / usersPer)}
+	}
+	return out
+}
+
+// steady is a constant failure ratio.
+func steady(r float64) func(int) float64 { return func(int) float64 { return r } }
+
+// during is ratio r in buckets [from, to), else normal.
+func during(normal, r float64, ranges ...[2]int) func(int) float64 {
+	return func(j int) float64 {
+		for _, g := range ranges {
+			if j >= g[0] && j < g[1] {
+				return r
+			}
+		}
+		return normal
+	}
+}
+
+// minute is the test minute of day d (from 0) at hh:mm.
+func minute(d, hh, mm int) int { return d*1440 + hh*60 + mm }
+
+// realisticScenarios run simulated traffic (a day's and a week's shape,
+// noise, users who retry) through what an on-call engineer meets: outages
+// that end, crashes and failing reports mid-outage, slow degradation,
+// vanishing events, and Graph running late.
+func realisticScenarios() []scenario {
+	const spike = "EntraAuthMethodsSSPRResetFailureSpike"
+	busy := func(seed uint64, ratio func(int) float64) []bucket { return traffic(seed, 16, 24, 600, ratio, 1.4) }
+	outage := during(0.6, 0.9, [2]int{4, 10}, [2]int{18, 20})
+	daily := func(seed uint64, days int, perHour float64, ratio func(int) float64) []bucket {
+		return traffic(seed, 0, days*48, perHour, ratio, 1.4)
+	}
+	ramp := func(j int) float64 { // 30% until day 3, 70% from day 6, a straight line between
+		return 0.3 + 0.4*min(1, max(0, float64(j-3*48)/(3*48)))
+	}
+	vanished := func(b []bucket, from int, to ...int) []bucket { // no events from bucket from (to to)
+		b = slices.Clone(b)
+		for j := from; j < len(b) && (len(to) == 0 || j < to[0]); j++ {
+			b[j] = bucket{}
+		}
+		return b
+	}
+	registrations := &activity{history: at(25, 0.2, 1.4), buckets: daily(91, 9, 100, steady(0.2))}
+	resets9 := daily(92, 9, 300, steady(0.3))
+	degrading := daily(21, 10, 400, ramp)
+	return []scenario{{
+		name: "an outage that ends resolves within 1.5 hours, and a new one pages again", tenant: "r-recovers", feature: "reset",
+		why: "A busy weekday (up to 600 resets an hour, 60% failing as usual, with noise); from 10:00 90% fail for\n" +
+			"3 hours, then 60% again; a second outage at 17:00. Fires at the first poll of the outage,\n" +
+			"resolves once an hour of normal resets has reached Graph (the six-hour window alone no\n" +
+			"longer holds it), and fires again for the second outage.",
+		history: at(300, 0.6, 1.4), buckets: busy(11, outage),
+		silent: []int{119, 390, 420, 480}, firing: []int{150, 240, 299, 575},
+		exprs: []valueCheck{
+			{expr: `tenant:entra_authmethods_events_data_fresh:bool{tenant="r-recovers"}`, minute: 150, value: 1, labels: `tenant="r-recovers"`},
+			{expr: `tenant_feature:entra_authmethods_reset_failure_spike:active{tenant="r-recovers"}`, minute: 150, value: 1, labels: `tenant="r-recovers", feature="reset"`},
+		},
+	}, {
+		name: "an exporter crash mid-outage: the spike alert stops, DataLost takes over", tenant: "r-crash", feature: "reset",
+		why: "The outage above; the exporter crashes at 3h20 and stays down. The spike alert keeps firing\n" +
+			"15 minutes on its last data; DataLost fires 10 minutes after the data went away, so the\n" +
+			"page never resolves in silence.",
+		history: at(300, 0.6, 1.4), buckets: busy(11, outage), down: [][2]int{{200, 721}},
+		alert: spike + "DataLost", silent: []int{150, 199, 205}, firing: []int{212, 300, 540},
+	}, {
+		name: "the spike alert during an exporter crash", tenant: "r-crash2", feature: "reset",
+		why:     "The same crash, seen from the spike alert: firing before, and 15 minutes after (keep_firing_for), then silent.",
+		history: at(300, 0.6, 1.4), buckets: busy(11, outage), down: [][2]int{{200, 721}},
+		silent: []int{216, 300}, firing: []int{150, 199, 214},
+	}, {
+		name: "the events report fails mid-outage: no alert quotes frozen numbers", tenant: "r-report-fails", feature: "reset",
+		why: "From the poll at 3h30 the events report fails (its gauges keep the last values) until 7h.\n" +
+			"The data is stale once two poll intervals have passed since the last success (4h): the\n" +
+			"spike alert stops 15 minutes later, DataLost fires after 10; both end when the report is back\n" +
+			"and the last hour is normal.",
+		history: at(300, 0.6, 1.4), buckets: busy(11, during(0.6, 0.9, [2]int{4, 12})), reportFails: [2]int{7, 14},
+		alert: spike + "DataLost", silent: []int{150, 235, 430}, firing: []int{252, 300, 419},
+		exprs: []valueCheck{{expr: `tenant:entra_authmethods_events_data_fresh:bool{tenant="r-report-fails"}`, minute: 300, value: 0, labels: `tenant="r-report-fails"`}},
+	}, {
+		name: "the spike alert while the events report fails", tenant: "r-report-fails2", feature: "reset",
+		why:     "The same failing report, seen from the spike alert: firing on fresh data only.",
+		history: at(300, 0.6, 1.4), buckets: busy(11, during(0.6, 0.9, [2]int{4, 12})), reportFails: [2]int{7, 14},
+		silent: []int{260, 400}, firing: []int{150, 239},
+	}, {
+		name: "a registration outage, then a crash", tenant: "r-reg-crash", feature: "registration",
+		why: "Registrations (up to 600 an hour, 20% failing) fail 60% from 10:00; the exporter crashes at\n" +
+			"3h20: the registration alert's DataLost warns 10 minutes later.",
+		history: at(300, 0.2, 1.4), buckets: busy(13, during(0.2, 0.6, [2]int{4, 10})), down: [][2]int{{200, 721}},
+		alert: "EntraAuthMethodsRegistrationFailureSpikeDataLost", silent: []int{150, 199}, firing: []int{212, 300},
+	}, {
+		name: "a crash without a spike is no DataLost", tenant: "r-quiet-crash", feature: "reset",
+		why:     "Normal resets; the exporter is down from 1h40 to 6h40: the exporter alerts say so, DataLost does not.",
+		history: at(300, 0.6, 1.4), buckets: busy(12, steady(0.6)), down: [][2]int{{100, 400}},
+		alert: spike + "DataLost", silent: []int{115, 200, 399, 420},
+	}, {
+		name: "a restart with a slow first poll mid-outage", tenant: "r-restart", feature: "reset",
+		why: "The exporter restarts at 3h20 and its first poll of the events takes 25 minutes: the spike\n" +
+			"alert keeps firing 15 minutes, DataLost fires from 3h30 until the data is back; then the spike\n" +
+			"alert speaks again.",
+		history: at(300, 0.6, 1.4), buckets: busy(11, outage), down: [][2]int{{200, 225}},
+		alert: spike + "DataLost", silent: []int{199, 230}, firing: []int{212, 224},
+	}, {
+		step: 10, name: "a slow degradation keeps a warning firing", tenant: "r-degrading", feature: "reset",
+		why: "Ten days of resets (up to 400 an hour, quieter nights and weekend); 30% fail until day 3,\n" +
+			"then more each hour, 70% from day 6 on. EntraAuthMethodsFailureRatioDegraded warns from\n" +
+			"day 5, through nights and weekends, while the 30 days before the last stay far lower.",
+		history: at(100, 0.3, 1.4), buckets: degrading,
+		alert: "EntraAuthMethodsFailureRatioDegraded",
+		exprs: []valueCheck{{expr: `tenant_feature:entra_authmethods_event_failure_ratio:baseline30d{tenant="r-degrading"}`, minute: minute(9, 12, 0),
+			value: func() float64 {
+				a := activity{at(100, 0.3, 1.4), degrading}
+				d30, d1 := window(a, 9*48+24, 1440), window(a, 9*48+24, 48)
+				return (d30.failures - d1.failures) / (d30.events - d1.events)
+			}(), labels: `tenant="r-degrading", feature="reset"`}},
+		silent: []int{minute(2, 12, 0), minute(3, 12, 0)}, firing: []int{minute(5, 12, 0), minute(6, 3, 0), minute(7, 15, 0), minute(9, 12, 0), minute(9, 23, 0)},
+	}, {
+		step: 10, name: "a steady tenant with a short outage does not degrade", tenant: "r-steady", feature: "reset",
+		why: "Ten days at 30% with noise, and an hour at 90% on day 8 (the spike alert's business): the\n" +
+			"day's ratio rises a few points, not 15.",
+		history: at(100, 0.3, 1.4), buckets: daily(22, 10, 400, during(0.3, 0.9, [2]int{8*48 + 20, 8*48 + 22})),
+		alert:  "EntraAuthMethodsFailureRatioDegraded",
+		silent: []int{minute(2, 12, 0), minute(8, 11, 30), minute(8, 18, 0), minute(9, 12, 0)},
+	}, {
+		step: 10, name: "resets vanish: the SSPR page is broken", tenant: "r-vanished", feature: "reset",
+		why: "Nine days of resets and registrations; on day 8 (a Friday) from 10:00 no reset is recorded\n" +
+			"at all, while registrations go on. Warns within 2 hours; silent the nights and weekend before,\n" +
+			"when fewer resets are usual.",
+		history: at(40, 0.3, 1.4), buckets: vanished(resets9, 8*48+20), other: registrations,
+		alert: "EntraAuthMethodsEventsVanished",
+		exprs: []valueCheck{{expr: `tenant_feature:entra_authmethods_period_events:usual_h1{tenant="r-vanished", feature="reset"}`, minute: minute(8, 11, 40),
+			value:  min(window(activity{at(40, 0.3, 1.4), resets9}, 7*48+23, 2).events, window(activity{at(40, 0.3, 1.4), resets9}, 1*48+23, 2).events),
+			labels: `tenant="r-vanished", feature="reset"`}},
+		silent: []int{minute(5, 3, 0), minute(2, 12, 0), minute(3, 9, 0), minute(8, 9, 50)}, firing: []int{minute(8, 11, 40), minute(8, 12, 0)},
+	}, {
+		step: 10, name: "Graph three hours late is not vanished resets", tenant: "r-late", feature: "reset",
+		why: "The same tenant, but from day 8 10:00 every event reaches Graph 3 hours late: the last\n" +
+			"hour is empty for both features, the newest event over an hour old: not vanished resets.",
+		history: at(40, 0.3, 1.4), buckets: resets9, other: registrations, late: lateFrom{8*48 + 20, 6},
+		alert:  "EntraAuthMethodsEventsVanished",
+		silent: []int{minute(8, 10, 40), minute(8, 11, 40), minute(8, 12, 30)},
+	}, {
+		step: 10, name: "Graph three hours late at a busy hour", tenant: "r-late2", feature: "reset",
+		why: "The same lag, seen from EntraAuthMethodsGraphEventsLate: the newest event more than 2 hours old,\n" +
+			"twice what a day and a week before showed, at an hour that usually has events: warns by 12:40.",
+		history: at(40, 0.3, 1.4), buckets: resets9, other: registrations, late: lateFrom{8*48 + 20, 6},
+		alert:  "EntraAuthMethodsGraphEventsLate",
+		silent: []int{minute(8, 11, 50), minute(7, 12, 40)}, firing: []int{minute(8, 12, 40), minute(8, 13, 30)},
+		// The newest event Graph has is from 09:59 (a minute before the lag began).
+		exprs: []valueCheck{{expr: `tenant:entra_authmethods_newest_event_age_seconds:min{tenant="r-late2"}`, minute: minute(8, 12, 40),
+			value: (2*3600 + 41*60), labels: `tenant="r-late2"`}},
+	}, {
+		step: 10, name: "no resets for hours on a quiet tenant's night is no lag", tenant: "r-quiet-night", feature: "reset",
+		why: "A small tenant (at most 10 resets and 4 registrations an hour): at night hours pass without an\n" +
+			"event, and on day 8 none at all until 06:00, far longer than the nights before; but that hour\n" +
+			"usually has too few events to tell: silent.",
+		history: at(2, 0.3, 1.4), buckets: vanished(daily(31, 9, 10, steady(0.3)), 8*48, 8*48+12),
+		other: &activity{history: at(1, 0.2, 1.4), buckets: vanished(daily(32, 9, 4, steady(0.2)), 8*48, 8*48+12)},
+		alert: "EntraAuthMethodsGraphEventsLate", silent: []int{minute(8, 4, 0), minute(8, 5, 30), minute(7, 23, 30)},
+	}, {
+		step: 10, name: "a Monday surge is no outage and no lag", tenant: "r-monday", feature: "reset",
+		why: "Nine days from a Thursday; on Monday (day 4) from 08:00 three times the usual resets, 30%\n" +
+			"failing as usual: the resets are not vanished, Graph is not late, and the spike alert is silent\n" +
+			"(checked in the next scenario).",
+		history: at(40, 0.3, 1.4), buckets: surge(daily(41, 9, 300, steady(0.3)), 4*48+16, 4*48+24, 3), other: registrations,
+		alert: "EntraAuthMethodsEventsVanished", silent: []int{minute(4, 9, 0), minute(4, 11, 0), minute(5, 9, 0)},
+	}, {
+		step: 10, name: "a Monday surge does not page", tenant: "r-monday2", feature: "reset",
+		why:     "The same surge, seen from the spike alert.",
+		history: at(40, 0.3, 1.4), buckets: surge(daily(41, 9, 300, steady(0.3)), 4*48+16, 4*48+24, 3), other: registrations,
+		silent: []int{minute(4, 8, 40), minute(4, 9, 0), minute(4, 11, 0), minute(4, 12, 30)},
+	}}
+}
+
+// window sums a's n buckets before poll k (the history before bucket 0),
+// rounded as the exporter's gauges are.
+func window(a activity, k, n int) bucket {
+	var sum bucket
+	for j := k - n; j < k; j++ {
+		b := a.history
+		if j >= 0 {
+			b = a.buckets[j]
+		}
+		sum = bucket{sum.events + b.events, sum.failures + b.failures, sum.newFailingUsers + b.newFailingUsers}
+	}
+	return bucket{math.Round(sum.events), math.Round(sum.failures), math.Round(sum.newFailingUsers)}
+}
+
+// surge multiplies the events (and failures) of buckets [from, to) by f.
+func surge(b []bucket, from, to int, f float64) []bucket {
+	b = slices.Clone(b)
+	for j := from; j < to; j++ {
+		b[j] = bucket{b[j].events * f, b[j].failures * f, b[j].newFailingUsers * f}
+	}
+	return b
 }

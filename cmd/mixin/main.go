@@ -25,6 +25,17 @@ func run(args []string) int {
 	app.Flag("job", "Job label the exporter is scraped as; the rules and dashboards read only its series.").Default(p.Rules.Job).StringVar(&p.Rules.Job)
 	spikeFlags(app, "reset", "SSPR reset", &p.Rules.ResetSpike)
 	spikeFlags(app, "registration", "registration", &p.Rules.RegistrationSpike)
+	d, v, l := &p.Rules.Degradation, &p.Rules.Vanished, &p.Rules.Lag
+	app.Flag("degradation.min-points", "EntraAuthMethodsFailureRatioDegraded: the day's failure ratio at least this far above the 30 days before it (0.15 = 15 points) ...").
+		Default(fmt.Sprint(d.MinPoints)).Float64Var(&d.MinPoints)
+	app.Flag("degradation.ceiling", "... or at least this high whatever the history ...").Default(fmt.Sprint(d.Ceiling)).Float64Var(&d.Ceiling)
+	app.Flag("degradation.min-events", "... with at least this many events in the day.").Default(fmt.Sprint(d.MinEvents)).IntVar(&d.MinEvents)
+	app.Flag("vanished.factor", "EntraAuthMethodsEventsVanished: the last hour holds at most 1/factor of the events the same hour usually holds ...").
+		Default(fmt.Sprint(v.Factor)).Float64Var(&v.Factor)
+	app.Flag("vanished.min-usual-events", "... and that hour usually holds at least this many.").Default(fmt.Sprint(v.MinUsualEvents)).IntVar(&v.MinUsualEvents)
+	app.Flag("lag.max-event-age", "EntraAuthMethodsGraphEventsLate: the tenant's newest event is older than this many seconds ...").
+		Default(fmt.Sprint(l.MaxEventAge)).IntVar(&l.MaxEventAge)
+	app.Flag("lag.min-usual-events", "... at an hour that usually holds at least this many events.").Default(fmt.Sprint(l.MinUsualEvents)).IntVar(&l.MinUsualEvents)
 	app.Flag("severity.page", "Severity of the alerts that page: nobody watching any more.").Default(p.Rules.PageSeverity).StringVar(&p.Rules.PageSeverity)
 	app.Flag("severity.warn", "Severity of every other alert.").Default(p.Rules.WarnSeverity).StringVar(&p.Rules.WarnSeverity)
 	app.Flag("dashboards.uid-prefix", "Start of every dashboard's UID and file name.").Default(p.UIDPrefix).StringVar(&p.UIDPrefix)
