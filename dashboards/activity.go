@@ -81,6 +81,9 @@ func windowRatio(by string, matchers ...string) string {
 	return ratio(sumBy(by, one(periodEventFailures, matchers...)), sumBy(by, one(periodEvents, matchers...)))
 }
 
+// minMethodEvents is the fewest events a method's failure ratio is shown for.
+const minMethodEvents = 20
+
 // spike holds what a failure-spike alert evaluates (rules.Spike says when it
 // fires), per tenant, feature and window (h1 and h6). The baseline B is the
 // failure ratio of the 7 days before the last 6 hours, weighted by volume,
@@ -139,7 +142,7 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 		column{name: "Threshold: baseline + " + points + " points", expr: x.threshold},
 		column{name: "Events", unit: units.Short, expr: x.events},
 		column{name: "Failures", unit: units.Short, expr: x.failures},
-		column{name: excessName, unit: units.Short, expr: x.excess},
+		column{name: excessName, unit: units.Short, expr: "clamp_min(" + x.excess + ", 0)"}, // fewer failures than expected are no excess
 		column{name: usersName, unit: units.Short, expr: x.failingUsers},
 		column{name: "All three hold", unit: units.NoUnit, expr: x.conditions}).
 		Span(24).Height(6).
@@ -172,9 +175,9 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 			series(x.tenantThreshold, "{{tenant}} threshold")), "C").
 			Max(1).Span(8),
 		thresholdLine(timeseriesPanel("Excess "+noun+" failures against the alert's minimum",
-			fmt.Sprintf("Failures in the last hour and the last 6 hours beyond what the baseline predicts for their events; the alert needs at least %d (dashed).", s.MinExcessFailures),
+			fmt.Sprintf("Failures in the last hour and the last 6 hours beyond what the baseline predicts for their events (0 when fewer failed than predicted); the alert needs at least %d (dashed).", s.MinExcessFailures),
 			units.Short,
-			series(x.excess, "{{tenant}} {{period}}")), float64(s.MinExcessFailures)).
+			series("clamp_min("+x.excess+", 0)", "{{tenant}} {{period}}")), float64(s.MinExcessFailures)).
 			Span(8),
 		thresholdLine(timeseriesPanel("Users with a failed "+noun+" against the alert's minimum",
 			fmt.Sprintf("Distinct users with at least one failed %s in the last hour and the last 6 hours; the alert needs at least %d (dashed).", noun, s.MinFailingUsers),
@@ -255,9 +258,10 @@ func activity(p Params) *board {
 			units.Short,
 			instant("sort_desc("+sumBy("tenant, method", one(periodEvents, f, d7.matcher()))+" > 0)", "{{method}} ({{tenant}})")))
 		d.WithPanel(barGaugePanel(a.noun+" failure ratio by method, last 7 days",
-			"Share of "+a.events+" that failed, by method, within the 7 days before the last poll; methods without attempts are left out.",
+			fmt.Sprintf("Share of %s that failed, by method, within the 7 days before the last poll; methods with fewer than %d attempts are left out, as their ratio says little (1 failure of 2 is 50%%).", a.events, minMethodEvents),
 			units.PercentUnit,
-			instant("sort_desc("+windowRatio("tenant, method", f, d7.matcher())+")", "{{method}} ({{tenant}})")).
+			instant(fmt.Sprintf("sort_desc(%s and on (tenant, method) (%s >= %d))", windowRatio("tenant, method", f, d7.matcher()),
+				sumBy("tenant, method", one(periodEvents, f, d7.matcher())), minMethodEvents), "{{method}} ({{tenant}})")).
 			Max(1).Thresholds(failureRatio()))
 	}
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/units"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
 )
 
 // worst is how many tenants the fleet's rankings show: enough to act on,
@@ -75,16 +77,24 @@ func fleet(p Params) *board {
 	for _, a := range []eventFeature{reset, registration} {
 		f := a.matcher()
 		byFeature := "tenant, feature"
-		top := fmt.Sprintf("topk(%d, %s)", worst, windowRatio(byFeature, f, h6.matcher()))
+		// Ranked by failures beyond what the tenant's own 7-day baseline
+		// predicts (as the spike alerts count them), not by the raw ratio,
+		// which tenants that always fail often would fill.
+		baseline := newSpike(a, rules.Spike{}).baselineOrZero
+		excess := fmt.Sprintf("clamp_min(%s - %s * on (tenant, feature) %s, 0)",
+			sumBy(byFeature, one(periodEventFailures, f, h6.matcher())), sumBy(byFeature, one(periodEvents, f, h6.matcher())), baseline)
+		top := fmt.Sprintf("topk(%d, %s > 0)", worst, excess)
 		among := func(expr string) string { return fmt.Sprintf("%s and on (%s) %s", expr, byFeature, top) }
-		d.WithPanel(colorCells(tablePanel(fmt.Sprintf("Highest %s failure ratio, last 6 hours", strings.ToLower(a.noun)),
-			fmt.Sprintf("The %d tenants whose %s failed most often in the 6 hours before the last poll, with the volume behind the ratio; tenants without events are left out.", worst, a.events),
+		d.WithPanel(colorCells(tablePanel(fmt.Sprintf("Most %s failures beyond the usual, last 6 hours", strings.ToLower(a.noun)),
+			fmt.Sprintf("The %d tenants with the most failed %s beyond what their own failure ratio of the 7 days before predicts, in the 6 hours before the last poll (as the spike alerts count them; the tenant in an outage tops it whatever its usual level), with the ratio, the baseline and the volume behind it; tenants without excess failures are left out.", worst, a.events),
 			units.Short,
-			column{name: "Failure ratio", unit: units.PercentUnit, expr: top},
+			column{name: "Excess failures", expr: top},
+			column{name: "Failure ratio", unit: units.PercentUnit, expr: among(windowRatio(byFeature, f, h6.matcher()))},
+			column{name: "Baseline", unit: units.PercentUnit, expr: among(baseline)},
 			column{name: "Events", expr: among(sumBy(byFeature, one(periodEvents, f, h6.matcher())))},
 			column{name: "Failures", expr: among(sumBy(byFeature, one(periodEventFailures, f, h6.matcher())))},
 			column{name: "Failing users", expr: among(sumBy(byFeature, one(periodFailedUsers, f, h6.matcher())))}).
-			NoValue("no events"),
+			NoValue("no excess failures"),
 			"Failure ratio", failureRatio()))
 	}
 	d.WithPanel(colorCells(tablePanel("Failing reports by tenant",

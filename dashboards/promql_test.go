@@ -150,3 +150,28 @@ func TestCounterQueries(t *testing.T) {
 			[]string{`{tenant="t"} 0`}},
 	})
 }
+
+// TestFleetExcessQueries checks the fleet's ranking of failures beyond the
+// usual: a tenant whose resets always fail often (60%) ranks by its excess
+// over its own baseline, an outage at a low baseline shows, and a tenant
+// failing less than usual has no row (no negative excess).
+func TestFleetExcessQueries(t *testing.T) {
+	expr, ok := queries(t)["Entra ID authentication methods / Fleet / Most password reset failures beyond the usual, last 6 hours / A"]
+	if !ok {
+		t.Fatal("no fleet excess query")
+	}
+	var series []string
+	for _, w := range []struct {
+		tenant, period   string
+		events, failures int
+	}{
+		{"highbase", "d7", 7000, 4220}, {"highbase", "h6", 1000, 620}, // baseline 60%: 20 beyond it
+		{"outage", "d7", 700, 90}, {"outage", "h6", 100, 40}, // baseline 50/600: 31.7 beyond it
+		{"calm", "d7", 700, 70}, {"calm", "h6", 100, 5}, // fewer than usual
+	} {
+		labels := fmt.Sprintf(`{tenant="%s", feature="reset", period="%s", method="sms"}`, w.tenant, w.period)
+		series = append(series, fmt.Sprintf("%s%s %dx10", periodEvents, labels, w.events), fmt.Sprintf("%s%s %dx10", periodEventFailures, labels, w.failures))
+	}
+	promtoolEval(t, series, "5m", []exprCase{{"excess, zeros and below left out", "round(" + expr + ")",
+		[]string{`{tenant="highbase", feature="reset"} 20`, `{tenant="outage", feature="reset"} 32`}}})
+}
