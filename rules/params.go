@@ -19,11 +19,23 @@ type Params struct {
 	// watched any more (the exporter down for long), and of all others.
 	PageSeverity, WarnSeverity string
 
+	// One method failing far above its own baseline (EntraAuthMethodsMethodFailureSpike).
+	MethodSpike MethodSpike
+
 	// The warnings the spike alerts cannot give: a slow degradation, events
 	// that vanish, and Graph running late.
 	Degradation Degradation
 	Vanished    Vanished
 	Lag         Lag
+}
+
+// MethodSpike is when one method's failures count as a spike: as Spike,
+// against the method's own baseline (which needs MinBaselineEvents events
+// in the 7 days before the last six hours), with the feature's distinct
+// failing users.
+type MethodSpike struct {
+	Spike
+	MinBaselineEvents int
 }
 
 // Degradation is when a feature's failure ratio over the last day counts
@@ -77,6 +89,7 @@ func Defaults() Params {
 		RegistrationSpike: Spike{MinExcessFailures: 20, MinPoints: 0.10, MinFailingUsers: 10, Severity: "warning"},
 		PageSeverity:      "critical",
 		WarnSeverity:      "warning",
+		MethodSpike:       MethodSpike{Spike{MinExcessFailures: 20, MinPoints: 0.25, MinFailingUsers: 10, Severity: "warning"}, 20},
 		Degradation:       Degradation{MinPoints: 0.15, Ceiling: 0.9, MinEvents: 50},
 		Vanished:          Vanished{Factor: 5, MinUsualEvents: 20},
 		Lag:               Lag{MaxEventAge: 2 * 3600, MinUsualEvents: 20},

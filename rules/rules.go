@@ -49,7 +49,10 @@ func render(p Params, windows string) ([]byte, error) {
 			Summary: "Authentication method registrations are failing far more often than usual",
 			Events:  "authentication method registrations"},
 	}
-	for _, s := range spikes {
+	if p.MethodSpike.MinBaselineEvents < 1 {
+		return nil, fmt.Errorf("method spike: %+v: at least 1 baseline event", p.MethodSpike)
+	}
+	for _, s := range append(spikes, spikeAlert{Spike: p.MethodSpike.Spike, Feature: "method"}) {
 		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
 			return nil, fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (points between 0 and 1) and the severity set", s.Feature, s.Spike)
 		}

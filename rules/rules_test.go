@@ -158,6 +158,9 @@ func TestSpikeMutations(t *testing.T) {
 		})
 	}
 	for name, mutant := range map[string][]byte{
+		"method spike from one failure":        weaken(func(q *Params) { q.MethodSpike.MinExcessFailures = 1 }),
+		"method spike from 1000 users":         weaken(func(q *Params) { q.MethodSpike.MinFailingUsers = 1000 }),
+		"method spike until it leaves 6 hours": edit("(tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d + 0.125),\n              \"period\", \"h6\"", "(tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d + 0.125),\n              \"period\", \"none\""),
 		"spikes from stale data": edit(`          and on (tenant)
           (tenant:entra_authmethods_events_data_fresh:bool == 1)
         # A restart`, `        # A restart`),

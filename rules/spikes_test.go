@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -43,18 +44,20 @@ func repeat(n int, b bucket) []bucket {
 // tenant's other feature.
 type scenario struct {
 	name, tenant, feature string
-	history               bucket    // each 30 minutes of the 30 days before the test
-	buckets               []bucket  // from the test's start on
-	other                 *activity // the tenant's other feature, if any
-	lag                   int       // buckets before an event reaches Graph
-	late                  lateFrom  // from a bucket on, a longer lag
-	missing               []int     // minutes at which no series is scraped (a restart)
-	down                  [][2]int  // minute ranges [from, to) with no series (a crash, a slow start)
-	reportFails           [2]int    // polls [from, to) of user_events_summary that fail: its gauges keep their values
-	duplicated            bool      // two targets expose the tenant
-	alert                 string    // the alert checked; by default the feature's spike alert
-	step                  int       // minutes between samples (and evaluations): 1, or 10 for scenarios of days
-	firing, silent        []int     // minutes at which the alert must fire, or not
+	history               bucket              // each 30 minutes of the 30 days before the test
+	buckets               []bucket            // from the test's start on
+	methods               map[string]activity // the feature's methods but email (the buckets), if any
+	other                 *activity           // the tenant's other feature, if any
+	lag                   int                 // buckets before an event reaches Graph
+	late                  lateFrom            // from a bucket on, a longer lag
+	missing               []int               // minutes at which no series is scraped (a restart)
+	down                  [][2]int            // minute ranges [from, to) with no series (a crash, a slow start)
+	reportFails           [2]int              // polls [from, to) of user_events_summary that fail: its gauges keep their values
+	duplicated            bool                // two targets expose the tenant
+	alert                 string              // the alert checked; by default the feature's spike alert
+	alertMethod           string              // the method label of the alert checked (EntraAuthMethodsMethodFailureSpike)
+	step                  int                 // minutes between samples (and evaluations): 1, or 10 for scenarios of days
+	firing, silent        []int               // minutes at which the alert must fire, or not
 	exprs                 []valueCheck
 	why                   string // what the scenario shows, for the file's comments
 }
@@ -190,26 +193,35 @@ func otherFeature(f string) string {
 }
 
 // series writes the input series of one feature's activity.
-func (s scenario) series(b *strings.Builder, instance, feature string, a activity) {
-	polls, newest := s.polls(a)
-	for wi, w := range windows {
-		labels := fmt.Sprintf(`%s, %s, tenant="%s", feature="%s", period="%s"`, job, instance, s.tenant, feature, w.period)
-		for _, g := range []struct {
-			metric string
-			method bool
-			value  func(bucket) float64
-		}{
-			{"entra_authmethods_period_events", true, func(b bucket) float64 { return b.events }},
-			{"entra_authmethods_period_event_failures", true, func(b bucket) float64 { return b.failures }},
-			{"entra_authmethods_period_failed_users", false, func(b bucket) float64 { return b.newFailingUsers }},
-		} {
-			l := labels
-			if g.method {
-				l += `, method="email"`
+func (s scenario) series(b *strings.Builder, instance, feature string, a activity, more map[string]activity) {
+	byMethod := map[string]activity{"email": a}
+	maps.Copy(byMethod, more)
+	failing := make([][]float64, len(s.buckets)+1) // per poll and window, over every method
+	newest := make([]float64, len(s.buckets)+1)
+	for k := range newest {
+		failing[k], newest[k] = make([]float64, len(windows)), math.NaN()
+	}
+	for _, method := range slices.Sorted(maps.Keys(byMethod)) {
+		polls, last := s.polls(byMethod[method])
+		for k := range polls {
+			for wi := range windows {
+				failing[k][wi] += polls[k][wi].newFailingUsers
 			}
-			fmt.Fprintf(b, "      - series: '%s{%s}'\n        values: '%s'\n", g.metric, l,
-				s.values(func(k int) float64 { return math.Round(g.value(polls[k][wi])) }))
+			if !math.IsNaN(last[k]) && !(last[k] <= newest[k]) {
+				newest[k] = last[k]
+			}
 		}
+		for wi, w := range windows {
+			labels := fmt.Sprintf(`%s, %s, tenant="%s", feature="%s", period="%s", method="%s"`, job, instance, s.tenant, feature, w.period, method)
+			fmt.Fprintf(b, "      - series: 'entra_authmethods_period_events{%s}'\n        values: '%s'\n", labels,
+				s.values(func(k int) float64 { return math.Round(polls[k][wi].events) }))
+			fmt.Fprintf(b, "      - series: 'entra_authmethods_period_event_failures{%s}'\n        values: '%s'\n", labels,
+				s.values(func(k int) float64 { return math.Round(polls[k][wi].failures) }))
+		}
+	}
+	for wi, w := range windows {
+		fmt.Fprintf(b, "      - series: 'entra_authmethods_period_failed_users{%s, %s, tenant=\"%s\", feature=\"%s\", period=\"%s\"}'\n        values: '%s'\n",
+			job, instance, s.tenant, feature, w.period, s.values(func(k int) float64 { return math.Round(failing[k][wi]) }))
 	}
 	// The newest event: a minute before the end of the newest bucket Graph has.
 	fmt.Fprintf(b, "      - series: 'entra_authmethods_newest_event_timestamp_seconds{%s, %s, tenant=\"%s\", feature=\"%s\"}'\n        values: '%s'\n",
@@ -226,7 +238,10 @@ func (s scenario) testYAML(b *strings.Builder, alert string, p Params, severity 
 	if s.alert != "" {
 		alert = s.alert
 	}
-	if !strings.HasSuffix(alert, "Spike") && !strings.HasSuffix(alert, "SpikeDataLost") {
+	switch {
+	case alert == "EntraAuthMethodsMethodFailureSpike":
+		severity = p.MethodSpike.Severity
+	case !strings.HasSuffix(alert, "Spike") && !strings.HasSuffix(alert, "SpikeDataLost"):
 		severity = p.WarnSeverity
 	}
 	fmt.Fprintf(b, "  # %s\n", s.name)
@@ -239,9 +254,9 @@ func (s scenario) testYAML(b *strings.Builder, alert string, p Params, severity 
 		instances = append(instances, `instance="exporter-copy:9871"`)
 	}
 	for _, inst := range instances {
-		s.series(b, inst, s.feature, activity{s.history, s.buckets})
+		s.series(b, inst, s.feature, activity{s.history, s.buckets}, s.methods)
 		if s.other != nil {
-			s.series(b, inst, otherFeature(s.feature), *s.other)
+			s.series(b, inst, otherFeature(s.feature), *s.other, nil)
 		}
 		// The events report's last success (a few seconds after its poll)
 		// and its interval: the alerts speak only from fresh data.
@@ -269,6 +284,9 @@ func (s scenario) testYAML(b *strings.Builder, alert string, p Params, severity 
 			v.expr, v.minute, strings.SplitN(v.expr, "{", 2)[0]+"{"+labels+"}", strconv.FormatFloat(v.value, 'g', -1, 64))
 	}
 	labels := fmt.Sprintf(`alertname=%q, alertstate="firing", tenant=%q, feature=%q, severity=%q`, alert, s.tenant, s.feature, severity)
+	if s.alertMethod != "" {
+		labels += fmt.Sprintf(`, method=%q`, s.alertMethod)
+	}
 	if alert == "EntraAuthMethodsGraphEventsLate" {
 		labels = fmt.Sprintf(`alertname=%q, alertstate="firing", tenant=%q, severity=%q`, alert, s.tenant, severity)
 	}
@@ -501,6 +519,19 @@ func realisticScenarios() []scenario {
 	registrations := &activity{history: at(25, 0.2, 1.4), buckets: daily(91, 9, 100, steady(0.2))}
 	resets9 := daily(92, 9, 300, steady(0.3))
 	degrading := daily(21, 10, 400, ramp)
+	// SMS resets, failing from 10:00 to 13:00, and what the per-method rules
+	// make of them at 12:00 (poll 8).
+	sms := activity{at(24, 0.3, 1.4), traffic(52, 16, 24, 48, during(0.3, 1, [2]int{4, 10}), 1.4)}
+	h1, h6, d7 := window(sms, 8, 2), window(sms, 8, 12), window(sms, 8, 336)
+	smsBaseline := (d7.failures - h6.failures) / (d7.events - h6.events)
+	smsLabels := `tenant="m-sms", feature="reset", method="sms"`
+	smsChecks := []valueCheck{
+		{expr: `tenant_feature_method_period:entra_authmethods_period_events:max{tenant="m-sms", method="sms", period="h1"}`, minute: 240, value: h1.events, labels: smsLabels + `, period="h1"`},
+		{expr: `tenant_feature_method_period:entra_authmethods_period_event_failures:max{tenant="m-sms", method="sms", period="h1"}`, minute: 240, value: h1.failures, labels: smsLabels + `, period="h1"`},
+		{expr: `tenant_feature_method_period:entra_authmethods_event_failure_ratio:ratio{tenant="m-sms", method="sms", period="h1"}`, minute: 240, value: h1.failures / h1.events, labels: smsLabels + `, period="h1"`},
+		{expr: `tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d{tenant="m-sms", method="sms"}`, minute: 240, value: smsBaseline, labels: smsLabels},
+		{expr: `tenant_feature_method_period:entra_authmethods_event_failures:excess{tenant="m-sms", method="sms", period="h1"}`, minute: 240, value: h1.failures - h1.events*smsBaseline, labels: smsLabels + `, period="h1"`},
+	}
 	return []scenario{{
 		name: "an outage that ends resolves within 1.5 hours, and a new one pages again", tenant: "r-recovers", feature: "reset",
 		why: "A busy weekday (up to 600 resets an hour, 60% failing as usual, with noise); from 10:00 90% fail for\n" +
@@ -545,6 +576,40 @@ func realisticScenarios() []scenario {
 			"3h20: the registration alert's DataLost warns 10 minutes later.",
 		history: at(300, 0.2, 1.4), buckets: busy(13, during(0.2, 0.6, [2]int{4, 10})), down: [][2]int{{200, 721}},
 		alert: "EntraAuthMethodsRegistrationFailureSpikeDataLost", silent: []int{150, 199}, firing: []int{212, 300},
+	}, {
+		name: "SMS fails for everyone while it carries 8% of resets", tenant: "m-sms", feature: "reset",
+		why: "A busy weekday: up to 552 resets an hour by email (30% failing) and 48 by SMS (30%); from\n" +
+			"10:00 to 13:00 every SMS reset fails. The feature's ratio moves 30% to 36%: the SSPR spike alert\n" +
+			"stays silent (next scenario), but the method alert warns within an hour, and resolves within\n" +
+			"1.5 hours of SMS working again.",
+		history: at(276, 0.3, 1.4), buckets: busy(51, steady(0.3)),
+		methods: map[string]activity{"sms": sms},
+		alert:   "EntraAuthMethodsMethodFailureSpike", alertMethod: "sms",
+		silent: []int{119, 390, 420}, firing: []int{185, 240, 300},
+		exprs: smsChecks,
+	}, {
+		name: "SMS failing does not move the feature's alert", tenant: "m-sms2", feature: "reset",
+		why:     "The same SMS outage, seen from the SSPR spike alert, which needs the feature's ratio 10 points up.",
+		history: at(276, 0.3, 1.4), buckets: busy(51, steady(0.3)),
+		methods: map[string]activity{"sms": sms},
+		silent:  []int{185, 240, 300},
+	}, {
+		name: "two SMS resets an hour failing is no method outage", tenant: "m-sms-few", feature: "reset",
+		why: "Up to 600 resets an hour by email and 2 by SMS; from 10:00 every SMS reset fails: far above\n" +
+			"its baseline, but 2 failures an hour are not enough to tell: silent.",
+		history: at(300, 0.3, 1.4), buckets: busy(53, steady(0.3)),
+		methods: map[string]activity{"sms": {at(1, 0.3, 1.4), traffic(54, 16, 24, 2, during(0.3, 1, [2]int{4, 24}), 1.4)}},
+		alert:   "EntraAuthMethodsMethodFailureSpike", alertMethod: "sms",
+		silent: []int{185, 300, 420, 600},
+	}, {
+		name: "a passkey campaign at the usual passkey failure ratio", tenant: "m-passkey", feature: "registration",
+		why: "Registrations: up to 100 an hour by email (10% failing) and 10 passkeys (40% failing, as\n" +
+			"always); from 10:00 a campaign brings ten times the passkeys, failing 40% as usual: no\n" +
+			"method fails more than it does, so the method alert stays silent.",
+		history: at(50, 0.1, 1.4), buckets: busy(55, steady(0.1)),
+		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
+		alert:   "EntraAuthMethodsMethodFailureSpike", alertMethod: "passkey",
+		silent: []int{185, 300, 420, 600},
 	}, {
 		name: "a crash without a spike is no DataLost", tenant: "r-quiet-crash", feature: "reset",
 		why:     "Normal resets; the exporter is down from 1h40 to 6h40: the exporter alerts say so, DataLost does not.",

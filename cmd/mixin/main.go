@@ -25,6 +25,9 @@ func run(args []string) int {
 	app.Flag("job", "Job label the exporter is scraped as; the rules and dashboards read only its series.").Default(p.Rules.Job).StringVar(&p.Rules.Job)
 	spikeFlags(app, "reset", "SSPR reset", &p.Rules.ResetSpike)
 	spikeFlags(app, "registration", "registration", &p.Rules.RegistrationSpike)
+	spikeFlags(app, "method", "method", &p.Rules.MethodSpike.Spike)
+	app.Flag("method.min-baseline-events", "... against the method's own baseline, which needs at least this many of its events in the 7 days before the last 6 hours.").
+		Default(fmt.Sprint(p.Rules.MethodSpike.MinBaselineEvents)).IntVar(&p.Rules.MethodSpike.MinBaselineEvents)
 	d, v, l := &p.Rules.Degradation, &p.Rules.Vanished, &p.Rules.Lag
 	app.Flag("degradation.min-points", "EntraAuthMethodsFailureRatioDegraded: the day's failure ratio at least this far above the 30 days before it (0.15 = 15 points) ...").
 		Default(fmt.Sprint(d.MinPoints)).Float64Var(&d.MinPoints)
