@@ -85,66 +85,79 @@ func windowRatio(by string, matchers ...string) string {
 const minMethodEvents = 20
 
 // spike holds what a failure-spike alert evaluates (rules.Spike says when it
-// fires), per tenant, feature and window (h1 and h6). The baseline B is the
-// failure ratio of the 7 days before the last 6 hours, weighted by volume,
-// (F_d7 - F_h6) / (E_d7 - E_h6); the alert takes it as 0 while those days
-// had no events (the dashboard shows no baseline then).
+// fires), per tenant, feature and window (h1 and h6). Each method's events
+// are expected to fail at its own baseline B_m, the failure ratio of its
+// events in the 7 days before the last 6 hours, (F_d7,m - F_h6,m) /
+// (E_d7,m - E_h6,m), if it had enough events then; else at the feature's B
+// (0 while those days had no events). X_w = sum over m of E_w,m × B_m are
+// the expected failures, V_w = sum of E_w,m × B_m × (1 - B_m) their variance.
 type spike struct {
 	events, failures, failingUsers string // E_w, F_w, U_w
 	ratio                          string // F_w / E_w
-	baseline, baselineOrZero       string // B (nothing without events), and as the alert takes it
-	tenantThreshold                string // B + MinPoints, by tenant and feature
-	baselineByWindow, threshold    string // B and B + MinPoints, by window
-	excess                         string // F_w - B × E_w
-	conditions                     string // 1 when rules.Spike's three conditions hold, else 0
+	baseline, baselineOrZero       string // the feature's B (nothing without events), and as the rules take it
+	expected, expectedRatio        string // X_w, and X_w / E_w
+	threshold                      string // X_w / E_w + MinPoints
+	excess                         string // F_w - X_w
+	zscore                         string // (F_w - X_w) / sqrt(V_w + 1)
+	conditions                     string // 1 when rules.Spike's four conditions hold, else 0
 }
 
-func newSpike(a eventFeature, s rules.Spike) spike {
+// newSpike is what the spike alert evaluates in the windows windows
+// matches (`period=~"h1|h6"`); methods need minBaselineEvents events in the
+// 7 days before the last 6 hours for a baseline of their own.
+func newSpike(a eventFeature, s rules.Spike, minBaselineEvents int, windows string) spike {
 	f := a.matcher()
-	inWindows := `period=~"` + h1.name + "|" + h6.name + `"`
 	byWindow := "tenant, feature, period"
 	total := func(metric string, w window) string { return sumBy("tenant, feature", one(metric, f, w.matcher())) }
+	method := func(metric string, w window) string {
+		return sumBy("tenant, feature, method", one(metric, f, w.matcher()))
+	}
 	x := spike{
-		events:       sumBy(byWindow, one(periodEvents, f, inWindows)),
-		failures:     sumBy(byWindow, one(periodEventFailures, f, inWindows)),
-		failingUsers: one(periodFailedUsers, f, inWindows),
+		events:       sumBy(byWindow, one(periodEvents, f, windows)),
+		failures:     sumBy(byWindow, one(periodEventFailures, f, windows)),
+		failingUsers: one(periodFailedUsers, f, windows),
 		baseline: fmt.Sprintf("(%s - %s) / ((%s - %s) > 0)",
 			total(periodEventFailures, d7), total(periodEventFailures, h6), total(periodEvents, d7), total(periodEvents, h6)),
 	}
 	x.ratio = ratio(x.failures, x.events)
 	x.baselineOrZero = fmt.Sprintf("(%s or 0 * %s)", x.baseline, total(periodEvents, d7))
-	x.tenantThreshold = x.baselineOrZero + " + " + strconv.FormatFloat(s.MinPoints, 'g', -1, 64)
-	// B joined onto each window's row of E_w.
-	byRow := func(expr string) string {
-		return fmt.Sprintf("(0 * %s) + on (tenant, feature) group_left () (%s)", x.events, expr)
-	}
-	x.baselineByWindow = byRow(x.baseline)
-	x.threshold = byRow(x.tenantThreshold)
-	x.excess = fmt.Sprintf("%s - (%s * on (tenant, feature) group_left () %s)", x.failures, x.events, x.baselineOrZero)
-	x.conditions = fmt.Sprintf("((%s) >= bool %d) * ((%s) >= bool (%s)) * (%s >= bool %d)",
-		x.excess, s.MinExcessFailures, x.ratio, x.threshold, x.failingUsers, s.MinFailingUsers)
+	methodBaseline := fmt.Sprintf("(%s - %s) / ((%s - %s) >= %d)",
+		method(periodEventFailures, d7), method(periodEventFailures, h6), method(periodEvents, d7), method(periodEvents, h6), minBaselineEvents)
+	expectedAt := fmt.Sprintf("(%s or on (tenant, feature, method) (0 * %s + on (tenant, feature) group_left () %s))",
+		methodBaseline, method(periodEvents, d7), x.baselineOrZero)
+	methodEvents := sumBy("tenant, feature, method, period", one(periodEvents, f, windows))
+	x.expected = sumBy(byWindow, fmt.Sprintf("%s * on (tenant, feature, method) group_left () %s", methodEvents, expectedAt))
+	variance := sumBy(byWindow, fmt.Sprintf("%s * on (tenant, feature, method) group_left () (%s * (1 - %s))", methodEvents, expectedAt, expectedAt))
+	x.expectedRatio = ratio(x.expected, x.events)
+	x.threshold = x.expectedRatio + " + " + strconv.FormatFloat(s.MinPoints, 'g', -1, 64)
+	x.excess = fmt.Sprintf("%s - %s", x.failures, x.expected)
+	x.zscore = fmt.Sprintf("(%s) / sqrt(%s + 1)", x.excess, variance)
+	x.conditions = fmt.Sprintf("((%s) >= bool %d) * ((%s) >= bool %s) * ((%s) >= bool (%s)) * (%s >= bool %d)",
+		x.excess, s.MinExcessFailures, x.zscore, strconv.FormatFloat(s.MinZ, 'g', -1, 64), x.ratio, x.threshold, x.failingUsers, s.MinFailingUsers)
 	return x
 }
 
 // spikePanels show what a feature's spike alert evaluates: now, in a table,
 // and over time against its thresholds.
-func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
-	x := newSpike(a, s)
+func spikePanels(a eventFeature, s rules.Spike, minBaselineEvents int) []cog.Builder[dashboard.Panel] {
+	x := newSpike(a, s, minBaselineEvents, `period=~"`+h1.name+"|"+h6.name+`"`)
 	noun := strings.ToLower(a.noun)
 	points := strconv.FormatFloat(math.Round(s.MinPoints*1000)/10, 'f', -1, 64) // "10" for 0.1
 	excessName := fmt.Sprintf("Excess failures (alert from %d)", s.MinExcessFailures)
+	zName := fmt.Sprintf("Significance (alert from %s)", strconv.FormatFloat(s.MinZ, 'g', -1, 64))
 	usersName := fmt.Sprintf("Failing users (alert from %d)", s.MinFailingUsers)
 	t := tablePanel(a.noun+" failure spike: the alert's inputs now",
-		fmt.Sprintf("Per tenant and window (last hour, last 6 hours), as the spike alert computes them: the failure ratio, the baseline (failure ratio of the 7 days before the last 6 hours, weighted by volume; empty when those days had no events, which the alert takes as 0), the threshold the ratio must reach, failures beyond what the baseline predicts, and distinct users with a failure. The alert fires while all three hold (ratio, %s, %s) in the last hour, or in the last 6 hours while the last hour (if it has events) is still above the baseline by half the points, and only from fresh data (the events report succeeded within two of its poll intervals).", excessName, usersName),
+		fmt.Sprintf("Per tenant and window (last hour, last 6 hours), as the spike alert computes them: the failure ratio; the expected ratio (each method's events at its own failure ratio of the 7 days before the last 6 hours, or the feature's for a method with fewer than %d events then, 0 without history); the threshold the ratio must reach; failures beyond the expected; how many standard deviations of the expected failures that is; and distinct users with a failure. The alert fires while all four hold (ratio, %s, %s, %s) in the last hour, or in the last 6 hours while the last hour (if it has events) is still above the expected ratio by half the points, and only from fresh data (the events report succeeded within two of its poll intervals).", minBaselineEvents, excessName, zName, usersName),
 		units.PercentUnit,
 		column{name: "Failure ratio", expr: x.ratio},
-		column{name: "Baseline", expr: x.baselineByWindow},
-		column{name: "Threshold: baseline + " + points + " points", expr: x.threshold},
+		column{name: "Expected ratio", expr: x.expectedRatio},
+		column{name: "Threshold: expected + " + points + " points", expr: x.threshold},
 		column{name: "Events", unit: units.Short, expr: x.events},
 		column{name: "Failures", unit: units.Short, expr: x.failures},
 		column{name: excessName, unit: units.Short, expr: "clamp_min(" + x.excess + ", 0)"}, // fewer failures than expected are no excess
+		column{name: zName, unit: units.Short, expr: "clamp_min(" + x.zscore + ", 0)"},
 		column{name: usersName, unit: units.Short, expr: x.failingUsers},
-		column{name: "All three hold", unit: units.NoUnit, expr: x.conditions}).
+		column{name: "All four hold", unit: units.NoUnit, expr: x.conditions}).
 		Span(24).Height(6).
 		NoValue("no events").
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
@@ -153,8 +166,9 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 		}})
 	t.OverrideByName("Window", []dashboard.DynamicConfigValue{{Id: "mappings", Value: periodNames()}})
 	colorCells(t, excessName, thresholds("green", step{float64(s.MinExcessFailures), "red"}))
+	colorCells(t, zName, thresholds("green", step{s.MinZ, "red"}))
 	colorCells(t, usersName, thresholds("green", step{float64(s.MinFailingUsers), "red"}))
-	t.OverrideByName("All three hold", []dashboard.DynamicConfigValue{
+	t.OverrideByName("All four hold", []dashboard.DynamicConfigValue{
 		{Id: "mappings", Value: []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
 			Type: dashboard.MappingTypeValueToText,
 			Options: map[string]dashboard.ValueMappingResult{
@@ -168,14 +182,14 @@ func spikePanels(a eventFeature, s rules.Spike) []cog.Builder[dashboard.Panel] {
 	return []cog.Builder[dashboard.Panel]{
 		t,
 		dashedLine(timeseriesPanel(a.noun+" failure ratio against the alert's threshold",
-			"The failure ratio in the last hour and the last 6 hours, the baseline, and the threshold the alert needs (baseline + "+points+" points, dashed); gaps where a window holds no events.",
+			"The failure ratio in the last hour and the last 6 hours, the feature's baseline (its failure ratio of the 7 days before), and the threshold the alert needs in each window (the expected ratio of its mix of methods + "+points+" points, dashed); gaps where a window holds no events.",
 			units.PercentUnit,
 			series(x.ratio, "{{tenant}} {{period}}"),
 			series(x.baseline, "{{tenant}} baseline"),
-			series(x.tenantThreshold, "{{tenant}} threshold")), "C").
+			series(x.threshold, "{{tenant}} {{period}} threshold")), "C").
 			Max(1).Span(8),
 		thresholdLine(timeseriesPanel("Excess "+noun+" failures against the alert's minimum",
-			fmt.Sprintf("Failures in the last hour and the last 6 hours beyond what the baseline predicts for their events (0 when fewer failed than predicted); the alert needs at least %d (dashed).", s.MinExcessFailures),
+			fmt.Sprintf("Failures in the last hour and the last 6 hours beyond those expected of their mix of methods (0 when fewer failed than expected); the alert needs at least %d (dashed).", s.MinExcessFailures),
 			units.Short,
 			series("clamp_min("+x.excess+", 0)", "{{tenant}} {{period}}")), float64(s.MinExcessFailures)).
 			Span(8),
@@ -267,11 +281,11 @@ func activity(p Params) *board {
 
 	// The paging alert's row is open; the registration one's is collapsed.
 	d.WithRow(dashboard.NewRowBuilder(reset.noun + " failure spike alert: what it evaluates"))
-	for _, panel := range spikePanels(reset, p.Rules.ResetSpike) {
+	for _, panel := range spikePanels(reset, p.Rules.ResetSpike, p.Rules.MethodSpike.MinBaselineEvents) {
 		d.WithPanel(panel)
 	}
 	registrationSpike := dashboard.NewRowBuilder(registration.noun + " failure spike alert: what it evaluates").Collapsed(true)
-	for _, panel := range spikePanels(registration, p.Rules.RegistrationSpike) {
+	for _, panel := range spikePanels(registration, p.Rules.RegistrationSpike, p.Rules.MethodSpike.MinBaselineEvents) {
 		registrationSpike.WithPanel(panel)
 	}
 	d.WithRow(registrationSpike)

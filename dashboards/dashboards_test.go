@@ -193,6 +193,8 @@ var (
 	// inside an increase() or time() - there.
 	mergedRE   = regexp.MustCompile(`max by \(([^)]*)\) \((?:increase\(|time\(\) - )?$`)
 	divisionRE = regexp.MustCompile(` / (?:on \([^)]*\) group_left \(\) )?`)
+	// A minimum of at least 1 as the last of a denominator: ">= 20".
+	minimumGuardRE = regexp.MustCompile(` >= [1-9][0-9]*$`)
 	// Grafana's own variables a query may use.
 	builtinVars = []string{"__rate_interval", "__range", "__interval"}
 )
@@ -497,9 +499,12 @@ func (l *linter) expr(where, expr string) {
 		l.errorf("%s: rate of a counter that steps once per poll; want increase over $__range", where)
 	}
 	// Every division has its denominator guarded: no NaN where there is
-	// nothing to divide by.
+	// nothing to divide by. A guard is "> 0", a minimum ">= N" of at least 1,
+	// or sqrt of something plus 1.
 	for _, idx := range divisionRE.FindAllStringIndex(expr, -1) {
 		rest := expr[idx[1]:]
+		sqrtPlusOne := strings.HasPrefix(rest, "sqrt(")
+		rest = strings.TrimPrefix(rest, "sqrt")
 		if !strings.HasPrefix(rest, "(") {
 			l.errorf("%s: division without a guarded denominator: %s", where, rest)
 			continue
@@ -516,8 +521,13 @@ func (l *linter) expr(where, expr string) {
 				}
 			}
 		}
-		if end < 0 || !strings.HasSuffix(rest[:end], " > 0") {
-			l.errorf("%s: denominator not guarded with > 0: %s", where, rest)
+		switch {
+		case end < 0:
+			l.errorf("%s: unbalanced denominator: %s", where, rest)
+		case sqrtPlusOne && !strings.HasSuffix(rest[:end], " + 1"):
+			l.errorf("%s: a square root as denominator without + 1: %s", where, rest)
+		case !sqrtPlusOne && !strings.HasSuffix(rest[:end], " > 0") && !minimumGuardRE.MatchString(rest[:end]):
+			l.errorf("%s: denominator not guarded with > 0 (or >= N): %s", where, rest)
 		}
 	}
 	for _, v := range variableRE.FindAllStringSubmatch(expr, -1) {
@@ -566,7 +576,7 @@ func TestParams(t *testing.T) {
 	}
 	// As Grafana reads it: encoding/json writes > as \u003e.
 	activity := strings.ReplaceAll(string(files["acme-entra-activity.json"]), `\u003e`, ">")
-	for _, want := range []string{"Excess failures (alert from 33)", "Failing users (alert from 7)", "baseline + 25 points", ">= bool 33", "+ 0.25", ">= bool 7"} {
+	for _, want := range []string{"Excess failures (alert from 33)", "Failing users (alert from 7)", "expected + 25 points", ">= bool 33", "+ 0.25", ">= bool 7"} {
 		if !strings.Contains(activity, want) {
 			t.Errorf("the activity dashboard lacks %q", want)
 		}

@@ -80,13 +80,13 @@ func fleet(p Params) *board {
 		// Ranked by failures beyond what the tenant's own 7-day baseline
 		// predicts (as the spike alerts count them), not by the raw ratio,
 		// which tenants that always fail often would fill.
-		baseline := newSpike(a, rules.Spike{}).baselineOrZero
-		excess := fmt.Sprintf("clamp_min(%s - %s * on (tenant, feature) %s, 0)",
-			sumBy(byFeature, one(periodEventFailures, f, h6.matcher())), sumBy(byFeature, one(periodEvents, f, h6.matcher())), baseline)
+		x := newSpike(a, rules.Spike{}, p.Rules.MethodSpike.MinBaselineEvents, h6.matcher())
+		baseline := x.baselineOrZero
+		excess := sumBy(byFeature, "clamp_min("+x.excess+", 0)")
 		top := fmt.Sprintf("topk(%d, %s > 0)", worst, excess)
 		among := func(expr string) string { return fmt.Sprintf("%s and on (%s) %s", expr, byFeature, top) }
 		d.WithPanel(colorCells(tablePanel(fmt.Sprintf("Most %s failures beyond the usual, last 6 hours", strings.ToLower(a.noun)),
-			fmt.Sprintf("The %d tenants with the most failed %s beyond what their own failure ratio of the 7 days before predicts, in the 6 hours before the last poll (as the spike alerts count them; the tenant in an outage tops it whatever its usual level), with the ratio, the baseline and the volume behind it; tenants without excess failures are left out.", worst, a.events),
+			fmt.Sprintf("The %d tenants with the most failed %s beyond those expected (each method at its own failure ratio of the 7 days before), in the 6 hours before the last poll, as the spike alerts count them: the tenant in an outage tops it whatever its usual level. With the ratio, the feature's baseline and the volume behind them; tenants without excess failures are left out.", worst, a.events),
 			units.Short,
 			column{name: "Excess failures", expr: top},
 			column{name: "Failure ratio", unit: units.PercentUnit, expr: among(windowRatio(byFeature, f, h6.matcher()))},

@@ -2,9 +2,11 @@ package dashboards
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,40 +58,60 @@ func promtoolEval(t *testing.T, series []string, evalTime string, cases []exprCa
 }
 
 // TestSpikeQueries checks the spike panels against the alert's definition:
-// baseline (F_d7 - F_h6) / (E_d7 - E_h6), excess F_w - B × E_w, threshold
-// B + MinPoints, failing users U_w.
+// each method's events expected at its own baseline (F_d7,m - F_h6,m) /
+// (E_d7,m - E_h6,m), or the feature's without enough events; excess F_w -
+// X_w; its deviations; threshold X_w / E_w + MinPoints; failing users U_w.
 func TestSpikeQueries(t *testing.T) {
-	// MinPoints is a binary fraction, so B + MinPoints is exact.
-	x := newSpike(reset, rules.Spike{MinExcessFailures: 20, MinPoints: 0.125, MinFailingUsers: 10})
-	// Tenant busy: per window, events and failures split over two methods,
-	// and distinct failing users. Tenant quiet has no events before the last
-	// six hours, so no baseline, which the alert takes as 0.
+	// MinPoints is a binary fraction, so X_w / E_w + MinPoints is exact.
+	x := newSpike(reset, rules.Spike{MinExcessFailures: 20, MinZ: 3, MinPoints: 0.125, MinFailingUsers: 10}, 20, `period=~"h1|h6"`)
+	// Tenant busy: per window, events and failures split over two methods
+	// failing alike (each method's baseline is the feature's, 25%), and
+	// distinct failing users. Tenant quiet has no events before the last six
+	// hours, so no baseline, which the alert takes as 0. Tenant mixed: sms
+	// always fails 50%, email 10%; the last hour has mostly sms.
 	var series []string
 	for _, w := range []struct {
-		tenant, period           string
+		tenant, period, method   string
 		events, failures, failed int
 	}{
-		{"busy", "d7", 1000, 300, 200}, {"busy", "h6", 200, 100, 50}, {"busy", "h1", 64, 48, 5},
-		{"quiet", "d7", 10, 6, 3}, {"quiet", "h6", 10, 6, 3}, {"quiet", "h1", 4, 2, 2},
+		{"busy", "d7", "sms", 500, 150, 200}, {"busy", "h6", "sms", 100, 50, 50}, {"busy", "h1", "sms", 32, 24, 5},
+		{"busy", "d7", "email", 500, 150, 200}, {"busy", "h6", "email", 100, 50, 50}, {"busy", "h1", "email", 32, 24, 5},
+		{"quiet", "d7", "sms", 5, 3, 3}, {"quiet", "h6", "sms", 5, 3, 3}, {"quiet", "h1", "sms", 2, 1, 2},
+		{"quiet", "d7", "email", 5, 3, 3}, {"quiet", "h6", "email", 5, 3, 3}, {"quiet", "h1", "email", 2, 1, 2},
+		{"mixed", "d7", "sms", 200, 100, 60}, {"mixed", "h6", "sms", 100, 50, 60}, {"mixed", "h1", "sms", 40, 20, 30},
+		{"mixed", "d7", "email", 800, 100, 60}, {"mixed", "h6", "email", 400, 50, 60}, {"mixed", "h1", "email", 8, 1, 30},
 	} {
-		for _, method := range []string{"sms", "email"} {
-			labels := fmt.Sprintf(`{tenant="%s", feature="reset", period="%s", method="%s"}`, w.tenant, w.period, method)
-			series = append(series, fmt.Sprintf("%s%s %dx10", periodEvents, labels, w.events/2),
-				fmt.Sprintf("%s%s %dx10", periodEventFailures, labels, w.failures/2))
+		labels := fmt.Sprintf(`{tenant="%s", feature="reset", period="%s", method="%s"}`, w.tenant, w.period, w.method)
+		series = append(series, fmt.Sprintf("%s%s %dx10", periodEvents, labels, w.events),
+			fmt.Sprintf("%s%s %dx10", periodEventFailures, labels, w.failures))
+		if w.method == "sms" {
+			series = append(series, fmt.Sprintf(`%s{tenant="%s", feature="reset", period="%s"} %dx10`, periodFailedUsers, w.tenant, w.period, w.failed))
 		}
-		series = append(series, fmt.Sprintf(`%s{tenant="%s", feature="reset", period="%s"} %dx10`, periodFailedUsers, w.tenant, w.period, w.failed))
 	}
 	row := func(tenant, period, value string) string {
 		return fmt.Sprintf(`{tenant="%s", feature="reset", period="%s"} %s`, tenant, period, value)
 	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	// mixed: sms expected at 50% (50/100 before the last 6 hours), email at 12.5% (50/400):
+	// h1 40 × 0.5 + 8 × 0.125 = 21 expected of 48, 21 failed; h6 50 + 50 = 100 of 500, 100 failed.
 	promtoolEval(t, series, "5m", []exprCase{
-		{"ratio", x.ratio, []string{row("busy", "h1", "0.75"), row("busy", "h6", "0.5"), row("quiet", "h1", "0.5"), row("quiet", "h6", "0.6")}},
-		{"baseline", x.baselineByWindow, []string{row("busy", "h1", "0.25"), row("busy", "h6", "0.25")}},
-		{"threshold", x.threshold, []string{row("busy", "h1", "0.375"), row("busy", "h6", "0.375"), row("quiet", "h1", "0.125"), row("quiet", "h6", "0.125")}},
-		{"excess", x.excess, []string{row("busy", "h1", "32"), row("busy", "h6", "50"), row("quiet", "h1", "2"), row("quiet", "h6", "6")}},
-		{"failing users", x.failingUsers, []string{row("busy", "h1", "5"), row("busy", "h6", "50"), row("quiet", "h1", "2"), row("quiet", "h6", "3")}},
-		// h1: excess and ratio suffice, but only 5 users failed; h6: all three.
-		{"conditions", x.conditions, []string{row("busy", "h1", "0"), row("busy", "h6", "1"), row("quiet", "h1", "0"), row("quiet", "h6", "0")}},
+		{"ratio", x.ratio, []string{row("busy", "h1", "0.75"), row("busy", "h6", "0.5"), row("quiet", "h1", "0.5"), row("quiet", "h6", "0.6"),
+			row("mixed", "h1", f(21.0/48)), row("mixed", "h6", f(100.0/500))}},
+		{"expected ratio", x.expectedRatio, []string{row("busy", "h1", "0.25"), row("busy", "h6", "0.25"), row("quiet", "h1", "0"), row("quiet", "h6", "0"),
+			row("mixed", "h1", f(21.0/48)), row("mixed", "h6", f(100.0/500))}},
+		{"threshold", x.threshold, []string{row("busy", "h1", "0.375"), row("busy", "h6", "0.375"), row("quiet", "h1", "0.125"), row("quiet", "h6", "0.125"),
+			row("mixed", "h1", f(21.0/48+0.125)), row("mixed", "h6", f(100.0/500+0.125))}},
+		{"excess", x.excess, []string{row("busy", "h1", "32"), row("busy", "h6", "50"), row("quiet", "h1", "2"), row("quiet", "h6", "6"),
+			row("mixed", "h1", "0"), row("mixed", "h6", "0")}},
+		{"deviations", x.zscore, []string{row("busy", "h1", f(32/math.Sqrt(64*(0.25*0.75)+1))), row("busy", "h6", f(50/math.Sqrt(200*(0.25*0.75)+1))),
+			row("quiet", "h1", "2"), row("quiet", "h6", "6"),
+			row("mixed", "h1", "0"), row("mixed", "h6", "0")}},
+		{"failing users", x.failingUsers, []string{row("busy", "h1", "5"), row("busy", "h6", "50"), row("quiet", "h1", "2"), row("quiet", "h6", "3"),
+			row("mixed", "h1", "30"), row("mixed", "h6", "60")}},
+		// busy h1: excess, deviations and ratio suffice, but only 5 users failed; h6: all four.
+		// mixed: as expected of its methods, though its last hour's 44% is far above the feature's 20%.
+		{"conditions", x.conditions, []string{row("busy", "h1", "0"), row("busy", "h6", "1"), row("quiet", "h1", "0"), row("quiet", "h6", "0"),
+			row("mixed", "h1", "0"), row("mixed", "h6", "0")}},
 	})
 }
 

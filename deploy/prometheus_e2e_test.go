@@ -43,7 +43,8 @@ var emptyByDesign = map[string]string{
 	"Activity / Usage events over the time range (userCredentialUsageDetails, stopped 2025-08-01)": "no poll step seen yet",
 	// The registration spike: the outage is of resets, so registrations
 	// stay at their baseline and the alert's conditions do not all hold.
-	"Activity / Registration failure spike: the alert's inputs now / H": "0: no registration spike",
+	"Activity / Registration failure spike: the alert's inputs now / I": "0: no registration spike",
+	"Activity / Registration failure spike: the alert's inputs now / G": "0: no registration excess, so no deviations",
 	// Registrations fail less than their baseline: no excess (shown as 0, not negative).
 	"Activity / Registration failure spike: the alert's inputs now / F":   "0: no registration excess",
 	"Activity / Excess registration failures against the alert's minimum": "0: no registration excess",

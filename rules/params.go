@@ -66,16 +66,24 @@ type Lag struct {
 
 // Spike is when a feature's failures count as a spike. Over a window of
 // the last hour (h1) or six hours (h6), the failures are compared with
-// what the 7 days before that window lead one to expect (the baseline: the
-// share of that feature's events that failed then, weighted by volume). It
-// fires when, in either window, all three hold:
+// those expected: each method's events at the share of that method's events
+// that failed in the 7 days before the window (its baseline; the feature's
+// for a method without enough events then), so a shift of volume toward a
+// method that always fails more is no outage. It fires when, in the last
+// hour, or in the six hours while the last hour is still above the expected
+// ratio by half the points, all four hold:
 //   - at least MinExcessFailures more failures than expected;
-//   - a failure ratio at least MinPoints above the baseline (0.10 = 10
-//     percentage points), so ordinary fluctuation on a busy tenant does not;
+//   - the excess at least MinZ standard deviations of the expected failures
+//     (binomial), so a small tenant's noise does not, and a large tenant's
+//     few points up, which are many users, does;
+//   - a failure ratio at least MinPoints above the expected ratio (0.05 = 5
+//     percentage points), so a busy tenant's ordinary hour-to-hour drift,
+//     which the binomial variance does not model, does not;
 //   - at least MinFailingUsers distinct users with a failure, so one user
 //     retrying on a quiet tenant does not.
 type Spike struct {
 	MinExcessFailures int
+	MinZ              float64
 	MinPoints         float64
 	MinFailingUsers   int
 	Severity          string
@@ -85,11 +93,11 @@ type Spike struct {
 func Defaults() Params {
 	return Params{
 		Job:               "entra-authmethods-exporter",
-		ResetSpike:        Spike{MinExcessFailures: 20, MinPoints: 0.10, MinFailingUsers: 10, Severity: "critical"},
-		RegistrationSpike: Spike{MinExcessFailures: 20, MinPoints: 0.10, MinFailingUsers: 10, Severity: "warning"},
+		ResetSpike:        Spike{MinExcessFailures: 20, MinZ: 3.5, MinPoints: 0.05, MinFailingUsers: 10, Severity: "critical"},
+		RegistrationSpike: Spike{MinExcessFailures: 20, MinZ: 3.5, MinPoints: 0.05, MinFailingUsers: 10, Severity: "warning"},
 		PageSeverity:      "critical",
 		WarnSeverity:      "warning",
-		MethodSpike:       MethodSpike{Spike{MinExcessFailures: 20, MinPoints: 0.25, MinFailingUsers: 10, Severity: "warning"}, 20},
+		MethodSpike:       MethodSpike{Spike{MinExcessFailures: 20, MinZ: 4, MinPoints: 0.25, MinFailingUsers: 10, Severity: "warning"}, 20},
 		Degradation:       Degradation{MinPoints: 0.15, Ceiling: 0.9, MinEvents: 50},
 		Vanished:          Vanished{Factor: 5, MinUsualEvents: 20},
 		Lag:               Lag{MaxEventAge: 2 * 3600, MinUsualEvents: 20},

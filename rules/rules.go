@@ -53,8 +53,8 @@ func render(p Params, windows string) ([]byte, error) {
 		return nil, fmt.Errorf("method spike: %+v: at least 1 baseline event", p.MethodSpike)
 	}
 	for _, s := range append(spikes, spikeAlert{Spike: p.MethodSpike.Spike, Feature: "method"}) {
-		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
-			return nil, fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (points between 0 and 1) and the severity set", s.Feature, s.Spike)
+		if s.MinExcessFailures < 1 || s.MinFailingUsers < 1 || s.MinZ < 0 || s.MinPoints < 0 || s.MinPoints >= 1 || s.Severity == "" {
+			return nil, fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (deviations at least 0, points between 0 and 1) and the severity set", s.Feature, s.Spike)
 		}
 	}
 	switch d, v, l := p.Degradation, p.Vanished, p.Lag; {

@@ -158,6 +158,10 @@ func TestSpikeMutations(t *testing.T) {
 		})
 	}
 	for name, mutant := range map[string][]byte{
+		"no significance":      weaken(func(q *Params) { q.ResetSpike.MinZ = 0; q.RegistrationSpike.MinZ = 0 }),
+		"a significance of 20": weaken(func(q *Params) { q.ResetSpike.MinZ = 20; q.RegistrationSpike.MinZ = 20 }),
+		"expected without the method mix": edit("tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d\n          or on (tenant, feature, method)",
+			"(tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d > 2)\n          or on (tenant, feature, method)"),
 		"method spike from one failure":        weaken(func(q *Params) { q.MethodSpike.MinExcessFailures = 1 }),
 		"method spike from 1000 users":         weaken(func(q *Params) { q.MethodSpike.MinFailingUsers = 1000 }),
 		"method spike until it leaves 6 hours": edit("(tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d + 0.125),\n              \"period\", \"h6\"", "(tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d + 0.125),\n              \"period\", \"none\""),
@@ -176,7 +180,7 @@ func TestSpikeMutations(t *testing.T) {
 		"the last six hours only":       sixHoursOnly,
 		"duplicates added up":           edit("max by (tenant, feature, period, method)", "sum by (tenant, feature, period, method)"),
 		"no keep_firing_for":            edit("keep_firing_for: 15m", "keep_firing_for: 0s"),
-		"baseline including the window": edit(`sum without (period) (tenant_feature_period:entra_authmethods_period_event_failures:sum{period="h6"})`, "0"),
+		"baseline including the window": edit(`sum without (period) (tenant_feature_method_period:entra_authmethods_period_event_failures:max{period="h6"})`, "0"),
 		"severity of resets":            weaken(func(q *Params) { q.ResetSpike.Severity = "warning" }),
 		// Made stricter, a clause must miss an outage a scenario wants caught.
 		"a minimum of 50 excess failures": weaken(func(q *Params) { q.ResetSpike.MinExcessFailures = 50; q.RegistrationSpike.MinExcessFailures = 50 }),

@@ -531,6 +531,8 @@ func realisticScenarios() []scenario {
 		{expr: `tenant_feature_method_period:entra_authmethods_event_failure_ratio:ratio{tenant="m-sms", method="sms", period="h1"}`, minute: 240, value: h1.failures / h1.events, labels: smsLabels + `, period="h1"`},
 		{expr: `tenant_feature_method:entra_authmethods_event_failure_ratio:baseline7d{tenant="m-sms", method="sms"}`, minute: 240, value: smsBaseline, labels: smsLabels},
 		{expr: `tenant_feature_method_period:entra_authmethods_event_failures:excess{tenant="m-sms", method="sms", period="h1"}`, minute: 240, value: h1.failures - h1.events*smsBaseline, labels: smsLabels + `, period="h1"`},
+		{expr: `tenant_feature_method_period:entra_authmethods_event_failures:zscore{tenant="m-sms", method="sms", period="h1"}`, minute: 240,
+			value: (h1.failures - h1.events*smsBaseline) / math.Sqrt(h1.events*(smsBaseline*(1-smsBaseline))+1), labels: smsLabels + `, period="h1"`},
 	}
 	return []scenario{{
 		name: "an outage that ends resolves within 1.5 hours, and a new one pages again", tenant: "r-recovers", feature: "reset",
@@ -588,11 +590,13 @@ func realisticScenarios() []scenario {
 		silent: []int{119, 390, 420}, firing: []int{185, 240, 300},
 		exprs: smsChecks,
 	}, {
-		name: "SMS failing does not move the feature's alert", tenant: "m-sms2", feature: "reset",
-		why:     "The same SMS outage, seen from the SSPR spike alert, which needs the feature's ratio 10 points up.",
+		name: "SMS failing pages once it is significant for the feature", tenant: "m-sms2", feature: "reset",
+		why: "The same SMS outage, seen from the SSPR spike alert: some 34 users an hour beyond the usual,\n" +
+			"the feature's ratio 6 points up: it pages once the excess is significant (by noon), and\n" +
+			"resolves once SMS works again.",
 		history: at(276, 0.3, 1.4), buckets: busy(51, steady(0.3)),
 		methods: map[string]activity{"sms": sms},
-		silent:  []int{185, 240, 300},
+		silent:  []int{185, 420}, firing: []int{240, 300},
 	}, {
 		name: "two SMS resets an hour failing is no method outage", tenant: "m-sms-few", feature: "reset",
 		why: "Up to 600 resets an hour by email and 2 by SMS; from 10:00 every SMS reset fails: far above\n" +
@@ -610,6 +614,32 @@ func realisticScenarios() []scenario {
 		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
 		alert:   "EntraAuthMethodsMethodFailureSpike", alertMethod: "passkey",
 		silent: []int{185, 300, 420, 600},
+	}, {
+		name: "a passkey campaign does not fire the registration alert", tenant: "m-passkey2", feature: "registration",
+		why: "The same campaign, seen from the registration spike alert: registrations fail 25% instead of 13%,\n" +
+			"but each method at its usual ratio, which is what the expected failures are made of: silent.\n" +
+			"(Against the feature's own ratio it fired for hours.)",
+		history: at(50, 0.1, 1.4), buckets: busy(55, steady(0.1)),
+		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
+		silent:  []int{185, 300, 420, 600},
+	}, {
+		name: "a large tenant 9 points up for six hours", tenant: "big-up", feature: "reset",
+		why: "50,000 resets a day (up to 3,850 an hour), 30% failing; from 10:00 to 16:00 39% fail: some 340\n" +
+			"users an hour beyond the usual, 12 standard deviations, though under 10 points. Fires within the\n" +
+			"hour, all along, and resolves within 1.5 hours of the end.",
+		history: at(1040, 0.3, 1.4), buckets: traffic(61, 16, 24, 3850, during(0.3, 0.39, [2]int{4, 16}), 1.4),
+		silent: []int{119, 575}, firing: []int{185, 300, 479},
+	}, {
+		name: "a large tenant's ordinary day", tenant: "big-calm", feature: "reset",
+		why:     "The same tenant on an ordinary day: noise on 3,850 resets an hour is a fraction of a point: silent.",
+		history: at(1040, 0.3, 1.4), buckets: traffic(62, 16, 24, 3850, steady(0.3), 1.4),
+		silent: []int{150, 240, 390, 600, 719},
+	}, {
+		name: "a large tenant drifting 3 points", tenant: "big-drift", feature: "reset",
+		why: "The same tenant's ratio drifts from 30% to 33% for two hours, as a busy tenant's does: 4\n" +
+			"standard deviations of binomial noise, but under the 5 points a drift must exceed: silent.",
+		history: at(1040, 0.3, 1.4), buckets: traffic(63, 16, 24, 3850, during(0.3, 0.33, [2]int{4, 8}), 1.4),
+		silent: []int{185, 210, 240, 270},
 	}, {
 		name: "a crash without a spike is no DataLost", tenant: "r-quiet-crash", feature: "reset",
 		why:     "Normal resets; the exporter is down from 1h40 to 6h40: the exporter alerts say so, DataLost does not.",

@@ -61,7 +61,9 @@ func run(args []string) int {
 func spikeFlags(app *kingpin.Application, name, what string, s *rules.Spike) {
 	app.Flag(name+".min-excess-failures", "The "+what+" spike alert needs at least this many failures beyond what the baseline leads one to expect.").
 		Default(fmt.Sprint(s.MinExcessFailures)).IntVar(&s.MinExcessFailures)
-	app.Flag(name+".min-points", "... and a failure ratio at least this far above the baseline (0.10 = 10 percentage points).").
+	app.Flag(name+".min-z", "... that are at least this many standard deviations of the expected failures ...").
+		Default(fmt.Sprint(s.MinZ)).Float64Var(&s.MinZ)
+	app.Flag(name+".min-points", "... and a failure ratio at least this far above the expected (0.05 = 5 percentage points).").
 		Default(fmt.Sprint(s.MinPoints)).Float64Var(&s.MinPoints)
 	app.Flag(name+".min-failing-users", "... and at least this many distinct users with a failure.").
 		Default(fmt.Sprint(s.MinFailingUsers)).IntVar(&s.MinFailingUsers)
