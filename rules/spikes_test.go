@@ -610,7 +610,7 @@ func realisticScenarios() []scenario {
 		why: "Registrations: up to 100 an hour by email (10% failing) and 10 passkeys (40% failing, as\n" +
 			"always); from 10:00 a campaign brings ten times the passkeys, failing 40% as usual: no\n" +
 			"method fails more than it does, so the method alert stays silent.",
-		history: at(50, 0.1, 1.4), buckets: busy(55, steady(0.1)),
+		history: at(50, 0.1, 1.4), buckets: traffic(55, 16, 24, 100, steady(0.1), 1.4),
 		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
 		alert:   "EntraAuthMethodsMethodFailureSpike", alertMethod: "passkey",
 		silent: []int{185, 300, 420, 600},
@@ -619,7 +619,7 @@ func realisticScenarios() []scenario {
 		why: "The same campaign, seen from the registration spike alert: registrations fail 25% instead of 13%,\n" +
 			"but each method at its usual ratio, which is what the expected failures are made of: silent.\n" +
 			"(Against the feature's own ratio it fired for hours.)",
-		history: at(50, 0.1, 1.4), buckets: busy(55, steady(0.1)),
+		history: at(50, 0.1, 1.4), buckets: traffic(55, 16, 24, 100, steady(0.1), 1.4),
 		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
 		silent:  []int{185, 300, 420, 600},
 	}, {
