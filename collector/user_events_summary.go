@@ -82,10 +82,6 @@ func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, in
 		if at := e.EventDateTime.Time; !at.IsZero() && at.After(newest[fm.feature]) {
 			newest[fm.feature] = at
 		}
-		var byReason [len(periods)]int64
-		if failed {
-			byReason = reasons[failureKey{feature: k.feature, reason: k.reason}]
-		}
 		byUser := users[fm.feature]
 		if byUser == nil {
 			byUser = map[uint64]userPeriods{}
@@ -97,14 +93,18 @@ func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, in
 			if age <= period.span {
 				w.all[i]++
 				w.failed[i] += b2i(failed)
-				byReason[i] += b2i(failed)
 				u.any[i] = true
 				u.failed[i] = u.failed[i] || failed
 			}
 		}
 		windows[fm] = w
 		if failed {
-			reasons[failureKey{feature: k.feature, reason: k.reason}] = byReason
+			rk := failureKey{feature: k.feature, reason: k.reason}
+			r := reasons[rk]
+			for i, period := range periods {
+				r[i] += b2i(age <= period.span)
+			}
+			reasons[rk] = r
 		}
 		if e.ID != "" && age <= periods[len(periods)-1].span {
 			byUser[id] = u

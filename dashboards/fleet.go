@@ -77,9 +77,9 @@ func fleet(p Params) *board {
 	for _, a := range []eventFeature{reset, registration} {
 		f := a.matcher()
 		byFeature := "tenant, feature"
-		// Ranked by failures beyond what the tenant's own 7-day baseline
-		// predicts (as the spike alerts count them), not by the raw ratio,
-		// which tenants that always fail often would fill.
+		// Ranked by failures beyond those expected (each method at its own
+		// 7-day baseline, as the spike alerts count them), not by the raw
+		// ratio, which tenants that always fail often would fill.
 		x := newSpike(a, rules.Spike{}, p.Rules.MethodSpike.MinBaselineEvents, h6.matcher())
 		baseline := x.baselineOrZero
 		excess := sumBy(byFeature, "clamp_min("+x.excess+", 0)")

@@ -519,6 +519,8 @@ func realisticScenarios() []scenario {
 	registrations := &activity{history: at(25, 0.2, 1.4), buckets: daily(91, 9, 100, steady(0.2))}
 	resets9 := daily(92, 9, 300, steady(0.3))
 	degrading := daily(21, 10, 400, ramp)
+	// Passkey registrations, 40% failing as always; ten times as many from 10:00.
+	passkeys := activity{at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}
 	// SMS resets, failing from 10:00 to 13:00, and what the per-method rules
 	// make of them at 12:00 (poll 8).
 	sms := activity{at(24, 0.3, 1.4), traffic(52, 16, 24, 48, during(0.3, 1, [2]int{4, 10}), 1.4)}
@@ -611,7 +613,7 @@ func realisticScenarios() []scenario {
 			"always); from 10:00 a campaign brings ten times the passkeys, failing 40% as usual: no\n" +
 			"method fails more than it does, so the method alert stays silent.",
 		history: at(50, 0.1, 1.4), buckets: traffic(55, 16, 24, 100, steady(0.1), 1.4),
-		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
+		methods: map[string]activity{"passkey": passkeys},
 		alert:   "EntraAuthMethodsMethodFailureSpike", alertMethod: "passkey",
 		silent: []int{185, 300, 420, 600},
 	}, {
@@ -620,7 +622,7 @@ func realisticScenarios() []scenario {
 			"but each method at its usual ratio, which is what the expected failures are made of: silent.\n" +
 			"(Against the feature's own ratio it fired for hours.)",
 		history: at(50, 0.1, 1.4), buckets: traffic(55, 16, 24, 100, steady(0.1), 1.4),
-		methods: map[string]activity{"passkey": {at(5, 0.4, 1.4), append(traffic(56, 16, 4, 10, steady(0.4), 1.4), traffic(57, 20, 20, 100, steady(0.4), 1.4)...)}},
+		methods: map[string]activity{"passkey": passkeys},
 		silent:  []int{185, 300, 420, 600},
 	}, {
 		name: "a large tenant 9 points up for six hours", tenant: "big-up", feature: "reset",
