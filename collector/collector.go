@@ -37,6 +37,10 @@ type Options struct {
 	// does not depend on the day they run. Durations and the timestamps of
 	// polls stay on the wall clock.
 	Now func() time.Time
+
+	// newCredential builds a tenant's credential, reading its files.
+	// nil: graphapi.NewCredential; tests set one that takes its time.
+	newCredential func(config.Tenant, *http.Client) (azcore.TokenCredential, error)
 }
 
 // Exporter runs a poller per tenant and is the prometheus.Collector for all
@@ -79,6 +83,9 @@ func New(ctx context.Context, opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.newCredential == nil {
+		opts.newCredential = graphapi.NewCredential
+	}
 	e := &Exporter{ctx: ctx, opts: opts}
 	e.pollers.Store(&[]*tenantPoller{})
 	return e
@@ -88,12 +95,28 @@ func New(ctx context.Context, opts Options) *Exporter {
 // their poller; others are restarted, keeping their values and counters
 // while they read the same directory, and removed ones are stopped.
 // If any new tenant cannot be set up, nothing changes and the error says why.
+// Once the Exporter's context is done, Apply starts nothing and says so.
 func (e *Exporter) Apply(cfg *config.Config) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	exclude, err := excluded(cfg.ExcludeMetrics)
 	if err != nil {
 		return err
+	}
+	// Built anew every time, so that their files are checked as at
+	// start-up (the one already in use is kept below when it is the same),
+	// and before taking mu: reading a file may be slow, and Wait, at
+	// shutdown, must not wait for it.
+	fresh := make([]azcore.TokenCredential, len(cfg.Tenants))
+	for i, t := range cfg.Tenants {
+		if fresh[i], err = e.opts.newCredential(t, e.opts.HTTPClient); err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// A reload racing shutdown: Wait may have returned already, and would
+	// not wait for pollers started now.
+	if e.ctx.Err() != nil {
+		return errors.New("configuration not applied: the exporter is shutting down")
 	}
 	old := map[string]*tenantPoller{}
 	for _, p := range *e.pollers.Load() {
@@ -101,7 +124,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	}
 	var next, started []*tenantPoller
 	limiters, creds := map[limitKey]*graphapi.Limiter{}, map[credentialKey]azcore.TokenCredential{}
-	for _, t := range cfg.Tenants {
+	for i, t := range cfg.Tenants {
 		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
 			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
 			// Zero caps (a Config not from config.Load) take the defaults.
@@ -111,14 +134,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		id, client := strings.ToLower(t.TenantID), strings.ToLower(t.ClientID)
 		tk, ak := limitKey{id, client, t.GraphEndpoint, cfg.GraphRateLimit}, limitKey{clientID: client, limit: cfg.GraphAppRateLimit}
 		ck := credentialKey{id, client, t.Auth, t.AuthorityHost, t.ClientSecret, t.ClientSecretFile, t.ClientCertificateFile}
-		// Built anew every time, so that its files are checked as at
-		// start-up; the one already in use is kept when it is the same.
-		cred, err := graphapi.NewCredential(t, e.opts.HTTPClient)
-		if err != nil {
-			return fmt.Errorf("tenant %s: %w", t.Name, err)
-		}
 		deps := graphDeps{
-			cred:       keep(creds, e.credentials, ck, cred),
+			cred:       keep(creds, e.credentials, ck, fresh[i]),
 			limiter:    keep(limiters, e.limiters, tk, graphapi.NewLimiter(tk.limit.Requests, tk.limit.Per)),
 			appLimiter: keep(limiters, e.limiters, ak, graphapi.NewLimiter(ak.limit.Requests, ak.limit.Per)),
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
@@ -563,5 +564,40 @@ func TestRoundRetriesLessOnceGraphIsDown(t *testing.T) {
 		if got := value(t, e, "entra_authmethods_report_errors_total", "report", r, "reason", "server"); got != 1 {
 			t.Errorf("%s: errors{server} = %v", r, got)
 		}
+	}
+}
+
+// Apply reads credential files before it takes the lock that Wait takes:
+// a read that takes its time (a slow mount) does not hold up shutdown. And
+// an Apply that finds the exporter shutting down starts nothing.
+func TestApplyReadsCredentialsOutsideTheLock(t *testing.T) {
+	cfg := parseConfig(t, "tenants: [{name: a, tenant_id: %s, client_id: %s, client_secret: %s}]", testTenantID, testClientID, testSecret)
+	reading, release := make(chan struct{}), make(chan struct{})
+	slow := func(tn config.Tenant, hc *http.Client) (azcore.TokenCredential, error) {
+		close(reading)
+		<-release
+		return graphapi.NewCredential(tn, hc)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, Options{newCredential: slow})
+	applied := make(chan error, 1)
+	go func() { applied <- e.Apply(cfg) }()
+	<-reading
+
+	cancel()
+	waited := make(chan struct{})
+	go func() { e.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Error("Wait blocked while Apply read a credential")
+	}
+	close(release)
+	<-waited
+	if err := <-applied; err == nil || !strings.Contains(err.Error(), "shutting down") {
+		t.Errorf("Apply after shutdown began: got %v", err)
+	}
+	if n := len(*e.pollers.Load()); n != 0 || e.Ready() {
+		t.Errorf("Apply after shutdown began started %d pollers", n)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/safefile"
 )
 
 // authKeyValues lists the values the `auth` key accepts.
@@ -105,12 +105,19 @@ func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
 // duration is a scalar holding a duration (a type of its own for checkShape).
 type duration struct{ scalar }
 
+// MaxFileBytes bounds the configuration file: a thousand tenants
+// take well under a megabyte.
+const MaxFileBytes = 16 << 20
+
 // Load reads and validates the configuration file at path. Relative
 // credential file paths are taken relative to its directory, as Prometheus
 // does.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := safefile.Read(path, MaxFileBytes)
+	switch {
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, fmt.Errorf("read config file: %s: larger than 16 MiB, the most a configuration file may be", path)
+	case err != nil:
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
 	c, err := Parse(data, path)
@@ -144,12 +151,24 @@ func Parse(data []byte, source string) (*Config, error) {
 	if len(doc.Content) > 0 {
 		top := doc.Content[0]
 		p := &problems{source: source}
+		// Bounded first: checkShape, the decoder and build all expand aliases.
+		if line, ok := checkAliases(top); !ok {
+			p.add(line, "aliases expand to more than %d nodes; write what tenants share under defaults: instead", maxAliasNodes)
+			return nil, errors.Join(p.errs...)
+		}
 		checkShape(p, top, reflect.TypeFor[rawConfig]())
-		// With the shape right, what is left is a key given twice.
-		var te *yaml.TypeError
-		if len(p.errs) == 0 && errors.As(top.Decode(&raw), &te) {
-			for _, m := range te.Errors {
-				p.add(0, "%s", m)
+		if len(p.errs) == 0 {
+			// With the shape right, what is left is a key given twice, or
+			// the decoder's own refusal of aliasing (a ratio, not a bound),
+			// which leaves raw half decoded.
+			var te *yaml.TypeError
+			switch err := top.Decode(&raw); {
+			case errors.As(err, &te):
+				for _, m := range te.Errors {
+					p.add(0, "%s", m)
+				}
+			case err != nil:
+				p.add(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 			}
 		}
 		if len(p.errs) > 0 {
@@ -215,7 +234,12 @@ var envKeys = map[string]string{
 	"authority_host":          "AZURE_AUTHORITY_HOST",
 }
 
-// problems collects every validation error, each prefixed with the source.
+// maxProblems bounds the problems reported: past it, more are surely the
+// same few mistakes repeated, and a hostile file could make millions.
+const maxProblems = 100
+
+// problems collects the validation errors, each prefixed with the source,
+// up to maxProblems and a last line saying there are more.
 type problems struct {
 	source string
 	errs   []error
@@ -223,6 +247,13 @@ type problems struct {
 
 // add reports a problem, at line unless that is 0 (unknown).
 func (p *problems) add(line int, format string, args ...any) {
+	switch {
+	case len(p.errs) > maxProblems:
+		return
+	case len(p.errs) == maxProblems:
+		p.errs = append(p.errs, fmt.Errorf("%s: ... and more problems; fix these first", p.source))
+		return
+	}
 	msg := fmt.Sprintf(format, args...)
 	if line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)

@@ -82,6 +82,46 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 	}
 }
 
+// maxAliasNodes bounds the nodes that aliases add to a document, each
+// alias counting the nodes of what it stands for, aliases in it expanded
+// too. A fleet of thousands of tenants each aliasing a few labels stays
+// below (a few megabytes decoded); beyond it, a file of a few kilobytes
+// would expand (a billion laughs) into gigabytes of decoded values and
+// millions of messages.
+const maxAliasNodes = 100_000
+
+// checkAliases walks n as the decoder would, aliases expanded, counting
+// the nodes reached through them. It runs before checkShape, which skips
+// what is decoded only to be refused (defaults: name) but the decoder
+// expands all the same. Past maxAliasNodes it stops and returns false, and
+// the line of the alias written in the document (not one in an anchored
+// value it expands) whose expansion went over.
+func checkAliases(n *yaml.Node) (line int, ok bool) {
+	budget := maxAliasNodes
+	var walk func(n, via *yaml.Node) bool
+	walk = func(n, via *yaml.Node) bool {
+		if n.Kind == yaml.AliasNode {
+			if via == nil {
+				via = n
+			}
+			n = n.Alias
+		}
+		if via != nil {
+			if budget--; budget < 0 {
+				line = via.Line
+				return false
+			}
+		}
+		for _, c := range n.Content {
+			if !walk(c, via) {
+				return false
+			}
+		}
+		return true
+	}
+	return line, walk(n, nil)
+}
+
 // yamlFields maps each key of a struct the file decodes into to its
 // field's type, with the keys of inlined structs.
 func yamlFields(t reflect.Type) map[string]reflect.Type {

@@ -8,11 +8,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/safefile"
 )
 
 // NewCredential returns the token source for a tenant's app registration,
@@ -211,24 +210,20 @@ var errTokenDeadline = errors.New("token deadline")
 // file: a PEM certificate chain with its key is a few kilobytes.
 const maxCredentialFileBytes = 1 << 20
 
-// readCredentialFile reads a secret or certificate file. Its errors name
-// the file by key and path, never by its contents, and say what is wrong.
+// readCredentialFile reads a secret or certificate file, never blocking on
+// one that is not a regular file (a FIFO). Its errors name the file by key
+// and path, never by its contents, and say what is wrong.
 func readCredentialFile(key, path string) ([]byte, error) {
-	f, err := os.Open(path)
-	var raw []byte
-	if err == nil {
-		defer f.Close()
-		raw, err = io.ReadAll(io.LimitReader(f, maxCredentialFileBytes+1))
-	}
+	raw, err := safefile.Read(path, maxCredentialFileBytes)
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err // the path is named below, carefully
 	}
 	switch {
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, fmt.Errorf("%s %s: the file is larger than %d bytes: not a secret or a PEM certificate", key, redact.Path(path), maxCredentialFileBytes)
 	case err != nil:
 		return nil, fmt.Errorf("%s %s: cannot read the file: %v", key, redact.Path(path), err)
-	case len(raw) > maxCredentialFileBytes:
-		return nil, fmt.Errorf("%s %s: the file is larger than %d bytes: not a secret or a PEM certificate", key, redact.Path(path), maxCredentialFileBytes)
 	}
 	return raw, nil
 }

@@ -235,7 +235,11 @@ func TestCredentialFilesAreCheckedWhenBuilt(t *testing.T) {
 	}{
 		{"missing secret file", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: filepath.Join(dir, "nope")}, "cannot read the file: no such file or directory"},
 		{"empty secret file", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: write("empty", []byte(" \n"))}, "the file is empty"},
-		{"secret file is a directory", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: dir}, "cannot read the file: is a directory"},
+		{"secret file is a directory", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: dir}, "cannot read the file: not a regular file: it is a directory"},
+		{"secret file too large", config.Tenant{Auth: config.AuthClientSecret, ClientSecretFile: write("huge", make([]byte, 1<<20+1))},
+			"the file is larger than 1048576 bytes: not a secret or a PEM certificate"},
+		{"certificate too large", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("huge.pem", make([]byte, 1<<20+1))},
+			"the file is larger than 1048576 bytes"},
 		{"missing certificate", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: filepath.Join(dir, "nope.pem")}, "cannot read the file: no such file or directory"},
 		{"empty certificate", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("empty.pem", nil)}, "the file is empty"},
 		{"garbage", config.Tenant{Auth: config.AuthClientCertificate, ClientCertificateFile: write("garbage.pem", []byte(contents))}, "no PEM certificate or key in it"},
