@@ -72,12 +72,12 @@ start_limited() {
 	EXP_URL="http://127.0.0.1:$port"
 	if [[ -n $CGROUP_PROCS ]]; then
 		SSL_CERT_FILE="$tmp/fake/ca.pem" sh -c 'echo $$ >"$0" && exec "$@"' "$CGROUP_PROCS" \
-			"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --web.listen-address="127.0.0.1:$port" >"$tmp/exporter.log" 2>&1 &
+			"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.allow-custom-endpoints --web.enable-lifecycle --web.listen-address="127.0.0.1:$port" >"$tmp/exporter.log" 2>&1 &
 	else
 		local limit=(GOMEMLIMIT=230MiB)
 		[[ -n ${NO_LIMIT:-} ]] && limit=(--unset=GOMEMLIMIT)
 		env "${limit[@]}" SSL_CERT_FILE="$tmp/fake/ca.pem" \
-			"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --web.listen-address="127.0.0.1:$port" >"$tmp/exporter.log" 2>&1 &
+			"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.allow-custom-endpoints --web.enable-lifecycle --web.listen-address="127.0.0.1:$port" >"$tmp/exporter.log" 2>&1 &
 	fi
 	EXP_PID=$!
 	pids+=("$EXP_PID")
@@ -92,7 +92,7 @@ for attack in "${attacks[@]}"; do
 	log "attack $attack"
 	rm -rf "$tmp/fake"
 	start_fake -tenants $((TENANTS + 1)) -healthy 1 -attack "$attack" -users 2000 -page-size 1000 -reports default -poll-interval 15s
-	"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.check >/dev/null || die "the exporter rejects the fake's config"
+	"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.allow-custom-endpoints --config.check >/dev/null || die "the exporter rejects the fake's config"
 	start_limited
 	healthy=$(printf 't%03d' $((TENANTS + 1)))
 	problems=() slowest=0 ready=-

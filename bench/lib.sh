@@ -91,12 +91,12 @@ start_fake() {
 # fake's CA through SSL_CERT_FILE, and waits until it serves HTTP; sets
 # EXP_PID and EXP_URL.
 start_exporter() {
-	"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.check >/dev/null ||
+	"$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.allow-custom-endpoints --config.check >/dev/null ||
 		die "the exporter rejects $tmp/fake/config.yaml"
 	local port
 	port=$(free_port)
 	EXP_URL="http://127.0.0.1:$port"
-	env ${EXPORTER_ENV:-} SSL_CERT_FILE="$tmp/fake/ca.pem" "$tmp/exporter" --config.file="$tmp/fake/config.yaml" \
+	env ${EXPORTER_ENV:-} SSL_CERT_FILE="$tmp/fake/ca.pem" "$tmp/exporter" --config.file="$tmp/fake/config.yaml" --config.allow-custom-endpoints \
 		--web.listen-address="127.0.0.1:$port" >"$tmp/exporter.log" 2>&1 &
 	EXP_PID=$!
 	pids+=("$EXP_PID")

@@ -170,14 +170,14 @@ run() {
 		fake "$tmp/fake-c" "$nc" "$BIG_B" 200001
 		merge "$out" c "$tmp/fake-c"
 	fi
-	"$tmp/exporter" --config.file="$out/config.yaml" --config.check >/dev/null ||
+	"$tmp/exporter" --config.file="$out/config.yaml" --config.allow-custom-endpoints --config.check >/dev/null ||
 		die "the exporter rejects $out/config.yaml"
 
 	local port t0 healthy ready
 	port=$(free_port)
 	EXP_URL="http://127.0.0.1:$port"
 	t0=$(now_ms)
-	env SSL_CERT_FILE="$out/ca.pem" "$tmp/exporter" --config.file="$out/config.yaml" \
+	env SSL_CERT_FILE="$out/ca.pem" "$tmp/exporter" --config.file="$out/config.yaml" --config.allow-custom-endpoints \
 		--web.listen-address="127.0.0.1:$port" >"$out/exporter.log" 2>&1 &
 	EXP_PID=$!
 	pids+=("$EXP_PID")

@@ -42,7 +42,7 @@ type Options struct {
 	PiecesGatherer             prometheus.Gatherer         // the same metrics, for formats other than text
 	Status                     func() []collector.TenantStatus
 	Ready                      func() bool
-	Reload                     func() error // nil: reload is not available
+	Reload                     func() error // nil: /-/reload is not served (--web.enable-lifecycle is off)
 	Logger                     *slog.Logger
 	MaxUnwritten               int64 // bytes of non-text responses waiting for slow clients (0: 64 MiB)
 	// With Context and Changes (counting the changes of what Pieces returns),
@@ -54,10 +54,15 @@ type Options struct {
 const (
 	// maxErrorLen bounds an error message echoed on a page or in a response.
 	maxErrorLen = 500
-	// maxScrapesInFlight bounds concurrent scrapes, as promhttp's handler
-	// does; a scrape holds its slot only while its response is built, so
-	// slow clients cannot take the slots.
+	// maxScrapesInFlight bounds concurrent text scrapes, as promhttp's
+	// handler does, and maxOthersInFlight the other requests (name[]
+	// filters, protobuf, zstd), which gather every metric anew: slots of
+	// their own, so that they never take a text scrape's. A request holds
+	// its slot only while its response is built, so slow clients cannot
+	// take the slots; one that finds none free waits up to slotWait.
 	maxScrapesInFlight = 10
+	maxOthersInFlight  = 4
+	slotWait           = 2 * time.Second
 	// defaultMaxUnwritten bounds the bytes of non-text responses waiting for
 	// slow clients, each of which could hold one (protobuf for 100 tenants:
 	// 4.7 MB); text scrapes hold only their own small part.
@@ -116,21 +121,26 @@ func New(o Options) (http.Handler, error) {
 		}
 		w.Write([]byte("Ready.\n"))
 	})
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method != http.MethodPost && r.Method != http.MethodPut:
-			w.Header().Set("Allow", "POST, PUT")
-			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
-		case o.Reload == nil:
-			http.Error(w, "Reload is not available in this mode.", http.StatusBadRequest)
-		default:
+	if o.Reload != nil {
+		// Only a POST from no browser page of another site: a page could
+		// otherwise make its visitors' browsers reload the exporter.
+		mux.Handle("/-/reload", http.NewCrossOriginProtection().Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost && r.Method != http.MethodPut {
+				w.Header().Set("Allow", "POST, PUT")
+				http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+				return
+			}
 			if err := o.Reload(); err != nil {
 				http.Error(w, "Reload failed; the previous configuration keeps running: "+shortError(err.Error()), http.StatusInternalServerError)
 				return
 			}
 			w.Write([]byte("Reloaded.\n"))
-		}
-	})
+		})))
+	} else {
+		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "404 page not found: /-/reload is served with --web.enable-lifecycle only (SIGHUP reloads without it).", http.StatusNotFound)
+		})
+	}
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { // other paths: 404 without building the page
 		var extra bytes.Buffer
 		if err := statusTemplate.Execute(&extra, o.Status()); err != nil {
@@ -156,13 +166,32 @@ func New(o Options) (http.Handler, error) {
 	})
 	// The metrics path is matched exactly, not as a mux pattern: no path
 	// can then clash with another endpoint's or read as a wildcard.
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return refuseBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == o.TelemetryPath {
 			metrics.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
-	}), nil
+	})), nil
+}
+
+// refuseBodies answers a request with a body at once, and closes its
+// connection without reading the body: no endpoint reads one, and Go's
+// server would otherwise read up to 256 KiB of it before answering, or
+// after, to reuse the connection: a body trickled in a byte at a time would
+// hold the connection, a health probe's answer with it, until ReadTimeout.
+func refuseBodies(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 { // -1: chunked
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Connection", "close")
+		http.Error(w, "No endpoint of this exporter takes a request body.", http.StatusRequestEntityTooLarge)
+		// A read deadline in the past ends any read of the body the server
+		// would still try, so the connection closes now.
+		http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	})
 }
 
 var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
@@ -192,30 +221,33 @@ func metricsHandler(o Options) http.Handler {
 	})
 	formats := expfmt.DefaultAcceptedFormats()                         // as client_golang's handler without OpenMetrics
 	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }} // the other metrics' text, or a whole response
-	inFlight := make(chan struct{}, maxScrapesInFlight)
+	textSlots, otherSlots := make(chan struct{}, maxScrapesInFlight), make(chan struct{}, maxOthersInFlight)
 	var unwritten atomic.Int64
 	gz := newGzipCache(o.Pieces, o.Changes)
 	if o.Context != nil && o.Changes != nil {
 		go gz.keepPrimed(o.Context)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case inFlight <- struct{}{}:
-		default:
-			http.Error(w, "Too many concurrent scrapes ("+strconv.Itoa(maxScrapesInFlight)+"); try again later.", http.StatusServiceUnavailable)
-			return
-		}
-		release := sync.OnceFunc(func() { <-inFlight })
-		defer release() // should anything below panic
-		buf := buffers.Get().(*bytes.Buffer)
-		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
 		format := expfmt.NegotiateAccept(r.Header, formats...)
 		encoding := r.Header.Get("Accept-Encoding")
 		zstd, zstdNamed := accepts(encoding, "zstd") // named: client_golang's handler chooses the coding
+		isText := format.FormatType() == expfmt.TypeTextPlain && !r.URL.Query().Has("name[]") && !(zstd && zstdNamed)
+		slots := otherSlots
+		if isText {
+			slots = textSlots
+		}
+		if !acquire(r.Context(), slots) {
+			http.Error(w, "Too many concurrent scrapes ("+strconv.Itoa(cap(slots))+" of this kind); try again later.", http.StatusServiceUnavailable)
+			return
+		}
+		release := sync.OnceFunc(func() { <-slots })
+		defer release() // should anything below panic
+		buf := buffers.Get().(*bytes.Buffer)
+		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
 		var body io.WriterTo
 		var size int64
 		code := http.StatusOK
-		if format.FormatType() != expfmt.TypeTextPlain || r.URL.Query().Has("name[]") || zstd && zstdNamed {
+		if !isText {
 			rec := &recorder{header: http.Header{}, body: buf}
 			other.ServeHTTP(rec, r)
 			release()
@@ -263,6 +295,25 @@ func metricsHandler(o Options) http.Handler {
 			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
 		}
 	})
+}
+
+// acquire takes a slot, waiting up to slotWait for one; false if none
+// came free or the client went away.
+func acquire(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // gzipCache compresses text scrapes. It keeps the last body while nothing in

@@ -100,8 +100,8 @@ func TestHealthReadyReload(t *testing.T) {
 	if code, _ := do(t, "GET", notReady.URL+"/-/healthy"); code != 200 {
 		t.Errorf("healthy: %d", code)
 	}
-	if code, _ := do(t, "POST", notReady.URL+"/-/reload"); code != 400 {
-		t.Errorf("reload without a reloader: %d", code)
+	if code, body := do(t, "POST", notReady.URL+"/-/reload"); code != 404 || !strings.Contains(body, "--web.enable-lifecycle") {
+		t.Errorf("reload without a reloader (--web.enable-lifecycle off): %d %q, want 404 naming the flag", code, body)
 	}
 
 	calls := 0
@@ -123,6 +123,17 @@ func TestHealthReadyReload(t *testing.T) {
 	}
 	if code, body := do(t, "POST", srv.URL+"/-/reload"); code != 500 || !strings.Contains(body, "client_id: required") {
 		t.Errorf("failed reload: %d %s", code, body)
+	}
+	// A page of another site cannot make a browser reload the exporter.
+	req, _ := http.NewRequest("POST", srv.URL+"/-/reload", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site reload: %v %v, want 403", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	if calls != 2 {
+		t.Errorf("%d reloads, want 2 (the cross-site one refused)", calls)
 	}
 	if code, body := do(t, "GET", srv.URL+"/metrics"); code != 200 || !strings.Contains(body, "promhttp_metric_handler_requests_total") {
 		t.Errorf("metrics: %d", code)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,4 +221,107 @@ func TestUnwrittenResponsesAreBounded(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A request with a body, even one that never arrives, is answered at once
+// and its connection closed: it cannot hold the connection, or a health
+// probe's answer, until the server's ReadTimeout.
+func TestBodiesAreRefusedAtOnce(t *testing.T) {
+	srv := httptest.NewUnstartedServer(must(New(Options{TelemetryPath: "/metrics", Gatherer: prometheus.NewRegistry(), Registerer: prometheus.NewRegistry(),
+		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: prometheus.NewRegistry(),
+		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Reload: func() error { return nil },
+		Logger: slog.New(slog.DiscardHandler)})))
+	srv.Config.ReadTimeout = time.Minute
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, req := range []string{
+		"GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nA",
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+		"POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n",
+	} {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		io.WriteString(c, req)
+		out, err := io.ReadAll(c) // to the end: the server closes the connection
+		took := time.Since(start)
+		if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 413 ") || !strings.Contains(string(out), "Connection: close") {
+			t.Errorf("%q: %v after %v:\n%s", strings.SplitN(req, "\r\n", 2)[0], err, took, out)
+		}
+		if took > 2*time.Second {
+			t.Errorf("%q: answered and closed after %v", strings.SplitN(req, "\r\n", 2)[0], took)
+		}
+	}
+	// Without a body, the same connection serves on.
+	if code, _ := do(t, "GET", srv.URL+"/-/healthy"); code != 200 {
+		t.Errorf("healthy: %d", code)
+	}
+}
+
+// Filtered and protobuf requests, which gather every metric, have slots of
+// their own: with all of them taken, text scrapes still answer 200, and a
+// further filtered request waits, then gets 503.
+func TestOtherRequestsDoNotTakeTextSlots(t *testing.T) {
+	gathering, unblock := make(chan struct{}, 100), make(chan struct{})
+	slow := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		gathering <- struct{}{}
+		<-unblock
+		return nil, nil
+	})
+	srv := httptest.NewServer(must(New(Options{TelemetryPath: "/metrics", Gatherer: prometheus.NewRegistry(), Registerer: prometheus.NewRegistry(),
+		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: slow,
+		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})))
+	t.Cleanup(srv.Close)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(unblock)
+	// More of them than there are text slots: when they shared slots, these
+	// alone took them all.
+	const others = maxScrapesInFlight + 2
+	codes := make(chan int, others)
+	for i := range others {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", srv.URL+"/metrics?name[]=x", nil)
+			if i%2 == 1 {
+				req, _ = http.NewRequest("GET", srv.URL+"/metrics", nil)
+				req.Header.Set("Accept", protobufAccept)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	for range maxOthersInFlight {
+		<-gathering // every slot of the others taken
+	}
+	for range 3 * maxScrapesInFlight {
+		if code, _ := do(t, "GET", srv.URL+"/metrics"); code != 200 {
+			t.Fatalf("text scrape with the other slots taken: %d", code)
+		}
+	}
+	for range others - maxOthersInFlight {
+		select {
+		case code := <-codes:
+			if code != http.StatusServiceUnavailable {
+				t.Errorf("a filtered request beyond the slots: %d, want 503", code)
+			}
+		case <-time.After(slotWait + 5*time.Second):
+			t.Fatal("a filtered request beyond the slots did not give up waiting")
+		}
+	}
+}
+
+func must(h http.Handler, err error) http.Handler {
+	if err != nil {
+		panic(err)
+	}
+	return h
 }

@@ -1,9 +1,11 @@
 // Command httpattack attacks a running exporter without credentials, with
-// slow readers of /metrics and many idle connections, and meanwhile scrapes
-// it as Prometheus would, printing each scrape's latency. It exits 1 if any
-// scrape fails.
+// slow readers of /metrics, many idle connections, requests whose bodies
+// trickle in and floods of filtered and protobuf requests, and meanwhile
+// scrapes it as Prometheus would, printing each scrape's latency. It exits 1
+// if any scrape fails.
 //
 //	go run ./bench/httpattack -target http://127.0.0.1:9871/metrics -slow 12 -idle 20000
+//	go run ./bench/httpattack -source 127.0.0.2 -slow 0 -idle 0 -slow-body 514 -flood 16
 //
 // This process needs a file descriptor per connection: raise `ulimit -n`
 // above -idle first.
@@ -30,6 +32,8 @@ func main() {
 	pipeline := flag.Int("pipeline", 100, "scrapes each slow reader asks for at once")
 	idle := flag.Int("idle", 2000, "idle connections: half send one request to /-/healthy and then nothing, half never send a byte")
 	redial := flag.Duration("redial", 0, "reopen an idle connection this long after the exporter closes it (0: never)")
+	slowBody := flag.Int("slow-body", 0, "connections sending GET /-/healthy with a body of 100,000 bytes announced, a byte of it every 5 s")
+	flood := flag.Int("flood", 0, "workers requesting /metrics with a name[] filter (half) or as protobuf (half) as fast as they are answered")
 	duration := flag.Duration("duration", 30*time.Second, "how long to scrape under attack")
 	every := flag.Duration("every", time.Second, "time between scrapes")
 	timeout := flag.Duration("timeout", 5*time.Second, "a scrape slower than this fails")
@@ -52,6 +56,17 @@ func main() {
 	start := time.Now()
 	slowCs := t.Slow(ctx, *slow, *pipeline, time.Second)
 	idleCs := t.Idle(ctx, *idle, 64, "/-/healthy", *redial)
+	bodyCs := t.SlowBody(ctx, *slowBody, 64, "/-/healthy", 5*time.Second)
+	// The floods, each a Target of its own URL, from the same source.
+	filtered, _ := httpattack.NewTarget(*target, *insecure) // parsed above
+	filtered.Source = t.Source
+	query := filtered.URL.Query()
+	query.Set("name[]", "entra_authmethods_report_up")
+	filtered.URL.RawQuery = query.Encode()
+	protobuf, _ := httpattack.NewTarget(*target, *insecure)
+	protobuf.Source = t.Source
+	floodA := filtered.Flood(ctx, *flood/2, nil)
+	floodB := protobuf.Flood(ctx, *flood-*flood/2, http.Header{"Accept": {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"}})
 	fmt.Printf("attack attached in %v: %d of %d slow readers, %d of %d idle connections open (%d could not connect)\n",
 		time.Since(start).Round(time.Millisecond), slowCs.Open.Load(), *slow, idleCs.Open.Load(), *idle, idleCs.Failed.Load())
 
@@ -63,8 +78,9 @@ func main() {
 		began := time.Now()
 		status, n, err := scrape(client, *target)
 		d := time.Since(began)
-		state := fmt.Sprintf("slow readers %d open (%d dropped), idle %d open (%d dropped)",
-			slowCs.Open.Load(), slowCs.Dropped.Load(), idleCs.Open.Load(), idleCs.Dropped.Load())
+		state := fmt.Sprintf("slow readers %d open (%d dropped), idle %d open (%d dropped), slow bodies %d open (%d dropped), flood %d answered",
+			slowCs.Open.Load(), slowCs.Dropped.Load(), idleCs.Open.Load(), idleCs.Dropped.Load(), bodyCs.Open.Load(), bodyCs.Dropped.Load(),
+			floodA.Answered.Load()+floodB.Answered.Load())
 		if err != nil || status != http.StatusOK {
 			failed++
 			fmt.Printf("scrape FAILED after %v: status %d, %v; %s\n", d.Round(time.Millisecond), status, err, state)
@@ -76,6 +92,8 @@ func main() {
 	}
 	cancel()
 	t.Wait()
+	filtered.Wait()
+	protobuf.Wait()
 
 	slices.Sort(took)
 	q := func(f float64) time.Duration {

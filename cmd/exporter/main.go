@@ -44,6 +44,9 @@ func run(args []string) int {
 	configFile := app.Flag("config.file", "Path to the YAML configuration file. Without it, one tenant named default is read from the AZURE_* environment variables.").String()
 	configCheck := app.Flag("config.check", "Validate the configuration and exit 0 if it is valid, 1 with the problems if not.").Bool()
 	autoReload := app.Flag("config.auto-reload-interval", "Check the configuration file this often and reload it, as SIGHUP does, when its content changes (0: never).").Default("0s").Duration()
+	allowCustomEndpoints := app.Flag("config.allow-custom-endpoints", "Allow authority_host and graph_endpoint to name hosts other than a national cloud's. "+
+		"Without it, whoever can edit the configuration cannot send the credential to a host of their choosing.").Bool()
+	enableLifecycle := app.Flag("web.enable-lifecycle", "Serve POST /-/reload, which reloads the configuration as SIGHUP does. Unauthenticated unless --web.config.file sets up authentication.").Bool()
 	telemetryPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxConnections := app.Flag("web.max-connections", "Most HTTP connections open at once, over all listen addresses. "+
 		"At the cap a new connection closes the oldest one not serving a request (idle, or yet to send one), "+
@@ -111,10 +114,22 @@ func run(args []string) int {
 	}
 
 	loadAll := func() (*config.Config, error) {
+		source := "environment"
+		var cfg *config.Config
+		var err error
 		if *configFile != "" {
-			return config.Load(*configFile)
+			source = *configFile
+			cfg, err = config.Load(*configFile)
+		} else {
+			cfg, err = config.FromEnv(os.Getenv)
 		}
-		return config.FromEnv(os.Getenv)
+		if err == nil && !*allowCustomEndpoints {
+			err = config.CheckEndpoints(cfg, source)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return cfg, nil
 	}
 	if *configCheck {
 		cfg, err := loadAll()
@@ -195,20 +210,26 @@ func run(args []string) int {
 	reloader := newReloader(load, exporter.Apply, logger, reg)
 	go reloader.watch(ctx, hup, *configFile, *autoReload)
 
-	handler, err := endpoints.New(endpoints.Options{
+	opts := endpoints.Options{
 		Name: name, Description: "Microsoft Entra ID authentication methods reports, polled from Microsoft Graph",
 		Version: version.Info(), TelemetryPath: *telemetryPath,
-		Gatherer: reg, Registerer: reg, Pieces: exporter.Pieces, PiecesGatherer: exporterReg, Status: exporter.Status, Ready: exporter.Ready, Reload: reloader.reload, Logger: slogger,
+		Gatherer: reg, Registerer: reg, Pieces: exporter.Pieces, PiecesGatherer: exporterReg, Status: exporter.Status, Ready: exporter.Ready, Logger: slogger,
 		Context: ctx, Changes: exporter.Changes,
-	})
+	}
+	if *enableLifecycle {
+		opts.Reload = reloader.reload
+	}
+	handler, err := endpoints.New(opts)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot serve", "err", err)
 		return 1
 	}
 	server := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second, // Prometheus sends its request at once: a slower client is no scraper
-		ReadTimeout:       30 * time.Second, // no endpoint reads a body: this bounds one that trickles in
+		Handler: handler,
+		// Prometheus sends its request at once: a slower client is no
+		// scraper. No endpoint takes a body (one is refused unread).
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       5 * time.Second,
 		// Handler and write together. A scrape is built in milliseconds and
 		// even 100 tenants' 6 MB of text cross a slow link in seconds: far
 		// above any sensible scrape_timeout, this bounds a client that stops
@@ -220,7 +241,9 @@ func run(args []string) int {
 		MaxHeaderBytes: 32 << 10, // Prometheus sends well under 1 KiB; room for a browser's cookies
 	}
 	if *maxConnections > 0 {
-		server.ConnState = connlimit.New(*maxConnections, slogger).ConnState
+		lim := connlimit.New(*maxConnections, slogger)
+		server.ConnContext, server.ConnState, server.Handler = lim.ConnContext, lim.ConnState, lim.Handler(handler)
+		reg.MustRegister(lim.Collector("entra_authmethods_exporter"))
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, slogger) }()

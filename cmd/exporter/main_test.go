@@ -162,8 +162,9 @@ func promtoolCheck(t *testing.T, scrape string) {
 
 var (
 	// What the wall clock sets: when polls ran and took, and when the
-	// configuration loaded. What Graph's data says is fixed by --fixed-time.
-	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|config_last_reload_success_timestamp_seconds)(\{[^}]*\})?) .*$`)
+	// configuration loaded; and the connections the test itself opened
+	// while it waited. What Graph's data says is fixed by --fixed-time.
+	timeDependent = regexp.MustCompile(`^(entra_authmethods_(report_duration_seconds|report_last_success_timestamp_seconds|config_last_reload_success_timestamp_seconds|exporter_http_connections_(admitted_total|open))(\{[^}]*\})?) .*$`)
 	buildInfo     = regexp.MustCompile(`^(entra_authmethods_exporter_build_info)\{.*\} 1$`)
 	notOK         = regexp.MustCompile(`^entra_authmethods_graph_requests_total\{code="[^2]`)
 )
@@ -201,7 +202,7 @@ var demoDays = []struct{ at, tz string }{
 // whole scrape with testdata/demo.prom, then checks the other endpoints.
 func TestDemoEndToEnd(t *testing.T) {
 	day := demoDays[0]
-	e := start(t, []string{"TZ=" + day.tz}, "--demo", "--fixed-time="+day.at)
+	e := start(t, []string{"TZ=" + day.tz}, "--demo", "--fixed-time="+day.at, "--web.enable-lifecycle")
 	code, scrape := e.get(t, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
@@ -374,7 +375,7 @@ tenants:
 	cfgFile := filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 
-	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--log.level=debug", "--fixed-time="+now.Format(time.RFC3339))
+	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--config.allow-custom-endpoints", "--log.level=debug", "--fixed-time="+now.Format(time.RFC3339))
 	_, scrape := e.get(t, "/metrics")
 	series := parseScrape(t, scrape)
 
@@ -532,29 +533,49 @@ func TestConfigCheckAndVersion(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `line 1: unknown key "poll_intervall"`) {
 		t.Errorf("bad file: %v %s", err, out)
 	}
+	// A login host of no national cloud: refused unless allowed.
+	foreign := filepath.Join(dir, "foreign.yaml")
+	os.WriteFile(foreign, []byte("tenants:\n  - name: a\n    tenant_id: 00000000-0000-0000-0000-000000000001\n    client_id: 00000000-0000-0000-0000-000000000002\n"+
+		"    client_secret: x\n    authority_host: https://attacker.example/\n"), 0o600)
+	out, err = exec.Command(bin, "--config.file="+foreign, "--config.check").CombinedOutput()
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `tenants[0] (a): authority_host: "attacker.example" is not a national cloud's login host`) ||
+		!strings.Contains(string(out), "--config.allow-custom-endpoints") {
+		t.Errorf("foreign login host: %v %s", err, out)
+	}
+	if out, err := exec.Command(bin, "--config.file="+foreign, "--config.check", "--config.allow-custom-endpoints").CombinedOutput(); err != nil {
+		t.Errorf("foreign login host with --config.allow-custom-endpoints: %v %s", err, out)
+	}
 	out, err = exec.Command(bin, "--version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "entra-authmethods-exporter, version") {
 		t.Errorf("--version: %v %s", err, out)
 	}
 }
 
-func TestBadReloadKeepsRunning(t *testing.T) {
+// oneFakeTenant serves one tenant from a fake Graph until the test ends and
+// returns a configuration that polls it (its user_registration_details),
+// written to dir/config.yaml, and the environment that trusts the fake.
+func oneFakeTenant(t *testing.T, dir string) (cfg, cfgFile string, env []string) {
+	t.Helper()
 	srv, err := fakegraph.NewServer(fakegraph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	srv.AddTenant(&fakegraph.Tenant{TenantID: "aaaaaaaa-0000-4000-8000-000000000001", ClientID: "cccccccc-0000-4000-8000-000000000003",
 		ClientSecret: "reload-secret-value", Data: fakegraph.Synthetic(3, 50, time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC))})
-	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	os.WriteFile(caFile, srv.CACertPEM(), 0o600)
-	cfg := fmt.Sprintf("tenants:\n  - name: one\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n    client_id: cccccccc-0000-4000-8000-000000000003\n"+
+	cfg = fmt.Sprintf("tenants:\n  - name: one\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n    client_id: cccccccc-0000-4000-8000-000000000003\n"+
 		"    client_secret: reload-secret-value\n    authority_host: %s\n    graph_endpoint: %s\n    reports: [user_registration_details]\n",
 		srv.AuthorityHost(), srv.GraphEndpoint())
-	cfgFile := filepath.Join(dir, "config.yaml")
+	cfgFile = filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
-	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile)
+	return cfg, cfgFile, []string{"SSL_CERT_FILE=" + caFile}
+}
+
+func TestBadReloadKeepsRunning(t *testing.T) {
+	cfg, cfgFile, env := oneFakeTenant(t, t.TempDir())
+	e := start(t, env, "--config.file="+cfgFile, "--config.allow-custom-endpoints", "--web.enable-lifecycle")
 
 	os.WriteFile(cfgFile, []byte(cfg+"    bogus: 1\n"), 0o600)
 	e.cmd.Process.Signal(syscall.SIGHUP)
@@ -578,6 +599,13 @@ func TestBadReloadKeepsRunning(t *testing.T) {
 	if _, scrape := e.get(t, "/metrics"); !strings.Contains(scrape, "\nentra_authmethods_config_last_reload_successful 0\n") {
 		t.Errorf("config_last_reload_successful is not 0 after a failed reload")
 	}
+	// The same failure again is not logged again at error level.
+	if resp, err := http.Post("http://"+e.addr+"/-/reload", "", nil); err == nil {
+		resp.Body.Close()
+	}
+	if n := strings.Count(e.log.String(), "level=error msg=\"reload failed"); n != 1 {
+		t.Errorf("the same failed reload logged %d times at error level, want 1:\n%s", n, e.log.String())
+	}
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 	resp, err = http.Post("http://"+e.addr+"/-/reload", "", nil)
 	if err != nil || resp.StatusCode != 200 {
@@ -587,6 +615,18 @@ func TestBadReloadKeepsRunning(t *testing.T) {
 	if !strings.Contains(scrape, "\nentra_authmethods_config_last_reload_successful 1\n") ||
 		!strings.Contains(scrape, "entra_authmethods_config_last_reload_success_timestamp_seconds ") {
 		t.Errorf("reload metrics after a good reload:\n%s", scrape)
+	}
+	// The file unchanged: a reload applies nothing and logs nothing.
+	applied := strings.Count(e.log.String(), "configuration applied")
+	for range 5 {
+		if resp, err := http.Post("http://"+e.addr+"/-/reload", "", nil); err != nil || resp.StatusCode != 200 {
+			t.Errorf("POST /-/reload, unchanged: %v %v", err, resp)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	if n := strings.Count(e.log.String(), "configuration applied"); n != applied {
+		t.Errorf("5 reloads of an unchanged file applied it %d times", n-applied)
 	}
 	e.stop(t)
 	if strings.Contains(e.log.String(), "reload-secret-value") {
@@ -701,7 +741,7 @@ func TestSIGTERMCancelsRequestsInFlight(t *testing.T) {
 	os.WriteFile(cfgFile, []byte(fmt.Sprintf("request_timeout: 10m\ntenants:\n  - name: one\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n"+
 		"    client_id: cccccccc-0000-4000-8000-000000000003\n    client_secret: slow-secret-value\n    authority_host: %s\n    graph_endpoint: %s\n",
 		srv.AuthorityHost(), srv.GraphEndpoint())), 0o600)
-	e := launch(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile)
+	e := launch(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--config.allow-custom-endpoints")
 	select {
 	case <-inFlight:
 	case <-time.After(30 * time.Second):
@@ -796,6 +836,14 @@ func TestListensOnEveryAddress(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: %s", addr, resp.Status)
 		}
+	} // Without --web.enable-lifecycle there is no /-/reload.
+	resp, err := http.Post("http://"+e.addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /-/reload without --web.enable-lifecycle: %s, want 404", resp.Status)
 	}
 }
 

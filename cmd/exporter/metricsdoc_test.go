@@ -11,6 +11,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/connlimit"
 )
 
 const metricsDoc = "../../docs/metrics.md"
@@ -36,6 +37,7 @@ func TestMetricsReference(t *testing.T) {
 	}
 	reg := processRegistry(0, 1)
 	newReloader(nil, nil, log.NewNopLogger(), reg)
+	reg.MustRegister(connlimit.New(1, nil).Collector("entra_authmethods_exporter"))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

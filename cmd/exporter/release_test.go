@@ -61,7 +61,7 @@ func TestConfigAutoReload(t *testing.T) {
 	if err := os.Symlink(filepath.Join("..data", "config.yaml"), cfgFile); err != nil {
 		t.Fatal(err)
 	}
-	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--config.auto-reload-interval=1s")
+	e := start(t, []string{"SSL_CERT_FILE=" + caFile}, "--config.file="+cfgFile, "--config.allow-custom-endpoints", "--config.auto-reload-interval=1s")
 	scrapeHas := func(want string) func() bool {
 		return func() bool { _, s := e.get(t, "/metrics"); return strings.Contains(s, want) }
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/safefile"
 )
 
 // reloader applies a freshly loaded configuration, on SIGHUP, POST
@@ -22,7 +24,9 @@ type reloader struct {
 	apply  func(*config.Config) error
 	logger log.Logger
 
-	mu          sync.Mutex // one reload at a time
+	mu          sync.Mutex     // one reload at a time
+	applied     *config.Config // what runs
+	lastErr     string         // why the last reload failed; "" if it did not
 	successful  prometheus.Gauge
 	successTime prometheus.Gauge
 }
@@ -50,25 +54,43 @@ func newReloader(load func() (*config.Config, error), apply func(*config.Config)
 func (r *reloader) applyFirst(cfg *config.Config) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.apply(cfg)
+	if err := r.apply(cfg); err != nil {
+		return err
+	}
+	r.applied = cfg
+	return nil
 }
 
 // reload loads and applies the configuration; on any error the running one
-// stays, and the error is logged and returned.
+// stays, and the error is logged and returned. A configuration equal to the
+// running one is not applied again, and an error is logged once while it
+// stays the same: reloads asked for in a loop cost little and fill no log.
 func (r *reloader) reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next, err := r.load()
-	if err == nil {
+	unchanged := err == nil && reflect.DeepEqual(next, r.applied)
+	if err == nil && !unchanged {
 		err = r.apply(next)
 	}
 	if err != nil {
 		r.successful.Set(0)
-		level.Error(r.logger).Log("msg", "reload failed; the previous configuration keeps running", "err", err)
+		logAt := level.Error
+		if err.Error() == r.lastErr {
+			logAt = level.Debug
+		}
+		r.lastErr = err.Error()
+		logAt(r.logger).Log("msg", "reload failed; the previous configuration keeps running", "err", err)
 		return err
 	}
+	r.lastErr = ""
 	r.successful.Set(1)
 	r.successTime.SetToCurrentTime()
+	if unchanged {
+		level.Debug(r.logger).Log("msg", "configuration unchanged; nothing to apply")
+		return nil
+	}
+	r.applied = next
 	level.Info(r.logger).Log("msg", "configuration reloaded")
 	return nil
 }
@@ -83,7 +105,7 @@ func (r *reloader) watch(ctx context.Context, hup <-chan os.Signal, path string,
 	var tick <-chan time.Time // nil, never ready, without an interval
 	var last []byte
 	if interval > 0 && path != "" {
-		last, _ = os.ReadFile(path) // what start-up loaded
+		last, _ = safefile.Read(path, config.MaxFileBytes) // what start-up loaded
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		tick = t.C
@@ -95,7 +117,7 @@ func (r *reloader) watch(ctx context.Context, hup <-chan os.Signal, path string,
 		case <-hup:
 			r.reload() // logs its own outcome
 		case <-tick:
-			content, err := os.ReadFile(path)
+			content, err := safefile.Read(path, config.MaxFileBytes) // a FIFO there must not hang the watch
 			if err != nil || bytes.Equal(content, last) {
 				continue // unreadable for a moment (mid-swap): the next tick sees it
 			}

@@ -73,14 +73,14 @@ func TestThreeShardsExposeWhatOneProcessDoes(t *testing.T) {
 		return tk, n
 	}
 
-	one := start(t, env, "--config.file="+cfgFile, "--fixed-time="+now.Format(time.RFC3339))
+	one := start(t, env, "--config.file="+cfgFile, "--config.allow-custom-endpoints", "--fixed-time="+now.Format(time.RFC3339))
 	_, whole := one.get(t, "/metrics")
 	one.stop(t)
 	_, wholeRequests := counts()
 
 	var shards []*exporter
 	for s := range 3 {
-		shards = append(shards, launch(t, env, "--config.file="+cfgFile, "--fixed-time="+now.Format(time.RFC3339), fmt.Sprintf("--shard=%d", s), "--total-shards=3"))
+		shards = append(shards, launch(t, env, "--config.file="+cfgFile, "--config.allow-custom-endpoints", "--fixed-time="+now.Format(time.RFC3339), fmt.Sprintf("--shard=%d", s), "--total-shards=3"))
 	}
 	var union []string
 	owner := map[string]int{}

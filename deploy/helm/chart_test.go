@@ -194,6 +194,10 @@ type probe struct {
 		Path string `yaml:"path"`
 		Port any    `yaml:"port"`
 	} `yaml:"httpGet"`
+	TCPSocket *struct {
+		Port any `yaml:"port"`
+	} `yaml:"tcpSocket"`
+	PeriodSeconds int `yaml:"periodSeconds"`
 }
 
 type container struct {
@@ -996,6 +1000,32 @@ func valuesFile(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// The probes for basic auth that values.yaml documents, taken from its
+// comment: they replace the httpGet probes, which would get 401.
+func TestChartProbesForBasicAuth(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var override []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "#   "); ok && strings.Contains(v, "Probe: {httpGet: null, tcpSocket") {
+			override = append(override, v)
+		}
+	}
+	if len(override) != 2 {
+		t.Fatalf("values.yaml documents %d probe overrides for basic auth, want 2: %q", len(override), override)
+	}
+	r := render(t, chartDir, "myrel", "-f", valuesFile(t, strings.Join(override, "\n")))
+	_, c := exporter(t, r)
+	for name, p := range map[string]probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+		if p.HTTPGet != nil || p.TCPSocket == nil || p.TCPSocket.Port != "http" || p.PeriodSeconds == 0 {
+			t.Errorf("%s probe with the documented override: %+v, want tcpSocket on port http only, keeping its period", name, p)
+		}
+	}
 }
 
 func TestChartExistingConfigSecret(t *testing.T) {

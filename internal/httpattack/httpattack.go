@@ -9,7 +9,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"io"
+	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -44,7 +47,9 @@ func NewTarget(rawURL string, insecure bool) (*Target, error) {
 type Counters struct {
 	Open    atomic.Int64 // connected now
 	Dropped atomic.Int64 // closed by the server
-	Failed  atomic.Int64 // could not connect
+	Failed  atomic.Int64 // could not connect, or (Flood) no answer
+
+	Answered atomic.Int64 // Flood: requests answered
 }
 
 func (t *Target) address() string {
@@ -208,6 +213,106 @@ func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial t
 		})
 	}
 	tried.Wait()
+	return cs
+}
+
+// SlowBody keeps n connections, workers at a time, each sending a GET of
+// path that announces a body of 100,000 bytes and then sends one byte of it
+// per every: a request that, read to the end before it is answered, would
+// hold its connection for days. A connection the server closes is opened
+// again after 100 ms. SlowBody returns once every connection has been tried.
+func (t *Target) SlowBody(ctx context.Context, n, workers int, path string, every time.Duration) *Counters {
+	cs := &Counters{}
+	req := []byte(strings.Replace(t.request(path), "\r\n\r\n", "\r\nContent-Length: 100000\r\n\r\n", 1))
+	sem := make(chan struct{}, workers)
+	var tried sync.WaitGroup
+	for range n {
+		sem <- struct{}{}
+		tried.Add(1)
+		t.wg.Go(func() {
+			tryDone := sync.OnceFunc(func() { <-sem; tried.Done() })
+			defer tryDone()
+			for ctx.Err() == nil {
+				t.trickle(ctx, req, every, cs, tryDone)
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		})
+	}
+	tried.Wait()
+	return cs
+}
+
+// trickle is one SlowBody connection: the request's head, then a byte of
+// its body per every, until the server closes it or ctx ends.
+func (t *Target) trickle(ctx context.Context, req []byte, every time.Duration, cs *Counters, tried func()) {
+	c, err := t.dial(ctx, 0)
+	if err != nil {
+		cs.Failed.Add(1)
+		tried()
+		return
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	cs.Open.Add(1)
+	defer cs.Open.Add(-1)
+	tried()
+	closed := make(chan struct{})
+	go func() { // whatever the server answers, until it closes
+		io.Copy(io.Discard, c)
+		close(closed)
+	}()
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	for _, err := c.Write(req); err == nil; _, err = c.Write([]byte("x")) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-closed:
+			cs.Dropped.Add(1)
+			return
+		case <-time.After(every):
+		}
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	}
+	if ctx.Err() == nil {
+		cs.Dropped.Add(1)
+	}
+}
+
+// Flood has workers request the URL with header (such as a protobuf Accept,
+// or with a name[] filter in the URL) one after another, as fast as they
+// are answered, until ctx ends: requests that each gather every metric.
+func (t *Target) Flood(ctx context.Context, workers int, header http.Header) *Counters {
+	cs := &Counters{}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		if t.Source != nil {
+			d.LocalAddr = &net.TCPAddr{IP: t.Source}
+		}
+		return d.DialContext(ctx, "tcp", t.address())
+	}}}
+	for range workers {
+		t.wg.Go(func() {
+			defer client.CloseIdleConnections()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.URL.String(), nil)
+				maps.Copy(req.Header, header)
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						cs.Failed.Add(1)
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				cs.Answered.Add(1)
+			}
+		})
+	}
 	return cs
 }
 
