@@ -24,6 +24,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 // Options configures an Exporter.
@@ -290,29 +291,13 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 // is made: while it stays the same, so does their content.
 func (e *Exporter) Changes() uint64 { return e.changes.Load() }
 
-// ReportStatus is one report's state, for the landing page.
-type ReportStatus struct {
-	Report      string
-	Polled      bool // a poll has finished
-	Up          bool
-	LastSuccess time.Time
-	Records     int
-	LastError   string
-}
-
-// TenantStatus is one tenant's state, for the landing page.
-type TenantStatus struct {
-	Tenant  string
-	Reports []ReportStatus
-}
-
 // Status returns every tenant's report status.
-func (e *Exporter) Status() []TenantStatus {
-	var out []TenantStatus
+func (e *Exporter) Status() []status.Tenant {
+	var out []status.Tenant
 	for _, p := range *e.pollers.Load() {
-		ts := TenantStatus{Tenant: p.settings.tenant.Name}
+		ts := status.Tenant{Tenant: p.settings.tenant.Name}
 		for _, rp := range p.reports {
-			ts.Reports = append(ts.Reports, rp.status.Load().ReportStatus)
+			ts.Reports = append(ts.Reports, rp.status.Load().Report)
 		}
 		out = append(out, ts)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 // settings is everything a tenant's poller is built from; a reload keeps a
@@ -61,10 +62,10 @@ func (s settings) labelCaps(report string) map[string]int {
 // reportStatus is the immutable state of one report of one tenant, swapped
 // whole after each poll; scrapes read it without locks.
 type reportStatus struct {
-	ReportStatus         // what the landing page shows
-	metrics      encoded // the last successful poll's
-	duration     time.Duration
-	errors       map[graphapi.Reason]float64
+	status.Report         // what the landing page shows
+	metrics       encoded // the last successful poll's
+	duration      time.Duration
+	errors        map[graphapi.Reason]float64
 
 	statusMetrics encoded // the above as samples
 }
@@ -136,7 +137,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		info.gauge(pollIntervalDesc, s.interval(name).Seconds(), name)
 		// Every name config accepts is registered (TestEveryReportIsRegistered).
 		rp := &reportPoller{name: name, report: reports[name].new(), labels: newLabelLimit(s.labelCaps(name), s.retention(name))}
-		p.setStatus(rp, &reportStatus{ReportStatus: ReportStatus{Report: name}, errors: map[graphapi.Reason]float64{}})
+		p.setStatus(rp, &reportStatus{Report: status.Report{Report: name}, errors: map[graphapi.Reason]float64{}})
 		p.reports = append(p.reports, rp)
 	}
 	if p.info, err = p.encode(info); err != nil {

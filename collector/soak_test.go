@@ -24,6 +24,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 // TestSoak scrapes /metrics from several goroutines while tenants poll a
@@ -228,13 +229,13 @@ func countDistinct(events []fakegraph.Event) int {
 	return len(seen)
 }
 
-func statusOf(e *Exporter, tenant string) TenantStatus {
+func statusOf(e *Exporter, tenant string) status.Tenant {
 	for _, st := range e.Status() {
 		if st.Tenant == tenant {
 			return st
 		}
 	}
-	return TenantStatus{}
+	return status.Tenant{}
 }
 
 func waitUntil(t *testing.T, d time.Duration, f func() bool) {

@@ -27,9 +27,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 // Options is what the handlers serve.
@@ -40,7 +40,7 @@ type Options struct {
 	Registerer                 prometheus.Registerer       // for the metrics handler's own metrics
 	Pieces                     func() [][]exposition.Piece // the exporter's metrics, encoded ahead of time
 	PiecesGatherer             prometheus.Gatherer         // the same metrics, for formats other than text
-	Status                     func() []collector.TenantStatus
+	Status                     func() []status.Tenant
 	Ready                      func() bool
 	Reload                     func() error // nil: /-/reload is not served (--web.enable-lifecycle is off)
 	Logger                     *slog.Logger

@@ -24,8 +24,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 func serve(t *testing.T, ready bool, reload func() error) *httptest.Server {
@@ -38,8 +38,8 @@ func serveError(t *testing.T, ready bool, reload func() error, lastError string)
 	h, err := New(Options{
 		Name: "entra-authmethods-exporter", TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
 		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: prometheus.NewRegistry(),
-		Status: func() []collector.TenantStatus {
-			return []collector.TenantStatus{{Tenant: "contoso", Reports: []collector.ReportStatus{
+		Status: func() []status.Tenant {
+			return []status.Tenant{{Tenant: "contoso", Reports: []status.Report{
 				{Report: "user_events_summary", Polled: true, Up: false, LastError: lastError},
 				{Report: "user_registration_details", Polled: true, Up: true, LastSuccess: time.Now(), Records: 42},
 			}}}
@@ -178,7 +178,7 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 			return out
 		},
 		PiecesGatherer: snapshots,
-		Status:         func() []collector.TenantStatus { return nil }, Ready: func() bool { return true },
+		Status:         func() []status.Tenant { return nil }, Ready: func() bool { return true },
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -289,7 +289,7 @@ func TestGzipBodyFollowsSnapshots(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h, err := New(Options{TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
 		Pieces: func() [][]exposition.Piece { return [][]exposition.Piece{current} }, PiecesGatherer: prometheus.NewRegistry(),
-		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})
+		Status: func() []status.Tenant { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

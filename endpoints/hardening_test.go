@@ -18,9 +18,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 func TestTelemetryPathValidation(t *testing.T) {
@@ -103,7 +103,7 @@ func bigServer(t *testing.T, maxUnwritten int64) *httptest.Server {
 	}))
 	h, err := New(Options{TelemetryPath: "/metrics", Gatherer: prometheus.NewRegistry(), Registerer: prometheus.NewRegistry(),
 		Pieces: func() [][]exposition.Piece { return [][]exposition.Piece{pieces} }, PiecesGatherer: snapshots,
-		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler), MaxUnwritten: maxUnwritten})
+		Status: func() []status.Tenant { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler), MaxUnwritten: maxUnwritten})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestUnwrittenResponsesAreBounded(t *testing.T) {
 func TestBodiesAreRefusedAtOnce(t *testing.T) {
 	srv := httptest.NewUnstartedServer(must(New(Options{TelemetryPath: "/metrics", Gatherer: prometheus.NewRegistry(), Registerer: prometheus.NewRegistry(),
 		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: prometheus.NewRegistry(),
-		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Reload: func() error { return nil },
+		Status: func() []status.Tenant { return nil }, Ready: func() bool { return true }, Reload: func() error { return nil },
 		Logger: slog.New(slog.DiscardHandler)})))
 	srv.Config.ReadTimeout = time.Minute
 	srv.Start()
@@ -274,7 +274,7 @@ func TestOtherRequestsDoNotTakeTextSlots(t *testing.T) {
 	})
 	srv := httptest.NewServer(must(New(Options{TelemetryPath: "/metrics", Gatherer: prometheus.NewRegistry(), Registerer: prometheus.NewRegistry(),
 		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: slow,
-		Status: func() []collector.TenantStatus { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})))
+		Status: func() []status.Tenant { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})))
 	t.Cleanup(srv.Close)
 	var wg sync.WaitGroup
 	defer wg.Wait()
