@@ -37,6 +37,7 @@ var installHints = map[string]string{
 	"helm":            "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
 	"kustomize":       "go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1",
 	"systemd-analyze": "install Debian's systemd package",
+	"time":            "install Debian's time package (GNU time)",
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
