@@ -44,8 +44,9 @@ type Options struct {
 	newCredential func(config.Tenant, *http.Client) (azcore.TokenCredential, error)
 }
 
-// Exporter runs a poller per tenant and is the prometheus.Collector for all
-// of them. Apply may be called again to reload the configuration.
+// Exporter runs a poller per tenant and is the prometheus.Collector of
+// their snapshots; LiveCounters is the collector of their live counters.
+// Apply may be called again to reload the configuration.
 type Exporter struct {
 	ctx  context.Context // pollers live until it is cancelled
 	opts Options
@@ -53,8 +54,8 @@ type Exporter struct {
 	mu      sync.Mutex                      // serialises Apply and Wait
 	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
 	applied atomic.Bool                     // a configuration has been applied
-	changes atomic.Uint64                   // see Changes
 	encoder exposition.Encoder              // shared by the pollers: one copy of each family header
+	live    *liveCounters                   // the pollers' requests and overruns; see LiveCounters
 
 	// What outlives a poller across reloads, under mu, so that a restarted
 	// tenant is neither paced anew nor fetches another token: the pacing of
@@ -87,7 +88,7 @@ func New(ctx context.Context, opts Options) *Exporter {
 	if opts.newCredential == nil {
 		opts.newCredential = graphapi.NewCredential
 	}
-	e := &Exporter{ctx: ctx, opts: opts}
+	e := &Exporter{ctx: ctx, opts: opts, live: newLiveCounters()}
 	e.pollers.Store(&[]*tenantPoller{})
 	return e
 }
@@ -126,12 +127,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	var next, started []*tenantPoller
 	limiters, creds := map[limitKey]*graphapi.Limiter{}, map[credentialKey]azcore.TokenCredential{}
 	for i, t := range cfg.Tenants {
-		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
-			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
-			// Zero caps (a Config not from config.Load) take the defaults.
-			maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
-			maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll,
-			exclude: exclude}
+		s := tenantSettings(cfg, t, exclude)
 		id, client := strings.ToLower(t.TenantID), strings.ToLower(t.ClientID)
 		tk, ak := limitKey{id, client, t.GraphEndpoint, cfg.GraphRateLimit}, limitKey{clientID: client, limit: cfg.GraphAppRateLimit}
 		ck := credentialKey{id, client, t.Auth, t.AuthorityHost, t.ClientSecret, t.ClientSecretFile, t.ClientCertificateFile}
@@ -144,32 +140,59 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			next = append(next, p)
 			continue
 		}
-		p, err := newTenantPoller(s, e.opts.HTTPClient, deps, &e.encoder, &e.changes, e.opts.Now, e.opts.UserAgent, e.opts.Logger)
+		p, err := newTenantPoller(s, e.opts.HTTPClient, deps, e.live, &e.encoder, e.opts.Now, e.opts.UserAgent, e.opts.Logger)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		next = append(next, p)
 		started = append(started, p)
 	}
-	for _, p := range old {
-		if !slices.Contains(next, p) {
-			p.stop()
-		}
-	}
-	step := stagger(cfg.PollInterval, len(started))
-	for i, p := range started {
-		if prev := old[p.settings.tenant.Name]; prev != nil {
-			p.inherit(prev) // prev has stopped: its state is no longer written
-		}
-		p.start(e.ctx, time.Duration(i)*step)
-	}
+	e.swap(old, next, started, cfg.PollInterval)
+	e.live.exclude.Store(&exclude)
 	e.pollers.Store(&next)
-	e.changes.Add(1)
 	e.applied.Store(true)
 	// What the configuration no longer uses is forgotten.
 	e.limiters, e.credentials = limiters, creds
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
 	return nil
+}
+
+// tenantSettings returns what t's poller is built from under cfg.
+func tenantSettings(cfg *config.Config, t config.Tenant, exclude map[string]bool) settings {
+	return settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
+		rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
+		// Zero caps (a Config not from config.Load) take the defaults.
+		maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
+		maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll,
+		exclude: exclude}
+}
+
+// swap stops the old pollers (by tenant name) that next does not keep, and
+// starts those started, their first rounds staggered over pollInterval. A
+// restarted tenant takes over the state of the poller it replaces when
+// inherit allows, else its live counters start anew; a removed tenant's
+// live counters go.
+func (e *Exporter) swap(old map[string]*tenantPoller, next, started []*tenantPoller, pollInterval time.Duration) {
+	names := map[string]bool{}
+	for _, p := range next {
+		names[p.settings.tenant.Name] = true
+	}
+	for name, p := range old {
+		if !slices.Contains(next, p) {
+			p.stop()
+		}
+		if !names[name] {
+			e.live.remove(name)
+		}
+	}
+	step := stagger(pollInterval, len(started))
+	for i, p := range started {
+		// prev has stopped: its state is no longer written.
+		if prev := old[p.settings.tenant.Name]; prev == nil || !p.inherit(prev) {
+			e.live.reset(p.settings.tenant.Name)
+		}
+		p.start(e.ctx, time.Duration(i)*step)
+	}
 }
 
 // keep returns what in use already has under k, else fresh, and records
@@ -258,14 +281,16 @@ func (e *Exporter) Ready() bool {
 	return e.applied.Load() && !slices.ContainsFunc(*e.pollers.Load(), pending)
 }
 
-// Describe sends every descriptor the exporter may emit.
+// Describe sends every descriptor the exporter may emit, but for its live
+// counters' (LiveCounters).
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs() {
 		ch <- d
 	}
 }
 
-// Collect sends every tenant's metrics from memory, never calling Graph.
+// Collect sends every tenant's metrics from memory, never calling Graph,
+// but for its live counters (LiveCounters).
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
 		for _, part := range p.parts() {
@@ -287,9 +312,12 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 	return out
 }
 
-// Changes counts the changes of what Pieces returns, each counted after it
-// is made: while it stays the same, so does their content.
-func (e *Exporter) Changes() uint64 { return e.changes.Load() }
+// LiveCounters returns the counters that move while tenants poll (Graph's
+// requests by status code, overrunning rounds), which Collect and Pieces
+// leave out: a collector to register next to the Exporter, or to gather
+// with Pieces for the text format. Families excluded by exclude_metrics are
+// left out of it too.
+func (e *Exporter) LiveCounters() prometheus.Collector { return e.live }
 
 // Status returns every tenant's report status.
 func (e *Exporter) Status() []status.Tenant {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
@@ -59,16 +60,7 @@ func waitReady(t *testing.T, e *Exporter) {
 }
 
 func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
-	srv, err := fakegraph.NewServer(fakegraph.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ids := map[string]string{"a": "a0000000-0000-4000-8000-000000000000", "b": "b0000000-0000-4000-8000-000000000000",
-		"c": "c0000000-0000-4000-8000-000000000000"}
-	for _, id := range ids {
-		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
-	}
+	srv, ids := threeFakeTenants(t, "a", "b", "c")
 	configFor := func(pollInterval string, names ...string) *config.Config {
 		var tenants strings.Builder
 		for _, n := range names {
@@ -92,15 +84,15 @@ tenants:
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client()})
-	if e.Ready() || e.Changes() != 0 {
-		t.Errorf("before any configuration is applied: ready %v, changes %d", e.Ready(), e.Changes())
+	if e.Ready() {
+		t.Error("ready before any configuration is applied")
 	}
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, e)
 	first := *e.pollers.Load()
-	// Changes counts what changes the pieces: while it stays, so do they.
+	// Between polls the pieces stay the same.
 	firstPieces := func() (out []*exposition.Piece) {
 		for _, p := range e.Pieces() {
 			if len(p) > 0 {
@@ -109,10 +101,10 @@ tenants:
 		}
 		return out
 	}
-	quiet, pieces := e.Changes(), firstPieces()
+	pieces := firstPieces()
 	time.Sleep(50 * time.Millisecond)
-	if e.Changes() != quiet || !slices.Equal(firstPieces(), pieces) {
-		t.Errorf("between polls: changes %d then %d, pieces the same: %v", quiet, e.Changes(), slices.Equal(firstPieces(), pieces))
+	if !slices.Equal(firstPieces(), pieces) {
+		t.Error("between polls the pieces changed")
 	}
 	if got := value(t, e, "entra_authmethods_users", "tenant", "b", "user_type", "member", "admin", "false"); got != 2 {
 		t.Errorf("tenant b members: %v", got)
@@ -140,7 +132,8 @@ tenants:
 	// A change of a global setting restarts every tenant, but the values and
 	// counters carry over: nothing disappears, nothing is counted twice.
 	eventsBefore := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone")
-	requestsBefore := value(t, e, "entra_authmethods_graph_requests_total", "tenant", "a", "code", "200")
+	live := e.LiveCounters()
+	requestsBefore := value(t, live, "entra_authmethods_graph_requests_total", "tenant", "a", "code", "200")
 	lastSuccess := e.Status()[0].Reports[1].LastSuccess
 	if err := e.Apply(configFor("2h", "a", "c")); err != nil {
 		t.Fatal(err)
@@ -163,22 +156,91 @@ tenants:
 	if got := value(t, e, "entra_authmethods_events_total", "tenant", "a", "feature", "reset", "method", "mobilePhone"); got != eventsBefore {
 		t.Errorf("events_total after the restarted poller's first poll: %v, want %v (counted twice?)", got, eventsBefore)
 	}
-	if got := value(t, e, "entra_authmethods_graph_requests_total", "tenant", "a", "code", "200"); got <= requestsBefore {
+	if got := value(t, live, "entra_authmethods_graph_requests_total", "tenant", "a", "code", "200"); got <= requestsBefore {
 		t.Errorf("graph_requests_total after the restarted poller's first poll: %v, want more than %v", got, requestsBefore)
-	}
-
-	// A reload that only removes a tenant starts no poller: Apply itself
-	// counts the change.
-	changes := e.Changes()
-	if err := e.Apply(configFor("2h", "a")); err != nil {
-		t.Fatal(err)
-	}
-	if e.Changes() == changes {
-		t.Error("a reload that removed a tenant counted no change")
 	}
 
 	cancel()
 	e.Wait()
+}
+
+// TestLiveCountersFollowTenants: a tenant's live counters start with its
+// first poller at 0 overruns, go on across restarts reading the same
+// directory, start anew when it reads another, and go with the tenant; and
+// they are left out while exclude_metrics names their family, still counting.
+func TestLiveCountersFollowTenants(t *testing.T) {
+	srv, ids := threeFakeTenants(t, "A", "B", "C")
+	// tenants are name=directory pairs.
+	configFor := func(exclude string, tenants ...string) *config.Config {
+		var list strings.Builder
+		for _, nd := range tenants {
+			name, dir, _ := strings.Cut(nd, "=")
+			fmt.Fprintf(&list, "  - {name: %s, tenant_id: %s}\n", name, ids[dir])
+		}
+		return parseConfig(t, `poll_interval: 1h
+request_timeout: 10s
+graph_rate_limit: {requests: 50, per: 1s}
+report_poll_intervals: {}
+exclude_metrics: [%s]
+defaults:
+  client_id: %s
+  client_secret: %q
+  cloud: public
+  authority_host: %s
+  graph_endpoint: %s
+  reports: [user_registration_details, user_events_summary]
+tenants:
+%s`, exclude, testClientID, testSecret, srv.AuthorityHost(), srv.GraphEndpoint(), list.String())
+	}
+	const requests, overruns = "entra_authmethods_graph_requests_total", "entra_authmethods_poll_overruns_total"
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client()})
+	defer func() { cancel(); e.Wait() }()
+	live := e.LiveCounters()
+	apply := func(c *config.Config) {
+		t.Helper()
+		if err := e.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, e)
+	}
+	if n := len(matching(live, overruns)); n != 0 {
+		t.Errorf("%d overrun counters before any configuration is applied", n)
+	}
+
+	apply(configFor("", "a=A", "b=B"))
+	round := value(t, live, requests, "tenant", "a", "code", "200") // one round's requests
+	if got := value(t, live, overruns, "tenant", "b"); got != 0 {
+		t.Errorf("tenant b: %s %v, want 0", overruns, got)
+	}
+
+	// b removed, c added; a restarted (exclude_metrics changed), counting on unseen.
+	apply(configFor(requests, "a=A", "c=C"))
+	if got := matching(live, requests); len(got) != 0 {
+		t.Errorf("%s excluded, yet collected: %v", requests, got)
+	}
+	if got := matching(live, overruns, "tenant", "b"); len(got) != 0 {
+		t.Errorf("removed tenant b still has %s: %v", overruns, got)
+	}
+	if got := value(t, live, overruns, "tenant", "c"); got != 0 {
+		t.Errorf("new tenant c: %s %v, want 0", overruns, got)
+	}
+	waitUntil(t, 10*time.Second, func() bool { return testutil.ToFloat64(e.live.requests.WithLabelValues("a", "200")) >= 2*round })
+
+	apply(configFor("", "a=A", "c=C"))
+	if got := value(t, live, requests, "tenant", "a", "code", "200"); got < 2*round {
+		t.Errorf("tenant a restarted twice: %s %v, want at least two rounds' %v", requests, got, 2*round)
+	}
+
+	// a reads another directory: its counters start anew, and count one round.
+	apply(configFor("", "a=B", "c=C"))
+	if got := value(t, live, requests, "tenant", "a", "code", "200"); got != round {
+		t.Errorf("tenant a in another directory: %s %v, want one round's %v", requests, got, round)
+	}
+	apply(configFor("", "c=C"))
+	if got := matching(live, requests, "tenant", "a"); len(got) != 0 {
+		t.Errorf("removed tenant a still has %s: %v", requests, got)
+	}
 }
 
 func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
@@ -306,7 +368,7 @@ tenants:
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, func() bool { return sumOf(t, e, "entra_authmethods_poll_overruns_total") >= 1 })
+	waitUntil(t, 10*time.Second, func() bool { return sumOf(t, e.LiveCounters(), "entra_authmethods_poll_overruns_total") >= 1 })
 	cancel()
 	e.Wait()
 	if !strings.Contains(logBuf.String(), "took longer than the shortest of their poll intervals") {
@@ -384,4 +446,21 @@ tenants:
 			t.Errorf("tenant %d's first request %v after start-up, want about %v", i, got.Round(time.Millisecond), want)
 		}
 	}
+}
+
+// threeFakeTenants serves three tenants of smallData, named by names, from
+// a fake Graph until the test ends; ids maps each name to its tenant id.
+func threeFakeTenants(t *testing.T, names ...string) (*fakegraph.Server, map[string]string) {
+	t.Helper()
+	srv, err := fakegraph.NewServer(fakegraph.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	ids := map[string]string{}
+	for i, n := range names {
+		ids[n] = fmt.Sprintf("%c0000000-0000-4000-8000-000000000000", 'a'+i)
+		srv.AddTenant(&fakegraph.Tenant{TenantID: ids[n], ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
+	}
+	return srv, ids
 }

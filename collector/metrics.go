@@ -77,12 +77,18 @@ var (
 		"report", "label")
 	pollIntervalDesc = desc("poll_interval_seconds",
 		"How often the report is polled (report_poll_intervals, else poll_interval). Alerts on stale data compare against it.", "report")
+	tenantInfoDesc = desc("tenant_info",
+		"Constant 1, with the tenant's directory id, national cloud and the labels the configuration gives it.", "tenant_id", "cloud")
+)
+
+// The families of the live counters (live.go): only their names, help and
+// labels are used, for Families and exclude_metrics; the counters are
+// client_golang's, not snapshots.
+var (
 	pollOverrunsDesc = desc("poll_overruns_total",
 		"Rounds of polling the tenant's reports that ended after one of them was due again: the schedule cannot keep up.")
 	graphRequestsDesc = desc("graph_requests_total",
 		"HTTP requests sent to Microsoft Graph for the tenant, retries included, by response status code.", "code")
-	tenantInfoDesc = desc("tenant_info",
-		"Constant 1, with the tenant's directory id, national cloud and the labels the configuration gives it.", "tenant_id", "cloud")
 )
 
 // tenantInfo returns the tenant_info descriptor for a tenant with the given
@@ -101,15 +107,16 @@ func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
 	return prometheus.NewDesc(f.Name, f.Help, append([]string{"tenant", "tenant_id", "cloud"}, names...), nil), values
 }
 
-// allDescs returns every descriptor the collector can emit: those every
-// tenant has, whatever its reports, and each registered report's. It is
+// allDescs returns every descriptor the Exporter's snapshots can emit: those
+// every tenant has, whatever its reports, and each registered report's
+// (the live counters are not snapshots: see liveCounters). It is
 // built from the registrations, not from all that desc made, so that a
 // report that leaves a family out fails TestEveryReportIsRegistered.
 func allDescs() []*prometheus.Desc {
 	out := []*prometheus.Desc{
 		reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
 		reportDuplicatesDesc, labelValuesDroppedDesc,
-		pollIntervalDesc, pollOverrunsDesc, graphRequestsDesc, tenantInfoDesc,
+		pollIntervalDesc, tenantInfoDesc,
 	}
 	for _, name := range slices.Sorted(maps.Keys(reports)) {
 		for _, d := range reports[name].descs {

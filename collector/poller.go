@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,14 +81,12 @@ type tenantPoller struct {
 	settings settings
 	client   *graphapi.Client
 	reports  []*reportPoller
-	counts   *liveCounts
+	live     *liveCounters // the Exporter's
 	encoder  *exposition.Encoder
-	changes  *atomic.Uint64   // the Exporter's: counts each change of the tenant's pieces
 	now      func() time.Time // Options.Now: what Graph's data is measured against
 	logger   log.Logger
 
 	info encoded // constant: tenant info, poll intervals
-	live atomic.Pointer[encodedLive]
 
 	firstPollDone atomic.Bool
 	cancel        context.CancelFunc
@@ -105,11 +101,11 @@ type graphDeps struct {
 	limiter, appLimiter *graphapi.Limiter
 }
 
-// newTenantPoller builds a poller; enc encodes its snapshots, changes
-// counts their changes, now dates its polls' data.
-func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *exposition.Encoder, changes *atomic.Uint64, now func() time.Time, userAgent string, logger log.Logger) (*tenantPoller, error) {
+// newTenantPoller builds a poller; live counts its requests and overruns,
+// enc encodes its snapshots, now dates its polls' data.
+func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCounters, enc *exposition.Encoder, now func() time.Time, userAgent string, logger log.Logger) (*tenantPoller, error) {
 	t := s.tenant
-	p := &tenantPoller{settings: s, counts: &liveCounts{codes: map[int]float64{}}, encoder: enc, changes: changes, now: now,
+	p := &tenantPoller{settings: s, live: live, encoder: enc, now: now,
 		logger: log.With(logger, "tenant", t.Name), done: make(chan struct{})}
 	client, err := graphapi.New(graphapi.Options{
 		Endpoint:       t.GraphEndpoint,
@@ -119,10 +115,8 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, enc *expositio
 		Limiter:        deps.limiter,
 		AppLimiter:     deps.appLimiter,
 		MaxPages:       s.maxPages,
-		// Through p.counts, which inherit may replace (before the poller
-		// starts) with the counts of the poller this one replaces.
-		OnResponse: func(code int) { p.counts.response(code); p.changes.Add(1) },
-		UserAgent:  userAgent,
+		OnResponse:     func(code int) { live.response(t.Name, code) },
+		UserAgent:      userAgent,
 	})
 	if err != nil {
 		return nil, err
@@ -161,16 +155,16 @@ func (p *tenantPoller) encode(ms snapshot) (encoded, error) {
 }
 
 // inherit takes over the state of the poller it replaces on a reload, when
-// both read the same directory through the same Graph: the last snapshots
-// stay on /metrics, and counters (distinct events, errors, requests) go on
+// both read the same directory through the same Graph, and reports whether
+// it did: the last snapshots stay on /metrics, and counters (distinct
+// events, errors, and the live counters, which the caller then keeps) go on
 // rather than reset, which would make increase() see a whole 30 days of
 // events at once. Call it after prev has stopped and before p starts.
-func (p *tenantPoller) inherit(prev *tenantPoller) {
+func (p *tenantPoller) inherit(prev *tenantPoller) bool {
 	a, b := p.settings.tenant, prev.settings.tenant
 	if a.TenantID != b.TenantID || a.GraphEndpoint != b.GraphEndpoint {
-		return
+		return false
 	}
-	p.counts = prev.counts
 	for _, rp := range p.reports {
 		for _, old := range prev.reports {
 			if old.name == rp.name {
@@ -184,6 +178,7 @@ func (p *tenantPoller) inherit(prev *tenantPoller) {
 		}
 	}
 	p.firstPollDone.Store(prev.firstPollDone.Load())
+	return true
 }
 
 // start runs the poller, its first round after delay, until ctx is
@@ -195,50 +190,69 @@ func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(p.done)
-		if !sleep(ctx, delay) {
-			return
-		}
-		if len(p.reports) == 0 {
-			p.firstPollDone.Store(true)
-			<-ctx.Done()
-			return
-		}
-		due := make([]time.Time, len(p.reports)) // zero: due at once
-		for {
-			var round pollRound
-			start := time.Now()
-			// Between 0.95 and 1.05, so tenants started together drift apart;
-			// one per round, so reports of one interval stay together.
-			spread := 1 + (rand.Float64()-0.5)*0.1
-			for i, rp := range p.reports {
-				if ctx.Err() != nil {
-					return
-				}
-				if time.Now().Before(due[i]) {
-					continue
-				}
-				interval := p.settings.interval(rp.name)
-				if !p.pollReport(ctx, rp, &round) {
-					interval = min(interval, p.settings.pollInterval)
-				}
-				due[i] = start.Add(time.Duration(spread * float64(interval)))
-			}
-			p.firstPollDone.Store(true)
-			next := slices.MinFunc(due, time.Time.Compare)
-			// A report due again before the round ended: the schedule
-			// cannot keep up, and the next round starts at once.
-			if late := time.Since(next); late > 0 {
-				p.counts.overrun()
-				p.changes.Add(1)
-				level.Warn(p.logger).Log("msg", "polling the tenant's reports took longer than the shortest of their poll intervals; the next round starts now",
-					"took", time.Since(start).Round(time.Millisecond), "late", late.Round(time.Millisecond),
-					"hint", "raise poll_interval or report_poll_intervals, or split the tenants across app registrations or shards")
-			}
-			if !sleep(ctx, time.Until(next)) {
-				return
-			}
+		if sleep(ctx, delay) {
+			p.run(ctx)
 		}
 	}()
+}
+
+// run polls round after round until ctx is cancelled.
+func (p *tenantPoller) run(ctx context.Context) {
+	if len(p.reports) == 0 {
+		p.firstPollDone.Store(true)
+		<-ctx.Done()
+		return
+	}
+	due := make([]time.Time, len(p.reports)) // zero: due at once
+	for {
+		start := time.Now()
+		if !p.round(ctx, start, due) {
+			return
+		}
+		p.firstPollDone.Store(true)
+		next := slices.MinFunc(due, time.Time.Compare)
+		p.noteOverrun(start, next)
+		if !sleep(ctx, time.Until(next)) {
+			return
+		}
+	}
+}
+
+// round polls the reports that are due, in order, and sets when each one
+// polled is due next. It returns false if ctx ended first.
+func (p *tenantPoller) round(ctx context.Context, start time.Time, due []time.Time) bool {
+	var round pollRound
+	// Between 0.95 and 1.05, so tenants started together drift apart;
+	// one per round, so reports of one interval stay together.
+	spread := 1 + (rand.Float64()-0.5)*0.1
+	for i, rp := range p.reports {
+		if ctx.Err() != nil {
+			return false
+		}
+		if time.Now().Before(due[i]) {
+			continue
+		}
+		interval := p.settings.interval(rp.name)
+		if !p.pollReport(ctx, rp, &round) {
+			interval = min(interval, p.settings.pollInterval)
+		}
+		due[i] = start.Add(time.Duration(spread * float64(interval)))
+	}
+	return true
+}
+
+// noteOverrun counts and logs a round, begun at start, that ended after a
+// report was due again (at next): the schedule cannot keep up, and the next
+// round starts at once.
+func (p *tenantPoller) noteOverrun(start, next time.Time) {
+	late := time.Since(next)
+	if late <= 0 {
+		return
+	}
+	p.live.overrun(p.settings.tenant.Name)
+	level.Warn(p.logger).Log("msg", "polling the tenant's reports took longer than the shortest of their poll intervals; the next round starts now",
+		"took", time.Since(start).Round(time.Millisecond), "late", late.Round(time.Millisecond),
+		"hint", "raise poll_interval or report_poll_intervals, or split the tenants across app registrations or shards")
 }
 
 // sleep waits for d, or less if ctx ends first: then it returns false.
@@ -360,65 +374,15 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	}
 	st.statusMetrics, _ = p.encode(m) // built just above: consistent
 	rp.status.Store(st)
-	p.changes.Add(1)
 }
 
 // parts returns what Collect and Pieces send of the tenant: the snapshots
-// as they were when stored, and the live counts (requests, overruns),
-// encoded again only when they have changed since the last time.
+// as they were when stored.
 func (p *tenantPoller) parts() []encoded {
-	live := p.live.Load() // every scrape, every tenant: samples are made only on a change
-	if live == nil || live.changes != p.counts.changes.Load() {
-		m, changes := p.counts.metrics()
-		live = &encodedLive{changes: changes}
-		live.metrics, _ = p.encode(m) // built here: consistent
-		p.live.Store(live)
-	}
-	out := []encoded{p.info, live.metrics}
+	out := []encoded{p.info}
 	for _, rp := range p.reports {
 		st := rp.status.Load()
 		out = append(out, st.metrics, st.statusMetrics)
 	}
 	return out
-}
-
-// encodedLive is the live counts encoded when they had changed so often.
-type encodedLive struct {
-	changes uint64
-	metrics encoded
-}
-
-// liveCounts are a tenant's counters that move while it polls: Graph's
-// responses by status code, and rounds that took longer than poll_interval.
-type liveCounts struct {
-	mu       sync.Mutex
-	codes    map[int]float64
-	overruns float64
-	changes  atomic.Uint64 // counts of either kind, read without mu: tells whether they changed
-}
-
-func (c *liveCounts) response(code int) {
-	c.mu.Lock()
-	c.codes[code]++
-	c.changes.Add(1)
-	c.mu.Unlock()
-}
-
-func (c *liveCounts) overrun() {
-	c.mu.Lock()
-	c.overruns++
-	c.changes.Add(1)
-	c.mu.Unlock()
-}
-
-// metrics returns the counts as samples, and how often they have changed.
-func (c *liveCounts) metrics() (snapshot, uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var m snapshot
-	m.counter(pollOverrunsDesc, c.overruns)
-	for code, n := range c.codes {
-		m.counter(graphRequestsDesc, n, strconv.Itoa(code))
-	}
-	return m, c.changes.Load()
 }

@@ -45,9 +45,8 @@ type reportKind struct {
 }
 
 // reports holds every report by its configuration name. Each report's file
-// adds itself from init, so a new report is its graphapi file, its
-// collector file and its name in config (CONTRIBUTING.md); it is written
-// only while the package is initialised.
+// adds itself from init (CONTRIBUTING.md lists every file a new report
+// touches); it is written only while the package is initialised.
 var reports = map[string]reportKind{}
 
 func registerReport(name string, k reportKind) {

@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
@@ -111,12 +110,13 @@ tenants:
 	var logBuf testenv.SyncBuffer
 	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(e)
+	reg.MustRegister(e, e.LiveCounters())
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer web.Close()
-	// And the way text scrapes are served: the snapshots' pieces.
+	// And the way text scrapes are served: the snapshots' pieces, and the
+	// live counters gathered.
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		exposition.Text{Families: exposition.Families(e.Pieces()...)}.WriteTo(w)
+		writeText(w, e)
 	}))
 	defer fast.Close()
 	if err := e.Apply(cfg(300*time.Millisecond, "a", "b")); err != nil {

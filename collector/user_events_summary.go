@@ -71,78 +71,117 @@ type windowCounts struct{ all, failed [len(periods)]int64 }
 type userPeriods struct{ any, failed [len(periods)]bool }
 
 func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	windows := map[featureMethod]windowCounts{}
-	reasons := map[failureKey][len(periods)]int64{} // by feature and reason (no method)
-	newest := map[string]time.Time{}                // by feature
-	seed := maphash.MakeSeed()
-	users := map[string]map[uint64]userPeriods{} // by feature, then by a hash of the user's id
-	m, n, err := r.events.poll(ctx, env, env.client.UserEvents, eventsDesc, eventFailuresDesc, func(k failureKey, e *graphapi.Event) {
-		fm := featureMethod{k.feature, k.method}
-		age, failed := env.now.Sub(e.EventDateTime.Time), e.Failed() // an unknown outcome (null isSuccess) is an event, not a failure
-		if at := e.EventDateTime.Time; !at.IsZero() && at.After(newest[fm.feature]) {
-			newest[fm.feature] = at
-		}
-		byUser := users[fm.feature]
-		if byUser == nil {
-			byUser = map[uint64]userPeriods{}
-			users[fm.feature] = byUser
-		}
-		id := maphash.String(seed, e.ID)
-		w, u := windows[fm], byUser[id]
-		for i, period := range periods {
-			if age <= period.span {
-				w.all[i]++
-				w.failed[i] += b2i(failed)
-				u.any[i] = true
-				u.failed[i] = u.failed[i] || failed
-			}
-		}
-		windows[fm] = w
-		if failed {
-			rk := failureKey{feature: k.feature, reason: k.reason}
-			r := reasons[rk]
-			for i, period := range periods {
-				r[i] += b2i(age <= period.span)
-			}
-			reasons[rk] = r
-		}
-		if e.ID != "" && age <= periods[len(periods)-1].span {
-			byUser[id] = u
-		}
-	})
+	w := newEventWindows(env.now)
+	m, n, err := r.events.poll(ctx, env, env.client.UserEvents, eventsDesc, eventFailuresDesc, w.add)
 	if err != nil {
 		return nil, n, err
 	}
-	for _, fm := range sortedFeatureMethods(windows) {
-		w := windows[fm]
-		for i, period := range periods {
-			m.gauge(periodEventsDesc, float64(w.all[i]), period.label, fm.feature, fm.method)
-			m.gauge(periodEventFailuresDesc, float64(w.failed[i]), period.label, fm.feature, fm.method)
+	w.gauges(&m)
+	return m, n, nil
+}
+
+// eventWindows tallies one poll's events by the periods they fall in,
+// measured back from now.
+type eventWindows struct {
+	now     time.Time
+	windows map[featureMethod]windowCounts
+	reasons map[failureKey][len(periods)]int64 // by feature and reason (no method)
+	newest  map[string]time.Time               // by feature
+	seed    maphash.Seed
+	users   map[string]map[uint64]userPeriods // by feature, then by a hash of the user's id
+}
+
+func newEventWindows(now time.Time) *eventWindows {
+	return &eventWindows{now: now, windows: map[featureMethod]windowCounts{}, reasons: map[failureKey][len(periods)]int64{},
+		newest: map[string]time.Time{}, seed: maphash.MakeSeed(), users: map[string]map[uint64]userPeriods{}}
+}
+
+// add tallies an event, k its feature, method and failure reason.
+func (w *eventWindows) add(k failureKey, e *graphapi.Event) {
+	fm := featureMethod{k.feature, k.method}
+	age, failed := w.now.Sub(e.EventDateTime.Time), e.Failed() // an unknown outcome (null isSuccess) is an event, not a failure
+	if at := e.EventDateTime.Time; !at.IsZero() && at.After(w.newest[fm.feature]) {
+		w.newest[fm.feature] = at
+	}
+	c := w.windows[fm]
+	for i, period := range periods {
+		if age <= period.span {
+			c.all[i]++
+			c.failed[i] += b2i(failed)
 		}
 	}
-	byReason := slices.SortedFunc(maps.Keys(reasons), func(a, b failureKey) int {
+	w.windows[fm] = c
+	if failed {
+		rk := failureKey{feature: k.feature, reason: k.reason}
+		r := w.reasons[rk]
+		for i, period := range periods {
+			r[i] += b2i(age <= period.span)
+		}
+		w.reasons[rk] = r
+	}
+	w.addUser(fm.feature, e.ID, age, failed)
+}
+
+// addUser marks the periods in which the user with the given id has an
+// event of the feature, age old. Every feature seen has its users, if none.
+func (w *eventWindows) addUser(feature, id string, age time.Duration, failed bool) {
+	byUser := w.users[feature]
+	if byUser == nil {
+		byUser = map[uint64]userPeriods{}
+		w.users[feature] = byUser
+	}
+	if id == "" || age > periods[len(periods)-1].span {
+		return
+	}
+	h := maphash.String(w.seed, id)
+	u := byUser[h]
+	for i, period := range periods {
+		if age <= period.span {
+			u.any[i] = true
+			u.failed[i] = u.failed[i] || failed
+		}
+	}
+	byUser[h] = u
+}
+
+// gauges adds the tally to m: events, failed events and failure reasons
+// per period, each feature's newest event, and users per period.
+func (w *eventWindows) gauges(m *snapshot) {
+	for _, fm := range sortedFeatureMethods(w.windows) {
+		c := w.windows[fm]
+		for i, period := range periods {
+			m.gauge(periodEventsDesc, float64(c.all[i]), period.label, fm.feature, fm.method)
+			m.gauge(periodEventFailuresDesc, float64(c.failed[i]), period.label, fm.feature, fm.method)
+		}
+	}
+	byReason := slices.SortedFunc(maps.Keys(w.reasons), func(a, b failureKey) int {
 		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.reason, b.reason))
 	})
 	for _, k := range byReason {
 		for i, period := range periods {
-			m.gauge(periodFailureReasonsDesc, float64(reasons[k][i]), period.label, k.feature, k.reason)
+			m.gauge(periodFailureReasonsDesc, float64(w.reasons[k][i]), period.label, k.feature, k.reason)
 		}
 	}
-	for _, feature := range slices.Sorted(maps.Keys(newest)) {
-		m.gauge(newestEventDesc, float64(newest[feature].Unix()), feature)
+	for _, feature := range slices.Sorted(maps.Keys(w.newest)) {
+		m.gauge(newestEventDesc, float64(w.newest[feature].Unix()), feature)
 	}
-	for _, feature := range slices.Sorted(maps.Keys(users)) {
-		var c windowCounts // users with an event, then with a failed one
-		for _, u := range users[feature] {
-			for i := range periods {
-				c.all[i] += b2i(u.any[i])
-				c.failed[i] += b2i(u.failed[i])
-			}
-		}
-		for i, period := range periods {
-			m.gauge(periodUsersDesc, float64(c.all[i]), period.label, feature)
-			m.gauge(periodFailedUsersDesc, float64(c.failed[i]), period.label, feature)
+	for _, feature := range slices.Sorted(maps.Keys(w.users)) {
+		w.userGauges(m, feature)
+	}
+}
+
+// userGauges adds to m the feature's users with an event, and with a
+// failed one, per period.
+func (w *eventWindows) userGauges(m *snapshot, feature string) {
+	var c windowCounts
+	for _, u := range w.users[feature] {
+		for i := range periods {
+			c.all[i] += b2i(u.any[i])
+			c.failed[i] += b2i(u.failed[i])
 		}
 	}
-	return m, n, nil
+	for i, period := range periods {
+		m.gauge(periodUsersDesc, float64(c.all[i]), period.label, feature)
+		m.gauge(periodFailedUsersDesc, float64(c.failed[i]), period.label, feature)
+	}
 }

@@ -138,56 +138,91 @@ func Load(path string) (*Config, error) {
 // the file in error messages. All problems are reported together, one per
 // line, each starting with source.
 func Parse(data []byte, source string) (*Config, error) {
+	top, err := document(data, source)
+	if err != nil {
+		return nil, err
+	}
+	var raw rawConfig
+	if top != nil {
+		if raw, err = decodeRaw(top, source); err != nil {
+			return nil, err
+		}
+	}
+	return build(raw, source, nil)
+}
+
+// document returns the top node of the file's one YAML document, or nil
+// if the file is empty (reported by build as "no tenants").
+func document(data []byte, source string) (*yaml.Node, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	switch err := dec.Decode(&doc); {
-	case errors.Is(err, io.EOF): // empty file: reported below as "no tenants"
+	case errors.Is(err, io.EOF):
+		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "yaml: "))
 	case !errors.Is(dec.Decode(new(yaml.Node)), io.EOF): // would be silently ignored
 		return nil, fmt.Errorf("%s: only one YAML document is allowed", source)
 	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+// decodeRaw checks the aliases and the shape of the document top, then
+// decodes it, with the lines of the defaults' keys.
+func decodeRaw(top *yaml.Node, source string) (rawConfig, error) {
 	var raw rawConfig
-	if len(doc.Content) > 0 {
-		top := doc.Content[0]
-		p := &problems{source: source}
-		// Bounded first: checkShape, the decoder and build all expand aliases.
-		if line, ok := checkAliases(top); !ok {
-			p.add(line, "aliases expand to more than %d nodes; write what tenants share under defaults: instead", maxAliasNodes)
-			return nil, errors.Join(p.errs...)
+	p := &problems{source: source}
+	// Bounded first: checkShape, the decoder and build all expand aliases.
+	if line, ok := checkAliases(top); !ok {
+		p.add(line, "aliases expand to more than %d nodes; write what tenants share under defaults: instead", maxAliasNodes)
+		return raw, errors.Join(p.errs...)
+	}
+	checkShape(p, top, reflect.TypeFor[rawConfig]())
+	if len(p.errs) == 0 {
+		decode(p, top, &raw)
+	}
+	if len(p.errs) > 0 {
+		return raw, errors.Join(p.errs...)
+	}
+	if raw.Defaults != nil {
+		// Messages about the defaults name their keys' lines, which the
+		// decoded structs do not keep.
+		raw.Defaults.lines = keyLines(top, "defaults")
+	}
+	return raw, nil
+}
+
+// decode decodes top, its shape checked, into raw. What the decoder may
+// still refuse is a key given twice, or aliasing (by its own ratio, not a
+// bound), which leaves raw half decoded: reported to p.
+func decode(p *problems, top *yaml.Node, raw *rawConfig) {
+	var te *yaml.TypeError
+	switch err := top.Decode(raw); {
+	case errors.As(err, &te):
+		for _, m := range te.Errors {
+			p.add(0, "%s", m)
 		}
-		checkShape(p, top, reflect.TypeFor[rawConfig]())
-		if len(p.errs) == 0 {
-			// With the shape right, what is left is a key given twice, or
-			// the decoder's own refusal of aliasing (a ratio, not a bound),
-			// which leaves raw half decoded.
-			var te *yaml.TypeError
-			switch err := top.Decode(&raw); {
-			case errors.As(err, &te):
-				for _, m := range te.Errors {
-					p.add(0, "%s", m)
-				}
-			case err != nil:
-				p.add(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
-			}
+	case err != nil:
+		p.add(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+}
+
+// keyLines returns the line of each key of the mapping under key in the
+// mapping top.
+func keyLines(top *yaml.Node, key string) map[string]int {
+	lines := map[string]int{}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != key {
+			continue
 		}
-		if len(p.errs) > 0 {
-			return nil, errors.Join(p.errs...)
-		}
-		if raw.Defaults != nil {
-			// Messages about the defaults name their keys' lines, which the
-			// decoded structs do not keep.
-			raw.Defaults.lines = map[string]int{}
-			for i := 0; i+1 < len(top.Content); i += 2 {
-				if top.Content[i].Value == "defaults" {
-					for j, m := 0, top.Content[i+1].Content; j+1 < len(m); j += 2 {
-						raw.Defaults.lines[m[j].Value] = m[j].Line
-					}
-				}
-			}
+		for j, m := 0, top.Content[i+1].Content; j+1 < len(m); j += 2 {
+			lines[m[j].Value] = m[j].Line
 		}
 	}
-	return build(raw, source, nil)
+	return lines
 }
 
 // FromEnv builds a one-tenant configuration, named "default", from the

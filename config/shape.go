@@ -51,12 +51,7 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 		return // absent, as if not given; or decoded only to be refused later
 	}
 	want := shapes[t]
-	notInt := false
-	if t.Kind() == reflect.Int {
-		_, err := strconv.Atoi(n.Value)
-		notInt = n.ShortTag() != "!!int" || err != nil
-	}
-	if n.Kind != want.kind || notInt {
+	if !fits(n, t, want) {
 		p.add(n.Line, "expected %s, got %s", want.what, got(n))
 		return
 	}
@@ -70,14 +65,33 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 			checkShape(p, n.Content[i], t.Elem())
 		}
 	case reflect.Struct: // a scalar (for scalar and duration) has no content
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key, value := n.Content[i], n.Content[i+1]
-			if ft, known := fields[key.Value]; known {
-				checkShape(p, value, ft)
-			} else {
-				p.add(key.Line, "unknown key %q%s", redact.Cut(key.Value, 100), want.where)
-			}
+		checkFields(p, n, t, want.where)
+	}
+}
+
+// fits reports whether n is the kind of node want says holds t; an int
+// must be a YAML integer that fits Go's.
+func fits(n *yaml.Node, t reflect.Type, want shape) bool {
+	if n.Kind != want.kind {
+		return false
+	}
+	if t.Kind() != reflect.Int {
+		return true
+	}
+	_, err := strconv.Atoi(n.Value)
+	return n.ShortTag() == "!!int" && err == nil
+}
+
+// checkFields checks the keys of the mapping n against the fields of the
+// struct t, and each known key's value; where says where an unknown key is.
+func checkFields(p *problems, n *yaml.Node, t reflect.Type, where string) {
+	fields := yamlFields(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i], n.Content[i+1]
+		if ft, known := fields[key.Value]; known {
+			checkShape(p, value, ft)
+		} else {
+			p.add(key.Line, "unknown key %q%s", redact.Cut(key.Value, 100), where)
 		}
 	}
 }

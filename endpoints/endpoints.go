@@ -4,7 +4,6 @@ package endpoints
 
 import (
 	"bytes"
-	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -12,13 +11,11 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,48 +29,41 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
+// Source is what the exporter gives the endpoints: its metrics, encoded
+// ahead of time for text scrapes and as a Collector for the other formats,
+// and its tenants' state.
+type Source interface {
+	prometheus.Collector
+	Pieces() [][]exposition.Piece // the Collector's metrics, encoded
+	Status() []status.Tenant
+	Ready() bool // every tenant's first poll has finished
+}
+
 // Options is what the handlers serve.
 type Options struct {
 	Name, Description, Version string
 	TelemetryPath              string
-	Gatherer                   prometheus.Gatherer         // metrics other than the exporter's, gathered at each scrape
-	Registerer                 prometheus.Registerer       // for the metrics handler's own metrics
-	Pieces                     func() [][]exposition.Piece // the exporter's metrics, encoded ahead of time
-	PiecesGatherer             prometheus.Gatherer         // the same metrics, for formats other than text
-	Status                     func() []status.Tenant
-	Ready                      func() bool
-	Reload                     func() error // nil: /-/reload is not served (--web.enable-lifecycle is off)
+	Source                     Source
+	Gatherer                   prometheus.Gatherer   // the metrics besides Source's, gathered at each scrape
+	Registerer                 prometheus.Registerer // for the metrics handler's own metrics
+	Reload                     func() error          // nil: /-/reload is not served (--web.enable-lifecycle is off)
 	Logger                     *slog.Logger
-	MaxUnwritten               int64 // bytes of non-text responses waiting for slow clients (0: 64 MiB)
-	// With Context and Changes (counting the changes of what Pieces returns),
-	// a gzip writer is kept primed for the next scrape until Context is done.
-	Context context.Context
-	Changes func() uint64
 }
 
 const (
 	// maxErrorLen bounds an error message echoed on a page or in a response.
 	maxErrorLen = 500
 	// maxScrapesInFlight bounds concurrent text scrapes, as promhttp's
-	// handler does, and maxOthersInFlight the other requests (name[]
-	// filters, protobuf, zstd), which gather every metric anew: slots of
-	// their own, so that they never take a text scrape's. A request holds
-	// its slot only while its response is built, so slow clients cannot
-	// take the slots; one that finds none free waits up to slotWait.
+	// handler does. A scrape holds its slot only while its body is built,
+	// never while a slow client reads it; one that finds none free waits
+	// up to slotWait.
 	maxScrapesInFlight = 10
-	maxOthersInFlight  = 4
 	slotWait           = 2 * time.Second
-	// defaultMaxUnwritten bounds the bytes of non-text responses waiting for
-	// slow clients, each of which could hold one (protobuf for 100 tenants:
-	// 4.7 MB); text scrapes hold only their own small part.
-	defaultMaxUnwritten = 64 << 20
-	// maxGzipAge bounds the age of the runtime, process and handler metrics
-	// in a compressed body served again, and how long ago the snapshots in
-	// a primed gzip writer served after a change were the newest.
-	maxGzipAge = time.Second
-	// How often keepPrimed checks its writer, and for how long after a gzip scrape.
-	primeEvery = maxGzipAge / 2
-	primeWhile = 10 * time.Minute
+	// maxOthersInFlight bounds the other requests (name[] filters,
+	// protobuf, OpenMetrics, zstd), which gather every metric anew and are
+	// written as they are encoded: slots of their own, so that they never
+	// take a text scrape's.
+	maxOthersInFlight = 4
 	// gzipLevel compresses to within 1.3 times the default level's size in a
 	// third of its time (BENCHMARKS.md).
 	gzipLevel = 3
@@ -115,7 +105,7 @@ func New(o Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("Healthy.\n")) })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !o.Ready() {
+		if !o.Source.Ready() {
 			http.Error(w, "Not ready: a tenant's first poll has not finished.", http.StatusServiceUnavailable)
 			return
 		}
@@ -143,7 +133,7 @@ func New(o Options) (http.Handler, error) {
 	}
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { // other paths: 404 without building the page
 		var extra bytes.Buffer
-		if err := statusTemplate.Execute(&extra, o.Status()); err != nil {
+		if err := statusTemplate.Execute(&extra, o.Source.Status()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -209,92 +199,81 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 <td>{{ago .LastSuccess}}</td><td>{{.Records}}</td><td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
 {{end}}{{end}}</table>`))
 
-// metricsHandler serves /metrics. A text scrape (what Prometheus asks for
-// by default) writes the exporter's metrics as encoded ahead of time and
-// encodes only the others (Go runtime, process, handler, reload status)
-// now, gzipped through gzipCache. Everything else (name[] filters, protobuf,
-// zstd) takes client_golang's handler over all the metrics, into a buffer.
+// metricsHandler serves /metrics. A client that accepts the text format
+// (Prometheus always lists it, after protobuf) gets it: the Source's
+// metrics as encoded ahead of time, the others (Go runtime, process,
+// handler, reload status) encoded now, gzipped if asked. protobuf would
+// cost far more to build and buys nothing here: the exporter has no native
+// histograms. Everything else (name[] filters, clients that accept only
+// protobuf or OpenMetrics, zstd) takes client_golang's handler, which
+// answers text too unless protobuf is asked for.
 func metricsHandler(o Options) http.Handler {
-	other := promhttp.HandlerFor(prometheus.Gatherers{o.Gatherer, o.PiecesGatherer}, promhttp.HandlerOpts{ // in-flight bounded below
-		ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog:      slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
+	sourceReg := prometheus.NewRegistry()
+	sourceReg.MustRegister(o.Source)
+	// Without a Timeout, which would hold each response whole in memory
+	// until it is written: the server's WriteTimeout bounds a slow client.
+	other := promhttp.HandlerFor(prometheus.Gatherers{o.Gatherer, sourceReg}, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		ErrorLog:            slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
+		MaxRequestsInFlight: maxOthersInFlight,
 	})
-	formats := expfmt.DefaultAcceptedFormats()                         // as client_golang's handler without OpenMetrics
-	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }} // the other metrics' text, or a whole response
-	textSlots, otherSlots := make(chan struct{}, maxScrapesInFlight), make(chan struct{}, maxOthersInFlight)
-	var unwritten atomic.Int64
-	gz := newGzipCache(o.Pieces, o.Changes)
-	if o.Context != nil && o.Changes != nil {
-		go gz.keepPrimed(o.Context)
-	}
+	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	writers := sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzipLevel); return zw }} // the level is valid
+	slots := make(chan struct{}, maxScrapesInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		format := expfmt.NegotiateAccept(r.Header, formats...)
 		encoding := r.Header.Get("Accept-Encoding")
 		zstd, zstdNamed := accepts(encoding, "zstd") // named: client_golang's handler chooses the coding
-		isText := format.FormatType() == expfmt.TypeTextPlain && !r.URL.Query().Has("name[]") && !(zstd && zstdNamed)
-		slots := otherSlots
-		if isText {
-			slots = textSlots
+		if !acceptsText(r.Header.Get("Accept")) || r.URL.Query().Has("name[]") || zstd && zstdNamed {
+			other.ServeHTTP(w, r)
+			return
 		}
 		if !acquire(r.Context(), slots) {
-			http.Error(w, "Too many concurrent scrapes ("+strconv.Itoa(cap(slots))+" of this kind); try again later.", http.StatusServiceUnavailable)
+			http.Error(w, "Too many concurrent scrapes ("+strconv.Itoa(maxScrapesInFlight)+"); try again later.", http.StatusServiceUnavailable)
 			return
 		}
 		release := sync.OnceFunc(func() { <-slots })
 		defer release() // should anything below panic
 		buf := buffers.Get().(*bytes.Buffer)
 		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
-		var body io.WriterTo
-		var size int64
-		code := http.StatusOK
-		if !isText {
-			rec := &recorder{header: http.Header{}, body: buf}
-			other.ServeHTTP(rec, r)
-			release()
-			size = int64(buf.Len())
-			defer unwritten.Add(-size)
-			if unwritten.Add(size) > cmp.Or(o.MaxUnwritten, defaultMaxUnwritten) {
-				http.Error(w, "Too many responses waiting for slow clients; try again later.", http.StatusServiceUnavailable)
-				return
+		others, err := o.Gatherer.Gather()
+		if err != nil { // as ContinueOnError: serve what was gathered
+			o.Logger.Error("gathering metrics", "err", err)
+		}
+		for _, mf := range others {
+			if _, err := expfmt.MetricFamilyToText(buf, mf); err != nil {
+				o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
 			}
-			maps.Copy(w.Header(), rec.header)
-			body, code = buf, cmp.Or(rec.code, http.StatusOK)
-		} else {
-			// The exporter's own metrics (reload status, build, shard) sort
-			// first: a gzipped body is kept only while they are unchanged.
-			others, err := o.Gatherer.Gather()
-			if err != nil { // as ContinueOnError: serve what was gathered
-				o.Logger.Error("gathering metrics", "err", err)
-			}
-			exporterLen := 0
-			for _, mf := range others {
-				if _, err := expfmt.MetricFamilyToText(buf, mf); err != nil {
-					o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
-				}
-				if strings.HasPrefix(mf.GetName(), "entra_authmethods_") {
-					exporterLen = buf.Len()
-				}
-			}
-			pieces := o.Pieces() // immutable snapshots: holding them while writing costs nothing
-			gzipOK, _ := accepts(encoding, "gzip")
-			xGzipOK, _ := accepts(encoding, "x-gzip")
-			if gzipOK || xGzipOK { // grouped by family only when a body is built
-				b := gz.body(pieces, buf.Bytes()[:exporterLen], buf.Bytes()[exporterLen:])
-				body, size = bytes.NewReader(b), int64(len(b))
-				w.Header().Set("Content-Encoding", "gzip")
-			} else {
-				text := exposition.Text{Families: exposition.Families(pieces...), Other: buf.Bytes()}
-				body, size = text, text.Len()
-			}
-			w.Header().Set("Content-Type", string(format))
+		}
+		// The pieces are immutable snapshots: holding them while writing costs nothing.
+		var body io.WriterTo = exposition.Text{Families: exposition.Families(o.Source.Pieces()...), Other: buf.Bytes()}
+		gzipOK, _ := accepts(encoding, "gzip")
+		xGzipOK, _ := accepts(encoding, "x-gzip")
+		if gzipOK || xGzipOK {
+			zbuf := buffers.Get().(*bytes.Buffer)
+			defer func() { zbuf.Reset(); buffers.Put(zbuf) }()
+			zw := writers.Get().(*gzip.Writer)
+			zw.Reset(zbuf)
+			body.WriteTo(zw) // writes to a bytes.Buffer cannot fail
+			zw.Close()
+			writers.Put(zw)
+			body = zbuf
+			w.Header().Set("Content-Encoding", "gzip")
 		}
 		release()
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-		w.WriteHeader(code)
+		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+		w.Header().Set("Content-Length", strconv.Itoa(lenOf(body)))
 		if _, err := body.WriteTo(w); err != nil {
 			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
 		}
 	})
+}
+
+// lenOf is the length of a body metricsHandler writes.
+func lenOf(body io.WriterTo) int {
+	if t, ok := body.(exposition.Text); ok {
+		return int(t.Len())
+	}
+	return body.(*bytes.Buffer).Len()
 }
 
 // acquire takes a slot, waiting up to slotWait for one; false if none
@@ -316,133 +295,35 @@ func acquire(ctx context.Context, slots chan struct{}) bool {
 	return false
 }
 
-// gzipCache compresses text scrapes. It keeps the last body while nothing in
-// it changed, for up to maxGzipAge, and keepPrimed a writer lacking only the
-// metrics read at the scrape (100 tenants: a scrape takes 1 ms, not 10).
-type gzipCache struct {
-	pieces  func() [][]exposition.Piece
-	changes func() uint64 // Options.Changes; nil: nothing is primed
-	writers sync.Pool     // *gzip.Writer at gzipLevel, to Reset
-
-	mu         sync.Mutex
-	key        []*exposition.Piece // the first piece of each snapshot the body was built from
-	exporter   []byte              // the text of the exporter's other metrics in it
-	built      time.Time
-	gz         []byte    // never changed: a new body is a new slice
-	primed     *primed   // nil: none, or a scrape took it
-	lastScrape time.Time // the last gzip scrape's
-}
-
-// primed is an open gzip writer holding the text of key's snapshots and exporter.
-type primed struct {
-	key      []*exposition.Piece
-	exporter []byte
-	gen      uint64    // Options.Changes before the snapshots were read
-	current  time.Time // when they were last known to be the newest
-	zw       *gzip.Writer
-	out      *bytes.Buffer
-}
-
-func newGzipCache(pieces func() [][]exposition.Piece, changes func() uint64) *gzipCache {
-	return &gzipCache{pieces: pieces, changes: changes, writers: sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzipLevel); return zw }}} // the level is valid
-}
-
-// keyOf identifies snapshots by their first pieces: a snapshot is immutable,
-// a changed one is a new slice.
-func keyOf(pieces [][]exposition.Piece) []*exposition.Piece {
-	key := make([]*exposition.Piece, 0, len(pieces))
-	for _, p := range pieces {
-		if len(p) > 0 {
-			key = append(key, &p[0])
+// acceptsText reports whether an Accept header allows the text format:
+// text/plain, text/* or */* with a q above 0, or no header at all.
+func acceptsText(header string) bool {
+	if strings.TrimSpace(header) == "" {
+		return true
+	}
+	for _, item := range strings.Split(header, ",") {
+		mediaType, params, _ := strings.Cut(item, ";")
+		switch strings.ToLower(strings.TrimSpace(mediaType)) {
+		case "text/plain", "text/*", "*/*":
+			if qOf(params) > 0 {
+				return true
+			}
 		}
 	}
-	return key
+	return false
 }
 
-// body returns the text of pieces, exporter and rest (the metrics read at
-// the scrape, exporter's sorting first) compressed: the cached body if it
-// is still valid, else the primed writer's finished, else built now.
-func (c *gzipCache) body(pieces [][]exposition.Piece, exporter, rest []byte) []byte {
-	key := keyOf(pieces)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lastScrape = time.Now()
-	if slices.Equal(key, c.key) && bytes.Equal(exporter, c.exporter) && time.Since(c.built) < maxGzipAge {
-		return c.gz
-	}
-	// A primed writer serves for up to maxGzipAge after a counted change.
-	p := c.primed
-	c.primed = nil
-	if p == nil || !bytes.Equal(exporter, p.exporter) ||
-		!slices.Equal(key, p.key) && (time.Since(p.current) >= maxGzipAge || c.changes() == p.gen) {
-		if p != nil {
-			c.writers.Put(p.zw)
-		}
-		p = c.prime(pieces, exporter)
-	}
-	p.zw.Write(rest) // writes to a bytes.Buffer cannot fail
-	p.zw.Close()
-	c.writers.Put(p.zw)
-	c.key, c.exporter, c.built, c.gz = p.key, p.exporter, time.Now(), p.out.Bytes()
-	return c.gz
-}
-
-// prime compresses the text of pieces and exporter into a writer left open.
-func (c *gzipCache) prime(pieces [][]exposition.Piece, exporter []byte) *primed {
-	p := &primed{key: keyOf(pieces), exporter: bytes.Clone(exporter), zw: c.writers.Get().(*gzip.Writer), out: new(bytes.Buffer)}
-	p.zw.Reset(p.out)
-	exposition.Text{Families: exposition.Families(pieces...), Other: p.exporter}.WriteTo(p.zw)
-	return p
-}
-
-// keepPrimed primes a writer, until ctx is done and while gzip scrapes come,
-// when none fits (a scrape took it, or a change was counted), checking every
-// primeEvery; after a prime it waits nine times as long: a tenth of a core.
-func (c *gzipCache) keepPrimed(ctx context.Context) {
-	for pause := primeEvery; ; {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = primeEvery
-		now := time.Now()
-		gen := c.changes() // read before the pieces: a change after it is seen next time
-		c.mu.Lock()
-		active, exporter, p := time.Since(c.lastScrape) < primeWhile, c.exporter, c.primed
-		fits := p != nil && p.gen == gen && bytes.Equal(exporter, p.exporter)
-		if fits {
-			p.current = now
-		}
-		c.mu.Unlock()
-		if !active || fits {
-			continue
-		}
-		next := c.prime(c.pieces(), exporter)
-		next.gen, next.current, pause = gen, now, max(primeEvery, 9*time.Since(now))
-		c.mu.Lock()
-		old := c.primed // nil if a scrape took p meanwhile
-		c.primed = next
-		c.mu.Unlock()
-		if old != nil {
-			c.writers.Put(old.zw)
+// qOf is the q parameter among params (1 if none, RFC 9110).
+func qOf(params string) float64 {
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				return q
+			}
 		}
 	}
-}
-
-// recorder keeps a response in memory.
-type recorder struct {
-	header http.Header
-	code   int
-	body   *bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header  { return r.header }
-func (r *recorder) WriteHeader(code int) { r.code = cmp.Or(r.code, code) } // the first code counts
-
-func (r *recorder) Write(p []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(p)
+	return 1
 }
 
 // accepts reports whether an Accept-Encoding header allows coding (q=0
@@ -451,17 +332,11 @@ func accepts(header, coding string) (ok, named bool) {
 	star := false
 	for _, item := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(item, ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		k, v, _ := strings.Cut(params, "=")
-		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || !strings.EqualFold(strings.TrimSpace(k), "q") {
-			q = 1
-		}
-		switch name {
+		switch strings.ToLower(strings.TrimSpace(name)) {
 		case coding:
-			return q > 0, true
+			return qOf(params) > 0, true
 		case "*":
-			star = star || q > 0
+			star = star || qOf(params) > 0
 		}
 	}
 	return star, false

@@ -3,7 +3,6 @@ package endpoints
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +21,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
@@ -35,18 +31,15 @@ func serve(t *testing.T, ready bool, reload func() error) *httptest.Server {
 // serveError serves a tenant with one report down with lastError.
 func serveError(t *testing.T, ready bool, reload func() error, lastError string) *httptest.Server {
 	reg := prometheus.NewRegistry()
+	source := sourceOf(t, nil)
+	source.status = []status.Tenant{{Tenant: "contoso", Reports: []status.Report{
+		{Report: "user_events_summary", Polled: true, Up: false, LastError: lastError},
+		{Report: "user_registration_details", Polled: true, Up: true, LastSuccess: time.Now(), Records: 42},
+	}}}
+	source.notReady = !ready
 	h, err := New(Options{
-		Name: "entra-authmethods-exporter", TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
-		Pieces: func() [][]exposition.Piece { return nil }, PiecesGatherer: prometheus.NewRegistry(),
-		Status: func() []status.Tenant {
-			return []status.Tenant{{Tenant: "contoso", Reports: []status.Report{
-				{Report: "user_events_summary", Polled: true, Up: false, LastError: lastError},
-				{Report: "user_registration_details", Polled: true, Up: true, LastSuccess: time.Now(), Records: 42},
-			}}}
-		},
-		Ready:  func() bool { return ready },
-		Reload: reload,
-		Logger: slog.New(slog.DiscardHandler),
+		Name: "entra-authmethods-exporter", TelemetryPath: "/metrics", Source: source, Gatherer: reg, Registerer: reg,
+		Reload: reload, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +142,6 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 	live.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "x_live", Help: "Live."}, func() float64 { return 7 }))
 	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant", "method"}, nil)
 	var snaps [][]prometheus.Metric
-	snapshots := prometheus.NewRegistry()
 	for _, tenant := range []string{"b", "a"} {
 		ms := []prometheus.Metric{
 			prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 1, tenant, "sms"),
@@ -157,33 +149,13 @@ func metricsServer(t *testing.T) (srv *httptest.Server, reference string) {
 		}
 		snaps = append(snaps, ms)
 	}
-	snapshots.MustRegister(prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
-		for _, ms := range snaps {
-			for _, m := range ms {
-				ch <- m
-			}
-		}
-	}))
-	h, err := New(Options{
-		TelemetryPath: "/metrics", Gatherer: live, Registerer: prometheus.NewRegistry(),
-		Pieces: func() [][]exposition.Piece {
-			var out [][]exposition.Piece
-			for _, ms := range snaps {
-				p, err := new(exposition.Encoder).Encode(ms)
-				if err != nil {
-					t.Error(err)
-				}
-				out = append(out, p)
-			}
-			return out
-		},
-		PiecesGatherer: snapshots,
-		Status:         func() []status.Tenant { return nil }, Ready: func() bool { return true },
-		Logger: slog.New(slog.DiscardHandler),
-	})
+	source := sourceOf(t, &snaps)
+	h, err := New(Options{TelemetryPath: "/metrics", Source: source, Gatherer: live, Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	snapshots := prometheus.NewRegistry()
+	snapshots.MustRegister(source)
 	srv = httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	rec := httptest.NewRecorder()
@@ -274,22 +246,13 @@ func TestMetricsTextMatchesClientGolang(t *testing.T) {
 	}
 }
 
-// A compressed body is served again while the snapshots are the same (and
-// for at most maxGzipAge), and built anew as soon as one changes.
+// Each gzip scrape carries the snapshots as they are then, and the
+// metrics read at the scrape, in one gzip member.
 func TestGzipBodyFollowsSnapshots(t *testing.T) {
 	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant"}, nil)
-	encode := func(v float64) []exposition.Piece {
-		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, "a")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	current := encode(1)
+	snaps := [][]prometheus.Metric{{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 1, "a")}}
 	reg := prometheus.NewRegistry()
-	h, err := New(Options{TelemetryPath: "/metrics", Gatherer: reg, Registerer: reg,
-		Pieces: func() [][]exposition.Piece { return [][]exposition.Piece{current} }, PiecesGatherer: prometheus.NewRegistry(),
-		Status: func() []status.Tenant { return nil }, Ready: func() bool { return true }, Logger: slog.New(slog.DiscardHandler)})
+	h, err := New(Options{TelemetryPath: "/metrics", Source: sourceOf(t, &snaps), Gatherer: reg, Registerer: reg, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,145 +265,22 @@ func TestGzipBodyFollowsSnapshots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := io.ReadAll(zr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	first := scrape()
-	if !strings.Contains(first, `x_users{tenant="a"} 1`) || !strings.Contains(first, `promhttp_metric_handler_requests_total{code="200"} 0`) {
-		t.Fatalf("first scrape:\n%s", first)
-	}
-	if again := scrape(); again != first {
-		t.Errorf("a scrape right after another built a new body:\n%s", again)
-	}
-	current = encode(2)
-	if changed := scrape(); !strings.Contains(changed, `x_users{tenant="a"} 2`) || !strings.Contains(changed, `promhttp_metric_handler_requests_total{code="200"} 2`) {
-		t.Errorf("after a snapshot changed:\n%s", changed)
-	}
-	time.Sleep(maxGzipAge)
-	if later := scrape(); !strings.Contains(later, `promhttp_metric_handler_requests_total{code="200"} 3`) {
-		t.Errorf("after %v the handler's own metrics are not read again:\n%s", maxGzipAge, later)
-	}
-}
-
-// While gzip scrapes come in, keepPrimed primes a writer with all but the
-// metrics read at the scrape, again after a scrape takes it and after a
-// counted change. A scrape finishes a writer that fits, or one whose
-// snapshots were the newest under maxGzipAge ago before a counted change,
-// and builds its own otherwise; either way it serves one gzip member.
-func TestPrimedGzipWriter(t *testing.T) {
-	d := prometheus.NewDesc("x_users", "Users.", []string{"tenant"}, nil)
-	var (
-		mu      sync.Mutex
-		current []exposition.Piece
-		changes atomic.Uint64
-	)
-	// set stores a snapshot with value v, counting the change if count.
-	set := func(v float64, count bool) {
-		p, err := new(exposition.Encoder).Encode([]prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, "a")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		current = p
-		mu.Unlock()
-		if count {
-			changes.Add(1)
-		}
-	}
-	set(1, true)
-	c := newGzipCache(func() [][]exposition.Piece { mu.Lock(); defer mu.Unlock(); return [][]exposition.Piece{current} }, changes.Load)
-	// primer runs keepPrimed until done holds (checked under c.mu), for at
-	// most wait, and says whether it held.
-	primer := func(wait time.Duration, done func() bool) bool {
-		ctx, cancel := context.WithCancel(t.Context())
-		stopped := make(chan struct{})
-		go func() { c.keepPrimed(ctx); close(stopped) }()
-		defer func() { cancel(); <-stopped }()
-		for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-			c.mu.Lock()
-			ok := done()
-			c.mu.Unlock()
-			if ok {
-				return true
-			}
-		}
-		return false
-	}
-	primed := func() bool { return c.primed != nil }
-	fits := func(exporter string) func() bool {
-		return func() bool {
-			return c.primed != nil && slices.Equal(c.primed.key, keyOf(c.pieces())) && string(c.primed.exporter) == exporter
-		}
-	}
-	scrape := func(v, exporter, rest string) {
-		t.Helper()
-		c.built = time.Time{} // as at Prometheus' pace: the last body has aged
-		br := bytes.NewReader(c.body(c.pieces(), []byte(exporter), []byte(rest)))
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			t.Fatal(err)
-		}
 		zr.Multistream(false)
 		b, err := io.ReadAll(zr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "# HELP x_users Users.\n# TYPE x_users gauge\nx_users{tenant=\"a\"} " + v + "\n" + exporter + rest; string(b) != want {
-			t.Errorf("body:\n%s\nwant:\n%s", b, want)
+		if rest, _ := io.ReadAll(rec.Body); len(rest) > 0 {
+			t.Errorf("%d bytes after the first gzip member", len(rest))
 		}
-		if br.Len() > 0 {
-			t.Errorf("%d bytes after the gzip member", br.Len())
-		}
-		if c.primed != nil {
-			t.Error("a primed writer was left after a scrape")
-		}
+		return string(b)
 	}
-	const wait = 5 * time.Second
-
-	if primer(3*primeEvery, primed) {
-		t.Fatal("a writer was primed before any gzip scrape")
+	if first := scrape(); !strings.Contains(first, `x_users{tenant="a"} 1`) || !strings.Contains(first, `promhttp_metric_handler_requests_total{code="200"} 0`) {
+		t.Fatalf("first scrape:\n%s", first)
 	}
-	scrape("1", "e 1\n", "go 1\n") // built: nothing primed yet
-	if !primer(wait, fits("e 1\n")) {
-		t.Fatal("no writer primed after a gzip scrape")
-	}
-	scrape("1", "e 1\n", "go 2\n")
-	if !primer(wait, fits("e 1\n")) {
-		t.Fatal("no writer primed after a scrape took one")
-	}
-	set(2, true)
-	if !primer(wait, fits("e 1\n")) {
-		t.Fatal("no writer primed after a counted change")
-	}
-	scrape("2", "e 1\n", "go 3\n")
-	primer(wait, fits("e 1\n"))
-	set(3, true)
-	scrape("2", "e 1\n", "go 4\n") // primed just before the change
-	primer(wait, fits("e 1\n"))
-	c.primed.current = time.Time{}
-	if !primer(wait, func() bool { return time.Since(c.primed.current) < maxGzipAge/2 }) {
-		t.Fatal("a writer that still fits was not found to hold the newest snapshots")
-	}
-	set(4, true)
-	scrape("3", "e 1\n", "go 5\n") // known to be the newest just now
-	primer(wait, fits("e 1\n"))
-	set(5, true)
-	c.primed.current = time.Now().Add(-maxGzipAge)
-	scrape("5", "e 1\n", "go 6\n") // not known to be the newest for too long: built
-	primer(wait, fits("e 1\n"))
-	set(6, false)
-	scrape("6", "e 1\n", "go 7\n") // a change that was not counted: built
-	primer(wait, fits("e 1\n"))
-	scrape("6", "e 2\n", "go 8\n") // the exporter's metrics changed: built
-	if !primer(wait, fits("e 2\n")) {
-		t.Fatal("no writer primed with the exporter's new metrics")
-	}
-	c.primed, c.lastScrape = nil, time.Now().Add(-primeWhile)
-	if primer(3*primeEvery, primed) {
-		t.Errorf("a writer was primed %v after the last gzip scrape", primeWhile)
+	snaps[0] = []prometheus.Metric{prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 2, "a")}
+	if changed := scrape(); !strings.Contains(changed, `x_users{tenant="a"} 2`) || !strings.Contains(changed, `promhttp_metric_handler_requests_total{code="200"} 1`) {
+		t.Errorf("after a snapshot changed:\n%s", changed)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package shard splits a configuration's tenants among processes: with
 // --total-shards N, process --shard i polls only the tenants whose name
 // hashes to i, so N replicas with one configuration poll every tenant
-// exactly once between them.
+// exactly once between them. It knows tenants by their names only.
 package shard
 
 import (
@@ -11,8 +11,6 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 )
 
 // Of returns the shard of the tenant with the given name among total: FNV-1a
@@ -46,22 +44,26 @@ func FromHostname(hostname string) (int, error) {
 	return strconv.Atoi(m[1])
 }
 
-// Select returns cfg with only the shard's tenants, and Graph's budget per
-// app registration (graph_app_rate_limit) divided among the shards, which
-// all spend it. cfg itself is not changed.
-func Select(cfg *config.Config, shard, total int) *config.Config {
-	if total <= 1 {
-		return cfg
-	}
-	out := *cfg
-	out.Tenants = nil
-	for _, t := range cfg.Tenants {
-		if Of(t.Name, total) == shard {
-			out.Tenants = append(out.Tenants, t)
+// Mine returns, in order, the items (tenants) whose name hashes to shard
+// among total. items itself is not changed.
+func Mine[T any](items []T, name func(T) string, shard, total int) []T {
+	var out []T
+	for _, it := range items {
+		if Of(name(it), total) == shard {
+			out = append(out, it)
 		}
 	}
-	out.GraphAppRateLimit.Requests = max(1, cfg.GraphAppRateLimit.Requests/total)
-	return &out
+	return out
+}
+
+// Share divides among total shards a budget that each of them spends,
+// Graph's requests per app registration (graph_app_rate_limit): an even
+// share, at least 1. A single shard has it whole.
+func Share(budget, total int) int {
+	if total <= 1 {
+		return budget
+	}
+	return max(1, budget/total)
 }
 
 var (

@@ -2,24 +2,12 @@ package shard
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 )
-
-// parseConfig parses fmt.Sprintf(format, args...) as the exporter parses its
-// configuration file, with the file's defaults and validation.
-func parseConfig(t testing.TB, format string, args ...any) *config.Config {
-	t.Helper()
-	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 func TestOfIsStable(t *testing.T) {
 	// Fixed expectations: a change of hash would move tenants between
@@ -34,37 +22,50 @@ func TestOfIsStable(t *testing.T) {
 	}
 }
 
-func TestSelectSplitsEveryTenantOnce(t *testing.T) {
-	var tenants strings.Builder
+type tenant struct{ name string }
+
+func TestMineSplitsEveryTenantOnce(t *testing.T) {
+	var tenants []tenant
 	for i := range 30 {
-		fmt.Fprintf(&tenants, "  - name: customer-%02d\n", i)
+		tenants = append(tenants, tenant{fmt.Sprintf("customer-%02d", i)})
 	}
-	cfg := parseConfig(t, `graph_app_rate_limit: {requests: 122}
-tenants:
-%s`, tenants.String())
+	input := slices.Clone(tenants)
+	name := func(t tenant) string { return t.name }
 	seen := map[string]int{}
 	for s := range 3 {
-		part := Select(cfg, s, 3)
-		if part.GraphAppRateLimit.Requests != 40 {
-			t.Errorf("shard %d: app budget %d, want 122/3 = 40", s, part.GraphAppRateLimit.Requests)
+		part := Mine(tenants, name, s, 3)
+		if len(part) < 5 {
+			t.Errorf("shard %d has %d of 30 tenants: the hash spreads them badly", s, len(part))
 		}
-		if len(part.Tenants) < 5 {
-			t.Errorf("shard %d has %d of 30 tenants: the hash spreads them badly", s, len(part.Tenants))
+		for _, tn := range part {
+			seen[tn.name]++
 		}
-		for _, tn := range part.Tenants {
-			seen[tn.Name]++
-		}
-	}
-	for _, tn := range cfg.Tenants {
-		if seen[tn.Name] != 1 {
-			t.Errorf("%s in %d shards, want 1", tn.Name, seen[tn.Name])
+		if !slices.IsSortedFunc(part, func(a, b tenant) int { return strings.Compare(a.name, b.name) }) {
+			t.Errorf("shard %d: tenants out of order: %v", s, part)
 		}
 	}
-	if len(cfg.Tenants) != 30 || cfg.GraphAppRateLimit.Requests != 122 {
-		t.Error("Select changed its input")
+	for _, tn := range tenants {
+		if seen[tn.name] != 1 {
+			t.Errorf("%s in %d shards, want 1", tn.name, seen[tn.name])
+		}
 	}
-	if Select(cfg, 0, 1) != cfg {
-		t.Error("one shard: the configuration as it is")
+	if !slices.Equal(tenants, input) {
+		t.Error("Mine changed its input")
+	}
+	if got := Mine(tenants, name, 0, 1); !slices.Equal(got, tenants) {
+		t.Error("one shard: every tenant")
+	}
+}
+
+func TestShare(t *testing.T) {
+	for _, c := range []struct{ budget, total, want int }{
+		{122, 3, 40}, // 122/3
+		{2, 3, 1},    // at least 1
+		{122, 1, 122},
+	} {
+		if got := Share(c.budget, c.total); got != c.want {
+			t.Errorf("Share(%d, %d) = %d, want %d", c.budget, c.total, got, c.want)
+		}
 	}
 }
 
