@@ -310,7 +310,13 @@ func TestRulesEveryRuleUnitTested(t *testing.T) {
 // runbookAnchors returns the GitHub anchors of docs/runbook.md's headings.
 func runbookAnchors(t *testing.T) map[string]bool {
 	t.Helper()
-	raw, err := os.ReadFile(runbookPath)
+	return markdownAnchors(t, runbookPath)
+}
+
+// markdownAnchors returns the GitHub anchors of a Markdown file's headings.
+func markdownAnchors(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,8 +381,10 @@ func TestGithubAnchor(t *testing.T) {
 	}
 }
 
-// TestRunbookLinks checks the runbook's links to its own sections, and that
-// it has the sections the alerts and the issue ask for.
+// TestRunbookLinks checks the runbook's links to its own sections and to
+// sections of the other pages in docs/, and that it has the sections the
+// alerts and the issue ask for. The failure reasons are described once, in
+// the table of docs/operations.md, which the runbook links to.
 func TestRunbookLinks(t *testing.T) {
 	anchors := runbookAnchors(t)
 	raw, err := os.ReadFile(runbookPath)
@@ -388,11 +396,20 @@ func TestRunbookLinks(t *testing.T) {
 			t.Errorf("%s: link to #%s, which is no heading", runbookPath, m[1])
 		}
 	}
-	for _, a := range []string{"wiring-the-alerts", "failure-reasons", "auth", "unauthorized", "forbidden",
-		"unlicensed", "throttled", "server", "timeout", "network", "decode", "paging", "other"} {
+	linked := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\]\(([a-z-]+\.md)#([^)]+)\)`).FindAllStringSubmatch(string(raw), -1) {
+		linked[m[1]+"#"+m[2]] = true
+		if page := filepath.Join(filepath.Dir(runbookPath), m[1]); !markdownAnchors(t, page)[m[2]] {
+			t.Errorf("%s: link to %s#%s, which is no heading of %s", runbookPath, m[1], m[2], page)
+		}
+	}
+	for _, a := range []string{"wiring-the-alerts", "failure-reasons"} {
 		if !anchors[a] {
 			t.Errorf("%s: no section #%s", runbookPath, a)
 		}
+	}
+	if !linked["operations.md#failure-reasons"] {
+		t.Errorf("%s: no link to the failure reasons' table, operations.md#failure-reasons", runbookPath)
 	}
 }
 

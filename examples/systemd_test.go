@@ -78,7 +78,7 @@ func (u unitFile) last(key string) (string, bool) {
 }
 
 // TestSystemdUnitDirectives checks, without systemd, that the unit has the
-// sandbox and the service settings the README promises.
+// sandbox and the service settings docs/install.md (systemd) promises.
 func TestSystemdUnitDirectives(t *testing.T) {
 	u := parseUnit(t, unitPath)
 	for key, want := range map[string]string{

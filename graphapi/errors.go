@@ -13,7 +13,7 @@ import (
 )
 
 // Reason classifies a failed request or poll. The values are the
-// `reason` label values of entra_authmethods_report_errors_total (README, Metrics).
+// `reason` label values of entra_authmethods_report_errors_total (docs/operations.md, Failure reasons).
 type Reason string
 
 const (

@@ -59,8 +59,8 @@ func TestMetricsReference(t *testing.T) {
 
 Every metric the exporter serves besides Go's and the process's (` + "`go_*`, `process_*`, `promhttp_*`" + `),
 generated from the exporter's metric descriptors by ` + "`go test ./cmd/exporter -run MetricsReference -update`" + `,
-which also fails when this file is out of date. The README's [Metrics](../README.md#metrics)
-section says how the counts are made.
+which also fails when this file is out of date. [How the counts are made](queries.md#how-the-counts-are-made)
+says what each count means, with example queries.
 
 ` + "`entra_authmethods_tenant_info`" + ` also has the tenant's ` + "`labels:`" + ` from the configuration.
 "From" is the report whose poll sets the metric; "every tenant" are about the polling itself,
