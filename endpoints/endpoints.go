@@ -245,7 +245,9 @@ func metricsHandler(o Options) http.Handler {
 			}
 		}
 		// The pieces are immutable snapshots: holding them while writing costs nothing.
-		var body io.WriterTo = exposition.Text{Families: exposition.Families(o.Source.Pieces()...), Other: buf.Bytes()}
+		text := exposition.Text{Families: exposition.Families(o.Source.Pieces()...), Other: buf.Bytes()}
+		var body io.WriterTo = text
+		size := text.Len()
 		gzipOK, _ := accepts(encoding, "gzip")
 		xGzipOK, _ := accepts(encoding, "x-gzip")
 		if gzipOK || xGzipOK {
@@ -256,24 +258,16 @@ func metricsHandler(o Options) http.Handler {
 			body.WriteTo(zw) // writes to a bytes.Buffer cannot fail
 			zw.Close()
 			writers.Put(zw)
-			body = zbuf
+			body, size = zbuf, int64(zbuf.Len())
 			w.Header().Set("Content-Encoding", "gzip")
 		}
 		release()
 		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-		w.Header().Set("Content-Length", strconv.Itoa(lenOf(body)))
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		if _, err := body.WriteTo(w); err != nil {
 			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
 		}
 	})
-}
-
-// lenOf is the length of a body metricsHandler writes.
-func lenOf(body io.WriterTo) int {
-	if t, ok := body.(exposition.Text); ok {
-		return int(t.Len())
-	}
-	return body.(*bytes.Buffer).Len()
 }
 
 // acquire takes a slot, waiting up to slotWait for one; false if none
