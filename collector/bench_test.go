@@ -11,6 +11,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 // benchPoll polls one report of a synthetic tenant of the given size through
@@ -64,7 +65,7 @@ func BenchmarkApply200Tenants(b *testing.B) {
 	}
 	// The default reports, and the default pacing (5 requests per 10s per
 	// tenant, 122 per 10s for the app).
-	cfg := parseConfig(b, `poll_interval: 1h
+	cfg := testenv.ParseConfig(b, `poll_interval: 1h
 request_timeout: 1m
 report_poll_intervals: {}
 defaults:

@@ -26,6 +26,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/exposition"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -598,7 +599,7 @@ func TestRoundRetriesLessOnceGraphIsDown(t *testing.T) {
 // a read that takes its time (a slow mount) does not hold up shutdown. And
 // an Apply that finds the exporter shutting down starts nothing.
 func TestApplyReadsCredentialsOutsideTheLock(t *testing.T) {
-	cfg := parseConfig(t, "tenants: [{name: a, tenant_id: %s, client_id: %s, client_secret: %s}]", testTenantID, testClientID, testSecret)
+	cfg := testenv.ParseConfig(t, "tenants: [{name: a, tenant_id: %s, client_id: %s, client_secret: %s}]", testTenantID, testClientID, testSecret)
 	reading, release := make(chan struct{}), make(chan struct{})
 	slow := func(tn config.Tenant, hc *http.Client) (azcore.TokenCredential, error) {
 		close(reading)

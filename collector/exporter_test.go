@@ -23,17 +23,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// parseConfig parses fmt.Sprintf(format, args...) as the exporter parses its
-// configuration file, with the file's defaults and validation.
-func parseConfig(t testing.TB, format string, args ...any) *config.Config {
-	t.Helper()
-	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
 // pollEvery sets cfg's poll_interval to d, for tests that need polls faster
 // than a file may ask for (at least 1s), and with it the interval of every
 // report that followed poll_interval.
@@ -66,7 +55,7 @@ func TestApplyKeepsUnchangedTenantsAndStopsRemovedOnes(t *testing.T) {
 		for _, n := range names {
 			fmt.Fprintf(&tenants, "  - {name: %s, tenant_id: %s}\n", n, ids[n])
 		}
-		return parseConfig(t, `poll_interval: %s
+		return testenv.ParseConfig(t, `poll_interval: %s
 request_timeout: 10s
 graph_rate_limit: {requests: 50, per: 1s}
 report_poll_intervals: {}
@@ -177,7 +166,7 @@ func TestLiveCountersFollowTenants(t *testing.T) {
 			name, dir, _ := strings.Cut(nd, "=")
 			fmt.Fprintf(&list, "  - {name: %s, tenant_id: %s}\n", name, ids[dir])
 		}
-		return parseConfig(t, `poll_interval: 1h
+		return testenv.ParseConfig(t, `poll_interval: 1h
 request_timeout: 10s
 graph_rate_limit: {requests: 50, per: 1s}
 report_poll_intervals: {}
@@ -225,7 +214,7 @@ tenants:
 	if got := value(t, live, overruns, "tenant", "c"); got != 0 {
 		t.Errorf("new tenant c: %s %v, want 0", overruns, got)
 	}
-	waitUntil(t, 10*time.Second, func() bool { return testutil.ToFloat64(e.live.requests.WithLabelValues("a", "200")) >= 2*round })
+	testenv.Eventually(t, "the condition", 10*time.Second, func() bool { return testutil.ToFloat64(e.live.requests.WithLabelValues("a", "200")) >= 2*round })
 
 	apply(configFor("", "a=A", "c=C"))
 	if got := value(t, live, requests, "tenant", "a", "code", "200"); got < 2*round {
@@ -245,7 +234,7 @@ tenants:
 
 func TestApplyRejectsATenantItCannotSetUp(t *testing.T) {
 	e := New(context.Background(), Options{})
-	err := e.Apply(parseConfig(t, `poll_interval: 1h
+	err := e.Apply(testenv.ParseConfig(t, `poll_interval: 1h
 request_timeout: 1s
 graph_rate_limit: {requests: 5, per: 10s}
 max_failure_reasons: 1
@@ -285,7 +274,7 @@ func TestOneTenantsTroubleDoesNotDelayAnother(t *testing.T) {
 	// One directory and app registration, behind two Graph endpoints. A
 	// request may take at most 10m, the most a file may ask for: the stuck
 	// server's never answers within the test.
-	cfg := parseConfig(t, `poll_interval: 1h
+	cfg := testenv.ParseConfig(t, `poll_interval: 1h
 request_timeout: 10m
 graph_rate_limit: {requests: 100, per: 1s}
 report_poll_intervals: {}
@@ -319,7 +308,7 @@ tenants:
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, "the condition", 10*time.Second, func() bool {
 		for _, r := range statusOf(e, "healthy").Reports {
 			if !r.Up {
 				return false
@@ -350,7 +339,7 @@ func TestOverrunIsCountedAndLogged(t *testing.T) {
 	var logBuf testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewLogfmtLogger(&logBuf)})
-	cfg := parseConfig(t, `poll_interval: 1s
+	cfg := testenv.ParseConfig(t, `poll_interval: 1s
 request_timeout: 10s
 graph_rate_limit: {requests: 100, per: 1s}
 report_poll_intervals: {}
@@ -368,7 +357,7 @@ tenants:
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, func() bool { return sumOf(t, e.LiveCounters(), "entra_authmethods_poll_overruns_total") >= 1 })
+	testenv.Eventually(t, "the condition", 10*time.Second, func() bool { return sumOf(t, e.LiveCounters(), "entra_authmethods_poll_overruns_total") >= 1 })
 	cancel()
 	e.Wait()
 	if !strings.Contains(logBuf.String(), "took longer than the shortest of their poll intervals") {
@@ -409,7 +398,7 @@ func TestFirstRoundsAreStaggered(t *testing.T) {
 		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: testClientID, ClientSecret: testSecret, Data: smallData(testNow)})
 		fmt.Fprintf(&tenants, "  - {name: t%s, tenant_id: %s}\n", id[:1], id)
 	}
-	cfg := parseConfig(t, `poll_interval: 2s
+	cfg := testenv.ParseConfig(t, `poll_interval: 2s
 request_timeout: 10s
 graph_rate_limit: {requests: 50, per: 1s}
 report_poll_intervals: {}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 // TestReportsPolledAtTheirOwnIntervals runs a tenant whose events are due
@@ -47,7 +48,7 @@ func TestReportsPolledAtTheirOwnIntervals(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(ctx, Options{Now: testClock, HTTPClient: srv.Client(), Logger: log.NewNopLogger()})
-	cfg := parseConfig(t, `poll_interval: 1s
+	cfg := testenv.ParseConfig(t, `poll_interval: 1s
 request_timeout: 10s
 graph_rate_limit: {requests: 1000, per: 1s}
 tenants:
@@ -67,7 +68,7 @@ tenants:
 	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, "the condition", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return requests["userEventsSummary"] >= 6

@@ -87,7 +87,7 @@ func TestSoak(t *testing.T) {
 		for _, n := range names {
 			fmt.Fprintf(&tenants, "  - {name: %s, tenant_id: %s}\n", n, ids[n])
 		}
-		c := parseConfig(t, `request_timeout: 200ms
+		c := testenv.ParseConfig(t, `request_timeout: 200ms
 graph_rate_limit: {requests: 1000, per: 1s}
 graph_app_rate_limit: {requests: 1000, per: 1s}
 report_poll_intervals: {}
@@ -180,7 +180,7 @@ tenants:
 	}
 	users := float64(len(data.Users))
 	for _, name := range []string{"a", "b"} {
-		waitUntil(t, 20*time.Second, func() bool {
+		testenv.Eventually(t, "the condition", 20*time.Second, func() bool {
 			st := statusOf(e, name)
 			for _, r := range st.Reports {
 				if !r.Up {
@@ -236,13 +236,4 @@ func statusOf(e *Exporter, tenant string) status.Tenant {
 		}
 	}
 	return status.Tenant{}
-}
-
-func waitUntil(t *testing.T, d time.Duration, f func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(d); !f(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-	}
 }

@@ -60,14 +60,14 @@ func TestSpikeAlertOnTheDemo(t *testing.T) {
 			}
 			if c.firing != "" {
 				start := time.Now()
-				waitFor(t, c.firing+" to fire", 90*time.Second, func() bool {
+				testenv.Eventually(t, c.firing+" to fire", 90*time.Second, func() bool {
 					return strings.Join(spikes(), " ") == c.firing+"/demo/critical"
 				})
 				t.Logf("%s firing %v after Prometheus was ready", c.firing, time.Since(start).Round(time.Second))
 				return
 			}
 			// Every rule has been evaluated on the demo's data a few times.
-			waitFor(t, "every rule to be evaluated", 60*time.Second, func() bool {
+			testenv.Eventually(t, "every rule to be evaluated", 60*time.Second, func() bool {
 				return len(unhealthyRules(t, base, true)) == 0
 			})
 			time.Sleep(5 * time.Second)
@@ -112,14 +112,14 @@ scrape_configs:
 // enough samples exist for increase().
 func waitForDemoInPrometheus(t *testing.T, base string) {
 	t.Helper()
-	waitFor(t, "Prometheus to be ready", 60*time.Second, func() bool {
+	testenv.Eventually(t, "Prometheus to be ready", 60*time.Second, func() bool {
 		resp, err := http.Get(base + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err == nil && resp.StatusCode == 200
 	})
-	waitFor(t, "every report of the demo to be up in Prometheus", 90*time.Second, func() bool {
+	testenv.Eventually(t, "every report of the demo to be up in Prometheus", 90*time.Second, func() bool {
 		r, err := apiGet(base, "/api/v1/query", url.Values{"query": {`count(entra_authmethods_report_up == 1) >= 8`}})
 		return err == nil && r.Status == "success" && !strings.Contains(string(r.Data), `"result":[]`)
 	})

@@ -98,16 +98,6 @@ func tail(s string, n int) string {
 	return s
 }
 
-// waitFor polls f until it returns true or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(d); !f(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-	}
-}
-
 type apiResponse struct {
 	Status    string          `json:"status"`
 	Error     string          `json:"error"`
@@ -454,7 +444,7 @@ func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
 	checkQueries(t, base, dashboards, queries, emptyWhenHealthy)
 
 	// Every rule has been evaluated and is healthy.
-	waitFor(t, "every rule to be evaluated", 30*time.Second, func() bool {
+	testenv.Eventually(t, "every rule to be evaluated", 30*time.Second, func() bool {
 		return len(unhealthyRules(t, base, true)) == 0
 	})
 	if bad := unhealthyRules(t, base, false); len(bad) > 0 {
@@ -505,7 +495,7 @@ func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
 		t.Helper()
 		start := time.Now()
 		var got string
-		waitFor(t, "the health headline to show "+want, 30*scrape, func() bool {
+		testenv.Eventually(t, "the health headline to show "+want, 30*scrape, func() bool {
 			got = strings.Join(shows(*headline), " ")
 			if got != want && got != before {
 				t.Errorf("%s: the health headline showed %s on the way to %s", event, got, want)
@@ -627,7 +617,7 @@ func checkScrapedTwice(t *testing.T, base, exporterAddr string, configure func(.
 	second := strings.Replace(exporterAddr, "127.0.0.1", "localhost", 1)
 	configure(exporterAddr, second)
 	reload()
-	waitFor(t, "the second target to have been scraped a few times", 30*time.Second, func() bool {
+	testenv.Eventually(t, "the second target to have been scraped a few times", 30*time.Second, func() bool {
 		r, err := instantQuery(base, fmt.Sprintf(`count_over_time(up{instance=%q} [1m]) >= 3`, second), time.Time{})
 		return err == nil && len(r) == 1
 	})

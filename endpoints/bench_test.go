@@ -19,6 +19,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/collector"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/fakegraph"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 )
 
 // BenchmarkScrape100Tenants measures /metrics for 100 tenants, each polled
@@ -39,7 +40,7 @@ func BenchmarkScrape100Tenants(b *testing.B) {
 		srv.AddTenant(&fakegraph.Tenant{TenantID: id, ClientID: clientID, ClientSecret: secret, Data: data})
 		fmt.Fprintf(&tenants, "  - {name: tenant%03d, tenant_id: %s}\n", i, id)
 	}
-	cfg := parseConfig(b, `poll_interval: 1h
+	cfg := testenv.ParseConfig(b, `poll_interval: 1h
 request_timeout: 1m
 graph_rate_limit: {requests: 1000, per: 1s}
 graph_app_rate_limit: {requests: 1000, per: 1s}
@@ -119,14 +120,3 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(b []byte) (int, error) { return io.Discard.Write(b) }
 func (discard) WriteHeader(statusCode int)  {}
-
-// parseConfig parses fmt.Sprintf(format, args...) as the exporter parses its
-// configuration file, with the file's defaults and validation.
-func parseConfig(t testing.TB, format string, args ...any) *config.Config {
-	t.Helper()
-	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}

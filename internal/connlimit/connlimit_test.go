@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -139,7 +140,7 @@ func (s *server) trickle(t *testing.T, c net.Conn) {
 	if _, err := io.WriteString(c, "GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nx"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the trickling request handled", func() bool { return s.handled.Load() == handled+1 })
+	testenv.Eventually(t, "the trickling request handled", 5*time.Second, func() bool { return s.handled.Load() == handled+1 })
 }
 
 // closed reports whether the server has closed c (a read ends in EOF or a
@@ -149,17 +150,6 @@ func closed(c net.Conn, wait time.Duration) bool {
 	defer c.SetReadDeadline(time.Time{})
 	_, err := c.Read(make([]byte, 1))
 	return err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 5s: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestEvictsTheLongestWaiting(t *testing.T) {
@@ -174,18 +164,18 @@ func TestEvictsTheLongestWaiting(t *testing.T) {
 		}
 		c2 := s.dialFrom(t, "127.0.0.2")
 		mustGet(t, c2, "/") // idle since, after c1
-		eventually(t, "c1 and c2 waiting", func() bool { return s.waiting() == 2 })
+		testenv.Eventually(t, "c1 and c2 waiting", 5*time.Second, func() bool { return s.waiting() == 2 })
 
 		c3 := s.dialFrom(t, "127.0.0.3") // at the cap: c1 waited longest
-		eventually(t, "an eviction", func() bool { return s.lim.Stats().Evicted == 1 })
+		testenv.Eventually(t, "an eviction", 5*time.Second, func() bool { return s.lim.Stats().Evicted == 1 })
 		if !closed(c1, 5*time.Second) {
 			t.Errorf("TLS %v: the connection that never sent a request was not closed", withTLS)
 		}
 		mustGet(t, c2, "/") // c2 still served, and now waits after c3
-		eventually(t, "c3 and c2 waiting", func() bool { return s.waiting() == 2 })
+		testenv.Eventually(t, "c3 and c2 waiting", 5*time.Second, func() bool { return s.waiting() == 2 })
 
 		c4 := s.dialFrom(t, "127.0.0.4")
-		eventually(t, "a second eviction", func() bool { return s.lim.Stats().Evicted == 2 })
+		testenv.Eventually(t, "a second eviction", 5*time.Second, func() bool { return s.lim.Stats().Evicted == 2 })
 		if !closed(c3, 5*time.Second) {
 			t.Errorf("TLS %v: c3 was not closed although it waited longest", withTLS)
 		}
@@ -211,19 +201,19 @@ func TestEvictsItsOwnHostFirst(t *testing.T) {
 		s.dialFrom(t, ip)
 	}
 	attack := []net.Conn{s.dialFrom(t, "127.0.0.5")} // one, below its share
-	eventually(t, "eight waiting", func() bool { return s.waiting() == 8 })
+	testenv.Eventually(t, "eight waiting", 5*time.Second, func() bool { return s.waiting() == 8 })
 	for i := range 5 {
 		attack = append(attack, s.dialFrom(t, "127.0.0.5"))
-		eventually(t, "an eviction", func() bool { return s.lim.Stats().Evicted == uint64(i+1) })
+		testenv.Eventually(t, "an eviction", 5*time.Second, func() bool { return s.lim.Stats().Evicted == uint64(i+1) })
 		if !closed(attack[i], 5*time.Second) {
 			t.Fatalf("attack connection %d was not closed", i)
 		}
 	}
 	mustGet(t, scraper, "/") // never displaced by the other source
-	eventually(t, "the scraper idle", func() bool { return s.waiting() == 8 })
+	testenv.Eventually(t, "the scraper idle", 5*time.Second, func() bool { return s.waiting() == 8 })
 
 	other := s.dialFrom(t, "127.0.0.6") // nothing of its own: the longest waiting of all goes
-	eventually(t, "an eviction", func() bool { return s.lim.Stats().Evicted == 6 })
+	testenv.Eventually(t, "an eviction", 5*time.Second, func() bool { return s.lim.Stats().Evicted == 6 })
 	if s.openFrom("127.0.0.2") != 1 {
 		t.Error("the longest waiting connection, 127.0.0.2's first, was not closed for a new source")
 	}
@@ -239,7 +229,7 @@ func TestSourceShare(t *testing.T) {
 	var conns []net.Conn
 	for i := range 6 {
 		conns = append(conns, s.dialFrom(t, "127.0.0.2"))
-		eventually(t, "admitted", func() bool { return s.lim.Stats().Admitted == uint64(i+1) })
+		testenv.Eventually(t, "admitted", 5*time.Second, func() bool { return s.lim.Stats().Admitted == uint64(i+1) })
 		if n := s.openFrom("127.0.0.2"); n > 2 {
 			t.Fatalf("%d connections open from one source, want at most 2", n)
 		}
@@ -261,7 +251,7 @@ func TestSourceShare(t *testing.T) {
 	<-s.entered
 	<-s.entered
 	over := s.dialFrom(t, "127.0.0.2") // its own all serving: closed, though 6 more would fit
-	eventually(t, "a rejection", func() bool { return s.lim.Stats().Rejected == 1 })
+	testenv.Eventually(t, "a rejection", 5*time.Second, func() bool { return s.lim.Stats().Rejected == 1 })
 	if !closed(over, 5*time.Second) {
 		t.Error("the connection over the share was not closed")
 	}
@@ -298,7 +288,7 @@ func TestTricklingSourceCannotLockOut(t *testing.T) {
 			fresh := s.dialFrom(t, "127.0.0.1")
 			mustGet(t, fresh, "/")
 			fresh.Close()
-			eventually(t, "the fresh connection closed", func() bool { return s.openFrom("127.0.0.1") == 1 })
+			testenv.Eventually(t, "the fresh connection closed", 5*time.Second, func() bool { return s.openFrom("127.0.0.1") == 1 })
 		}
 		mustGet(t, scraper, "/")
 		if st := s.lim.Stats(); st != (Stats{Open: 3, Admitted: 12, Evicted: 6}) {
@@ -321,10 +311,10 @@ func TestReadingARequestIsNotServing(t *testing.T) {
 	go func() { done <- get(busy, "/slow") }()
 	<-s.entered
 	s.dialFrom(t, "127.0.0.4") // the cap
-	eventually(t, "four open", func() bool { return s.lim.Stats().Open == 4 })
+	testenv.Eventually(t, "four open", 5*time.Second, func() bool { return s.lim.Stats().Open == 4 })
 
 	s.dialFrom(t, "127.0.0.5")
-	eventually(t, "an eviction", func() bool { return s.lim.Stats().Evicted == 1 })
+	testenv.Eventually(t, "an eviction", 5*time.Second, func() bool { return s.lim.Stats().Evicted == 1 })
 	if !closed(reading, 5*time.Second) {
 		t.Error("the connection still sending its request was not evicted")
 	}
@@ -353,7 +343,7 @@ func TestBusyConnectionsAreNeverEvicted(t *testing.T) {
 		<-s.entered
 
 		c3 := s.dialFrom(t, "127.0.0.3")
-		eventually(t, "a rejection", func() bool { return s.lim.Stats().Rejected == 1 })
+		testenv.Eventually(t, "a rejection", 5*time.Second, func() bool { return s.lim.Stats().Rejected == 1 })
 		if !closed(c3, 5*time.Second) {
 			t.Errorf("TLS %v: the connection over the cap was not closed", withTLS)
 		}
@@ -363,7 +353,7 @@ func TestBusyConnectionsAreNeverEvicted(t *testing.T) {
 			t.Errorf("TLS %v: a busy connection was evicted: %+v", withTLS, st)
 		}
 
-		eventually(t, "both idle", func() bool { return s.waiting() == 2 })
+		testenv.Eventually(t, "both idle", 5*time.Second, func() bool { return s.waiting() == 2 })
 		c4 := s.dialFrom(t, "127.0.0.4") // now one idle connection makes room
 		mustGet(t, c4, "/")
 		if closed(busy[0], 2*time.Second) == closed(busy[1], 50*time.Millisecond) {
@@ -402,23 +392,23 @@ func TestHTTP2ServesUntilItsLastHandlerReturns(t *testing.T) {
 		t.Fatalf("%+v, want the requests on one connection", st)
 	}
 	s.dialFrom(t, "127.0.0.2")
-	eventually(t, "a rejection", func() bool { return s.lim.Stats().Rejected == 1 })
+	testenv.Eventually(t, "a rejection", 5*time.Second, func() bool { return s.lim.Stats().Rejected == 1 })
 
 	s.release <- struct{}{} // one handler returns, the other still runs
 	if err := <-results; err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the handler returned", func() bool { return s.handled.Load() == 2 })
+	testenv.Eventually(t, "the handler returned", 5*time.Second, func() bool { return s.handled.Load() == 2 })
 	s.dialFrom(t, "127.0.0.3")
-	eventually(t, "a second rejection", func() bool { return s.lim.Stats().Rejected == 2 })
+	testenv.Eventually(t, "a second rejection", 5*time.Second, func() bool { return s.lim.Stats().Rejected == 2 })
 
 	s.release <- struct{}{}
 	if err := <-results; err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "waiting", func() bool { return s.waiting() == 1 })
+	testenv.Eventually(t, "waiting", 5*time.Second, func() bool { return s.waiting() == 1 })
 	s.dialFrom(t, "127.0.0.4")
-	eventually(t, "an eviction", func() bool { return s.lim.Stats().Evicted == 1 })
+	testenv.Eventually(t, "an eviction", 5*time.Second, func() bool { return s.lim.Stats().Evicted == 1 })
 	if st := s.lim.Stats(); st != (Stats{Open: 1, Admitted: 2, Evicted: 1, Rejected: 2}) {
 		t.Errorf("%+v, want 1 open, 2 admitted, 1 evicted, 2 rejected", st)
 	}
@@ -441,7 +431,7 @@ func TestCountReturnsToZero(t *testing.T) {
 	for _, withTLS := range []bool{false, true} {
 		s := newServer(t, 8, withTLS)      // 2 per source
 		s.dialFrom(t, "127.0.0.3").Close() // skip if only 127.0.0.1 works
-		eventually(t, "the probe closed", func() bool { return s.lim.Stats().Open == 0 })
+		testenv.Eventually(t, "the probe closed", 5*time.Second, func() bool { return s.lim.Stats().Open == 0 })
 		var wg sync.WaitGroup
 		stop := make(chan struct{})
 		over := make(chan string, 1)

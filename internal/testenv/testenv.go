@@ -4,12 +4,16 @@
 package testenv
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 )
 
 // Tool returns the path of a program a test needs (promtool, prometheus,
@@ -67,4 +71,27 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Eventually checks cond until it holds, failing the test with what if it
+// does not within the given time.
+func Eventually(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	every := max(time.Millisecond, min(within/500, 100*time.Millisecond))
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(every) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+	}
+}
+
+// ParseConfig parses fmt.Sprintf(format, args...) as the exporter parses
+// its configuration file, with the file's defaults and validation.
+func ParseConfig(t testing.TB, format string, args ...any) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse(fmt.Appendf(nil, format, args...), "test config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
