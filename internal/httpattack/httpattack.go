@@ -177,31 +177,8 @@ func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial t
 		t.wg.Go(func() {
 			tryDone := sync.OnceFunc(func() { <-sem; tried.Done() })
 			defer tryDone()
-			buf := make([]byte, 512)
 			for ctx.Err() == nil {
-				if c, err := t.dial(ctx, 0); err != nil {
-					cs.Failed.Add(1)
-					tryDone()
-				} else {
-					if i%2 == 1 {
-						c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-						c.Write(req)
-					}
-					cs.Open.Add(1)
-					tryDone()
-					stop := context.AfterFunc(ctx, func() { c.Close() })
-					for { // the answer, if any, then nothing until the server closes
-						if _, err := c.Read(buf); err != nil {
-							break
-						}
-					}
-					stop()
-					c.Close()
-					cs.Open.Add(-1)
-					if ctx.Err() == nil {
-						cs.Dropped.Add(1)
-					}
-				}
+				t.idle(ctx, i%2 == 1, req, cs, tryDone)
 				if redial == 0 {
 					return
 				}
@@ -214,6 +191,37 @@ func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial t
 	}
 	tried.Wait()
 	return cs
+}
+
+// idle is one Idle connection: it sends req if asked, then reads whatever
+// comes until the server closes it or ctx ends.
+func (t *Target) idle(ctx context.Context, send bool, req []byte, cs *Counters, tried func()) {
+	c, err := t.dial(ctx, 0)
+	if err != nil {
+		cs.Failed.Add(1)
+		tried()
+		return
+	}
+	if send {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.Write(req)
+	}
+	cs.Open.Add(1)
+	tried()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	// The answer, if any, then nothing until the server closes; a small
+	// buffer, as 20,000 of these may wait at once.
+	for buf := make([]byte, 512); ; {
+		if _, err := c.Read(buf); err != nil {
+			break
+		}
+	}
+	stop()
+	c.Close()
+	cs.Open.Add(-1)
+	if ctx.Err() == nil {
+		cs.Dropped.Add(1)
+	}
 }
 
 // SlowBody keeps n connections, workers at a time, each sending a GET of
