@@ -235,27 +235,15 @@ func metricsHandler(o Options) http.Handler {
 		defer release() // should anything below panic
 		buf := buffers.Get().(*bytes.Buffer)
 		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
-		others, err := o.Gatherer.Gather()
-		if err != nil { // as ContinueOnError: serve what was gathered
-			o.Logger.Error("gathering metrics", "err", err)
-		}
-		for _, mf := range others {
-			if _, err := expfmt.MetricFamilyToText(buf, mf); err != nil {
-				o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
-			}
-		}
-		// The pieces are immutable snapshots: holding them while writing costs nothing.
-		text := exposition.Text{Families: exposition.Families(o.Source.Pieces()...), Other: buf.Bytes()}
-		var body io.WriterTo = text
-		size := text.Len()
-		gzipOK, _ := accepts(encoding, "gzip")
-		xGzipOK, _ := accepts(encoding, "x-gzip")
-		if gzipOK || xGzipOK {
+		plain := text(o, buf)
+		var body io.WriterTo = plain
+		size := plain.Len()
+		if acceptsGzip(encoding) {
 			zbuf := buffers.Get().(*bytes.Buffer)
 			defer func() { zbuf.Reset(); buffers.Put(zbuf) }()
 			zw := writers.Get().(*gzip.Writer)
 			zw.Reset(zbuf)
-			body.WriteTo(zw) // writes to a bytes.Buffer cannot fail
+			plain.WriteTo(zw) // writes to a bytes.Buffer cannot fail
 			zw.Close()
 			writers.Put(zw)
 			body, size = zbuf, int64(zbuf.Len())
@@ -268,6 +256,22 @@ func metricsHandler(o Options) http.Handler {
 			o.Logger.Debug("writing /metrics", "err", err) // the scraper went away
 		}
 	})
+}
+
+// text is a text scrape's body: the Source's pieces, then the Gatherer's
+// metrics encoded into buf now. The pieces are immutable snapshots:
+// holding them while the body is written costs nothing.
+func text(o Options, buf *bytes.Buffer) exposition.Text {
+	others, err := o.Gatherer.Gather()
+	if err != nil { // as ContinueOnError: serve what was gathered
+		o.Logger.Error("gathering metrics", "err", err)
+	}
+	for _, mf := range others {
+		if _, err := expfmt.MetricFamilyToText(buf, mf); err != nil {
+			o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
+		}
+	}
+	return exposition.Text{Families: exposition.Families(o.Source.Pieces()...), Other: buf.Bytes()}
 }
 
 // acquire takes a slot, waiting up to slotWait for one; false if none
@@ -318,6 +322,14 @@ func qOf(params string) float64 {
 		}
 	}
 	return 1
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip, by
+// either of its names.
+func acceptsGzip(header string) bool {
+	gzipOK, _ := accepts(header, "gzip")
+	xGzipOK, _ := accepts(header, "x-gzip")
+	return gzipOK || xGzipOK
 }
 
 // accepts reports whether an Accept-Encoding header allows coding (q=0
