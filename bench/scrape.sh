@@ -12,9 +12,7 @@
 # body. The scrapers run on the same cores as the exporter, and back to
 # back: far more load than Prometheus makes, so this is a worst case.
 # EVERY (say 2s) makes each client wait between scrapes, as Prometheus
-# does: then a gzip scrape cannot share the last compressed body (the
-# exporter does so for at most a second) and finishes the writer primed in
-# the background, or else builds its own. A POLL_INTERVAL of minutes makes
+# does (every scrape compresses its own body). A POLL_INTERVAL of minutes makes
 # the snapshots change during the load; EVERY_REPORT=1 polls every report
 # at it (100 tenants at 2m: 6.7 snapshots a second). The CPU column is the
 # exporter's CPU time during the load.

@@ -30,9 +30,7 @@
 #     of /metrics with Prometheus's Accept header, without and then with
 #     gzip (the body is read whole, not decompressed), from sending the
 #     request to the last byte, after the later sample. Scrapes are 1.1 s
-#     apart, so none shares the last compressed body (it is shared for at
-#     most a second), as at Prometheus' pace: a gzipped one finishes the
-#     writer primed in the background if it fits, or builds its body.
+#     apart, as at Prometheus' pace; each compresses its own body.
 # The fakes, curl and the exporter share the machine's cores, and polling
 # goes on during the scrapes (POLL is short): run on a quiet machine.
 #
