@@ -149,3 +149,21 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 
 # ratio A B prints A/B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b > 0) ? a / b : 0 }'; }
+
+# forget PID...: take stopped processes off the list the EXIT trap kills.
+forget() {
+	local keep=() p q
+	for p in "${pids[@]}"; do
+		for q in "$@"; do [[ $p == "$q" ]] && continue 2; done
+		keep+=("$p")
+	done
+	pids=("${keep[@]}")
+}
+
+# stop PID...: end processes started here, and wait for them.
+stop() {
+	local p
+	for p in "$@"; do kill "$p" 2>/dev/null || true; done
+	for p in "$@"; do wait "$p" 2>/dev/null || true; done
+	forget "$@"
+}

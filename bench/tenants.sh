@@ -81,24 +81,6 @@ code_of() { curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$1" || true; }
 sockets() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
 goroutines() { awk '$1 == "go_goroutines" { print $2 }' "$1"; }
 
-# forget PID...: take stopped processes off the list the EXIT trap kills.
-forget() {
-	local keep=() p q
-	for p in "${pids[@]}"; do
-		for q in "$@"; do [[ $p == "$q" ]] && continue 2; done
-		keep+=("$p")
-	done
-	pids=("${keep[@]}")
-}
-
-# stop PID...: end processes started here, and wait for them.
-stop() {
-	local p
-	for p in "$@"; do kill "$p" 2>/dev/null || true; done
-	for p in "$@"; do wait "$p" 2>/dev/null || true; done
-	forget "$@"
-}
-
 # fake DIR COUNT USERS SEED: start a fakegraph of COUNT tenants of USERS
 # users writing into DIR; waits for it and appends its PID to fakes.
 fake() {
