@@ -29,8 +29,8 @@
 #     promtool check config; a Prometheus that has it is run with
 #     enable_compression: false). Without it, these modes are curl only:
 #     curl scrapes with that mode's Accept and Accept-Encoding: identity,
-#     starting every 15 s, Prometheus' pace, for PACED (DURATION; --quick: 5 s, one
-#     scrape), and the Prometheus columns are "-".
+#     starting every 15 s, Prometheus' pace, for PACED (DURATION;
+#     --quick: 5 s, one scrape), and the Prometheus columns are "-".
 #   - samples, scrape median and max ms: Prometheus' scrape_samples_scraped
 #     (its largest) and scrape_duration_seconds of the exporter's target,
 #     quantile_over_time(0.5) and max_over_time over the whole run, queried
@@ -40,8 +40,8 @@
 #     appending the samples (before the commit), and its first scrape
 #     creates every series, so the max is usually the first scrape.
 #   - curl TTLB p50 and p99 ms: after Prometheus is stopped, SCRAPES (20;
-#     --quick: 3) sequential curl scrapes 1.1 s apart (the exporter before
-#     f147a8b kept a compressed body for a second) with the mode's Accept
+#     --quick: 3) sequential curl scrapes 1.1 s apart (builds before 7def036
+#     shared a compressed body for up to a second) with the mode's Accept
 #     and Accept-Encoding (and Prometheus'
 #     X-Prometheus-Scrape-Timeout-Seconds), each on a new connection, from
 #     sending the request to the last byte (the body is not decompressed).
