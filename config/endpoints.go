@@ -16,11 +16,7 @@ import (
 // --config.allow-custom-endpoints the exporter runs this on every load.
 // source names the configuration in the errors, as Load's do.
 func CheckEndpoints(c *Config, source string) error {
-	logins, graphs := map[string]bool{}, map[string]bool{}
-	for _, cl := range clouds {
-		logins[endpointHost(cl.AuthorityHost)] = true
-		graphs[endpointHost(cl.GraphEndpoint)] = true
-	}
+	logins, graphs := cloudHosts()
 	keys := map[string]string{"authority_host": "authority_host", "graph_endpoint": "graph_endpoint"}
 	if source == "environment" {
 		keys["authority_host"] = envKeys["authority_host"]
@@ -43,6 +39,22 @@ func CheckEndpoints(c *Config, source string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// NationalLoginHost reports whether rawURL is on a national cloud's login host.
+func NationalLoginHost(rawURL string) bool {
+	logins, _ := cloudHosts()
+	return logins[endpointHost(rawURL)]
+}
+
+// cloudHosts are the national clouds' login hosts and Graph hosts.
+func cloudHosts() (logins, graphs map[string]bool) {
+	logins, graphs = map[string]bool{}, map[string]bool{}
+	for _, cl := range clouds {
+		logins[endpointHost(cl.AuthorityHost)] = true
+		graphs[endpointHost(cl.GraphEndpoint)] = true
+	}
+	return logins, graphs
 }
 
 // endpointHost is the host of an https URL, lower case, without the default port.

@@ -54,3 +54,14 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+func TestNationalLoginHost(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://login.microsoftonline.com/": true, "https://LOGIN.microsoftonline.us:443/": true, "https://login.chinacloudapi.cn": true,
+		"https://login.microsoftonline.com:8443/": false, "https://127.0.0.1:8443/": false, "https://graph.microsoft.com": false, "::": false,
+	} {
+		if got := NationalLoginHost(raw); got != want {
+			t.Errorf("NationalLoginHost(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +50,9 @@ func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.T
 	if hc != nil {
 		opts.Transport = hc
 	}
-	disableDiscovery := !knownAuthorityHost(t.AuthorityHost)
+	// Instance discovery works on a national cloud's login host only;
+	// elsewhere (private or test endpoints) token requests fail with it on.
+	disableDiscovery := !config.NationalLoginHost(t.AuthorityHost)
 	secretCredential := func(secret string) (azcore.TokenCredential, error) {
 		return azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, secret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
@@ -99,22 +100,6 @@ func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.T
 		return nil, fmt.Errorf("%s credential: %w", t.Auth, err)
 	}
 	return cred, nil
-}
-
-// knownAuthorityHost reports whether host is a national cloud's login host,
-// where instance discovery works; elsewhere (private or test endpoints) it
-// must be off or token requests fail.
-func knownAuthorityHost(host string) bool {
-	u, err := url.Parse(host)
-	if err != nil {
-		return false
-	}
-	for _, c := range config.Clouds() {
-		if k, err := url.Parse(c.AuthorityHost); err == nil && strings.EqualFold(k.Host, u.Host) {
-			return true
-		}
-	}
-	return false
 }
 
 // resetter is a credential that can drop its cached tokens.

@@ -169,6 +169,15 @@ func (t *Target) slowRead(ctx context.Context, req string, every time.Duration, 
 func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial time.Duration) *Counters {
 	cs := &Counters{}
 	req := []byte(t.request(path))
+	t.keep(ctx, n, workers, redial, func(i int, tried func()) { t.idle(ctx, i%2 == 1, req, cs, tried) })
+	return cs
+}
+
+// keep runs n connections, workers at a time, each by conn (i: which one;
+// tried: to call once it has connected or failed to), again after redial
+// each time it ends (never if redial is 0), until ctx ends. It returns once
+// every connection has been tried.
+func (t *Target) keep(ctx context.Context, n, workers int, redial time.Duration, conn func(i int, tried func())) {
 	sem := make(chan struct{}, workers)
 	var tried sync.WaitGroup
 	for i := range n {
@@ -178,7 +187,7 @@ func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial t
 			tryDone := sync.OnceFunc(func() { <-sem; tried.Done() })
 			defer tryDone()
 			for ctx.Err() == nil {
-				t.idle(ctx, i%2 == 1, req, cs, tryDone)
+				conn(i, tryDone)
 				if redial == 0 {
 					return
 				}
@@ -190,7 +199,6 @@ func (t *Target) Idle(ctx context.Context, n, workers int, path string, redial t
 		})
 	}
 	tried.Wait()
-	return cs
 }
 
 // idle is one Idle connection: it sends req if asked, then reads whatever
@@ -232,24 +240,7 @@ func (t *Target) idle(ctx context.Context, send bool, req []byte, cs *Counters, 
 func (t *Target) SlowBody(ctx context.Context, n, workers int, path string, every time.Duration) *Counters {
 	cs := &Counters{}
 	req := []byte(strings.Replace(t.request(path), "\r\n\r\n", "\r\nContent-Length: 100000\r\n\r\n", 1))
-	sem := make(chan struct{}, workers)
-	var tried sync.WaitGroup
-	for range n {
-		sem <- struct{}{}
-		tried.Add(1)
-		t.wg.Go(func() {
-			tryDone := sync.OnceFunc(func() { <-sem; tried.Done() })
-			defer tryDone()
-			for ctx.Err() == nil {
-				t.trickle(ctx, req, every, cs, tryDone)
-				select {
-				case <-ctx.Done():
-				case <-time.After(100 * time.Millisecond):
-				}
-			}
-		})
-	}
-	tried.Wait()
+	t.keep(ctx, n, workers, 100*time.Millisecond, func(_ int, tried func()) { t.trickle(ctx, req, every, cs, tried) })
 	return cs
 }
 
