@@ -1,6 +1,5 @@
 // Package config holds the exporter's configuration: the YAML file format,
-// its defaults and its validation. It depends on neither the Graph client nor
-// the collector, so both can take a validated Config as their input.
+// its defaults and its validation, for the Graph client and the collector.
 package config
 
 import (
@@ -33,10 +32,8 @@ var allReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// defaultReports leaves out the reports whose Graph endpoints stopped
-// returning data (credentialUserRegistrationDetails on 2024-06-30,
-// getCredentialUsageSummary and userCredentialUsageDetails on 2025-08-01),
-// which would only spend the throttle budget.
+// defaultReports leaves out the reports whose Graph endpoints stopped returning
+// data in 2024-2025, which would only spend the throttle budget.
 var defaultReports = []string{
 	CredentialRegistrationCount,
 	UserRegistrationDetails,
@@ -45,9 +42,8 @@ var defaultReports = []string{
 	UserPasswordResetsSummary,
 }
 
-// defaultReportPollIntervals slow down the reports that change slowly (the
-// registration snapshot, the daily summaries) to save throttle budget; the
-// event streams follow poll_interval.
+// defaultReportPollIntervals slow down the slowly changing reports to save
+// throttle budget; the event streams follow poll_interval.
 var defaultReportPollIntervals = map[string]time.Duration{
 	UserRegistrationDetails:       6 * time.Hour,
 	UserMFASignInSummary:          6 * time.Hour,
@@ -57,8 +53,7 @@ var defaultReportPollIntervals = map[string]time.Duration{
 	CredentialUsageSummary:        6 * time.Hour,
 }
 
-// usageSummaryPeriods lists the periods of credential_usage_summary, in the
-// order Tenant.UsageSummaryPeriods keeps them.
+// usageSummaryPeriods lists credential_usage_summary's periods, in order.
 var usageSummaryPeriods = []string{"D1", "D7", "D30"}
 
 // Credential kinds (Tenant.Auth after defaults are applied).
@@ -71,11 +66,9 @@ const (
 	AuthDefault           = "default"
 )
 
-// Cloud is a national cloud's pair of endpoints.
-type Cloud struct {
-	AuthorityHost string // e.g. https://login.microsoftonline.com/
-	GraphEndpoint string // e.g. https://graph.microsoft.com (no trailing slash)
-}
+// Cloud is a national cloud's login host (with a trailing slash) and Graph
+// endpoint (without).
+type Cloud struct{ AuthorityHost, GraphEndpoint string }
 
 // clouds maps the `cloud` key's values to their endpoints.
 var clouds = map[string]Cloud{
@@ -109,14 +102,11 @@ type Config struct {
 	MaxFailureReasons int       // distinct `reason` values kept per tenant and report
 	MaxLabelValues    int       // distinct values kept per other label from Graph (method, feature, user_type, status) per tenant and report
 	MaxPagesPerPoll   int       // pages one report's poll may read; a guard against a nextLink chain without end
-	// ReportPollIntervals is the top-level report_poll_intervals: exactly
-	// the file's when it has the key, else DefaultReportPollIntervals (each
-	// at least PollInterval). Tenant.PollIntervals already applies it.
+	// ReportPollIntervals is the file's report_poll_intervals, else the
+	// defaults (each at least PollInterval); Tenant.PollIntervals applies it.
 	ReportPollIntervals map[string]time.Duration
-	// ExcludeMetrics names metric families to leave out of /metrics. Only
-	// their form is checked here; the collector knows which exist.
-	ExcludeMetrics []string
-	Tenants        []Tenant
+	ExcludeMetrics      []string // metric families left out of /metrics; the collector checks they exist
+	Tenants             []Tenant
 }
 
 // RateLimit allows Requests requests in any window of length Per.
@@ -137,21 +127,17 @@ type Tenant struct {
 	ClientSecretFile      string // file holding the secret, re-read on token refresh (AuthClientSecret)
 	ClientCertificateFile string // PEM with certificate and private key (AuthClientCertificate)
 
-	Cloud         string // key of Clouds
+	Cloud         string // the `cloud` key
 	AuthorityHost string // with a trailing slash; the cloud's unless overridden
 	GraphEndpoint string // without a trailing slash; the cloud's unless overridden
 
 	Reports             []string // report names, in AllReports order
 	UsageSummaryPeriods []string // D1, D7, D30 (upper case); default all three
 
-	// PollIntervals holds how often each of Reports is polled: the tenant's
-	// report_poll_intervals (its own, or else the defaults'), over the
-	// top-level ones (Config.ReportPollIntervals), poll_interval for the
-	// rest. Every report in Reports has an entry.
+	// PollIntervals has an entry for each of Reports: the tenant's
+	// report_poll_intervals, else Config.ReportPollIntervals, else poll_interval.
 	PollIntervals map[string]time.Duration
-	// Labels are the tenant's own labels (its own, or else the defaults'),
-	// exposed on entra_authmethods_tenant_info only; nil when none.
-	Labels map[string]string
+	Labels        map[string]string // on entra_authmethods_tenant_info only; nil when none
 }
 
 // PollInterval returns how often the tenant's report is polled, or fallback
@@ -175,6 +161,3 @@ func DefaultReports() []string { return slices.Clone(defaultReports) }
 func DefaultReportPollIntervals() map[string]time.Duration {
 	return maps.Clone(defaultReportPollIntervals)
 }
-
-// Clouds returns the national clouds by their `cloud` key.
-func Clouds() map[string]Cloud { return maps.Clone(clouds) }

@@ -9,34 +9,27 @@ import (
 	"strings"
 )
 
-// CheckEndpoints refuses every tenant whose authority_host or
-// graph_endpoint is not a national cloud's: whoever can edit the
-// configuration could otherwise send the credential (a secret file's
-// content, a federated token) to a host of their choosing. Without
-// --config.allow-custom-endpoints the exporter runs this on every load.
-// source names the configuration in the errors, as Load's do.
+// CheckEndpoints refuses every tenant whose authority_host or graph_endpoint
+// is not a national cloud's: whoever can edit the configuration could
+// otherwise send the credential to a host of their choosing. Unless given
+// --config.allow-custom-endpoints, the exporter runs it on every load.
 func CheckEndpoints(c *Config, source string) error {
 	logins, graphs := cloudHosts()
-	keys := map[string]string{"authority_host": "authority_host", "graph_endpoint": "graph_endpoint"}
+	authorityKey := "authority_host"
 	if source == "environment" {
-		keys["authority_host"] = envKeys["authority_host"]
+		authorityKey = envKeys[authorityKey]
 	}
 	var errs []error
 	for i, t := range c.Tenants {
-		for _, e := range []struct {
-			key, url string
-			known    map[string]bool
-			what     string
-		}{
-			{"authority_host", t.AuthorityHost, logins, "login"},
-			{"graph_endpoint", t.GraphEndpoint, graphs, "Graph"},
-		} {
-			if host := endpointHost(e.url); !e.known[host] {
+		check := func(key, rawURL, what string, known map[string]bool) {
+			if host := endpointHost(rawURL); !known[host] {
 				errs = append(errs, fmt.Errorf("%s: tenants[%d] (%s): %s: %q is not a national cloud's %s host (%s); "+
 					"the credential would go there: to allow it, start the exporter with --config.allow-custom-endpoints",
-					source, i, t.Name, keys[e.key], host, e.what, strings.Join(slices.Sorted(maps.Keys(e.known)), ", ")))
+					source, i, t.Name, key, host, what, strings.Join(slices.Sorted(maps.Keys(known)), ", ")))
 			}
 		}
+		check(authorityKey, t.AuthorityHost, "login", logins)
+		check("graph_endpoint", t.GraphEndpoint, "Graph", graphs)
 	}
 	return errors.Join(errs...)
 }
@@ -63,6 +56,5 @@ func endpointHost(raw string) string {
 	if err != nil {
 		return ""
 	}
-	host := strings.ToLower(u.Host)
-	return strings.TrimSuffix(host, ":443")
+	return strings.TrimSuffix(strings.ToLower(u.Host), ":443")
 }

@@ -87,7 +87,7 @@ type rawDefaults struct {
 	TenantID      any `yaml:"tenant_id"`
 	rawTenantKeys `yaml:",inline"`
 
-	lines map[string]int // each key's line, for messages; set by Parse
+	lines map[string]int // each key's line, for messages; set by decodeRaw
 }
 
 // scalar keeps a value's text and line, for messages.
@@ -105,13 +105,11 @@ func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
 // duration is a scalar holding a duration (a type of its own for checkShape).
 type duration struct{ scalar }
 
-// MaxFileBytes bounds the configuration file: a thousand tenants
-// take well under a megabyte.
+// MaxFileBytes bounds the configuration file: a thousand tenants take < 1 MiB.
 const MaxFileBytes = 16 << 20
 
-// Load reads and validates the configuration file at path. Relative
-// credential file paths are taken relative to its directory, as Prometheus
-// does.
+// Load reads and validates the configuration file at path. Relative credential
+// file paths are taken relative to its directory, as Prometheus does.
 func Load(path string) (*Config, error) {
 	data, err := safefile.Read(path, MaxFileBytes)
 	switch {
@@ -138,36 +136,23 @@ func Load(path string) (*Config, error) {
 // the file in error messages. All problems are reported together, one per
 // line, each starting with source.
 func Parse(data []byte, source string) (*Config, error) {
-	top, err := document(data, source)
-	if err != nil {
-		return nil, err
-	}
-	var raw rawConfig
-	if top != nil {
-		if raw, err = decodeRaw(top, source); err != nil {
-			return nil, err
-		}
-	}
-	return build(raw, source, nil)
-}
-
-// document returns the top node of the file's one YAML document, or nil
-// if the file is empty (reported by build as "no tenants").
-func document(data []byte, source string) (*yaml.Node, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	switch err := dec.Decode(&doc); {
-	case errors.Is(err, io.EOF):
-		return nil, nil
+	case errors.Is(err, io.EOF): // an empty file, reported by build as "no tenants"
 	case err != nil:
 		return nil, fmt.Errorf("%s: %s", source, strings.TrimPrefix(err.Error(), "yaml: "))
 	case !errors.Is(dec.Decode(new(yaml.Node)), io.EOF): // would be silently ignored
 		return nil, fmt.Errorf("%s: only one YAML document is allowed", source)
 	}
-	if len(doc.Content) == 0 {
-		return nil, nil
+	var raw rawConfig
+	if len(doc.Content) > 0 {
+		var err error
+		if raw, err = decodeRaw(doc.Content[0], source); err != nil {
+			return nil, err
+		}
 	}
-	return doc.Content[0], nil
+	return build(raw, source, nil)
 }
 
 // decodeRaw checks the aliases and the shape of the document top, then
@@ -178,40 +163,33 @@ func decodeRaw(top *yaml.Node, source string) (rawConfig, error) {
 	// Bounded first: checkShape, the decoder and build all expand aliases.
 	if line, ok := checkAliases(top); !ok {
 		p.add(line, "aliases expand to more than %d nodes; write what tenants share under defaults: instead", maxAliasNodes)
-		return raw, errors.Join(p.errs...)
+	} else {
+		checkShape(p, top, reflect.TypeFor[rawConfig]())
 	}
-	checkShape(p, top, reflect.TypeFor[rawConfig]())
 	if len(p.errs) == 0 {
-		decode(p, top, &raw)
+		// The decoder may still refuse a key given twice, or aliasing (by its
+		// own ratio), leaving raw half decoded.
+		var te *yaml.TypeError
+		switch err := top.Decode(&raw); {
+		case errors.As(err, &te):
+			for _, m := range te.Errors {
+				p.add(0, "%s", m)
+			}
+		case err != nil:
+			p.add(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
 	}
 	if len(p.errs) > 0 {
 		return raw, errors.Join(p.errs...)
 	}
 	if raw.Defaults != nil {
-		// Messages about the defaults name their keys' lines, which the
-		// decoded structs do not keep.
+		// For messages: the decoded structs do not keep the lines.
 		raw.Defaults.lines = keyLines(top, "defaults")
 	}
 	return raw, nil
 }
 
-// decode decodes top, its shape checked, into raw. What the decoder may
-// still refuse is a key given twice, or aliasing (by its own ratio, not a
-// bound), which leaves raw half decoded: reported to p.
-func decode(p *problems, top *yaml.Node, raw *rawConfig) {
-	var te *yaml.TypeError
-	switch err := top.Decode(raw); {
-	case errors.As(err, &te):
-		for _, m := range te.Errors {
-			p.add(0, "%s", m)
-		}
-	case err != nil:
-		p.add(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-}
-
-// keyLines returns the line of each key of the mapping under key in the
-// mapping top.
+// keyLines returns the line of each key of the mapping under key in top.
 func keyLines(top *yaml.Node, key string) map[string]int {
 	lines := map[string]int{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
@@ -226,11 +204,10 @@ func keyLines(top *yaml.Node, key string) map[string]int {
 }
 
 // FromEnv builds a one-tenant configuration, named "default", from the
-// environment variables azidentity reads: AZURE_TENANT_ID, AZURE_CLIENT_ID,
-// and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH. Without either,
-// AZURE_FEDERATED_TOKEN_FILE selects workload identity, and otherwise the
-// tenant uses azidentity's default chain. AZURE_AUTHORITY_HOST overrides the
-// login host; a national cloud's host selects that cloud's Graph endpoint.
+// environment variables azidentity reads (envKeys). Without a secret or
+// certificate, AZURE_FEDERATED_TOKEN_FILE selects workload identity, else
+// azidentity's default chain; a national cloud's AZURE_AUTHORITY_HOST selects
+// that cloud's Graph endpoint.
 func FromEnv(getenv func(string) string) (*Config, error) {
 	t := rawTenant{
 		Name:     DefaultTenantName,
@@ -269,12 +246,11 @@ var envKeys = map[string]string{
 	"authority_host":          "AZURE_AUTHORITY_HOST",
 }
 
-// maxProblems bounds the problems reported: past it, more are surely the
-// same few mistakes repeated, and a hostile file could make millions.
+// maxProblems bounds the problems reported: past it, they are surely the same
+// few mistakes repeated, and a hostile file could make millions.
 const maxProblems = 100
 
-// problems collects the validation errors, each prefixed with the source,
-// up to maxProblems and a last line saying there are more.
+// problems collects the validation errors, each prefixed with the source.
 type problems struct {
 	source string
 	errs   []error
@@ -282,18 +258,16 @@ type problems struct {
 
 // add reports a problem, at line unless that is 0 (unknown).
 func (p *problems) add(line int, format string, args ...any) {
-	switch {
-	case len(p.errs) > maxProblems:
-		return
-	case len(p.errs) == maxProblems:
+	switch n := len(p.errs); {
+	case n == maxProblems:
 		p.errs = append(p.errs, fmt.Errorf("%s: ... and more problems; fix these first", p.source))
-		return
+	case n < maxProblems:
+		msg := fmt.Sprintf(format, args...)
+		if line > 0 {
+			msg = fmt.Sprintf("line %d: %s", line, msg)
+		}
+		p.errs = append(p.errs, fmt.Errorf("%s: %s", p.source, msg))
 	}
-	msg := fmt.Sprintf(format, args...)
-	if line > 0 {
-		msg = fmt.Sprintf("line %d: %s", line, msg)
-	}
-	p.errs = append(p.errs, fmt.Errorf("%s: %s", p.source, msg))
 }
 
 // build applies defaults and validates. keys renames keys in messages
@@ -318,8 +292,8 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 	if len(raw.Tenants) == 0 {
 		p.add(0, "tenants: no tenants configured; list at least one")
 	}
-	// The defaults are checked once, on their own, so that a problem there
-	// is reported once rather than for every tenant that inherits it.
+	// The defaults are checked on their own, so a problem there is reported
+	// once rather than for every tenant that inherits it.
 	var defaults rawTenantKeys
 	dp := &tenantProblems{p: p, label: "defaults", defaults: true, bad: map[string]bool{}}
 	if d := raw.Defaults; d != nil {
@@ -367,8 +341,8 @@ func positiveDuration(p *problems, key string, d *duration, def, max time.Durati
 	return v
 }
 
-// checkDuration parses d and checks 0 < d, d <= max and min <= d; it
-// returns the problem, if any, as a message without the key.
+// checkDuration parses d and checks min <= d <= max and 0 < d; it returns the
+// problem, if any, as a message without the key.
 func checkDuration(d duration, min, max time.Duration) (time.Duration, string) {
 	md, err := model.ParseDuration(d.text)
 	v := time.Duration(md)
@@ -427,8 +401,8 @@ func topPollIntervals(p *problems, given map[string]duration, poll time.Duration
 	return out
 }
 
-// pollIntervals validates a report_poll_intervals mapping, with
-// poll_interval's bounds, passing each problem to bad with its line.
+// pollIntervals validates a report_poll_intervals mapping (with poll_interval's
+// bounds), passing each problem to bad with its line.
 func pollIntervals(given map[string]duration, bad func(line int, format string, args ...any)) map[string]time.Duration {
 	out := make(map[string]time.Duration, len(given))
 	// In file order, so that the messages are.
@@ -455,8 +429,8 @@ func pollIntervals(given map[string]duration, bad func(line int, format string, 
 // Metric family names exclude_metrics accepts: the exporter's namespace.
 var metricNameRE = regexp.MustCompile(`^entra_authmethods_[a-z0-9_]+$`)
 
-// excludeMetrics checks the form of exclude_metrics' entries; which
-// metrics exist is the collector's to check.
+// excludeMetrics checks the form of exclude_metrics' entries; the collector
+// checks which exist.
 func excludeMetrics(p *problems, given []scalar) []string {
 	var out []string
 	first := map[string]int{}
@@ -475,9 +449,8 @@ func excludeMetrics(p *problems, given []scalar) []string {
 	return out
 }
 
-// sameApp refuses two tenants that read one directory with one app
-// registration: they would share a throttle budget and export the same
-// numbers twice.
+// sameApp refuses two tenants that read one directory with one app registration:
+// they would share a throttle budget and export the same numbers twice.
 func sameApp(p *problems, tenants []Tenant) {
 	type pair struct{ tenantID, clientID, graph string }
 	first := map[pair]int{}
@@ -495,10 +468,9 @@ func sameApp(p *problems, tenants []Tenant) {
 	}
 }
 
-// inherit returns rt with every key it does not set taken from d, and the
-// keys taken. The credential keys and the endpoint keys are taken only by a
-// tenant that sets none of their group, so that a tenant's own secret never
-// meets the defaults' certificate, nor its own cloud their Graph endpoint.
+// inherit returns rt with every key it does not set taken from d, and the keys
+// taken. A tenant takes the credential or endpoint keys only if it sets none of
+// the group, so its own secret never meets the defaults' certificate, say.
 func inherit(rt rawTenant, d rawTenantKeys) (rawTenant, map[string]bool) {
 	took := map[string]bool{}
 	str := func(key string, own *string, def string) {
@@ -535,8 +507,7 @@ func inherit(rt rawTenant, d rawTenantKeys) (rawTenant, map[string]bool) {
 	return rt, took
 }
 
-// tenantProblems prefixes a tenant's problems (or the defaults') with its
-// label and key.
+// tenantProblems prefixes a tenant's (or the defaults') problems with its label and key.
 type tenantProblems struct {
 	p     *problems
 	label string
@@ -547,8 +518,7 @@ type tenantProblems struct {
 	lines    map[string]int
 	bad      map[string]bool
 
-	// For a tenant: the keys it inherits, and those found wrong in the
-	// defaults block (reported there once).
+	// For a tenant: the keys it inherits, and those the defaults block reported.
 	inherited   map[string]bool
 	defaultsBad map[string]bool
 }
@@ -601,16 +571,8 @@ func buildTenant(rt rawTenant, tp *tenantProblems, cfg *Config) Tenant {
 	}
 
 	// Credentials: at most one explicit one; `auth` picks the kind otherwise.
-	var given []string
-	for _, c := range []struct{ key, val string }{
-		{"client_secret", rt.ClientSecret},
-		{"client_secret_file", rt.ClientSecretFile},
-		{"client_certificate_file", rt.ClientCertificateFile},
-	} {
-		if c.val != "" {
-			given = append(given, c.key)
-		}
-	}
+	creds := map[string]string{"client_secret": rt.ClientSecret, "client_secret_file": rt.ClientSecretFile, "client_certificate_file": rt.ClientCertificateFile}
+	given := slices.DeleteFunc([]string{"client_secret", "client_secret_file", "client_certificate_file"}, func(k string) bool { return creds[k] == "" })
 	switch {
 	case len(given) > 1:
 		tp.addAt(0, given, "give exactly one credential, not several")
@@ -671,8 +633,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems, cfg *Config) Tenant {
 	return t
 }
 
-// checkURL requires an absolute https URL, if any: secrets and tokens must
-// never travel over plain HTTP.
+// checkURL requires an absolute https URL, if any: no tokens over plain HTTP.
 func checkURL(tp *tenantProblems, key, raw string) {
 	u, err := url.Parse(raw)
 	switch {
@@ -688,8 +649,8 @@ func checkURL(tp *tenantProblems, key, raw string) {
 	}
 }
 
-// urlValue echoes a refused URL: whole when it is plainly one (short, no
-// query, no '~'), else without its query, else as redact.Value would.
+// urlValue echoes a refused URL: whole when plainly one (short, no query, no
+// '~'), else without its query, else as redact.Value would.
 func urlValue(u *url.URL, raw string) string {
 	switch {
 	case len(raw) <= 200 && !strings.ContainsAny(raw, "~?#"):
@@ -738,8 +699,8 @@ var (
 	reservedLabelNames = []string{"tenant", "tenant_id", "cloud", "job", "instance"}
 )
 
-// checkLabels validates a tenant's labels and returns a copy (nil when
-// there are none), so no two tenants share one map.
+// checkLabels validates a tenant's labels and returns a copy (nil when none),
+// so no two tenants share one map.
 func checkLabels(tp *tenantProblems, labels map[string]string) map[string]string {
 	if len(labels) == 0 {
 		return nil

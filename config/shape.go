@@ -37,9 +37,9 @@ var shapes = map[reflect.Type]shape{
 	reflect.TypeFor[int]():                 {yaml.ScalarNode, "an integer", ""},
 }
 
-// checkShape checks that the YAML under n fits type t: no unknown keys,
-// and mappings, lists and scalars where t has them. It runs before the
-// decoder, whose own messages name Go types rather than the file's keys.
+// checkShape checks that the YAML under n fits type t: no unknown keys, and
+// mappings, lists and scalars where t has them. The decoder's own messages
+// would name Go types rather than the file's keys.
 func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -51,7 +51,7 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 		return // absent, as if not given; or decoded only to be refused later
 	}
 	want := shapes[t]
-	if !fits(n, t, want) {
+	if n.Kind != want.kind || t.Kind() == reflect.Int && !goInt(n) {
 		p.add(n.Line, "expected %s, got %s", want.what, got(n))
 		return
 	}
@@ -69,15 +69,8 @@ func checkShape(p *problems, n *yaml.Node, t reflect.Type) {
 	}
 }
 
-// fits reports whether n is the kind of node want says holds t; an int
-// must be a YAML integer that fits Go's.
-func fits(n *yaml.Node, t reflect.Type, want shape) bool {
-	if n.Kind != want.kind {
-		return false
-	}
-	if t.Kind() != reflect.Int {
-		return true
-	}
+// goInt reports whether n is a YAML integer that fits Go's int.
+func goInt(n *yaml.Node) bool {
 	_, err := strconv.Atoi(n.Value)
 	return n.ShortTag() == "!!int" && err == nil
 }
@@ -96,20 +89,14 @@ func checkFields(p *problems, n *yaml.Node, t reflect.Type, where string) {
 	}
 }
 
-// maxAliasNodes bounds the nodes that aliases add to a document, each
-// alias counting the nodes of what it stands for, aliases in it expanded
-// too. A fleet of thousands of tenants each aliasing a few labels stays
-// below (a few megabytes decoded); beyond it, a file of a few kilobytes
-// would expand (a billion laughs) into gigabytes of decoded values and
-// millions of messages.
+// maxAliasNodes bounds the nodes that aliases add to a document, expanded
+// recursively. Thousands of tenants aliasing a few labels stay below; beyond
+// it, a few kilobytes could expand (a billion laughs) into gigabytes.
 const maxAliasNodes = 100_000
 
-// checkAliases walks n as the decoder would, aliases expanded, counting
-// the nodes reached through them. It runs before checkShape, which skips
-// what is decoded only to be refused (defaults: name) but the decoder
-// expands all the same. Past maxAliasNodes it stops and returns false, and
-// the line of the alias written in the document (not one in an anchored
-// value it expands) whose expansion went over.
+// checkAliases counts the nodes reached through aliases, walking n as the
+// decoder would (checkShape skips some of it). Past maxAliasNodes it returns
+// false and the line of the alias, as written in the document, that went over.
 func checkAliases(n *yaml.Node) (line int, ok bool) {
 	budget := maxAliasNodes
 	var walk func(n, via *yaml.Node) bool
