@@ -68,11 +68,11 @@ func (w window) matcher() string { return `period="` + w.name + `"` }
 
 // periodNames shows the period label's values as words in tables.
 func periodNames() []dashboard.ValueMapping {
-	options := map[string]dashboard.ValueMappingResult{}
-	for i, w := range []window{h1, h6, d1, d7, d30} {
-		options[w.name] = dashboard.ValueMappingResult{Text: cog.ToPtr(w.title), Index: cog.ToPtr(int32(i))}
+	var names []mapped
+	for _, w := range []window{h1, h6, d1, d7, d30} {
+		names = append(names, mapped{value: w.name, text: w.title})
 	}
-	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: options}}}
+	return []dashboard.ValueMapping{valueText(names...)}
 }
 
 // windowRatio is the failure ratio within the windows, by the given labels;
@@ -95,7 +95,7 @@ type spike struct {
 	events, failures, failingUsers string // E_w, F_w, U_w
 	ratio                          string // F_w / E_w
 	baseline, baselineOrZero       string // the feature's B (nothing without events), and as the rules take it
-	expected, expectedRatio        string // X_w, and X_w / E_w
+	expectedRatio                  string // X_w / E_w
 	threshold                      string // X_w / E_w + MinPoints
 	excess                         string // F_w - X_w
 	zscore                         string // (F_w - X_w) / sqrt(V_w + 1)
@@ -107,30 +107,29 @@ type spike struct {
 // 7 days before the last 6 hours for a baseline of their own.
 func newSpike(a eventFeature, s rules.Spike, minBaselineEvents int, windows string) spike {
 	f := a.matcher()
-	byWindow := "tenant, feature, period"
-	total := func(metric string, w window) string { return sumBy("tenant, feature", one(metric, f, w.matcher())) }
-	method := func(metric string, w window) string {
-		return sumBy("tenant, feature, method", one(metric, f, w.matcher()))
+	byWindow, byFeature, byMethod := "tenant, feature, period", "tenant, feature", "tenant, feature, method"
+	at := func(by, metric string, w window) string { return sumBy(by, one(metric, f, w.matcher())) }
+	// The failure ratio of the 7 days before the last 6 hours where its events pass cond.
+	before := func(by, cond string) string {
+		return fmt.Sprintf("(%s - %s) / ((%s - %s) %s)",
+			at(by, periodEventFailures, d7), at(by, periodEventFailures, h6), at(by, periodEvents, d7), at(by, periodEvents, h6), cond)
 	}
 	x := spike{
 		events:       sumBy(byWindow, one(periodEvents, f, windows)),
 		failures:     sumBy(byWindow, one(periodEventFailures, f, windows)),
 		failingUsers: one(periodFailedUsers, f, windows),
-		baseline: fmt.Sprintf("(%s - %s) / ((%s - %s) > 0)",
-			total(periodEventFailures, d7), total(periodEventFailures, h6), total(periodEvents, d7), total(periodEvents, h6)),
+		baseline:     before(byFeature, "> 0"),
 	}
 	x.ratio = ratio(x.failures, x.events)
-	x.baselineOrZero = fmt.Sprintf("(%s or 0 * %s)", x.baseline, total(periodEvents, d7))
-	methodBaseline := fmt.Sprintf("(%s - %s) / ((%s - %s) >= %d)",
-		method(periodEventFailures, d7), method(periodEventFailures, h6), method(periodEvents, d7), method(periodEvents, h6), minBaselineEvents)
+	x.baselineOrZero = fmt.Sprintf("(%s or 0 * %s)", x.baseline, at(byFeature, periodEvents, d7))
 	expectedAt := fmt.Sprintf("(%s or on (tenant, feature, method) (0 * %s + on (tenant, feature) group_left () %s))",
-		methodBaseline, method(periodEvents, d7), x.baselineOrZero)
+		before(byMethod, fmt.Sprintf(">= %d", minBaselineEvents)), at(byMethod, periodEvents, d7), x.baselineOrZero)
 	methodEvents := sumBy("tenant, feature, method, period", one(periodEvents, f, windows))
-	x.expected = sumBy(byWindow, fmt.Sprintf("%s * on (tenant, feature, method) group_left () %s", methodEvents, expectedAt))
+	expected := sumBy(byWindow, fmt.Sprintf("%s * on (tenant, feature, method) group_left () %s", methodEvents, expectedAt))
 	variance := sumBy(byWindow, fmt.Sprintf("%s * on (tenant, feature, method) group_left () (%s * (1 - %s))", methodEvents, expectedAt, expectedAt))
-	x.expectedRatio = ratio(x.expected, x.events)
+	x.expectedRatio = ratio(expected, x.events)
 	x.threshold = x.expectedRatio + " + " + strconv.FormatFloat(s.MinPoints, 'g', -1, 64)
-	x.excess = fmt.Sprintf("%s - %s", x.failures, x.expected)
+	x.excess = fmt.Sprintf("%s - %s", x.failures, expected)
 	x.zscore = fmt.Sprintf("(%s) / sqrt(%s + 1)", x.excess, variance)
 	x.conditions = fmt.Sprintf("((%s) >= bool %d) * ((%s) >= bool %s) * ((%s) >= bool (%s)) * (%s >= bool %d)",
 		x.excess, s.MinExcessFailures, x.zscore, strconv.FormatFloat(s.MinZ, 'g', -1, 64), x.ratio, x.threshold, x.failingUsers, s.MinFailingUsers)
@@ -169,13 +168,7 @@ func spikePanels(a eventFeature, s rules.Spike, minBaselineEvents int) []cog.Bui
 	colorCells(t, zName, thresholds("green", step{s.MinZ, "red"}))
 	colorCells(t, usersName, thresholds("green", step{float64(s.MinFailingUsers), "red"}))
 	t.OverrideByName("All four hold", []dashboard.DynamicConfigValue{
-		{Id: "mappings", Value: []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
-			Type: dashboard.MappingTypeValueToText,
-			Options: map[string]dashboard.ValueMappingResult{
-				"0": {Text: cog.ToPtr("no"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](0)},
-				"1": {Text: cog.ToPtr("yes"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](1)},
-			},
-		}}}},
+		{Id: "mappings", Value: []dashboard.ValueMapping{valueText(mapped{"0", "no", "green"}, mapped{"1", "yes", "red"})}},
 		{Id: "custom.cellOptions", Value: map[string]string{"type": "color-background"}},
 	})
 
@@ -190,13 +183,11 @@ func spikePanels(a eventFeature, s rules.Spike, minBaselineEvents int) []cog.Bui
 			Max(1).Span(8),
 		thresholdLine(timeseriesPanel("Excess "+noun+" failures against the alert's minimum",
 			fmt.Sprintf("Failures in the last hour and the last 6 hours beyond those expected of their mix of methods (0 when fewer failed than expected); the alert needs at least %d (dashed).", s.MinExcessFailures),
-			units.Short,
-			series("clamp_min("+x.excess+", 0)", "{{tenant}} {{period}}")), float64(s.MinExcessFailures)).
+			units.Short, series("clamp_min("+x.excess+", 0)", "{{tenant}} {{period}}")), float64(s.MinExcessFailures)).
 			Span(8),
 		thresholdLine(timeseriesPanel("Users with a failed "+noun+" against the alert's minimum",
 			fmt.Sprintf("Distinct users with at least one failed %s in the last hour and the last 6 hours; the alert needs at least %d (dashed).", noun, s.MinFailingUsers),
-			units.Short,
-			series(x.failingUsers, "{{tenant}} {{period}}")), float64(s.MinFailingUsers)).
+			units.Short, series(x.failingUsers, "{{tenant}} {{period}}")), float64(s.MinFailingUsers)).
 			Span(8),
 	}
 }
@@ -232,28 +223,23 @@ func activity(p Params) *board {
 		column{name: "Failure ratio", unit: units.PercentUnit, expr: windowRatio(byWindow)},
 		column{name: "Users", expr: hasEvents(one(periodUsers))},
 		column{name: "Failing users", expr: hasEvents(one(periodFailedUsers))}).
-		Span(24).
-		NoValue("no events")
+		Span(24).NoValue("no events")
 	windowsTable.OverrideByName("period", []dashboard.DynamicConfigValue{{Id: "mappings", Value: periodNames()}})
 	colorCells(windowsTable, "Failure ratio", failureRatio())
 	d.WithPanel(windowsTable)
 	d.WithPanel(timeseriesPanel("Age of the newest event in Graph's report",
 		"How long before now the newest registration and the newest reset in userEventsSummary happened, as of the last poll: Graph's lag, plus the quiet time since the last event. When it grows far beyond what a tenant usually shows, an empty last hour means Graph is late, not that nobody tried.",
-		units.Seconds,
-		series("time() - "+one(newestEvent), "{{tenant}} {{feature}}")).
-		Span(24))
+		units.Seconds, series("time() - "+one(newestEvent), "{{tenant}} {{feature}}")).Span(24))
 
 	for _, a := range []eventFeature{registration, reset} {
 		f := a.matcher()
 		d.WithRow(dashboard.NewRowBuilder(a.title))
 		d.WithPanel(tableLegend(timeseriesPanel(a.title+" by method, last hour",
 			"Attempted "+a.events+" within the hour before each poll, by method: a rate per hour that restarts do not disturb.",
-			units.Short,
-			series(sumBy("tenant, method", one(periodEvents, f, h1.matcher())), "{{method}} ({{tenant}})"))))
+			units.Short, series(sumBy("tenant, method", one(periodEvents, f, h1.matcher())), "{{method}} ({{tenant}})"))))
 		d.WithPanel(tableLegend(timeseriesPanel("Failed "+strings.ToLower(a.title)+" by method, last hour",
 			"Failed "+a.events+" within the hour before each poll, by method.",
-			units.Short,
-			series(sumBy("tenant, method", one(periodEventFailures, f, h1.matcher())), "{{method}} ({{tenant}})"))))
+			units.Short, series(sumBy("tenant, method", one(periodEventFailures, f, h1.matcher())), "{{method}} ({{tenant}})"))))
 		var ratios, failing []*query
 		for _, w := range windows {
 			ratios = append(ratios, series(windowRatio("tenant", f, w.matcher()), "{{tenant}} "+w.title))
@@ -269,8 +255,7 @@ func activity(p Params) *board {
 			units.Short, failing...))
 		d.WithPanel(barGaugePanel(a.title+" by method, last 7 days",
 			"Attempted "+a.events+" by method within the 7 days before the last poll; methods without attempts are left out.",
-			units.Short,
-			instant("sort_desc("+sumBy("tenant, method", one(periodEvents, f, d7.matcher()))+" > 0)", "{{method}} ({{tenant}})")))
+			units.Short, bars(sumBy("tenant, method", one(periodEvents, f, d7.matcher())), "{{method}} ({{tenant}})")))
 		d.WithPanel(barGaugePanel(a.noun+" failure ratio by method, last 7 days",
 			fmt.Sprintf("Share of %s that failed, by method, within the 7 days before the last poll; methods with fewer than %d attempts are left out, as their ratio says little (1 failure of 2 is 50%%).", a.events, minMethodEvents),
 			units.PercentUnit,
@@ -303,18 +288,15 @@ func activity(p Params) *board {
 	}
 	d.WithPanel(tablePanel("Failure reasons by window",
 		"Failed registrations and resets by Graph's failure reason within the last hour, 6 hours, day and 7 days before the last poll; reasons without failures in a window are left empty.",
-		units.Short, reasonColumns...).
-		NoValue("No failures"))
+		units.Short, reasonColumns...).NoValue("No failures"))
 
 	d.WithRow(dashboard.NewRowBuilder("Sign-ins and password operations, daily"))
 	d.WithPanel(timeseriesPanel("Single- and multi-factor sign-ins per day",
 		"Sign-ins on the newest day of userMfaSignInSummary, single-factor and multi-factor; a step per day, drawn from when the exporter saw it (Graph's summaries lag a day or more).",
-		units.Short,
-		series(sumBy("tenant, factor", one(dailySignins)), "{{tenant}} {{factor}}-factor")))
+		units.Short, series(sumBy("tenant, factor", one(dailySignins)), "{{tenant}} {{factor}}-factor")))
 	d.WithPanel(timeseriesPanel("Password resets and changes per day",
 		"Password resets by admins, self-service resets and self-service changes on the newest day of userPasswordResetsAndChangesSummary; a step per day.",
-		units.Short,
-		series(sumBy("tenant, operation", one(dailyPasswordOps)), "{{tenant}} {{operation}}")))
+		units.Short, series(sumBy("tenant, operation", one(dailyPasswordOps)), "{{tenant}} {{operation}}")))
 	d.WithPanel(ratioStat("Multi-factor share of sign-ins",
 		"Multi-factor sign-ins as a share of all sign-ins on the newest day reported.",
 		coverage(),
@@ -334,20 +316,21 @@ func activity(p Params) *board {
 		Span(8))
 
 	legacy := dashboard.NewRowBuilder("Legacy usage reports (getCredentialUsageSummary, userCredentialUsageDetails)")
-	legacy.WithPanel(timeseriesPanel("Activities by feature and period (getCredentialUsageSummary)",
-		"Successful and failed registration and reset activities in each period of the deprecated usage-summary report.",
-		units.Short,
-		series(sumBy("tenant, feature, period", one(credentialActivities)), "{{tenant}} {{feature}} {{period}}")))
-	legacy.WithPanel(timeseriesPanel("Failed activities by feature and period (getCredentialUsageSummary)",
-		"Failed registration and reset activities in each period of the deprecated usage-summary report.",
-		units.Short,
-		series(sumBy("tenant, feature, period", one(credentialFailedActivities)), "{{tenant}} {{feature}} {{period}}")))
+	for _, m := range []struct{ metric, title, what string }{
+		{credentialActivities, "Activities", "Successful and failed registration and reset activities"},
+		{credentialFailedActivities, "Failed activities", "Failed registration and reset activities"},
+	} {
+		legacy.WithPanel(timeseriesPanel(m.title+" by feature and period (getCredentialUsageSummary)",
+			m.what+" in each period of the deprecated usage-summary report.",
+			units.Short, series(sumBy("tenant, feature, period", one(m.metric)), "{{tenant}} {{feature}} {{period}}")))
+	}
+	byMethod := "tenant, period, feature, method"
+	activities := sumBy(byMethod, one(credentialActivities))
 	legacy.WithPanel(tablePanel("Activities by method (getCredentialUsageSummary)",
 		"Activities and failed activities by period, feature and method in the deprecated usage-summary report; methods without activities are left out.",
 		units.Short,
-		column{name: "Activities", expr: sumBy("tenant, period, feature, method", one(credentialActivities)) + " > 0"},
-		column{name: "Failed", expr: fmt.Sprintf("%s and on (tenant, period, feature, method) (%s > 0)",
-			sumBy("tenant, period, feature, method", one(credentialFailedActivities)), sumBy("tenant, period, feature, method", one(credentialActivities)))}).
+		column{name: "Activities", expr: activities + " > 0"},
+		column{name: "Failed", expr: fmt.Sprintf("%s and on (%s) (%s > 0)", sumBy(byMethod, one(credentialFailedActivities)), byMethod, activities)}).
 		NoValue("No activities"))
 	legacy.WithPanel(tablePanel("Usage events over the time range (userCredentialUsageDetails, stopped 2025-08-01)",
 		"Registration and reset events, and failed ones, counted within the dashboard's time range in the deprecated usage-details report.",

@@ -38,22 +38,24 @@ var (
 	systemPreferred     = feature{"systemPreferredAuthenticationMethodEnabled", "System-preferred MFA", "have system-preferred MFA enabled (isSystemPreferredAuthenticationMethodEnabled)"}
 )
 
-// withFeature is the matcher of a feature of users_registered_by_feature.
-func withFeature(f feature) string { return `feature="` + f.name + `"` }
+// withAndAll are the users with the feature and all users, by the given labels.
+func withAndAll(f feature, by string, matchers ...string) (with, all string) {
+	return sumBy(by, one(usersByFeature, append([]string{`feature="` + f.name + `"`}, matchers...)...)),
+		sumBy(by, one(users, matchers...))
+}
 
 // share is the fraction of users with the feature, by the given labels
 // (which include user_type wherever it is a headline: members and guests
 // differ too much to be averaged).
 func share(f feature, by string, matchers ...string) string {
-	return ratio(sumBy(by, one(usersByFeature, append([]string{withFeature(f)}, matchers...)...)),
-		sumBy(by, one(users, matchers...)))
+	return ratio(withAndAll(f, by, matchers...))
 }
 
 // without is the number of users without the feature, by the given labels:
 // each group of users less those of them that have it.
 func without(f feature, by string, matchers ...string) string {
-	return fmt.Sprintf("%s - %s", sumBy(by, one(users, matchers...)),
-		sumBy(by, one(usersByFeature, append([]string{withFeature(f)}, matchers...)...)))
+	with, all := withAndAll(f, by, matchers...)
+	return all + " - " + with
 }
 
 func adoption(p Params) *board {
@@ -64,13 +66,15 @@ func adoption(p Params) *board {
 		"userType of userRegistrationDetails: member or guest. Shares are per user type, never members and guests together.",
 		`label_values(entra_authmethods_users{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, user_type)`, ".*"))
 	ut := userTypeMatcher
+	headline := []feature{mfaCapable, mfaRegistered, ssprCapable, passwordlessCapable}
+	notCapable := without(mfaCapable, "tenant, user_type", ut)
+	adminsNotCapable := without(mfaCapable, "tenant, user_type", `admin="true"`, ut)
 
 	d.WithRow(dashboard.NewRowBuilder("Coverage, per user type"))
 	d.WithPanel(statPanel("Users",
 		"Users listed by userRegistrationDetails, per tenant and user type.",
-		units.Short, neutral(),
-		instant(sumBy("tenant, user_type", one(users, ut)), "{{tenant}} {{user_type}}s")))
-	for _, f := range []feature{mfaCapable, mfaRegistered, ssprCapable, passwordlessCapable} {
+		units.Short, neutral(), instant(sumBy("tenant, user_type", one(users, ut)), "{{tenant}} {{user_type}}s")))
+	for _, f := range headline {
 		th := coverage()
 		if f == passwordlessCapable {
 			th = thresholds("red", step{0.2, "orange"}, step{0.5, "green"})
@@ -81,12 +85,10 @@ func adoption(p Params) *board {
 	}
 	d.WithPanel(statPanel("Users not MFA-capable",
 		"Users without an MFA-capable method, per tenant and user type: the accounts a password alone protects.",
-		units.Short, thresholds("green", step{1, "orange"}),
-		instant(without(mfaCapable, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(12).Height(4))
+		units.Short, thresholds("green", step{1, "orange"}), instant(notCapable, "{{tenant}} {{user_type}}s")).Span(12).Height(4))
 	d.WithPanel(statPanel("Admins not MFA-capable",
 		"Admins (users with an admin role) who are not MFA-capable, per tenant and user type; anything but 0 needs attention.",
-		units.Short, zeroIsGood(),
-		instant(without(mfaCapable, "tenant, user_type", `admin="true"`, ut), "{{tenant}} {{user_type}} admins")).Span(12).Height(4))
+		units.Short, zeroIsGood(), instant(adminsNotCapable, "{{tenant}} {{user_type}} admins")).Span(12).Height(4))
 
 	coverageColumns := []column{{name: "Users", unit: units.Short,
 		expr: sumBy("tenant, user_type, admin", one(users, ut))}}
@@ -103,7 +105,7 @@ func adoption(p Params) *board {
 	d.WithPanel(coverageTable)
 
 	var overTime []*query
-	for _, f := range []feature{mfaCapable, mfaRegistered, ssprCapable, passwordlessCapable} {
+	for _, f := range headline {
 		overTime = append(overTime, series(share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s "+f.title))
 	}
 	d.WithPanel(timeseriesPanel("Coverage over time",
@@ -116,47 +118,45 @@ func adoption(p Params) *board {
 		series(sumBy("tenant, user_type", one(users, `admin="true"`, ut)), "{{tenant}} {{user_type}} admins")))
 
 	d.WithRow(dashboard.NewRowBuilder("Methods"))
-	d.WithPanel(barGaugePanel("Users by registered method",
-		"Users who have registered each authentication method (methodsRegistered); a user counts once per method.",
-		units.Short,
-		instant("sort_desc("+sumBy("tenant, method", one(usersByMethod, ut))+" > 0)", "{{method}} ({{tenant}})")))
-	d.WithPanel(tableLegend(timeseriesPanel("Users by registered method over time",
-		"Users who have registered each authentication method, over time: the progress of a rollout.",
-		units.Short,
-		series(sumBy("tenant, method", one(usersByMethod, ut)), "{{method}} ({{tenant}})"))))
-	d.WithPanel(barGaugePanel("Preferred second-factor method",
-		"Users by the method they chose as preferred for the second factor; none when they chose none.",
-		units.Short,
-		instant("sort_desc("+sumBy("tenant, method", one(usersByPreference, ut))+" > 0)", "{{method}} ({{tenant}})")))
-	d.WithPanel(tableLegend(timeseriesPanel("Preferred second-factor method over time",
-		"Users by preferred second-factor method, over time: whether users move away from SMS and voice.",
-		units.Short,
-		series(sumBy("tenant, method", one(usersByPreference, ut)), "{{method}} ({{tenant}})"))))
+	for _, m := range []struct{ metric, title, now, overTime string }{
+		{usersByMethod, "Users by registered method",
+			"Users who have registered each authentication method (methodsRegistered); a user counts once per method.",
+			"Users who have registered each authentication method, over time: the progress of a rollout."},
+		{usersByPreference, "Preferred second-factor method",
+			"Users by the method they chose as preferred for the second factor; none when they chose none.",
+			"Users by preferred second-factor method, over time: whether users move away from SMS and voice."},
+	} {
+		byMethod := sumBy("tenant, method", one(m.metric, ut))
+		d.WithPanel(barGaugePanel(m.title, m.now, units.Short, bars(byMethod, "{{method}} ({{tenant}})")))
+		d.WithPanel(tableLegend(timeseriesPanel(m.title+" over time", m.overTime, units.Short,
+			series(byMethod, "{{method}} ({{tenant}})"))))
+	}
 
 	d.WithRow(dashboard.NewRowBuilder("Users without MFA"))
 	d.WithPanel(colorCells(tablePanel("Admins who are not MFA-capable",
 		"Admins without an MFA-capable method, by tenant and user type; no rows when every admin is MFA-capable.",
 		units.Short,
-		column{name: "Admins not MFA-capable", expr: without(mfaCapable, "tenant, user_type", `admin="true"`, ut) + " > 0"}).
+		column{name: "Admins not MFA-capable", expr: adminsNotCapable + " > 0"}).
 		NoValue("None: every admin is MFA-capable"),
 		"Admins not MFA-capable", zeroIsGood()))
 	d.WithPanel(timeseriesPanel("Users and admins not MFA-capable over time",
 		"Users and admins without an MFA-capable method, per user type; the admins' line should stay at 0.",
 		units.Short,
-		series(without(mfaCapable, "tenant, user_type", ut), "{{tenant}} {{user_type}}s"),
-		series(without(mfaCapable, "tenant, user_type", `admin="true"`, ut), "{{tenant}} {{user_type}} admins")))
+		series(notCapable, "{{tenant}} {{user_type}}s"),
+		series(adminsNotCapable, "{{tenant}} {{user_type}} admins")))
 
+	statusUsers := sumBy("tenant, status", one(credentialRegistrationUsers))
+	allUsers := sumBy("tenant", one(credentialUsers))
 	legacy := dashboard.NewRowBuilder("Legacy credential reports (getCredentialUserRegistrationCount, credentialUserRegistrationDetails)")
 	legacy.WithPanel(timeseriesPanel("Registration status (getCredentialUserRegistrationCount)",
 		"Users per registration status from the beta registration-count report, and all users it counts (members and guests).",
 		units.Short,
-		series(sumBy("tenant, status", one(credentialRegistrationUsers)), "{{tenant}} {{status}}"),
-		series(sumBy("tenant", one(credentialUsers)), "{{tenant}} all users")))
+		series(statusUsers, "{{tenant}} {{status}}"),
+		series(allUsers, "{{tenant}} all users")))
 	legacy.WithPanel(barGaugePanel("Registration status share (getCredentialUserRegistrationCount)",
 		"Share of all users (members and guests) per registration status in the beta registration-count report.",
 		units.PercentUnit,
-		instant(fmt.Sprintf("sort_desc(%s / on (tenant) group_left () (%s > 0))",
-			sumBy("tenant, status", one(credentialRegistrationUsers)), sumBy("tenant", one(credentialUsers))), "{{status}} ({{tenant}})")).
+		instant(fmt.Sprintf("sort_desc(%s / on (tenant) group_left () (%s > 0))", statusUsers, allUsers), "{{status}} ({{tenant}})")).
 		Max(1).Thresholds(coverage()))
 	legacy.WithPanel(timeseriesPanel("Registration details by status (credentialUserRegistrationDetails, stopped 2024-06-30)",
 		"Users per status from the deprecated registration-details report, and the users it listed.",
@@ -165,8 +165,7 @@ func adoption(p Params) *board {
 		series(sumBy("tenant", one(credentialDetailsUsers)), "{{tenant}} all users")))
 	legacy.WithPanel(barGaugePanel("Registration details by method (credentialUserRegistrationDetails, stopped 2024-06-30)",
 		"Users per registered method from the deprecated registration-details report.",
-		units.Short,
-		instant("sort_desc("+sumBy("tenant, method", one(credentialDetailsMethodUsers))+" > 0)", "{{method}} ({{tenant}})")))
+		units.Short, bars(sumBy("tenant, method", one(credentialDetailsMethodUsers)), "{{method}} ({{tenant}})")))
 	d.WithRow(legacy)
 	return d
 }

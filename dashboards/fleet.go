@@ -26,8 +26,6 @@ func fleet(p Params) *board {
 		"Many tenants at a glance: how many have failing reports, stale data or unprotected admins, and the ten worst by MFA coverage, failure ratio and data age.",
 		"now-24h", "15m")
 
-	members := `user_type="member"`
-	memberCoverage := share(mfaCapable, "tenant", members)
 	staleIntervals := fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals)
 	failingReports := sumBy("tenant", "1 - "+one(reportUp))
 	adminsWithout := sumBy("tenant", without(mfaCapable, "tenant, user_type", `admin="true"`))
@@ -35,65 +33,52 @@ func fleet(p Params) *board {
 	d.WithRow(dashboard.NewRowBuilder("Fleet"))
 	d.WithPanel(statPanel("Tenants",
 		"Tenants the exporter's targets expose.",
-		units.Short, neutral(),
-		instant(fmt.Sprintf("count(%s)", one(tenantInfo)), "tenants")))
-	d.WithPanel(statPanel("Tenants with failing reports",
-		"Tenants with at least one report whose last poll failed.",
-		units.Short, zeroIsGood(),
-		instant(tenantCount(failingReports+" > 0"), "tenants")))
-	d.WithPanel(statPanel("Tenants with stale data",
-		"Tenants with a report whose data is older than 1.5 of its poll intervals: polls are late or fail.",
-		units.Short, zeroIsGood(),
-		instant(tenantCount(staleIntervals+" > 1.5"), "tenants")))
-	d.WithPanel(statPanel("Tenants with admins not MFA-capable",
-		"Tenants with at least one admin (member or guest) who is not MFA-capable.",
-		units.Short, zeroIsGood(),
-		instant(tenantCount(adminsWithout+" > 0"), "tenants")))
-	d.WithPanel(ratioStat("MFA-capable members, all tenants",
-		"Share of all member users of the selected tenants who are MFA-capable (guests apart).",
-		coverage(),
-		instant(share(mfaCapable, "", members), "members")))
-	d.WithPanel(ratioStat("MFA-capable guests, all tenants",
-		"Share of all guest users of the selected tenants who are MFA-capable (members apart).",
-		coverage(),
-		instant(share(mfaCapable, "", `user_type="guest"`), "guests")))
+		units.Short, neutral(), instant(fmt.Sprintf("count(%s)", one(tenantInfo)), "tenants")))
+	for _, c := range []struct{ title, description, expr string }{
+		{"Tenants with failing reports", "Tenants with at least one report whose last poll failed.", failingReports + " > 0"},
+		{"Tenants with stale data", "Tenants with a report whose data is older than 1.5 of its poll intervals: polls are late or fail.", staleIntervals + " > 1.5"},
+		{"Tenants with admins not MFA-capable", "Tenants with at least one admin (member or guest) who is not MFA-capable.", adminsWithout + " > 0"},
+	} {
+		d.WithPanel(statPanel(c.title, c.description, units.Short, zeroIsGood(), instant(tenantCount(c.expr), "tenants")))
+	}
+	for _, u := range []struct{ users, others string }{{"member", "guests"}, {"guest", "members"}} {
+		d.WithPanel(ratioStat("MFA-capable "+u.users+"s, all tenants",
+			"Share of all "+u.users+" users of the selected tenants who are MFA-capable ("+u.others+" apart).",
+			coverage(), instant(share(mfaCapable, "", `user_type="`+u.users+`"`), u.users+"s")))
+	}
 
 	d.WithRow(dashboard.NewRowBuilder(fmt.Sprintf("The %d worst tenants", worst)))
 	d.WithPanel(barGaugePanel("Lowest MFA-capable coverage of members",
 		fmt.Sprintf("The %d tenants with the smallest share of member users who are MFA-capable.", worst),
 		units.PercentUnit,
-		instant(fmt.Sprintf("sort(bottomk(%d, %s))", worst, memberCoverage), "{{tenant}}")).
+		instant(fmt.Sprintf("sort(bottomk(%d, %s))", worst, share(mfaCapable, "tenant", `user_type="member"`)), "{{tenant}}")).
 		Max(1).Thresholds(coverage()).Span(8))
 	d.WithPanel(barGaugePanel("Most admins not MFA-capable",
 		fmt.Sprintf("The %d tenants with the most admins who are not MFA-capable; tenants with none are left out.", worst),
-		units.Short,
-		instant(fmt.Sprintf("sort_desc(topk(%d, %s > 0))", worst, adminsWithout), "{{tenant}}")).
+		units.Short, instant(fmt.Sprintf("sort_desc(topk(%d, %s > 0))", worst, adminsWithout), "{{tenant}}")).
 		Thresholds(zeroIsGood()).Span(8))
 	d.WithPanel(barGaugePanel("Oldest data, in poll intervals",
 		fmt.Sprintf("The %d tenants with the oldest data, in each report's poll intervals: about 1 just before a poll, 1.5 and more when polls are late or fail.", worst),
-		timesPollInterval,
-		instant(fmt.Sprintf("sort_desc(topk(%d, %s))", worst, staleIntervals), "{{tenant}}")).
+		timesPollInterval, instant(fmt.Sprintf("sort_desc(topk(%d, %s))", worst, staleIntervals), "{{tenant}}")).
 		Thresholds(staleness()).Decimals(1).Span(8))
 	for _, a := range []eventFeature{reset, registration} {
-		f := a.matcher()
-		byFeature := "tenant, feature"
+		f, byFeature := a.matcher(), "tenant, feature"
 		// Ranked by failures beyond those expected (each method at its own
 		// 7-day baseline, as the spike alerts count them), not by the raw
 		// ratio, which tenants that always fail often would fill.
 		x := newSpike(a, rules.Spike{}, p.Rules.MethodSpike.MinBaselineEvents, h6.matcher())
-		baseline := x.baselineOrZero
-		excess := sumBy(byFeature, "clamp_min("+x.excess+", 0)")
-		top := fmt.Sprintf("topk(%d, %s > 0)", worst, excess)
+		top := fmt.Sprintf("topk(%d, %s > 0)", worst, sumBy(byFeature, "clamp_min("+x.excess+", 0)"))
 		among := func(expr string) string { return fmt.Sprintf("%s and on (%s) %s", expr, byFeature, top) }
+		last6h := func(metric string) string { return among(sumBy(byFeature, one(metric, f, h6.matcher()))) }
 		d.WithPanel(colorCells(tablePanel(fmt.Sprintf("Most %s failures beyond the usual, last 6 hours", strings.ToLower(a.noun)),
 			fmt.Sprintf("The %d tenants with the most failed %s beyond those expected (each method at its own failure ratio of the 7 days before), in the 6 hours before the last poll, as the spike alerts count them: the tenant in an outage tops it whatever its usual level. With the ratio, the feature's baseline and the volume behind them; tenants without excess failures are left out.", worst, a.events),
 			units.Short,
 			column{name: "Excess failures", expr: top},
 			column{name: "Failure ratio", unit: units.PercentUnit, expr: among(windowRatio(byFeature, f, h6.matcher()))},
-			column{name: "Baseline", unit: units.PercentUnit, expr: among(baseline)},
-			column{name: "Events", expr: among(sumBy(byFeature, one(periodEvents, f, h6.matcher())))},
-			column{name: "Failures", expr: among(sumBy(byFeature, one(periodEventFailures, f, h6.matcher())))},
-			column{name: "Failing users", expr: among(sumBy(byFeature, one(periodFailedUsers, f, h6.matcher())))}).
+			column{name: "Baseline", unit: units.PercentUnit, expr: among(x.baselineOrZero)},
+			column{name: "Events", expr: last6h(periodEvents)},
+			column{name: "Failures", expr: last6h(periodEventFailures)},
+			column{name: "Failing users", expr: last6h(periodFailedUsers)}).
 			NoValue("no excess failures"),
 			"Failure ratio", failureRatio()))
 	}

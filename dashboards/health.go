@@ -57,14 +57,7 @@ func staleness() *dashboard.ThresholdsConfigBuilder {
 // upDown shows up (and report_up) as up (green) and down (red), and the
 // headline's -1, the job without a target, as absent in red.
 func upDown() []dashboard.ValueMapping {
-	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
-		Type: dashboard.MappingTypeValueToText,
-		Options: map[string]dashboard.ValueMappingResult{
-			"-1": {Text: cog.ToPtr("absent"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](0)},
-			"0":  {Text: cog.ToPtr("down"), Color: cog.ToPtr("red"), Index: cog.ToPtr[int32](1)},
-			"1":  {Text: cog.ToPtr("up"), Color: cog.ToPtr("green"), Index: cog.ToPtr[int32](2)},
-		},
-	}}, noData()}
+	return []dashboard.ValueMapping{valueText(mapped{"-1", "absent", "red"}, mapped{"0", "down", "red"}, mapped{"1", "up", "green"}), noData()}
 }
 
 // upTimeline is a state timeline of up/down values, without a legend.
@@ -95,8 +88,7 @@ func exporterHealth(p Params) *board {
 		ColorMode(common.BigValueColorModeBackground))
 	d.WithPanel(statPanel("Targets down",
 		"Targets of the job whose last scrape failed; no data when the job has no target.",
-		units.Short, zeroIsGood(),
-		instant(fmt.Sprintf("count(%s == 0) or on () (0 * count(%s))", up, up), "targets down")).
+		units.Short, zeroIsGood(), instant(fmt.Sprintf("count(%s == 0) or on () (0 * count(%s))", up, up), "targets down")).
 		Span(3))
 	shards := statPanel("Shards",
 		"Shards scraped (distinct shards among the targets that answer) and configured (--total-shards): 1 and 1 when the exporter is not sharded. Fewer scraped than configured: the tenants of the missing shards are not watched (alert EntraAuthMethodsShardMissing).",
@@ -104,26 +96,20 @@ func exporterHealth(p Params) *board {
 		// A target down or gone has no shard_info.
 		instant("count(count by (shard) ("+onePerTarget(shardInfo)+"))", "scraped"),
 		instant(onePerTarget(shardsConfigured), "configured")).
-		TextMode(common.BigValueTextModeValueAndName).
-		Span(3)
+		TextMode(common.BigValueTextModeValueAndName).Span(3)
 	// The configured count is neither good nor bad.
 	neutralSteps, _ := neutral().Build() // thresholds() never records an error
 	shards.OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "thresholds", Value: neutralSteps}})
 	d.WithPanel(shards)
 	d.WithPanel(statPanel("Reports failing",
 		"Reports whose last poll failed (report_up is 0); their previous values stay on /metrics.",
-		units.Short, zeroIsGood(),
-		instant(sumBy("tenant", "1 - "+one(reportUp)), "{{tenant}}")).
-		Span(3))
+		units.Short, zeroIsGood(), instant(sumBy("tenant", "1 - "+one(reportUp)), "{{tenant}}")).Span(3))
 	d.WithPanel(statPanel("Oldest data, in poll intervals",
 		"Age of the oldest report's data divided by that report's poll interval: about 1 just before a poll, 1.5 and more when polls are late or fail.",
-		timesPollInterval, staleness(),
-		instant(fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals), "{{tenant}}")).Decimals(1))
+		timesPollInterval, staleness(), instant(fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals), "{{tenant}}")).Decimals(1))
 	d.WithPanel(statPanel("Oldest data",
 		"Time since the oldest report's last successful poll.",
-		units.Seconds, neutral(),
-		instant(fmt.Sprintf("max by (tenant) (%s)", dataAge), "{{tenant}}")).
-		Span(3))
+		units.Seconds, neutral(), instant(fmt.Sprintf("max by (tenant) (%s)", dataAge), "{{tenant}}")).Span(3))
 	d.WithPanel(statPanel("Poll intervals",
 		"How often the tenant's reports are fetched from Graph: the shortest and the longest interval among its reports (report_poll_intervals, else poll_interval); the Reports table has each report's.",
 		units.Seconds, neutral(),
@@ -146,8 +132,7 @@ func exporterHealth(p Params) *board {
 		column{name: "Records", expr: one(reportRecords)},
 		column{name: "Repeated records", expr: one(duplicates)},
 		column{name: "Failed polls", expr: sumBy("tenant, report", overRange(reportErrors))}).
-		Span(24).
-		NoValue("no data")
+		Span(24).NoValue("no data")
 	reports.OverrideByName("Status", []dashboard.DynamicConfigValue{
 		{Id: "mappings", Value: upDown()},
 		{Id: "custom.cellOptions", Value: map[string]string{"type": "color-background"}},
@@ -168,14 +153,12 @@ func exporterHealth(p Params) *board {
 		series(dataAge, "{{tenant}} {{report}}"),
 		series("2 * "+shortestInterval, "{{tenant}} 2 × shortest poll interval"),
 		series("2 * "+longestInterval, "{{tenant}} 2 × longest poll interval")), "B"), "C"))
-	d.WithPanel(timeseriesPanel("Poll duration",
-		"How long each report's last poll took, paging and pacing for Graph's throttling included.",
-		units.Seconds,
-		series(one(pollDuration), "{{tenant}} {{report}}")))
-	d.WithPanel(timeseriesPanel("Records read",
-		"Records each report's last successful poll read from Graph (users, events, days).",
-		units.Short,
-		series(one(reportRecords), "{{tenant}} {{report}}")))
+	for _, m := range []struct{ title, description, unit, metric string }{
+		{"Poll duration", "How long each report's last poll took, paging and pacing for Graph's throttling included.", units.Seconds, pollDuration},
+		{"Records read", "Records each report's last successful poll read from Graph (users, events, days).", units.Short, reportRecords},
+	} {
+		d.WithPanel(timeseriesPanel(m.title, m.description, m.unit, series(one(m.metric), "{{tenant}} {{report}}")))
+	}
 	d.WithPanel(colorCells(tablePanel("Failed polls by reason over the time range",
 		"Failed polls within the dashboard's time range by report and reason (auth, forbidden, throttled, timeout, ...); the log line of each failure says what usually fixes it. No rows while every poll succeeds.",
 		units.Short,
@@ -193,9 +176,7 @@ func exporterHealth(p Params) *board {
 	d.WithRow(dashboard.NewRowBuilder("Microsoft Graph"))
 	d.WithPanel(barGaugePanel("Graph requests by status code over the time range",
 		"HTTP requests the exporter sent to Graph within the dashboard's time range, retries included, by the status code of the response.",
-		units.Short,
-		instant("sort_desc("+sumBy("tenant, code", overRange(graphRequests))+" > 0)", "{{code}} ({{tenant}})")).
-		Span(16))
+		units.Short, bars(sumBy("tenant, code", overRange(graphRequests)), "{{code}} ({{tenant}})")).Span(16))
 	requests := sumBy("tenant", overRange(graphRequests))
 	throttled := sumBy("tenant", overRange(graphRequests, `code="429"`))
 	d.WithPanel(ratioStat("Throttled share over the time range",
@@ -204,8 +185,7 @@ func exporterHealth(p Params) *board {
 		// 0, not nothing, before the first 429: only then does its series appear.
 		instant(ratio("("+throttled+" or 0 * "+requests+")", requests), "{{tenant}}")).
 		Mappings([]dashboard.ValueMapping{special("no requests", "text")}).
-		NoValue("no requests").
-		Span(8).Height(8))
+		NoValue("no requests").Span(8).Height(8))
 
 	d.WithRow(dashboard.NewRowBuilder("Exporter"))
 	d.WithPanel(tablePanel("Tenants",

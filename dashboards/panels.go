@@ -36,23 +36,28 @@ const up = `up{` + jobMatcher + `, ` + instanceMatcher + `}`
 
 // ownLabels are each per-tenant metric's labels besides tenant (and the job
 // and instance Prometheus adds): the labels one merges a metric's series
-// over targets by. metric fills it.
-var ownLabels = map[string][]string{}
+// over targets by. processLabels are those of the metrics the exporter has
+// once per process (a target): they have no tenant label, so their
+// selectors carry no tenant filter. metric and processMetric fill them.
+var ownLabels, processLabels = map[string][]string{}, map[string][]string{}
 
-// metric declares one of the exporter's per-tenant metrics and its own labels.
 func metric(name string, labels ...string) string {
 	ownLabels[name] = labels
 	return name
 }
 
-// processLabels are the labels of the metrics the exporter has once per
-// process (a target) rather than per tenant: they have no tenant label, so
-// their selectors carry no tenant filter. processMetric fills it.
-var processLabels = map[string][]string{}
-
 func processMetric(name string, labels ...string) string {
 	processLabels[name] = labels
 	return name
+}
+
+// labelsOf are a metric's labels in declared, which function declare fills.
+func labelsOf(declared map[string][]string, metric, declare string) []string {
+	labels, ok := declared[metric]
+	if !ok {
+		panic("dashboards: " + metric + " is not declared with " + declare)
+	}
+	return labels
 }
 
 // sel is a selector of one of the exporter's metrics with the given label
@@ -65,11 +70,7 @@ func sel(metric string, matchers ...string) string {
 
 // mergeBy is the label list a metric's series are merged by: tenant and its own labels.
 func mergeBy(metric string) string {
-	labels, ok := ownLabels[metric]
-	if !ok {
-		panic("dashboards: " + metric + " is not declared with metric")
-	}
-	return strings.Join(append([]string{"tenant"}, labels...), ", ")
+	return strings.Join(append([]string{"tenant"}, labelsOf(ownLabels, metric, "metric")...), ", ")
 }
 
 // one is a metric's series merged over targets: two jobs or two targets
@@ -82,10 +83,7 @@ func one(metric string, matchers ...string) string {
 // onePerTarget is one for the metrics of processLabels, with the job and
 // instance filters only: a tenant selection leaves them whole.
 func onePerTarget(metric string) string {
-	labels, ok := processLabels[metric]
-	if !ok {
-		panic("dashboards: " + metric + " is not declared with processMetric")
-	}
+	labels := labelsOf(processLabels, metric, "processMetric")
 	return fmt.Sprintf("max by (%s) (%s{%s, %s})", strings.Join(labels, ", "), metric, jobMatcher, instanceMatcher)
 }
 
@@ -123,6 +121,9 @@ func series(expr, legend string) *query {
 func instant(expr, legend string) *query {
 	return prometheus.NewDataqueryBuilder().Expr(expr).LegendFormat(legend).Instant()
 }
+
+// bars is an instant query for a bar gauge: expr's series above 0, largest first.
+func bars(expr, legend string) *query { return instant("sort_desc("+expr+" > 0)", legend) }
 
 func refID(i int) string { return string(rune('A' + i)) }
 
@@ -196,6 +197,22 @@ func special(text, color string) dashboard.ValueMapping {
 	}}
 }
 
+// mapped is a value shown as text, in color unless color is "".
+type mapped struct{ value, text, color string }
+
+// valueText shows values as text, numbered in the order given.
+func valueText(values ...mapped) dashboard.ValueMapping {
+	options := map[string]dashboard.ValueMappingResult{}
+	for i, v := range values {
+		r := dashboard.ValueMappingResult{Text: cog.ToPtr(v.text), Index: cog.ToPtr(int32(i))}
+		if v.color != "" {
+			r.Color = cog.ToPtr(v.color)
+		}
+		options[v.value] = r
+	}
+	return dashboard.ValueMapping{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: options}}
+}
+
 // noData is what a stat shows when its query returns nothing: in red, since
 // that is what a stopped exporter or a vanished target looks like.
 func noData() dashboard.ValueMapping { return special("no data", "red") }
@@ -236,9 +253,7 @@ func timeseriesPanel(title, description, unit string, queries ...*query) *timese
 		LineInterpolation(common.LineInterpolationStepAfter).
 		ShowPoints(common.VisibilityModeNever).
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true)).
-		Tooltip(common.NewVizTooltipOptionsBuilder().
-			Mode(common.TooltipDisplayModeMulti).
-			Sort(common.SortOrderDescending)).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderDescending)).
 		Height(8).
 		Span(12)
 }
