@@ -103,10 +103,9 @@ func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
 	return prometheus.NewDesc(f.Name, f.Help, append([]string{"tenant", "tenant_id", "cloud"}, names...), nil), values
 }
 
-// allDescs returns every descriptor the snapshots can emit: those every
-// tenant has, and each registered report's. It is built from the
-// registrations, not from families, so that a report that leaves a family
-// out fails TestEveryReportIsRegistered.
+// allDescs returns every descriptor the snapshots can emit, from the
+// registrations (not families) so that a report that leaves a family out
+// fails TestEveryReportIsRegistered.
 func allDescs() []*prometheus.Desc {
 	out := []*prometheus.Desc{
 		reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,

@@ -173,9 +173,8 @@ func (p *tenantPoller) inherit(prev *tenantPoller) bool {
 }
 
 // start runs the poller, its first round after delay, until ctx is
-// cancelled or stop is called. Each round polls the reports that are due:
-// all at first, then each its interval after the round that last polled it
-// (a failed one after poll_interval if that is shorter).
+// cancelled or stop is called. A report is due its interval after the round
+// that last polled it (a failed one after poll_interval if that is shorter).
 func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	go func() {

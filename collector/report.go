@@ -59,11 +59,10 @@ const (
 )
 
 // labelLimit caps the distinct values of each label a report takes from
-// Graph, per tenant, so a broken or hostile Graph cannot make the exporter
-// hold or serve unbounded series: the first values seen keep their text, up
-// to the cap; later ones count as "other", and the drops are counted. A value
-// unsent for the retention period is forgotten, freeing its place. A poll
-// works on a copy (begin) that replaces the original only if it succeeds.
+// Graph, so a hostile Graph cannot make the exporter hold unbounded series:
+// past the cap, new values count as "other" (and as drops). A value unsent for
+// the retention period is forgotten, freeing its place. A poll works on a
+// copy (begin) that replaces the original only if it succeeds.
 type labelLimit struct {
 	max       map[string]int                  // per label: how many distinct values are kept
 	seen      map[string]map[string]time.Time // per label and value: when Graph last sent it
