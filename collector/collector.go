@@ -32,34 +32,29 @@ type Options struct {
 	Logger     log.Logger
 	HTTPClient *http.Client // for Graph and token requests; nil: system CA pool
 	UserAgent  string
-	// Now is the clock Graph's data is measured against: the windows of
-	// period_* and the ages of events and label values. nil: time.Now.
-	// Tests, and the demo at a fixed instant, set it so that their output
-	// does not depend on the day they run. Durations and the timestamps of
-	// polls stay on the wall clock.
+	// Now is the clock Graph's data is measured against (period_* windows,
+	// ages of events and label values); nil: time.Now. Tests and the demo fix
+	// it so their output does not depend on the day. Polls stay on the wall clock.
 	Now func() time.Time
 
-	// newCredential builds a tenant's credential, reading its files.
-	// nil: graphapi.NewCredential; tests set one that takes its time.
+	// newCredential builds a tenant's credential; nil: graphapi.NewCredential.
 	newCredential func(config.Tenant, *http.Client) (azcore.TokenCredential, error)
 }
 
 // Exporter runs a poller per tenant and is the prometheus.Collector of
-// their snapshots; LiveCounters is the collector of their live counters.
-// Apply may be called again to reload the configuration.
+// their snapshots. Apply may be called again to reload the configuration.
 type Exporter struct {
 	ctx  context.Context // pollers live until it is cancelled
 	opts Options
 
 	mu      sync.Mutex                      // serialises Apply and Wait
 	pollers atomic.Pointer[[]*tenantPoller] // read by scrapes
-	applied atomic.Bool                     // a configuration has been applied
-	encoder exposition.Encoder              // shared by the pollers: one copy of each family header
-	live    *liveCounters                   // the pollers' requests and overruns; see LiveCounters
+	applied atomic.Bool
+	encoder exposition.Encoder // shared by the pollers: one copy of each family header
+	live    *liveCounters      // see LiveCounters
 
-	// What outlives a poller across reloads, under mu, so that a restarted
-	// tenant is neither paced anew nor fetches another token: the pacing of
-	// each app registration and of each tenant, and each credential.
+	// Kept across reloads, under mu, so a restarted tenant is neither paced
+	// anew nor fetches another token.
 	limiters    map[limitKey]*graphapi.Limiter
 	credentials map[credentialKey]azcore.TokenCredential
 }
@@ -93,20 +88,17 @@ func New(ctx context.Context, opts Options) *Exporter {
 	return e
 }
 
-// Apply starts polling per cfg. Tenants whose settings are unchanged keep
-// their poller; others are restarted, keeping their values and counters
-// while they read the same directory, and removed ones are stopped.
-// If any new tenant cannot be set up, nothing changes and the error says why.
-// Once the Exporter's context is done, Apply starts nothing and says so.
+// Apply starts polling per cfg. Unchanged tenants keep their poller; others
+// are restarted (keeping values and counters if they read the same
+// directory); removed ones are stopped. If any new tenant cannot be set up,
+// or the Exporter's context is done, nothing changes and the error says why.
 func (e *Exporter) Apply(cfg *config.Config) error {
 	exclude, err := excluded(cfg.ExcludeMetrics)
 	if err != nil {
 		return err
 	}
-	// Built anew every time, so that their files are checked as at
-	// start-up (the one already in use is kept below when it is the same),
-	// and before taking mu: reading a file may be slow, and Wait, at
-	// shutdown, must not wait for it.
+	// Built anew so their files are checked as at start-up (one in use is
+	// kept below if the same), before taking mu: reading a file may be slow.
 	fresh := make([]azcore.TokenCredential, len(cfg.Tenants))
 	for i, t := range cfg.Tenants {
 		if fresh[i], err = e.opts.newCredential(t, e.opts.HTTPClient); err != nil {
@@ -115,8 +107,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	// A reload racing shutdown: Wait may have returned already, and would
-	// not wait for pollers started now.
+	// A reload racing shutdown: Wait would not wait for pollers started now.
 	if e.ctx.Err() != nil {
 		return errors.New("configuration not applied: the exporter is shutting down")
 	}
@@ -167,21 +158,15 @@ func tenantSettings(cfg *config.Config, t config.Tenant, exclude map[string]bool
 		exclude: exclude}
 }
 
-// swap stops the old pollers (by tenant name) that next does not keep, and
-// starts those started, their first rounds staggered over pollInterval. A
-// restarted tenant takes over the state of the poller it replaces when
-// inherit allows, else its live counters start anew; a removed tenant's
-// live counters go.
+// swap stops the old pollers that next does not keep and starts those
+// started, staggered. A restarted tenant inherits its predecessor's state
+// when it can, else its live counters start anew; a removed tenant's go.
 func (e *Exporter) swap(old map[string]*tenantPoller, next, started []*tenantPoller, pollInterval time.Duration) {
-	names := map[string]bool{}
-	for _, p := range next {
-		names[p.settings.tenant.Name] = true
-	}
 	for name, p := range old {
 		if !slices.Contains(next, p) {
 			p.stop()
 		}
-		if !names[name] {
+		if !slices.ContainsFunc(next, func(q *tenantPoller) bool { return q.settings.tenant.Name == name }) {
 			e.live.remove(name)
 		}
 	}
@@ -195,8 +180,7 @@ func (e *Exporter) swap(old map[string]*tenantPoller, next, started []*tenantPol
 	}
 }
 
-// keep returns what in use already has under k, else fresh, and records
-// the choice in next: the map of what the new configuration uses.
+// keep returns inUse[k], else fresh, and records it in next.
 func keep[K comparable, V any](next, inUse map[K]V, k K, fresh V) V {
 	v, ok := next[k]
 	if !ok {
@@ -208,8 +192,7 @@ func keep[K comparable, V any](next, inUse map[K]V, k K, fresh V) V {
 	return v
 }
 
-// excluded checks the families of exclude_metrics against those the
-// collector emits, and returns them as a set.
+// excluded checks exclude_metrics against Families and returns it as a set.
 func excluded(names []string) (map[string]bool, error) {
 	set, known := map[string]bool{}, Families()
 	var errs []error
@@ -222,14 +205,12 @@ func excluded(names []string) (map[string]bool, error) {
 	return set, errors.Join(errs...)
 }
 
-// Check builds every tenant's credential as Apply does, reading and
-// checking their secret and certificate files, without polling: what
-// --config.check runs, so that it refuses exactly what start-up refuses.
+// Check builds every tenant's credential as Apply does, without polling:
+// --config.check refuses exactly what start-up refuses.
 func Check(cfg *config.Config, hc *http.Client) error {
 	_, err := excluded(cfg.ExcludeMetrics)
 	errs := []error{err}
-	// Tenants that share a credential file (through defaults:) share its
-	// problem: it is reported once, with the tenants it concerns.
+	// Tenants sharing a credential file (through defaults:) share its problem: reported once.
 	var problems []string
 	tenants := map[string][]string{}
 	for i, t := range cfg.Tenants {
@@ -252,12 +233,8 @@ func Check(cfg *config.Config, hc *http.Client) error {
 }
 
 // stagger sets apart the first rounds of n tenants started together, evenly
-// over poll_interval but at most a second apart and over a minute in all:
-// hundreds of tenants do not fetch their tokens and first pages in the same
-// instant, and their later rounds, one interval apart, stay spread; yet a
-// restart does not keep any tenant's data away for long (1,000 tenants:
-// their first rounds start 60 ms apart, not 1,000 s; the per-app limiter
-// paces them from there).
+// over poll_interval but at most a second apart and a minute in all, so
+// their tokens and pages are not fetched at once yet no tenant waits long.
 func stagger(pollInterval time.Duration, n int) time.Duration {
 	if n < 2 {
 		return 0
@@ -275,14 +252,13 @@ func (e *Exporter) Wait() {
 }
 
 // Ready reports whether a configuration has been applied and every
-// tenant's first poll has finished, successfully or not.
+// tenant's first poll has finished.
 func (e *Exporter) Ready() bool {
 	pending := func(p *tenantPoller) bool { return !p.firstPollDone.Load() }
 	return e.applied.Load() && !slices.ContainsFunc(*e.pollers.Load(), pending)
 }
 
-// Describe sends every descriptor the exporter may emit, but for its live
-// counters' (LiveCounters).
+// Describe sends every descriptor but the live counters' (LiveCounters).
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs() {
 		ch <- d
@@ -290,7 +266,7 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect sends every tenant's metrics from memory, never calling Graph,
-// but for its live counters (LiveCounters).
+// but for the live counters (LiveCounters).
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
 		for _, part := range p.parts() {
@@ -312,11 +288,8 @@ func (e *Exporter) Pieces() [][]exposition.Piece {
 	return out
 }
 
-// LiveCounters returns the counters that move while tenants poll (Graph's
-// requests by status code, overrunning rounds), which Collect and Pieces
-// leave out: a collector to register next to the Exporter, or to gather
-// with Pieces for the text format. Families excluded by exclude_metrics are
-// left out of it too.
+// LiveCounters returns the counters that move while tenants poll, left out
+// of Collect and Pieces (exclude_metrics applies): register it alongside.
 func (e *Exporter) LiveCounters() prometheus.Collector { return e.live }
 
 // Status returns every tenant's report status.

@@ -26,8 +26,7 @@ func init() {
 	})
 }
 
-// credentialUsageSummary exposes getCredentialUsageSummary, one request per
-// configured period.
+// credentialUsageSummary exposes getCredentialUsageSummary, one request per period.
 type credentialUsageSummary struct{}
 
 func (credentialUsageSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {

@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,33 +14,28 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// eventRetention is how long an event's key is remembered. Graph keeps
-// events for 30 days, so a key older than that cannot come back.
+// eventRetention is how long an event's key is remembered: Graph keeps events 30 days.
 const eventRetention = 31 * 24 * time.Hour
 
-// maxEventKeys caps the keys remembered per report and tenant (about 16
-// bytes each, some 30 MB at the cap): a guard against a flood of events,
-// far above what a 30-day window holds.
+// maxEventKeys caps the keys remembered per report and tenant (some 30 MB):
+// a guard against a flood of events, far above what 30 days hold.
 const maxEventKeys = 1_000_000
 
 // failureKey labels a failed event; reason is empty for one that did not fail.
 type failureKey struct{ feature, method, reason string }
 
-// counterSeries is one counter's value and when Graph last sent an event
-// counted in it.
+// counterSeries is a counter's value and when Graph last sent an event of it.
 type counterSeries struct {
 	value float64
 	seen  time.Time
 }
 
-// seenEvent is what is remembered of a counted event: when it happened
-// (Unix seconds, for pruning) and the last poll that returned it.
+// seenEvent is a counted event's time (Unix seconds) and the last poll that returned it.
 type seenEvent struct{ at, poll uint32 }
 
 // distinctEvents counts each event once across polls, although Graph returns
-// its whole retained window every time. An event is known by a 64-bit
-// hash of all its fields (Graph gives events no id of their own; the id is
-// the user's).
+// its whole window every time. Events have no id of their own (the id is the
+// user's), so an event is known by a 64-bit hash of all its fields.
 type distinctEvents struct {
 	seed     maphash.Seed
 	seen     map[uint64]seenEvent
@@ -77,8 +71,8 @@ func (d *distinctEvents) keyOf(e *graphapi.Event) uint64 {
 }
 
 // eventPoll gathers one poll's events. It counts nothing until commit, so a
-// poll that fails half way changes no counter; it only marks the remembered
-// events it meets with its poll number, which nothing reads until a commit.
+// poll that fails half way changes no counter (the poll numbers it marks are
+// read only by a commit).
 type eventPoll struct {
 	d          *distinctEvents
 	poll       uint32
@@ -95,9 +89,8 @@ func (d *distinctEvents) begin(labels *labelLimit) *eventPoll {
 		total: map[featureMethod]float64{}, failures: map[failureKey]float64{}}
 }
 
-// add records an event and returns its feature, method and (if it failed)
-// reason labels, and whether it is a repeat of a row already in this poll
-// (then ignore it).
+// add records an event and returns its labels, and whether it repeats a row
+// of this poll (then ignore it).
 func (p *eventPoll) add(e *graphapi.Event) (k failureKey, repeat bool) {
 	key := p.d.keyOf(e)
 	old, counted := p.d.seen[key]
@@ -127,8 +120,7 @@ func (p *eventPoll) add(e *graphapi.Event) (k failureKey, repeat bool) {
 	return k, false
 }
 
-// commit counts the poll's new events, forgets keys past retention and
-// drops the counter series Graph has sent no event of for retention.
+// commit counts the poll's new events and forgets keys and series past retention.
 func (p *eventPoll) commit(now time.Time, retention time.Duration) {
 	d := p.d
 	for k, at := range p.fresh {
@@ -136,8 +128,7 @@ func (p *eventPoll) commit(now time.Time, retention time.Duration) {
 	}
 	addCounts(d.total, p.total, now, now.Add(-retention))
 	addCounts(d.failures, p.failures, now, now.Add(-retention))
-	// Forget keys past retention, unless Graph still returned them: such an
-	// event would otherwise be counted again on the next poll.
+	// Keys Graph still returned are kept, else they would be counted again.
 	cutoff := uint32(max(now.Add(-eventRetention).Unix(), 0))
 	maps.DeleteFunc(d.seen, func(_ uint64, e seenEvent) bool { return e.at < cutoff && e.poll != p.poll })
 	if over := len(d.seen) - d.maxKeys; over > 0 {
@@ -145,8 +136,7 @@ func (p *eventPoll) commit(now time.Time, retention time.Duration) {
 	}
 }
 
-// addCounts adds a poll's counts to their series, which Graph sent at now,
-// and drops the series it has sent nothing of since stale.
+// addCounts adds a poll's counts, sent at now, and drops series unsent since stale.
 func addCounts[K comparable](series map[K]counterSeries, counts map[K]float64, now, stale time.Time) {
 	for k, n := range counts {
 		series[k] = counterSeries{value: series[k].value + n, seen: now}
@@ -154,7 +144,6 @@ func addCounts[K comparable](series map[K]counterSeries, counts map[K]float64, n
 	maps.DeleteFunc(series, func(_ K, s counterSeries) bool { return s.seen.Before(stale) })
 }
 
-// evictOldest forgets the n oldest keys and counts them.
 func (d *distinctEvents) evictOldest(n int) {
 	type aged struct {
 		key uint64
@@ -172,10 +161,8 @@ func (d *distinctEvents) evictOldest(n int) {
 }
 
 // poll reads one poll's events from list, giving each (if not nil) every
-// event that repeats no row of the poll, with its feature, method and
-// (failed events only) reason labels.
-// Once all are read it counts the new events and returns the counters under
-// totalDesc and failuresDesc, evicted keys, repeated rows and dropped values.
+// event that repeats no row of the poll, with its labels. It then counts the
+// new events and returns the counters, evicted keys, repeats and drops.
 func (d *distinctEvents) poll(ctx context.Context, env *pollEnv, list func(context.Context, func(*graphapi.Event) error) (int, error),
 	totalDesc, failuresDesc *prometheus.Desc, each func(failureKey, *graphapi.Event)) (snapshot, int, error) {
 	p := d.begin(env.labels)
@@ -193,10 +180,7 @@ func (d *distinctEvents) poll(ctx context.Context, env *pollEnv, list func(conte
 	for _, k := range sortedFeatureMethods(d.total) {
 		m.counter(totalDesc, d.total[k].value, k.feature, k.method)
 	}
-	failures := slices.SortedFunc(maps.Keys(d.failures), func(a, b failureKey) int {
-		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.method, b.method), strings.Compare(a.reason, b.reason))
-	})
-	for _, k := range failures {
+	for _, k := range sortedFailureKeys(d.failures) {
 		m.counter(failuresDesc, d.failures[k].value, k.feature, k.method, k.reason)
 	}
 	m.counter(eventKeysEvictedDesc, d.evicted, env.report)

@@ -11,13 +11,11 @@ import (
 
 const namespace = "entra_authmethods"
 
-// polledNote ends every HELP text: values come from the last background
-// poll of Graph, not from the scrape (Graph is slow and throttled).
+// polledNote ends every report's HELP text: values are not from the scrape.
 const polledNote = " Polled from Microsoft Graph in the background; the value is from the last successful poll."
 
 // Family describes a metric family the collector can emit, for
-// exclude_metrics and the metric reference (a Desc tells neither its name
-// nor its help).
+// exclude_metrics and the metric reference (a Desc tells neither).
 type Family struct {
 	Name, Help string
 	Counter    bool
@@ -25,8 +23,8 @@ type Family struct {
 	Reports    []string // the reports that emit it; none: every tenant has it
 }
 
-// families holds what desc was given for each descriptor it built. Filled
-// while the package's variables are initialised, and only read after that.
+// families holds what desc was given for each descriptor it built; written
+// only while the package is initialised.
 var families = map[*prometheus.Desc]Family{}
 
 // desc builds a descriptor whose first label is always tenant.
@@ -36,8 +34,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 	return d
 }
 
-// Families describes every metric family the collector can emit, sorted by
-// name.
+// Families describes every metric family the collector can emit, by name.
 func Families() []Family {
 	var out []Family
 	names := slices.Sorted(maps.Keys(reports))
@@ -82,8 +79,7 @@ var (
 )
 
 // The families of the live counters (live.go): only their names, help and
-// labels are used, for Families and exclude_metrics; the counters are
-// client_golang's, not snapshots.
+// labels are used; the counters are client_golang's, not snapshots.
 var (
 	pollOverrunsDesc = desc("poll_overruns_total",
 		"Rounds of polling the tenant's reports that ended after one of them was due again: the schedule cannot keep up.")
@@ -92,8 +88,8 @@ var (
 )
 
 // tenantInfo returns the tenant_info descriptor for a tenant with the given
-// labels from the configuration, and their values, in label name order.
-// Tenants with different labels have different descriptors of one family.
+// labels (tenants with different labels have different descriptors), and
+// their values in label name order.
 func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
 	if len(labels) == 0 {
 		return tenantInfoDesc, nil
@@ -107,11 +103,9 @@ func tenantInfo(labels map[string]string) (*prometheus.Desc, []string) {
 	return prometheus.NewDesc(f.Name, f.Help, append([]string{"tenant", "tenant_id", "cloud"}, names...), nil), values
 }
 
-// allDescs returns every descriptor the Exporter's snapshots can emit: those
-// every tenant has, whatever its reports, and each registered report's
-// (the live counters are not snapshots: see liveCounters). It is
-// built from the registrations, not from all that desc made, so that a
-// report that leaves a family out fails TestEveryReportIsRegistered.
+// allDescs returns every descriptor the snapshots can emit, from the
+// registrations (not families) so that a report that leaves a family out
+// fails TestEveryReportIsRegistered.
 func allDescs() []*prometheus.Desc {
 	out := []*prometheus.Desc{
 		reportUpDesc, reportLastSuccessDesc, reportDurationDesc, reportRecordsDesc, reportErrorsDesc,
@@ -128,10 +122,9 @@ func allDescs() []*prometheus.Desc {
 	return out
 }
 
-// sample is one series of a snapshot: its descriptor, value and label
-// values after tenant. A snapshot keeps samples rather than const metrics,
-// which hold every label as a name and value pair of their own: with many
-// tenants those pairs were most of the exporter's memory (BENCHMARKS.md).
+// sample is one series of a snapshot, its labels after tenant. Const metrics
+// hold every label as a name and value pair: with many tenants those were
+// most of the exporter's memory (BENCHMARKS.md).
 type sample struct {
 	desc   *prometheus.Desc
 	kind   prometheus.ValueType
@@ -139,13 +132,12 @@ type sample struct {
 	labels []string
 }
 
-// snapshot is the samples of one report (or of a tenant's status) at one
-// moment, built with gauge and counter. It is never changed once stored.
+// snapshot is the samples of one report (or status) at one moment, never
+// changed once stored.
 type snapshot []sample
 
-// constMetrics returns the snapshot as const metrics of the tenant. A label
-// value the client library rejects (not UTF-8) drops its series rather
-// than failing the scrape.
+// constMetrics returns the snapshot as const metrics of the tenant, leaving
+// out any the client library rejects rather than failing the scrape.
 func (s snapshot) constMetrics(tenant string) []prometheus.Metric {
 	out := make([]prometheus.Metric, 0, len(s))
 	for _, x := range s {
@@ -156,8 +148,7 @@ func (s snapshot) constMetrics(tenant string) []prometheus.Metric {
 	return out
 }
 
-// add appends a sample; label values come from Graph, so a value the
-// client library would reject is dropped here, where it is noticed.
+// add appends a sample, unless a label value (from Graph) is not UTF-8.
 func (s *snapshot) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
 	if slices.ContainsFunc(labels, func(l string) bool { return !utf8.ValidString(l) }) {
 		return

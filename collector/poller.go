@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -21,31 +22,25 @@ import (
 )
 
 // settings is everything a tenant's poller is built from; a reload keeps a
-// poller (and its distinct-event counters) when its settings are unchanged.
+// poller whose settings are unchanged.
 type settings struct {
-	tenant            config.Tenant
-	pollInterval      time.Duration
-	requestTimeout    time.Duration
-	rateLimit         config.RateLimit
-	appRateLimit      config.RateLimit
-	maxFailureReasons int
-	maxLabelValues    int
-	maxPages          int
-	exclude           map[string]bool // metric families left out (exclude_metrics)
+	tenant                                      config.Tenant
+	pollInterval, requestTimeout                time.Duration
+	rateLimit, appRateLimit                     config.RateLimit
+	maxFailureReasons, maxLabelValues, maxPages int
+	exclude                                     map[string]bool // metric families left out (exclude_metrics)
 }
 
 func (s settings) interval(report string) time.Duration {
 	return s.tenant.PollInterval(report, s.pollInterval)
 }
 
-// retention is how long a label value or counter series of the report
-// outlives the last poll that saw it.
+// retention is how long a label value or counter series outlives the last poll that saw it.
 func (s settings) retention(report string) time.Duration {
 	return seriesRetentionPolls * s.interval(report)
 }
 
-// labelCaps returns the caps on the values of each label the report takes
-// from Graph.
+// labelCaps returns the cap on the values of each label the report takes from Graph.
 func (s settings) labelCaps(report string) map[string]int {
 	caps := map[string]int{}
 	for _, label := range reports[report].labels {
@@ -75,13 +70,13 @@ type reportPoller struct {
 	status atomic.Pointer[reportStatus]
 }
 
-// tenantPoller polls one tenant's reports one after another (they share the
-// tenant's throttle budget), first at start-up and then every poll_interval.
+// tenantPoller polls one tenant's reports one after another: they share the
+// tenant's throttle budget.
 type tenantPoller struct {
 	settings settings
 	client   *graphapi.Client
 	reports  []*reportPoller
-	live     *liveCounters // the Exporter's
+	live     *liveCounters
 	encoder  *exposition.Encoder
 	now      func() time.Time // Options.Now: what Graph's data is measured against
 	logger   log.Logger
@@ -93,16 +88,14 @@ type tenantPoller struct {
 	done          chan struct{}
 }
 
-// graphDeps is what a poller shares with the pollers before and after it
-// across reloads: its credential (and so its cached token), and the pacing
-// of its tenant and of its app registration (and so Graph's Retry-After).
+// graphDeps is what a poller shares with those before and after it across
+// reloads: its credential (and cached token), and its tenant's and app's pacing.
 type graphDeps struct {
 	cred                azcore.TokenCredential
 	limiter, appLimiter *graphapi.Limiter
 }
 
-// newTenantPoller builds a poller; live counts its requests and overruns,
-// enc encodes its snapshots, now dates its polls' data.
+// newTenantPoller builds a poller; now dates its polls' data.
 func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCounters, enc *exposition.Encoder, now func() time.Time, userAgent string, logger log.Logger) (*tenantPoller, error) {
 	t := s.tenant
 	p := &tenantPoller{settings: s, live: live, encoder: enc, now: now,
@@ -115,7 +108,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCoun
 		Limiter:        deps.limiter,
 		AppLimiter:     deps.appLimiter,
 		MaxPages:       s.maxPages,
-		OnResponse:     func(code int) { live.response(t.Name, code) },
+		OnResponse:     func(code int) { inc(live.requests, t.Name, strconv.Itoa(code)) },
 		UserAgent:      userAgent,
 	})
 	if err != nil {
@@ -140,8 +133,8 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCoun
 	return p, nil
 }
 
-// encoded is a snapshot without the excluded families, for Collect, and
-// the same encoded for the text format, for Pieces.
+// encoded is a snapshot without the excluded families (for Collect), and
+// the same in the text format (for Pieces).
 type encoded struct {
 	samples snapshot
 	pieces  []exposition.Piece
@@ -154,12 +147,10 @@ func (p *tenantPoller) encode(ms snapshot) (encoded, error) {
 	return encoded{samples: ms, pieces: pieces}, err
 }
 
-// inherit takes over the state of the poller it replaces on a reload, when
-// both read the same directory through the same Graph, and reports whether
-// it did: the last snapshots stay on /metrics, and counters (distinct
-// events, errors, and the live counters, which the caller then keeps) go on
-// rather than reset, which would make increase() see a whole 30 days of
-// events at once. Call it after prev has stopped and before p starts.
+// inherit takes over prev's state if both read the same directory through
+// the same Graph, and reports whether it did: counters go on rather than
+// reset, which would make increase() see 30 days of events at once.
+// Call it after prev has stopped and before p starts.
 func (p *tenantPoller) inherit(prev *tenantPoller) bool {
 	a, b := p.settings.tenant, prev.settings.tenant
 	if a.TenantID != b.TenantID || a.GraphEndpoint != b.GraphEndpoint {
@@ -182,10 +173,8 @@ func (p *tenantPoller) inherit(prev *tenantPoller) bool {
 }
 
 // start runs the poller, its first round after delay, until ctx is
-// cancelled or stop is called. The first round polls every report; later
-// ones poll the reports that are due, each one its interval after the start
-// of the round that last polled it (a failed one sooner: after poll_interval,
-// if that is shorter).
+// cancelled or stop is called. A report is due its interval after the round
+// that last polled it (a failed one after poll_interval if that is shorter).
 func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 	ctx, p.cancel = context.WithCancel(ctx)
 	go func() {
@@ -196,7 +185,6 @@ func (p *tenantPoller) start(ctx context.Context, delay time.Duration) {
 	}()
 }
 
-// run polls round after round until ctx is cancelled.
 func (p *tenantPoller) run(ctx context.Context) {
 	if len(p.reports) == 0 {
 		p.firstPollDone.Store(true)
@@ -242,14 +230,13 @@ func (p *tenantPoller) round(ctx context.Context, start time.Time, due []time.Ti
 }
 
 // noteOverrun counts and logs a round, begun at start, that ended after a
-// report was due again (at next): the schedule cannot keep up, and the next
-// round starts at once.
+// report was due again (at next): the next round starts at once.
 func (p *tenantPoller) noteOverrun(start, next time.Time) {
 	late := time.Since(next)
 	if late <= 0 {
 		return
 	}
-	p.live.overrun(p.settings.tenant.Name)
+	inc(p.live.overruns, p.settings.tenant.Name)
 	level.Warn(p.logger).Log("msg", "polling the tenant's reports took longer than the shortest of their poll intervals; the next round starts now",
 		"took", time.Since(start).Round(time.Millisecond), "late", late.Round(time.Millisecond),
 		"hint", "raise poll_interval or report_poll_intervals, or split the tenants across app registrations or shards")
@@ -274,25 +261,23 @@ func (p *tenantPoller) stop() {
 	<-p.done
 }
 
-// minPollDeadline is the least time a report's poll is given: with a short
-// poll_interval a large report still finishes (and the round is counted as
-// an overrun) rather than being cut off every time.
+// minPollDeadline is the least time a report's poll is given, so with a
+// short poll_interval a large report still finishes rather than being cut off.
 const minPollDeadline = 10 * time.Minute
 
 // pollRound is one pass over a tenant's reports. A token that cannot be had
-// fails every report of the pass alike, logged once with what to fix, and
-// without asking the token endpoint again (which may take request_timeout
-// each time). Once a report has failed after every retry with a 5xx, a network
-// error, a timeout or throttling, Graph is most likely down or overloaded: the
-// rest of the pass retries each request once only, so the round (and readiness) ends soon.
+// fails the rest of the pass alike, logged once, without asking the token
+// endpoint again (each try may take request_timeout). Once a report has
+// failed with a 5xx, network error, timeout or throttling, Graph is likely
+// down: the rest of the pass retries once only, so the round ends soon.
 type pollRound struct {
 	authErr   error // the round's token failure
 	graphDown bool
 }
 
-// pollReport polls one report under its deadline (its interval, or
-// minPollDeadline if longer) and swaps in its new status; it reports
-// whether the poll succeeded. A poll cut short by shutdown is not an error.
+// pollReport polls one report under its deadline and swaps in its new
+// status; it reports whether the poll succeeded. A poll cut short by
+// shutdown is not an error.
 func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *pollRound) bool {
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, max(p.settings.interval(rp.name), minPollDeadline))
@@ -300,9 +285,8 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	if round.graphDown {
 		pctx = p.client.WithFewerRetries(pctx)
 	}
-	at := p.now() // the instant the data's windows and ages are measured from
-	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: at,
-		labels: rp.labels.begin(at)}
+	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: p.now()}
+	env.labels = rp.labels.begin(env.now)
 	var (
 		metrics snapshot
 		records int
@@ -357,8 +341,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	return err == nil
 }
 
-// setStatus stores st as rp's status, with its own metrics (up, duration,
-// last success, records, errors) rendered and encoded once: scrapes only send them.
+// setStatus stores st as rp's status, with its metrics encoded once: scrapes only send them.
 func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	var m snapshot
 	if st.Polled {
@@ -376,8 +359,7 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	rp.status.Store(st)
 }
 
-// parts returns what Collect and Pieces send of the tenant: the snapshots
-// as they were when stored.
+// parts returns what Collect and Pieces send of the tenant.
 func (p *tenantPoller) parts() []encoded {
 	out := []encoded{p.info}
 	for _, rp := range p.reports {

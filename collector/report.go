@@ -17,16 +17,13 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
 )
 
-// report is one Graph report of one tenant. poll reads it and returns the
-// samples of a new immutable snapshot and the number of records read.
-// A report may keep state across polls (distinct events); it must change
-// that state only when the poll succeeds, so a failed poll loses nothing.
-// Polls of one tenant run one after another, so state needs no lock.
+// report is one Graph report of one tenant. poll returns a new snapshot and
+// the number of records read. State kept across polls (distinct events) may
+// change only when the poll succeeds; a tenant's polls never overlap.
 type report interface {
 	poll(ctx context.Context, env *pollEnv) (snapshot, int, error)
 }
 
-// pollEnv is what a report's poll may use.
 type pollEnv struct {
 	client *graphapi.Client
 	tenant config.Tenant
@@ -35,18 +32,16 @@ type pollEnv struct {
 	labels *labelLimit // the report's label values from Graph (this poll's copy)
 }
 
-// reportKind is what the collector knows of a report: how to build it, the
-// labels it takes from Graph (their distinct values are capped, see
-// labelLimit) and the metric families it emits.
+// reportKind is how to build a report, the labels it takes from Graph
+// (capped, see labelLimit) and the metric families it emits.
 type reportKind struct {
 	new    func() report
 	labels []string
 	descs  []*prometheus.Desc
 }
 
-// reports holds every report by its configuration name. Each report's file
-// adds itself from init (CONTRIBUTING.md lists every file a new report
-// touches); it is written only while the package is initialised.
+// reports holds every report by its configuration name, each added by its
+// file's init (see CONTRIBUTING.md).
 var reports = map[string]reportKind{}
 
 func registerReport(name string, k reportKind) {
@@ -64,15 +59,10 @@ const (
 )
 
 // labelLimit caps the distinct values of each label a report takes from
-// Graph (method, feature, user_type, status, reason), per tenant: the first
-// values seen keep their text, up to the label's cap; later ones are counted
-// as "other", and the drops counted. A value Graph has not sent for the
-// retention period is forgotten, which frees its place. Values are cut to
-// maxLabelBytes. So a broken or hostile Graph cannot make the exporter hold
-// or serve more than a bounded number of series.
-//
-// A poll works on a copy (begin) that replaces the original only when the
-// poll succeeds, so a failed poll changes nothing.
+// Graph, so a hostile Graph cannot make the exporter hold unbounded series:
+// past the cap, new values count as "other" (and as drops). A value unsent for
+// the retention period is forgotten, freeing its place. A poll works on a
+// copy (begin) that replaces the original only if it succeeds.
 type labelLimit struct {
 	max       map[string]int                  // per label: how many distinct values are kept
 	seen      map[string]map[string]time.Time // per label and value: when Graph last sent it
@@ -90,8 +80,7 @@ func newLabelLimit(max map[string]int, retention time.Duration) *labelLimit {
 	return l
 }
 
-// begin returns the copy a poll starting at now works on, with the values
-// past retention forgotten.
+// begin returns the copy a poll at now works on, values past retention forgotten.
 func (l *labelLimit) begin(now time.Time) *labelLimit {
 	c := &labelLimit{max: l.max, seen: make(map[string]map[string]time.Time, len(l.seen)),
 		dropped: maps.Clone(l.dropped), now: now, retention: l.retention}
@@ -103,8 +92,8 @@ func (l *labelLimit) begin(now time.Time) *labelLimit {
 	return c
 }
 
-// value returns v as the label's value: v itself (cut to maxLabelBytes) if
-// it is kept or there is room for it, else "other", counting the drop.
+// value returns v (cut) as the label's value if it is kept or there is room
+// for it, else "other", counting the drop.
 func (l *labelLimit) value(label, v string) string {
 	v = cut(v)
 	values := l.seen[label]
@@ -116,9 +105,8 @@ func (l *labelLimit) value(label, v string) string {
 	return otherValue
 }
 
-// known returns v as the label's value if it is kept, else "other",
-// admitting nothing and counting nothing: for data already counted, such as
-// an event seen in an earlier poll.
+// known is value that admits and counts nothing: for data already counted,
+// such as an event seen in an earlier poll.
 func (l *labelLimit) known(label, v string) string {
 	v = cut(v)
 	if _, ok := l.seen[label][v]; ok {
@@ -147,8 +135,8 @@ func (l *labelLimit) emitDropped(m *snapshot, report string) {
 	}
 }
 
-// cut returns v, or its first maxLabelBytes bytes (whole UTF-8 characters)
-// copied, so a huge value from Graph is not kept alive by its label.
+// cut returns v, or a copy of its first maxLabelBytes (whole characters), so
+// a huge value from Graph is not kept alive by its label.
 func cut(v string) string {
 	if len(v) <= maxLabelBytes {
 		return v
@@ -160,11 +148,9 @@ func cut(v string) string {
 	return strings.Clone(v[:i])
 }
 
-// Helpers that more than one report uses live here, not in a report's
-// file, so that removing a report (a deprecated one, say) removes only
-// what that report alone uses.
+// Helpers shared by reports live here, so removing a report's file removes
+// only what it alone uses.
 
-// b2i is 1 for true, 0 for false: for counting flags.
 func b2i(b bool) int64 {
 	if b {
 		return 1
@@ -172,7 +158,6 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// featureMethod is the feature and method labels of an activity or event.
 type featureMethod struct{ feature, method string }
 
 func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
@@ -181,9 +166,14 @@ func sortedFeatureMethods[V any](m map[featureMethod]V) []featureMethod {
 	})
 }
 
-// newestDay reads a report of one row per day and returns the newest row's
-// samples, whatever order Graph sends the days in: those values adds, then
-// the row's day in Unix seconds under dayDesc. No row, no samples.
+func sortedFailureKeys[V any](m map[failureKey]V) []failureKey {
+	return slices.SortedFunc(maps.Keys(m), func(a, b failureKey) int {
+		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.method, b.method), strings.Compare(a.reason, b.reason))
+	})
+}
+
+// newestDay reads a report of one row per day, in any order, and returns
+// the newest row's samples (values), then its day under dayDesc. No row, no samples.
 func newestDay[T any](ctx context.Context, list func(context.Context, func(*T) error) (int, error),
 	day func(*T) time.Time, dayDesc *prometheus.Desc, values func(*snapshot, *T)) (snapshot, int, error) {
 	var best *T
@@ -203,9 +193,8 @@ func newestDay[T any](ctx context.Context, list func(context.Context, func(*T) e
 	return m, n, nil
 }
 
-// oncePerUser tells each user's first row in a poll from repeats (a user
-// Graph sends twice, on two pages), by a seeded 64-bit hash of the user's
-// id: about 16 bytes per user for the length of a poll.
+// oncePerUser tells each user's first row in a poll from repeats (a user on
+// two pages) by a seeded 64-bit hash of the id: about 16 bytes per user.
 type oncePerUser struct {
 	seed       maphash.Seed
 	seen       map[uint64]struct{}
@@ -216,8 +205,8 @@ func newOncePerUser() *oncePerUser {
 	return &oncePerUser{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 }
 
-// first reports whether this is the user's first row. A row without an id
-// is refused as decode: every user row of these reports has one.
+// first reports whether this is the user's first row; a row without an id
+// is a decode error.
 func (o *oncePerUser) first(id string) (bool, error) {
 	if id == "" {
 		return false, &graphapi.Error{Reason: graphapi.ReasonDecode, Err: errors.New("a user row without an id")}

@@ -1,12 +1,10 @@
 package collector
 
 import (
-	"cmp"
 	"context"
 	"hash/maphash"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,9 +50,8 @@ func init() {
 }
 
 // userEventsSummary exposes userEventsSummary: distinct events as counters,
-// and, recomputed from Graph's data at every poll (so a restart changes
-// nothing), the events, failed events, failure reasons, users and failing
-// users of each window, and each feature's newest event, as gauges.
+// and as gauges recomputed at every poll (so a restart changes nothing) each
+// window's events, failures, reasons and users, and each feature's newest event.
 type userEventsSummary struct{ events *distinctEvents }
 
 // periods are the windows of the period gauges, shortest first: an event
@@ -71,7 +68,8 @@ type windowCounts struct{ all, failed [len(periods)]int64 }
 type userPeriods struct{ any, failed [len(periods)]bool }
 
 func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	w := newEventWindows(env.now)
+	w := &eventWindows{now: env.now, windows: map[featureMethod]windowCounts{}, reasons: map[failureKey][len(periods)]int64{},
+		newest: map[string]time.Time{}, seed: maphash.MakeSeed(), users: map[string]map[uint64]userPeriods{}}
 	m, n, err := r.events.poll(ctx, env, env.client.UserEvents, eventsDesc, eventFailuresDesc, w.add)
 	if err != nil {
 		return nil, n, err
@@ -80,8 +78,7 @@ func (r userEventsSummary) poll(ctx context.Context, env *pollEnv) (snapshot, in
 	return m, n, nil
 }
 
-// eventWindows tallies one poll's events by the periods they fall in,
-// measured back from now.
+// eventWindows tallies one poll's events by the periods they fall in.
 type eventWindows struct {
 	now     time.Time
 	windows map[featureMethod]windowCounts
@@ -91,11 +88,6 @@ type eventWindows struct {
 	users   map[string]map[uint64]userPeriods // by feature, then by a hash of the user's id
 }
 
-func newEventWindows(now time.Time) *eventWindows {
-	return &eventWindows{now: now, windows: map[featureMethod]windowCounts{}, reasons: map[failureKey][len(periods)]int64{},
-		newest: map[string]time.Time{}, seed: maphash.MakeSeed(), users: map[string]map[uint64]userPeriods{}}
-}
-
 // add tallies an event, k its feature, method and failure reason.
 func (w *eventWindows) add(k failureKey, e *graphapi.Event) {
 	fm := featureMethod{k.feature, k.method}
@@ -103,27 +95,24 @@ func (w *eventWindows) add(k failureKey, e *graphapi.Event) {
 	if at := e.EventDateTime.Time; !at.IsZero() && at.After(w.newest[fm.feature]) {
 		w.newest[fm.feature] = at
 	}
-	c := w.windows[fm]
+	rk := failureKey{feature: k.feature, reason: k.reason}
+	c, r := w.windows[fm], w.reasons[rk]
 	for i, period := range periods {
 		if age <= period.span {
 			c.all[i]++
 			c.failed[i] += b2i(failed)
+			r[i] += b2i(failed)
 		}
 	}
 	w.windows[fm] = c
 	if failed {
-		rk := failureKey{feature: k.feature, reason: k.reason}
-		r := w.reasons[rk]
-		for i, period := range periods {
-			r[i] += b2i(age <= period.span)
-		}
 		w.reasons[rk] = r
 	}
 	w.addUser(fm.feature, e.ID, age, failed)
 }
 
-// addUser marks the periods in which the user with the given id has an
-// event of the feature, age old. Every feature seen has its users, if none.
+// addUser marks the periods in which the user has an event of the feature,
+// age old. Every feature seen has its users, if none.
 func (w *eventWindows) addUser(feature, id string, age time.Duration, failed bool) {
 	byUser := w.users[feature]
 	if byUser == nil {
@@ -144,8 +133,6 @@ func (w *eventWindows) addUser(feature, id string, age time.Duration, failed boo
 	byUser[h] = u
 }
 
-// gauges adds the tally to m: events, failed events and failure reasons
-// per period, each feature's newest event, and users per period.
 func (w *eventWindows) gauges(m *snapshot) {
 	for _, fm := range sortedFeatureMethods(w.windows) {
 		c := w.windows[fm]
@@ -154,10 +141,7 @@ func (w *eventWindows) gauges(m *snapshot) {
 			m.gauge(periodEventFailuresDesc, float64(c.failed[i]), period.label, fm.feature, fm.method)
 		}
 	}
-	byReason := slices.SortedFunc(maps.Keys(w.reasons), func(a, b failureKey) int {
-		return cmp.Or(strings.Compare(a.feature, b.feature), strings.Compare(a.reason, b.reason))
-	})
-	for _, k := range byReason {
+	for _, k := range sortedFailureKeys(w.reasons) { // no method: by feature and reason
 		for i, period := range periods {
 			m.gauge(periodFailureReasonsDesc, float64(w.reasons[k][i]), period.label, k.feature, k.reason)
 		}
@@ -170,8 +154,7 @@ func (w *eventWindows) gauges(m *snapshot) {
 	}
 }
 
-// userGauges adds to m the feature's users with an event, and with a
-// failed one, per period.
+// userGauges adds to m the feature's users with an event, and with a failed one, per period.
 func (w *eventWindows) userGauges(m *snapshot, feature string) {
 	var c windowCounts
 	for _, u := range w.users[feature] {

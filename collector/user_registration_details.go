@@ -46,14 +46,11 @@ var features = [...]string{
 	"passwordlessCapable", "systemPreferredAuthenticationMethodEnabled",
 }
 
-// unknownValue is the user_type or admin label of a user for whom Graph
-// sends null (or, for userType, an empty value): not known, which is
-// neither member nor guest, neither true nor false.
+// unknownValue is the user_type or admin label when Graph sends null (or an
+// empty userType): neither member nor guest, neither true nor false.
 const unknownValue = "unknown"
 
-// userGroup is a user's user_type and admin labels. Groups are emitted in
-// order of user_type, then admin: "false", "true", "unknown" (the labels'
-// text order).
+// userGroup is a user's user_type and admin labels, emitted in text order.
 type userGroup struct{ userType, admin string }
 
 type groupCounts struct {
