@@ -59,6 +59,10 @@ var (
 	outage = fakegraph.Activity{RegistrationsPerMinute: 2, ResetsPerMinute: 2, RegistrationFailRatio: 0.10, ResetFailRatio: 0.70}
 )
 
+// passkeysPerMinute members register a synced passkey each minute while
+// the demo runs, so phishing-resistant adoption rises.
+const passkeysPerMinute = 1
+
 const (
 	backfill      = 6 * time.Hour    // activity already in Graph at start: the h1 and h6 windows are full
 	outageStarted = 40 * time.Minute // before the start, with SSPROutage
@@ -111,8 +115,9 @@ tenants:
 	return d, nil
 }
 
-// live adds each minute's activity to the tenant until Close.
+// live adds each minute's activity, and passkeys, to the tenant until Close.
 func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options, start time.Time) {
+	passkeyRng := mathrand.New(mathrand.NewPCG(Seed, 3)) // its own, so the activity's stays as it was
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	last := start
@@ -129,6 +134,8 @@ func (d *Demo) live(rng *mathrand.Rand, t *fakegraph.Tenant, o Options, start ti
 			cutoff := now.Add(-retention)
 			data.Events = slices.DeleteFunc(slices.Clone(data.Events), func(e fakegraph.Event) bool { return e.EventDateTime.Before(cutoff) })
 			data.Events = append(data.Events, activity(rng, data.Users, o.SSPROutage, start, last, now)...)
+			minutes := int(now.Sub(last) / time.Minute)
+			data.Users = fakegraph.RegisterPasskeys(passkeyRng, data.Users, minutes*passkeysPerMinute, now)
 			next := *t
 			next.Data = &data
 			d.srv.AddTenant(&next)

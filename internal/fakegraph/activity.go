@@ -2,6 +2,7 @@ package fakegraph
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -42,6 +43,36 @@ func (a Activity) Events(rng *rand.Rand, users []User, from, to time.Time) []Eve
 			}
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// RegisterPasskeys returns users with n members picked at random by rng
+// (fewer if fewer are left) registering a synced passkey at at: each gains
+// passKeySynced in methodsRegistered, becomes MFA registered and capable
+// and passwordless capable, and is last updated at at. Members who have one
+// already are not picked. users is not changed: the result is a new slice
+// (or users itself when nobody registers), so it can replace the Users of a
+// Data that is being served.
+func RegisterPasskeys(rng *rand.Rand, users []User, n int, at time.Time) []User {
+	var candidates []int
+	for i, u := range users {
+		if u.UserType == "member" && !slices.Contains(u.MethodsRegistered, "passKeySynced") {
+			candidates = append(candidates, i)
+		}
+	}
+	n = min(n, len(candidates))
+	if n <= 0 {
+		return users
+	}
+	out := slices.Clone(users)
+	for k := range n {
+		// A partial Fisher-Yates shuffle: the k-th pick is among the rest.
+		j := k + rng.IntN(len(candidates)-k)
+		candidates[k], candidates[j] = candidates[j], candidates[k]
+		u := &out[candidates[k]]
+		addPasskey(u, "passKeySynced")
+		u.LastUpdatedDateTime = at.UTC().Truncate(time.Second)
 	}
 	return out
 }

@@ -17,8 +17,14 @@ type Tenant struct {
 
 	// Unlicensed makes every report answer 403
 	// Authentication_RequestFromNonPremiumTenantOrB2CTenant, as for a tenant
-	// without Entra ID P1/P2.
+	// without Entra ID P1/P2. Directory reads (group members) need no
+	// premium licence and are not affected.
 	Unlicensed bool
+
+	// NoGroupPermission makes every group read answer 403
+	// Authorization_RequestDenied, as for an app without GroupMember.Read.All
+	// (or Group.Read.All, Directory.Read.All). The reports are not affected.
+	NoGroupPermission bool
 
 	// TypoKeys makes getCredentialUserRegistrationCount use the keys of the
 	// documentation's example (userRegistrationStatus, userRegistationCount)
@@ -46,6 +52,66 @@ type Data struct {
 	Events             []Event
 	MFASignIns         []MFASignInDay
 	PasswordResets     []PasswordResetDay
+	Groups             []Group
+}
+
+// Group is an Entra group and its transitive membership, served by
+// /v1.0/groups/{id}/transitiveMembers (and its microsoft.graph.user cast).
+//
+// Members is the transitive membership already flattened: a nested group
+// is listed itself, as a member of type "group", and so are its members.
+// The fake serves exactly Members, in their order, paged: Graph lists each
+// transitive member once, but a test may put an id in twice to see that the
+// exporter counts it once. Members may name users that are not in
+// Data.Users, as Graph's do: users created after the report was computed,
+// or that the report leaves out (such as disabled ones).
+type Group struct {
+	// ID is the group's object id, a GUID; requests match it
+	// case-insensitively.
+	ID string
+	// Name is for tests, benchmarks and the demo to find a group by (see
+	// Data.GroupID); Graph's transitiveMembers does not serve it.
+	Name    string
+	Members []Member
+}
+
+// Member is one transitive member of a Group.
+type Member struct {
+	ID string
+	// Type is the directory object's type: "user", "device", "group",
+	// "servicePrincipal" or "orgContact" (served as @odata.type
+	// #microsoft.graph.<Type>).
+	Type string
+}
+
+// The member types of a Group.
+const (
+	MemberUser             = "user"
+	MemberDevice           = "device"
+	MemberGroup            = "group"
+	MemberServicePrincipal = "servicePrincipal"
+	MemberOrgContact       = "orgContact"
+)
+
+// GroupID is the id of the group named name, or "" if there is none.
+func (d *Data) GroupID(name string) string {
+	if g := d.group(func(g *Group) bool { return g.Name == name }); g != nil {
+		return g.ID
+	}
+	return ""
+}
+
+// group is the first group for which match is true, or nil.
+func (d *Data) group(match func(*Group) bool) *Group {
+	if d == nil {
+		return nil
+	}
+	for i := range d.Groups {
+		if match(&d.Groups[i]) {
+			return &d.Groups[i]
+		}
+	}
+	return nil
 }
 
 // RegistrationCount is a userRegistrationCount of getCredentialUserRegistrationCount.

@@ -4,17 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -660,5 +664,377 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if n := len(s.Requests()); n != 40 {
 		t.Errorf("%d requests logged, want 40", n)
+	}
+}
+
+// groupTenant serves one group, id groupID, of the given members, and users.
+const groupID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+
+func groupServer(t *testing.T, opts Options, tenant Tenant, members []Member, users []User) (*Server, string) {
+	t.Helper()
+	s, err := NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	tenant.TenantID, tenant.ClientID, tenant.ClientSecret = tenantID, clientID, secret
+	tenant.Data = &Data{Users: users, Groups: []Group{{ID: groupID, Name: "g", Members: members}}}
+	s.AddTenant(&tenant)
+	return s, mustToken(t, s)
+}
+
+// manyMembers is n users, with a device after every 250th.
+func manyMembers(n int) []Member {
+	var out []Member
+	for i := range n {
+		out = append(out, Member{stableUUID("user", strconv.Itoa(i)), MemberUser})
+		if i%250 == 0 {
+			out = append(out, Member{stableUUID("device", strconv.Itoa(i)), MemberDevice})
+		}
+	}
+	return out
+}
+
+func TestGroupMembersPaging(t *testing.T) {
+	members := manyMembers(2500)
+	s, tok := groupServer(t, Options{PageSize: 7}, Tenant{}, members, nil)
+	path := "/v1.0/groups/" + groupID + "/transitiveMembers/microsoft.graph.user?$select=id&$top=999"
+
+	rows, pages, links := walk(t, s, tok, path)
+	seen := map[string]bool{}
+	for _, r := range rows {
+		id, _ := r["id"].(string)
+		if seen[id] || r["@odata.type"] != "#microsoft.graph.user" || len(r) != 2 {
+			t.Fatalf("row %v (seen before: %v)", r, seen[id])
+		}
+		seen[id] = true
+	}
+	if len(rows) != 2500 || pages != 3 {
+		t.Errorf("%d users in %d pages, want 2500 in 3 (the Options.PageSize of reports does not apply)", len(rows), pages)
+	}
+	for _, l := range links {
+		if !strings.HasPrefix(l, s.GraphEndpoint()+"/v1.0/groups/"+groupID+"/transitiveMembers/microsoft.graph.user?") ||
+			!strings.Contains(l, "$top=999") || !strings.Contains(l, "$select=id") || !strings.Contains(l, "$skiptoken=") {
+			t.Errorf("nextLink %q", l)
+		}
+	}
+	_, body := get(t, s, tok, path)
+	if c := body["@odata.context"]; c != s.GraphEndpoint()+"/v1.0/$metadata#users(id)" {
+		t.Errorf("@odata.context %v", c)
+	}
+
+	// Without the cast: every member, each with its type; 100 a page by default.
+	rows, pages, _ = walk(t, s, tok, "/v1.0/groups/"+strings.ToUpper(groupID)+"/TRANSITIVEMEMBERS")
+	if len(rows) != len(members) || pages != (len(members)+99)/100 {
+		t.Fatalf("%d members in %d pages, want %d", len(rows), pages, len(members))
+	}
+	for i, r := range rows {
+		if r["id"] != members[i].ID || r["@odata.type"] != "#microsoft.graph."+members[i].Type {
+			t.Fatalf("member %d: %v, want %+v", i, r, members[i])
+		}
+	}
+	_, body = get(t, s, tok, "/v1.0/groups/"+groupID+"/transitiveMembers?$top=3")
+	if c := body["@odata.context"]; c != s.GraphEndpoint()+"/v1.0/$metadata#directoryObjects" {
+		t.Errorf("@odata.context %v", c)
+	}
+}
+
+func TestGroupMembersCast(t *testing.T) {
+	users := Synthetic(1, 3, fixedNow).Users
+	members := []Member{
+		{users[0].ID, MemberUser}, {"d0000000-0000-4000-8000-000000000001", MemberDevice},
+		{"a0000000-0000-4000-8000-000000000001", MemberGroup}, {users[1].ID, MemberUser},
+		{"b0000000-0000-4000-8000-000000000001", MemberServicePrincipal}, {"c0000000-0000-4000-8000-000000000001", MemberOrgContact},
+		{"e0000000-0000-4000-8000-000000000001", MemberUser}, // not in Users
+		{users[1].ID, MemberUser},                            // a duplicate, served as given
+	}
+	s, tok := groupServer(t, Options{}, Tenant{}, members, users)
+
+	_, body := get(t, s, tok, "/v1.0/groups/"+groupID+"/transitiveMembers/microsoft.graph.user")
+	got := values(body)
+	want := []string{users[0].ID, users[1].ID, "e0000000-0000-4000-8000-000000000001", users[1].ID}
+	if len(got) != len(want) {
+		t.Fatalf("cast: %v", got)
+	}
+	for i, r := range got {
+		if r["id"] != want[i] || r["@odata.type"] != "#microsoft.graph.user" {
+			t.Errorf("cast row %d: %v, want %s", i, r, want[i])
+		}
+	}
+	// Without $select, the users the fake knows have their names.
+	if got[0]["userPrincipalName"] != users[0].UPN || got[0]["displayName"] != users[0].DisplayName || len(got[2]) != 2 {
+		t.Errorf("names: %v and %v", got[0], got[2])
+	}
+
+	_, body = get(t, s, tok, "/v1.0/groups/"+groupID+"/transitiveMembers?$select=id")
+	var types []string
+	for _, r := range values(body) {
+		types = append(types, r["@odata.type"].(string))
+		if len(r) != 2 {
+			t.Errorf("$select=id: %v", r)
+		}
+	}
+	if want := []string{"#microsoft.graph.user", "#microsoft.graph.device", "#microsoft.graph.group", "#microsoft.graph.user",
+		"#microsoft.graph.servicePrincipal", "#microsoft.graph.orgContact", "#microsoft.graph.user", "#microsoft.graph.user"}; !reflect.DeepEqual(types, want) {
+		t.Errorf("types %v, want %v", types, want)
+	}
+}
+
+func TestGroupMembersErrors(t *testing.T) {
+	s, tok := groupServer(t, Options{}, Tenant{}, manyMembers(3), nil)
+	const unknown = "aaaaaaaa-0000-4000-8000-000000000000"
+	for _, tc := range []struct {
+		path          string
+		status        int
+		code, message string
+	}{
+		{"/v1.0/groups/not-a-guid/transitiveMembers/microsoft.graph.user", 400, "Request_BadRequest", "Invalid object identifier 'not-a-guid'."},
+		{"/v1.0/groups/" + unknown + "/transitiveMembers/microsoft.graph.user?$select=id", 404, "Request_ResourceNotFound",
+			"Resource '" + unknown + "' does not exist or one of its queried reference-property objects are not present."},
+		{"/v1.0/groups/" + unknown + "/transitiveMembers", 404, "Request_ResourceNotFound",
+			"Resource '" + unknown + "' does not exist or one of its queried reference-property objects are not present."},
+		{"/v1.0/groups/" + groupID + "/transitiveMembers?$top=1000", 400, "Request_BadRequest",
+			"Invalid page size specified: '1000'. Must be between 1 and 999 inclusive."},
+		{"/v1.0/groups/" + groupID + "/transitiveMembers/microsoft.graph.device", 404, "ResourceNotFound",
+			"Resource not found for the segment 'microsoft.graph.device'."},
+	} {
+		resp, body := get(t, s, tok, tc.path)
+		e, _ := body["error"].(map[string]any)
+		if resp.StatusCode != tc.status || e["code"] != tc.code || e["message"] != tc.message {
+			t.Errorf("%s: %d %v, want %d %s %q", tc.path, resp.StatusCode, body, tc.status, tc.code, tc.message)
+		}
+		if inner, _ := e["innerError"].(map[string]any); inner["request-id"] != resp.Header.Get("request-id") {
+			t.Errorf("%s: innerError %v", tc.path, inner)
+		}
+	}
+
+	// Without GroupMember.Read.All: 403 for any group, the reports unaffected.
+	s.AddTenant(&Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, NoGroupPermission: true,
+		Data: &Data{Groups: []Group{{ID: groupID, Members: manyMembers(3)}}}})
+	for _, id := range []string{groupID, unknown} {
+		resp, body := get(t, s, tok, "/v1.0/groups/"+id+"/transitiveMembers/microsoft.graph.user?$select=id")
+		e, _ := body["error"].(map[string]any)
+		if resp.StatusCode != 403 || e["code"] != "Authorization_RequestDenied" || e["message"] != "Insufficient privileges to complete the operation." {
+			t.Errorf("no permission: %d %v", resp.StatusCode, body)
+		}
+	}
+	if resp, body := get(t, s, tok, "/v1.0/reports/authenticationMethods/userRegistrationDetails"); resp.StatusCode != 200 {
+		t.Errorf("report without group permission: %d %v", resp.StatusCode, body)
+	}
+
+	// Unlicensed: the reports answer 403, the groups do not.
+	s.AddTenant(&Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, Unlicensed: true,
+		Data: &Data{Groups: []Group{{ID: groupID, Members: manyMembers(3)}}}})
+	if resp, body := get(t, s, tok, "/v1.0/groups/"+groupID+"/transitiveMembers/microsoft.graph.user"); resp.StatusCode != 200 || len(values(body)) != 3 {
+		t.Errorf("unlicensed group: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, s, tok, "/v1.0/reports/authenticationMethods/userRegistrationDetails"); resp.StatusCode != 403 {
+		t.Errorf("unlicensed report: %d", resp.StatusCode)
+	}
+}
+
+// Group reads are not counted against the reports' budget, and have their own.
+func TestGroupMembersThrottling(t *testing.T) {
+	s, tok := groupServer(t, Options{RateLimit: 1, RatePer: time.Minute, DirectoryRateLimit: 3, DirectoryRatePer: time.Minute}, Tenant{}, manyMembers(3), nil)
+	const report = "/beta/reports/authenticationMethods/userMfaSignInSummary"
+	group := "/v1.0/groups/" + groupID + "/transitiveMembers/microsoft.graph.user?$select=id"
+	if resp, _ := get(t, s, tok, report); resp.StatusCode != 200 {
+		t.Fatalf("report: %d", resp.StatusCode)
+	}
+	for i := range 3 {
+		if resp, body := get(t, s, tok, group); resp.StatusCode != 200 {
+			t.Fatalf("group read %d: %d %v", i, resp.StatusCode, body)
+		}
+	}
+	if resp, body := get(t, s, tok, group); resp.StatusCode != 429 || errorCode(body) != "TooManyRequests" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("4th group read: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, s, tok, report); resp.StatusCode != 429 {
+		t.Errorf("2nd report: %d, want 429", resp.StatusCode)
+	}
+}
+
+func TestSyntheticGroups(t *testing.T) {
+	d := Synthetic(3, 2000, fixedNow)
+	if !reflect.DeepEqual(d.Groups, Synthetic(3, 2000, fixedNow).Groups) {
+		t.Fatal("groups are not deterministic")
+	}
+	if d.GroupID(GroupPilot) != Synthetic(3, 10, fixedNow).GroupID(GroupPilot) || d.GroupID(GroupPilot) == Synthetic(4, 2000, fixedNow).GroupID(GroupPilot) {
+		t.Error("group ids should depend on the seed alone")
+	}
+	if d.GroupID("nonesuch") != "" {
+		t.Error("GroupID of an unknown name")
+	}
+	var names []string
+	for _, g := range d.Groups {
+		names = append(names, g.Name)
+		if !objectID.MatchString(g.ID) || d.GroupID(g.Name) != g.ID {
+			t.Errorf("group %s: id %q", g.Name, g.ID)
+		}
+	}
+	if !reflect.DeepEqual(names, SyntheticGroups()) {
+		t.Errorf("groups %v, want %v", names, SyntheticGroups())
+	}
+
+	byID := map[string]User{}
+	var members, admins []string
+	for _, u := range d.Users {
+		byID[u.ID] = u
+		if u.UserType == "member" {
+			members = append(members, u.ID)
+		}
+		if u.IsAdmin {
+			admins = append(admins, u.ID)
+		}
+	}
+	users := map[string][]string{} // group name -> user ids, in order
+	strangers := map[string]bool{}
+	for _, g := range d.Groups {
+		seen := map[string]bool{}
+		for _, m := range g.Members {
+			if seen[m.ID] {
+				t.Errorf("%s lists %s twice", g.Name, m.ID)
+			}
+			seen[m.ID] = true
+			if m.Type != MemberUser {
+				continue
+			}
+			u, ok := byID[m.ID]
+			if !ok {
+				strangers[m.ID] = true
+				continue
+			}
+			if u.UserType != "member" {
+				t.Errorf("%s lists guest %s", g.Name, u.UPN)
+			}
+			users[g.Name] = append(users[g.Name], m.ID)
+		}
+	}
+	if len(strangers) != 3 {
+		t.Errorf("%d users not in Users, want 3", len(strangers))
+	}
+	if !reflect.DeepEqual(users[GroupAllStaff], members) || !reflect.DeepEqual(users[GroupAdmins], admins) {
+		t.Errorf("all-staff has %d of %d members, admins %d of %d", len(users[GroupAllStaff]), len(members), len(users[GroupAdmins]), len(admins))
+	}
+	share := func(name string) float64 { return float64(len(users[name])) / float64(len(members)) }
+	for name, want := range map[string]float64{GroupPilot: 0.05, GroupFinance: 0.10, GroupEMEASales: 0.06, GroupEMEA: 0.17} {
+		if got := share(name); got < want*0.7 || got > want*1.3 {
+			t.Errorf("%s has %.3f of the members, want about %.2f", name, got, want)
+		}
+	}
+	// emea lists emea-sales itself and every one of its users.
+	emea := d.Groups[slices.IndexFunc(d.Groups, func(g Group) bool { return g.Name == GroupEMEA })]
+	if !slices.Contains(emea.Members, Member{d.GroupID(GroupEMEASales), MemberGroup}) {
+		t.Error("emea does not list emea-sales")
+	}
+	for _, id := range users[GroupEMEASales] {
+		if !slices.Contains(users[GroupEMEA], id) {
+			t.Errorf("emea-sales' %s is not in emea", id)
+		}
+	}
+	types := map[string]int{}
+	for _, m := range d.Groups[0].Members {
+		types[m.Type]++
+	}
+	if types[MemberDevice] != 4 || types[MemberServicePrincipal] != 1 || types[MemberGroup] != 2 || types[MemberUser] != len(members)+3 {
+		t.Errorf("all-staff's member types %v", types)
+	}
+
+	// Served: every synthetic group pages and filters as its Members say.
+	s, err := NewServer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.AddTenant(&Tenant{TenantID: tenantID, ClientID: clientID, ClientSecret: secret, Data: d})
+	tok := mustToken(t, s)
+	for _, g := range d.Groups {
+		rows, _, _ := walk(t, s, tok, "/v1.0/groups/"+g.ID+"/transitiveMembers/microsoft.graph.user?$select=id&$top=999")
+		var want int
+		for _, m := range g.Members {
+			want += int(b2i(m.Type == MemberUser))
+		}
+		if len(rows) != want {
+			t.Errorf("%s: served %d users, want %d", g.Name, len(rows), want)
+		}
+	}
+}
+
+// syntheticBase digests what Synthetic made before it had groups and
+// passkeys: the users (less the passkeys and the flags they set), the
+// events and the other reports.
+func syntheticBase(d *Data) string {
+	h := sha256.New()
+	for _, u := range d.Users {
+		ms := slices.DeleteFunc(slices.Clone(u.MethodsRegistered), func(m string) bool {
+			return m == "passKeySynced" || m == "macOsSecureEnclaveKey" || m == "passKeyDeviceBoundAuthenticator"
+		})
+		fmt.Fprintf(h, "%s|%s|%s|%s|%v|%v|%v|%v|%s|%v\n", u.ID, u.UPN, u.DisplayName, u.UserType, u.IsAdmin,
+			u.IsSsprRegistered, u.IsSsprEnabled, ms, u.UserPreferredMethodForSecondaryAuthentication, u.LastUpdatedDateTime.Unix())
+	}
+	fmt.Fprintf(h, "%+v\n%+v\n%+v\n%+v\n%+v\n", d.Events, d.CredentialUsage, d.UsageSummaries, d.MFASignIns, d.PasswordResets)
+	return fmt.Sprintf("%x", h.Sum(nil))[:16]
+}
+
+// The groups and passkeys, drawn from streams of their own, leave the rest
+// of Synthetic's data as it was before them (digests taken then).
+func TestSyntheticAdditionsLeaveDataAlone(t *testing.T) {
+	for n, want := range map[int]string{0: "876c50714fc01e49", 1: "efd997a03f6b476d", 50: "efefd976a7e62ead", 1000: "157b66a00e6ef27d", 3000: "66596d150500eae5"} {
+		if got := syntheticBase(Synthetic(7, n, fixedNow)); got != want {
+			t.Errorf("Synthetic(7, %d): digest %s, want %s", n, got, want)
+		}
+	}
+}
+
+func TestSyntheticPasskeys(t *testing.T) {
+	d := Synthetic(7, 3000, fixedNow)
+	rank := func(m string) int { return slices.Index(methodOrder, m) }
+	var members, synced int
+	for _, u := range d.Users {
+		for i, m := range u.MethodsRegistered {
+			if rank(m) < 0 || i > 0 && rank(u.MethodsRegistered[i-1]) >= rank(m) {
+				t.Fatalf("methods out of methodOrder: %v", u.MethodsRegistered)
+			}
+		}
+		if u.UserType == "member" {
+			members++
+		}
+		if slices.Contains(u.MethodsRegistered, "passKeySynced") {
+			synced++
+			if u.UserType != "member" || !u.IsMfaRegistered || !u.IsMfaCapable || !u.IsPasswordlessCapable {
+				t.Errorf("passkey user %+v", u)
+			}
+		}
+	}
+	if share := float64(synced) / float64(members); share < 0.03 || share > 0.05 {
+		t.Errorf("%d of %d members have a synced passkey", synced, members)
+	}
+
+	// RegisterPasskeys: n members more, the users given unchanged.
+	before := Synthetic(7, 3000, fixedNow).Users
+	at := fixedNow.Add(90 * time.Second)
+	next := RegisterPasskeys(mathrand.New(mathrand.NewPCG(1, 2)), d.Users, 5, at)
+	if !reflect.DeepEqual(d.Users, before) {
+		t.Fatal("RegisterPasskeys changed the users it was given")
+	}
+	if !reflect.DeepEqual(next, RegisterPasskeys(mathrand.New(mathrand.NewPCG(1, 2)), d.Users, 5, at)) {
+		t.Error("RegisterPasskeys is not deterministic")
+	}
+	var changed int
+	for i, u := range next {
+		if reflect.DeepEqual(u, before[i]) {
+			continue
+		}
+		changed++
+		if !slices.Contains(u.MethodsRegistered, "passKeySynced") || slices.Contains(before[i].MethodsRegistered, "passKeySynced") ||
+			!u.IsMfaRegistered || !u.IsMfaCapable || !u.IsPasswordlessCapable || !u.LastUpdatedDateTime.Equal(at) || u.UserType != "member" {
+			t.Errorf("registered %+v", u)
+		}
+	}
+	if changed != 5 {
+		t.Errorf("%d users changed, want 5", changed)
+	}
+	if got := RegisterPasskeys(mathrand.New(mathrand.NewPCG(1, 2)), d.Users, 0, at); &got[0] != &d.Users[0] {
+		t.Error("no registration should return the users as they were")
 	}
 }

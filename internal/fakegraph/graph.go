@@ -32,7 +32,14 @@ func (s *Server) serveGraph(w *recorder, r *http.Request) {
 	w.tenant = tenantID
 	t := s.tenant(tenantID)
 
-	if wait, ok := s.admit(tenantID, time.Now()); !ok {
+	// Graph throttles the reports and the directory reads (groups) with
+	// separate budgets, so each has its own window.
+	serve, directory := s.route(r.URL.Path)
+	window, limit, per := tenantID, s.opts.RateLimit, s.opts.RatePer
+	if directory {
+		window, limit, per = tenantID+"\x00directory", s.opts.DirectoryRateLimit, s.opts.DirectoryRatePer
+	}
+	if wait, ok := s.admit(window, limit, per, time.Now()); !ok {
 		// Round up so a client that waits exactly Retry-After gets a slot.
 		ms := max(1, int64(math.Ceil(float64(wait)/float64(time.Millisecond))))
 		w.Header().Set("Retry-After", strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64))
@@ -50,14 +57,13 @@ func (s *Server) serveGraph(w *recorder, r *http.Request) {
 		}
 	}
 
-	serve := s.route(r.URL.Path)
 	switch {
 	case serve == nil:
 		s.graphError(w, r, http.StatusNotFound, "ResourceNotFound", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.", nil)
 	case r.Method != http.MethodGet:
 		w.Header().Set("Allow", http.MethodGet)
 		s.graphError(w, r, http.StatusMethodNotAllowed, "BadRequest", "Specified HTTP method is not allowed for the request target.", nil)
-	case t.Unlicensed:
+	case t.Unlicensed && !directory:
 		s.graphError(w, r, http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license", nil)
 	default:
 		d := t.Data
@@ -103,27 +109,29 @@ func (s *Server) authenticate(r *http.Request) (tenant, reason string) {
 	return it.tenant, ""
 }
 
-// admit applies the per-tenant sliding window. Only admitted requests take a
-// slot, so a client that honours Retry-After is not locked out.
-func (s *Server) admit(tenant string, now time.Time) (time.Duration, bool) {
-	if s.opts.RateLimit <= 0 {
+// admit applies a sliding window of at most limit requests per per (0: no
+// limit); key names the window (a tenant's reports, or its directory
+// reads). Only admitted requests take a slot, so a client that honours
+// Retry-After is not locked out.
+func (s *Server) admit(key string, limit int, per time.Duration, now time.Time) (time.Duration, bool) {
+	if limit <= 0 {
 		return 0, true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	win := s.windows[tenant]
-	cut := now.Add(-s.opts.RatePer)
+	win := s.windows[key]
+	cut := now.Add(-per)
 	i := 0
 	for i < len(win) && !win[i].After(cut) {
 		i++
 	}
 	win = win[i:]
-	if len(win) < s.opts.RateLimit {
-		s.windows[tenant] = append(win, now)
+	if len(win) < limit {
+		s.windows[key] = append(win, now)
 		return 0, true
 	}
-	s.windows[tenant] = win
-	return win[len(win)-s.opts.RateLimit].Add(s.opts.RatePer).Sub(now), false
+	s.windows[key] = win
+	return win[len(win)-limit].Add(per).Sub(now), false
 }
 
 // preferUnknownEnums reports whether the client opted in to evolvable enum

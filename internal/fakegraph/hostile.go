@@ -19,7 +19,8 @@ import (
 // and keep serving the other tenants.
 type Attack string
 
-// The attacks. Those on Graph answer every report request of the tenant.
+// The attacks. Those on Graph answer every report request of the tenant,
+// and every group read.
 const (
 	AttackEndlessBody     Attack = "endless-body"      // a 200 whose body never ends
 	AttackGzipBomb        Attack = "gzip-bomb"         // 1 GiB of JSON in a 1 MB gzip body

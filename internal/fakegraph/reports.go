@@ -22,8 +22,23 @@ type graphCtx struct {
 
 var usageSummaryPath = regexp.MustCompile(`(?i)^/beta/reports/getcredentialusagesummary(?:\(\)|\(period=(?:'([^']*)'|"([^"]*)")\))?$`)
 
-// route finds the handler for a Graph path. Graph paths are case-insensitive.
-func (s *Server) route(path string) func(*graphCtx) {
+// groupMembersPath is /v1.0/groups/{id}/transitiveMembers, with or without
+// the microsoft.graph.user cast.
+var groupMembersPath = regexp.MustCompile(`(?i)^/v1\.0/groups/([^/]+)/transitivemembers(/microsoft\.graph\.user)?$`)
+
+// route finds the handler for a Graph path, and whether it is a directory
+// read (group members) rather than a report. Graph paths are
+// case-insensitive.
+func (s *Server) route(path string) (serve func(*graphCtx), directory bool) {
+	if m := groupMembersPath.FindStringSubmatch(path); m != nil {
+		id, usersOnly := m[1], m[2] != ""
+		return func(g *graphCtx) { g.groupMembers(id, usersOnly) }, true
+	}
+	return s.reportRoute(path), false
+}
+
+// reportRoute finds the handler for a report's path.
+func (s *Server) reportRoute(path string) func(*graphCtx) {
 	p := strings.ToLower(path)
 	switch p {
 	case "/beta/reports/getcredentialuserregistrationcount", "/beta/reports/getcredentialuserregistrationcount()":
@@ -266,8 +281,7 @@ func page[T any](g *graphCtx, rows []T, maxTop int, context string, item func(T)
 	if maxTop > 0 && size > maxTop {
 		size = maxTop
 	}
-	q := g.r.URL.Query()
-	if v := q.Get("$top"); v != "" {
+	if v := g.r.URL.Query().Get("$top"); v != "" {
 		top, err := strconv.Atoi(v)
 		if err != nil || top < 1 {
 			g.fail(http.StatusBadRequest, "BadRequest", "Invalid $top value '"+v+"'.")
@@ -277,9 +291,15 @@ func page[T any](g *graphCtx, rows []T, maxTop int, context string, item func(T)
 			size = top
 		}
 	}
+	servePage(g, rows, size, context, item)
+}
+
+// servePage serves the page of at most size rows that the request's
+// $skiptoken points at, with a nextLink if more rows follow.
+func servePage[T any](g *graphCtx, rows []T, size int, context string, item func(T) any) {
 	path := strings.ToLower(g.r.URL.Path)
 	offset := 0
-	if v := q.Get("$skiptoken"); v != "" {
+	if v := g.r.URL.Query().Get("$skiptoken"); v != "" {
 		var ok bool
 		if offset, ok = parseSkipToken(path, v); !ok {
 			g.fail(http.StatusBadRequest, "BadRequest", "The $skiptoken is invalid or expired.")

@@ -1,7 +1,8 @@
-// Package fakegraph is an in-process fake of the Microsoft identity platform
-// and of the Microsoft Graph authentication-methods reports. It speaks HTTPS
-// with its own CA, so the real azidentity credentials and the exporter's Graph
-// client run unchanged against it, in tests and in the exporter's --demo mode.
+// Package fakegraph is an in-process fake of the Microsoft identity platform,
+// of the Microsoft Graph authentication-methods reports and of Graph's group
+// membership (transitiveMembers). It speaks HTTPS with its own CA, so the
+// real azidentity credentials and the exporter's Graph client run unchanged
+// against it, in tests and in the exporter's --demo mode.
 //
 // It mimics what Graph really sends, as Microsoft documents it and as it was
 // seen to answer: paging with absolute nextLinks, evolvable enums hidden
@@ -31,9 +32,15 @@ type Options struct {
 	PageSize int
 	// RateLimit allows at most RateLimit Graph requests per tenant in any
 	// sliding window of RatePer; 0 disables throttling. Token requests are
-	// not counted.
+	// not counted, nor are directory reads (group members), which Graph
+	// throttles with a separate, much larger budget.
 	RateLimit int
 	RatePer   time.Duration
+	// DirectoryRateLimit allows at most DirectoryRateLimit directory reads
+	// (group members) per tenant in any sliding window of
+	// DirectoryRatePer, apart from RateLimit's; 0 disables it.
+	DirectoryRateLimit int
+	DirectoryRatePer   time.Duration
 	// NoRecording turns Requests() off, for long runs such as the demo.
 	NoRecording bool
 	// MinLatency and MaxLatency delay every admitted Graph answer by a
@@ -67,7 +74,7 @@ type Server struct {
 	requests  []Request
 	reqGen    int // bumped by ResetRequests, so late status updates skip stale indexes
 	intercept func(http.ResponseWriter, *http.Request) bool
-	windows   map[string][]time.Time // per tenant: times of recent counted Graph requests
+	windows   map[string][]time.Time // per tenant (and per tenant's directory reads): times of recent counted Graph requests
 
 	hostile hostileState
 }
@@ -84,6 +91,9 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if opts.RateLimit > 0 && opts.RatePer <= 0 {
 		return nil, errors.New("fakegraph: RateLimit needs a positive RatePer")
+	}
+	if opts.DirectoryRateLimit > 0 && opts.DirectoryRatePer <= 0 {
+		return nil, errors.New("fakegraph: DirectoryRateLimit needs a positive DirectoryRatePer")
 	}
 	leaf, caPEM, pool, err := newCerts()
 	if err != nil {

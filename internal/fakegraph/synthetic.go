@@ -15,7 +15,9 @@ import (
 // (about 15% failed, a few exact duplicates and a few older than 30 days, as
 // Graph returns them), one MFA sign-in and one password-reset row per day for
 // the last 30 days, and legacy reports derived from the same users and events.
-// The result depends only on the arguments.
+// About 4% of the members have a synced passkey (and 1% each a Mac's Secure
+// Enclave key or a passkey in Microsoft Authenticator). The tenant has the
+// groups SyntheticGroups describes. The result depends only on the arguments.
 func Synthetic(seed int64, users int, now time.Time) *Data {
 	g := &synth{
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x6a09e667f3bcc909)),
@@ -23,14 +25,60 @@ func Synthetic(seed int64, users int, now time.Time) *Data {
 	}
 	d := &Data{Users: g.users(max(users, 0))}
 	d.TotalUserCount = int64(len(d.Users))
-	d.CredentialDetails = credentialDetails(d.Users)
-	d.RegistrationCounts = registrationCounts(d.CredentialDetails)
 	d.Events = g.events(d.Users)
 	d.UsageSummaries = usageSummaries(d.Events, g.now)
 	d.CredentialUsage = g.credentialUsage(d.Events)
 	d.MFASignIns = g.mfaSignIns(len(d.Users))
 	d.PasswordResets = g.passwordResets(len(d.Users))
+	// Drawn after everything else, each from its own stream, so that
+	// they leave the data above as it was before they were added.
+	passkeys(rand.New(rand.NewPCG(uint64(seed), passkeyStream)), d.Users)
+	d.Groups = syntheticGroups(rand.New(rand.NewPCG(uint64(seed), groupStream)), d.Users)
+	d.CredentialDetails = credentialDetails(d.Users)
+	d.RegistrationCounts = registrationCounts(d.CredentialDetails)
 	return d
+}
+
+// The streams of Synthetic's later additions, apart from the main one.
+const (
+	passkeyStream = 0xbb67ae8584caa73b
+	groupStream   = 0x3c6ef372fe94f82b
+)
+
+// passkeys gives about 4% of the members a synced passkey, and 1% each a
+// macOS Secure Enclave key and a device-bound passkey in Microsoft
+// Authenticator, in place. It draws three numbers per user.
+func passkeys(rng *rand.Rand, users []User) {
+	for i := range users {
+		u := &users[i]
+		for _, k := range []struct {
+			method string
+			p      float64
+		}{{"passKeySynced", 0.04}, {"macOsSecureEnclaveKey", 0.01}, {"passKeyDeviceBoundAuthenticator", 0.01}} {
+			if rng.Float64() < k.p && u.UserType == "member" {
+				addPasskey(u, k.method)
+			}
+		}
+	}
+}
+
+// addPasskey registers the passwordless method m for u, in methodOrder's
+// place, and sets the flags it implies. u.MethodsRegistered is replaced,
+// not changed in place.
+func addPasskey(u *User, m string) {
+	if slices.Contains(u.MethodsRegistered, m) {
+		return
+	}
+	rank := func(x string) int { return slices.Index(methodOrder, x) }
+	at := len(u.MethodsRegistered)
+	for i, x := range u.MethodsRegistered {
+		if rank(x) > rank(m) {
+			at = i
+			break
+		}
+	}
+	u.MethodsRegistered = slices.Insert(slices.Clone(u.MethodsRegistered), at, m)
+	u.IsMfaRegistered, u.IsMfaCapable, u.IsPasswordlessCapable = true, true, true
 }
 
 type synth struct {
@@ -63,11 +111,13 @@ var (
 	// methodOrder is the order methodsRegistered lists methods in.
 	methodOrder = []string{"mobilePhone", "alternateMobilePhone", "officePhone", "email", "securityQuestion",
 		"microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless", "softwareOneTimePasscode",
-		"hardwareOneTimePasscode", "fido2", "passKeyDeviceBound", "windowsHelloForBusiness", "temporaryAccessPass"}
+		"hardwareOneTimePasscode", "fido2", "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator", "passKeySynced",
+		"windowsHelloForBusiness", "macOsSecureEnclaveKey", "temporaryAccessPass"}
 
-	mfaMethods          = set("mobilePhone", "alternateMobilePhone", "officePhone", "microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless", "softwareOneTimePasscode", "hardwareOneTimePasscode", "fido2", "passKeyDeviceBound", "windowsHelloForBusiness")
+	mfaMethods = set("mobilePhone", "alternateMobilePhone", "officePhone", "microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless", "softwareOneTimePasscode", "hardwareOneTimePasscode", "fido2", "passKeyDeviceBound",
+		"passKeyDeviceBoundAuthenticator", "passKeySynced", "windowsHelloForBusiness", "macOsSecureEnclaveKey")
 	ssprMethods         = set("mobilePhone", "alternateMobilePhone", "officePhone", "email", "securityQuestion", "microsoftAuthenticatorPush", "softwareOneTimePasscode", "hardwareOneTimePasscode")
-	passwordlessMethods = set("microsoftAuthenticatorPasswordless", "fido2", "passKeyDeviceBound", "windowsHelloForBusiness")
+	passwordlessMethods = set("microsoftAuthenticatorPasswordless", "fido2", "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator", "passKeySynced", "windowsHelloForBusiness", "macOsSecureEnclaveKey")
 
 	failureReasons = []string{
 		"The user didn't complete the verification.",
@@ -278,7 +328,7 @@ func credentialDetails(users []User) []CredentialDetail {
 		"email": "email", "securityQuestion": "securityQuestion",
 		"microsoftAuthenticatorPush": "appNotification", "microsoftAuthenticatorPasswordless": "appNotification",
 		"softwareOneTimePasscode": "appCode", "hardwareOneTimePasscode": "appCode",
-		"fido2": "fido", "passKeyDeviceBound": "fido",
+		"fido2": "fido", "passKeyDeviceBound": "fido", "passKeyDeviceBoundAuthenticator": "fido", "passKeySynced": "fido",
 	}
 	order := []string{"email", "mobilePhone", "officePhone", "securityQuestion", "appNotification", "appCode", "alternateMobilePhone", "fido"}
 	out := make([]CredentialDetail, 0, len(users))
