@@ -1,9 +1,8 @@
 // Package demo runs the exporter's built-in demo tenant: fakegraph's fake
-// identity platform and Graph on loopback (TLS with a generated CA), holding
-// a synthetic tenant whose users keep registering methods and resetting
-// passwords while it runs, so the real client path (token, TLS, paging,
-// throttling), the dashboards and the alerts can be seen working without an
-// Azure account.
+// identity platform and Graph on loopback (TLS, a generated CA), with
+// synthetic users who keep registering methods and resetting passwords, so
+// the real client path, the dashboards and the alerts can be seen working
+// without an Azure account.
 package demo
 
 import (

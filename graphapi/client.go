@@ -137,7 +137,7 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 			return nil, &Error{Reason: ReasonNetwork, Path: path, Err: err}
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
-			if r, ok := c.cred.(resetter); ok {
+			if r, ok := c.cred.(*resettable); ok {
 				r.Reset() // the policy dropped its token; the credential must not hand it back
 			}
 			continue
@@ -151,15 +151,12 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 
 // classifyTransportError names an error that came back without a response.
 func classifyTransportError(ctx context.Context, path string, err error) error {
-	var tooLarge *pageTooLargeError
-	var paused *pausedError
+	var refused *refusedError
 	var ge *Error
 	reason := ReasonOf(err)
 	switch {
-	case errors.As(err, &tooLarge):
-		return &Error{Reason: ReasonPaging, Path: path, Err: tooLarge}
-	case errors.As(err, &paused):
-		return &Error{Reason: ReasonThrottled, Path: path, Err: paused}
+	case errors.As(err, &refused):
+		return &Error{Reason: refused.reason, Path: path, Err: refused}
 	case errors.As(err, &ge): // from our credential wrapper: already classified
 		return withPath(ge, path)
 	case ctx.Err() != nil:

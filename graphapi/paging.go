@@ -20,9 +20,8 @@ const badPageRetries = 2
 
 // list reads a collection from path, following @odata.nextLink, and hands
 // each record to each, in order, returning how many it handed on. A page is
-// decoded whole (so a garbled one is fetched again without anything counted
-// twice) before the next is asked for: under Graph's throttle, overlapping
-// the two would gain nothing. The *T passed to each must not be kept.
+// decoded whole, so a garbled one is fetched again without anything counted
+// twice. The *T passed to each must not be kept.
 func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
 	// Sent as written: getCredentialUsageSummary(period='D30') and $top=1000
 	// keep their literal characters, as Graph's documentation writes them.
@@ -58,8 +57,7 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 }
 
 // fetchPage gets and decodes one page, fetching it again when its body is
-// not whole JSON (cut short, garbled in transit): well-formed JSON we refuse
-// would only be refused again.
+// not whole JSON: well-formed JSON we refuse would only be refused again.
 func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next string, records []T, err error) {
 	for tries := 0; ; tries++ {
 		body, err := c.get(ctx, pageURL)
@@ -115,9 +113,9 @@ func sameHost(a, b *url.URL) bool {
 
 // decodeRecords decodes one page of an OData collection, {"@odata.nextLink":
 // "...", "value": [{...}, ...], ...}: keys in any order and case, unknown
-// keys skipped. A "value" that is a single object (as a documentation example
-// shows) is a one-record page. A page of more than maxRecords records, or
-// with a null record, is refused.
+// ones skipped. A "value" that is one object (as a documentation example
+// shows) is a one-record page. More than maxRecords records, or a null one,
+// are refused.
 func decodeRecords[T any](body []byte, maxRecords int) (next string, records []T, err error) {
 	if next, records, err = decodePage[T](body, maxRecords); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -83,7 +83,7 @@ func Collector(shard, total int) prometheus.Collector {
 
 type collector []prometheus.Metric
 
-func (c collector) Describe(ch chan<- *prometheus.Desc) { ch <- infoDesc; ch <- configuredDesc }
+func (c collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range c {
