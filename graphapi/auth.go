@@ -37,8 +37,7 @@ func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, er
 	return r, nil
 }
 
-// newCredential builds the azidentity credential of t's kind, from file for
-// the kinds that read one.
+// newCredential builds the azidentity credential of t's kind, from file if it reads one.
 func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.TokenCredential, err error) {
 	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: t.AuthorityHost}}
 	if hc != nil {
@@ -96,12 +95,10 @@ func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.T
 	return cred, nil
 }
 
-// resettable builds its credential anew once reset (azidentity caches
-// tokens, and would hand back one Graph refused with a 401) and whenever its
-// credential file changed: the file is read at every token request, so a
-// rotated secret or certificate takes effect without a restart. It marks
-// every token failure as Reason auth: a poll that fails before reaching
-// Graph says so.
+// resettable builds its credential anew once reset (azidentity would hand
+// back a cached token Graph refused with a 401) and whenever its file changed,
+// read at every token request: a rotated secret takes effect without a
+// restart. Every token failure is an *Error, Reason auth unless a timeout.
 type resettable struct {
 	tenant config.Tenant
 	hc     *http.Client
@@ -178,8 +175,7 @@ func (t tokenDeadline) GetToken(ctx context.Context, o policy.TokenRequestOption
 
 var errTokenDeadline = errors.New("token deadline")
 
-// maxCredentialFileBytes bounds what is read of a secret or certificate
-// file: a PEM certificate chain with its key is a few kilobytes.
+// maxCredentialFileBytes bounds a secret or certificate file: a PEM chain and key is a few kilobytes.
 const maxCredentialFileBytes = 1 << 20
 
 // readCredentialFile reads t's secret or certificate file, if it has one,
@@ -207,8 +203,7 @@ func readCredentialFile(t config.Tenant) ([]byte, error) {
 	return raw, nil
 }
 
-// parseCertificate reads a PEM file of a certificate and its private key,
-// saying exactly what is wrong with one that will not do.
+// parseCertificate reads a PEM certificate and its private key, saying exactly what is wrong.
 func parseCertificate(data []byte) ([]*x509.Certificate, crypto.PrivateKey, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, errors.New("the file is empty")

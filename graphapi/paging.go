@@ -14,8 +14,7 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
-// badPageRetries is how often a page whose body is not whole JSON (cut
-// short, garbled) is fetched again before the poll fails as decode.
+// badPageRetries is how often a page not whole JSON is fetched again before it fails as decode.
 const badPageRetries = 2
 
 // list reads a collection from path, following @odata.nextLink, and hands
@@ -196,8 +195,7 @@ func decodeValue[T any](dec *json.Decoder, body []byte, maxRecords int) ([]T, er
 	return records, err
 }
 
-// nextByte returns the first byte of the next value after offset, past
-// space and the separators ':' and ',', or 0 at the end.
+// nextByte returns the first byte after offset past space, ':' and ',', or 0 at the end.
 func nextByte(body []byte, offset int64) byte {
 	rest := bytes.TrimLeft(body[offset:], " \t\r\n:,")
 	if len(rest) == 0 {

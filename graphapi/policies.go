@@ -167,8 +167,7 @@ func sameHostClient(hc *http.Client) *http.Client {
 	return c
 }
 
-// errorBodies cuts the body of every answer but a success at
-// maxErrorBodyBytes: azcore reads such bodies whole.
+// errorBodies cuts every answer but a success at maxErrorBodyBytes: azcore reads them whole.
 type errorBodies struct{ base http.RoundTripper }
 
 func (t errorBodies) RoundTrip(r *http.Request) (*http.Response, error) {

@@ -42,8 +42,7 @@ func New(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error) {
 const maxValueBytes = 2000
 
 // redacting removes credentials from every value it logs, as the last line
-// of defence (errors are redacted where they are made), and cuts values
-// longer than maxValueBytes.
+// of defence (errors are redacted where made), and cuts them at maxValueBytes.
 type redacting struct{ next log.Logger }
 
 func (r redacting) Log(keyvals ...any) error {

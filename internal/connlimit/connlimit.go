@@ -56,9 +56,8 @@ type Stats struct {
 	Rejected uint64 // new connections closed because all they could displace were serving
 }
 
-// New returns a Limiter that keeps at most n (at least 1) connections
-// open, at most n/4 (at least 1) of them from one source. logger, if not
-// nil, is warned (at most once a minute) when a cap is reached.
+// New returns a Limiter of at most n (at least 1) open connections, n/4 (at
+// least 1) from one source, warning logger (if any) once a minute at a cap.
 func New(n int, logger *slog.Logger) *Limiter {
 	if n < 1 {
 		panic("connlimit: max must be at least 1")
@@ -76,9 +75,8 @@ func (lim *Limiter) Stats() Stats {
 // ctxKey keys a connection in the contexts of its requests.
 type ctxKey struct{ lim *Limiter }
 
-// ConnContext is for http.Server.ConnContext: it puts the connection in its
-// requests' contexts for Handler. The server passes the same net.Conn (with
-// TLS, the *tls.Conn) here as to ConnState.
+// ConnContext is for http.Server.ConnContext: it puts the connection (with
+// TLS, the *tls.Conn, as ConnState gets) in its requests' contexts for Handler.
 func (lim *Limiter) ConnContext(ctx context.Context, nc net.Conn) context.Context {
 	return context.WithValue(ctx, ctxKey{lim}, nc)
 }
@@ -155,9 +153,8 @@ func (lim *Limiter) connected(nc net.Conn) {
 	}
 }
 
-// admit counts nc in if there is room or a waiting connection to evict; it
-// returns the connection to close (the evicted one, or nc) and, if a cap
-// was reached and no warning was logged for a minute, which one.
+// admit counts nc in if there is room or a waiting connection to evict, and
+// returns the one to close (evicted, or nc) and what to warn of, if anything.
 func (lim *Limiter) admit(nc net.Conn) (victim net.Conn, warn []any, stats Stats) {
 	key := hostOf(nc.RemoteAddr())
 	lim.mu.Lock()
