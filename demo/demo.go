@@ -1,9 +1,8 @@
 // Package demo runs the exporter's built-in demo tenant: fakegraph's fake
-// identity platform and Graph on loopback (TLS with a generated CA), holding
-// a synthetic tenant whose users keep registering methods and resetting
-// passwords while it runs, so the real client path (token, TLS, paging,
-// throttling), the dashboards and the alerts can be seen working without an
-// Azure account.
+// identity platform and Graph on loopback (TLS, a generated CA), with
+// synthetic users who keep registering methods and resetting passwords, so
+// the real client path, the dashboards and the alerts can be seen working
+// without an Azure account.
 package demo
 
 import (
@@ -32,14 +31,12 @@ type Demo struct {
 
 // Options shape the demo tenant's activity.
 type Options struct {
-	// Now is the demo's clock: its data is dated from Now() at Start, and
-	// each minute's activity is added up to Now(). nil: time.Now. The
-	// exporter's windows must be measured on the same clock; a clock that
-	// stands still (tests) makes the demo's data the same whenever it runs.
+	// Now is the demo's clock (nil: time.Now), which the exporter's windows
+	// must share: its data is dated from Now() at Start, each minute's added up
+	// to Now(). One that stands still (tests) makes the data the same each run.
 	Now func() time.Time
-	// SSPROutage makes self-service password resets fail far more often
-	// than usual, from 40 minutes before Now on: the SSPR spike alert fires
-	// on the first poll.
+	// SSPROutage makes self-service password resets fail far more often from
+	// 40 minutes before Now on: the SSPR spike alert fires on the first poll.
 	SSPROutage bool
 }
 

@@ -1,9 +1,7 @@
 // Package exposition writes Prometheus' text format from pieces encoded
-// ahead of time: encoding tens of thousands of series takes longer than a
-// scrape should, copying them does not. A snapshot's metrics are encoded
-// once, when it is stored, into one Piece per metric family holding its
-// sample lines; a scrape groups every snapshot's pieces by family and
-// writes them out.
+// ahead of time, as encoding tens of thousands of series takes longer than a
+// scrape should: a stored snapshot's metrics become one Piece of sample lines
+// per family, and a scrape writes every snapshot's pieces grouped by family.
 package exposition
 
 import (

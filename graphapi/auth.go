@@ -28,13 +28,7 @@ import (
 // sending its token requests through hc (nil: the default client). Every
 // error it returns from GetToken is an *Error with Reason auth.
 func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, error) {
-	r := &resettable{build: func(file []byte) (azcore.TokenCredential, error) { return newCredential(t, hc, file) }}
-	switch {
-	case t.Auth == config.AuthClientSecret && t.ClientSecretFile != "":
-		r.read = func() ([]byte, error) { return readCredentialFile("client_secret_file", t.ClientSecretFile) }
-	case t.Auth == config.AuthClientCertificate:
-		r.read = func() ([]byte, error) { return readCredentialFile("client_certificate_file", t.ClientCertificateFile) }
-	}
+	r := &resettable{tenant: t, hc: hc}
 	// Built now, so that a missing or broken credential file is found at
 	// start-up, on reload and by --config.check, not at every poll.
 	if _, err := r.current(); err != nil {
@@ -43,8 +37,7 @@ func NewCredential(t config.Tenant, hc *http.Client) (azcore.TokenCredential, er
 	return r, nil
 }
 
-// newCredential builds the azidentity credential of t's kind, from file for
-// the kinds that read one.
+// newCredential builds the azidentity credential of t's kind, from file if it reads one.
 func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.TokenCredential, err error) {
 	opts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: t.AuthorityHost}}
 	if hc != nil {
@@ -102,19 +95,13 @@ func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.T
 	return cred, nil
 }
 
-// resetter is a credential that can drop its cached tokens.
-type resetter interface{ Reset() }
-
-// resettable builds its credential anew once reset, and whenever its
-// credential file changed. azidentity caches tokens, and after Graph refused
-// one (a 401) the same credential would only return it again; the file is
-// read at every token request (the bearer policy asks only when its token
-// nears expiry), so a rotated secret or certificate takes effect without a
-// restart. It marks every token failure as Reason auth, so a poll that fails
-// before reaching Graph says so.
+// resettable builds its credential anew once reset (azidentity would hand
+// back a cached token Graph refused with a 401) and whenever its file changed,
+// read at every token request: a rotated secret takes effect without a
+// restart. Every token failure is an *Error, Reason auth unless a timeout.
 type resettable struct {
-	read  func() ([]byte, error) // the credential file; nil: none
-	build func(file []byte) (azcore.TokenCredential, error)
+	tenant config.Tenant
+	hc     *http.Client
 
 	mu    sync.Mutex
 	file  []byte // what inner was built from
@@ -130,19 +117,16 @@ func (r *resettable) Reset() {
 
 // current returns the credential, built anew if it was reset or its file changed.
 func (r *resettable) current() (azcore.TokenCredential, error) {
-	var file []byte
-	if r.read != nil {
-		var err error
-		if file, err = r.read(); err != nil {
-			return nil, err
-		}
+	file, err := readCredentialFile(r.tenant)
+	if err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.inner != nil && bytes.Equal(file, r.file) {
 		return r.inner, nil
 	}
-	cred, err := r.build(file)
+	cred, err := newCredential(r.tenant, r.hc, file)
 	if err != nil {
 		return nil, err
 	}
@@ -191,14 +175,20 @@ func (t tokenDeadline) GetToken(ctx context.Context, o policy.TokenRequestOption
 
 var errTokenDeadline = errors.New("token deadline")
 
-// maxCredentialFileBytes bounds what is read of a secret or certificate
-// file: a PEM certificate chain with its key is a few kilobytes.
+// maxCredentialFileBytes bounds a secret or certificate file: a PEM chain and key is a few kilobytes.
 const maxCredentialFileBytes = 1 << 20
 
-// readCredentialFile reads a secret or certificate file, never blocking on
-// one that is not a regular file (a FIFO). Its errors name the file by key
-// and path, never by its contents, and say what is wrong.
-func readCredentialFile(key, path string) ([]byte, error) {
+// readCredentialFile reads t's secret or certificate file, if it has one,
+// never blocking on one that is not a regular file (a FIFO). Its errors name
+// the file by key and path, never by its contents, and say what is wrong.
+func readCredentialFile(t config.Tenant) ([]byte, error) {
+	key, path := "client_secret_file", t.ClientSecretFile
+	switch {
+	case t.Auth == config.AuthClientCertificate:
+		key, path = "client_certificate_file", t.ClientCertificateFile
+	case t.Auth != config.AuthClientSecret || path == "":
+		return nil, nil
+	}
 	raw, err := safefile.Read(path, maxCredentialFileBytes)
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -213,8 +203,7 @@ func readCredentialFile(key, path string) ([]byte, error) {
 	return raw, nil
 }
 
-// parseCertificate reads a PEM file of a certificate and its private key,
-// saying exactly what is wrong with one that will not do.
+// parseCertificate reads a PEM certificate and its private key, saying exactly what is wrong.
 func parseCertificate(data []byte) ([]*x509.Certificate, crypto.PrivateKey, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, errors.New("the file is empty")

@@ -108,8 +108,7 @@ func positiveOr[T int | int64 | time.Duration](v, def T) T {
 }
 
 // WithFewerRetries returns a context under which c's requests are retried
-// once rather than MaxRetries times: for the rest of a round once a report
-// failed after every retry, when full backoffs would only delay saying so.
+// once, not MaxRetries times: for a round's rest after a report failed them all.
 func (c *Client) WithFewerRetries(ctx context.Context) context.Context {
 	r := c.retry
 	r.MaxRetries = 1
@@ -117,8 +116,7 @@ func (c *Client) WithFewerRetries(ctx context.Context) context.Context {
 }
 
 // get sends one GET through the pipeline and returns the body of a 2xx
-// response. Other statuses become an *Error. A 401 is tried once more, with
-// a token fetched anew.
+// response, or an *Error; a 401 is tried once more, with a token fetched anew.
 func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
 		req, err := runtime.NewRequest(ctx, http.MethodGet, rawURL)
@@ -137,7 +135,7 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 			return nil, &Error{Reason: ReasonNetwork, Path: path, Err: err}
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 1 {
-			if r, ok := c.cred.(resetter); ok {
+			if r, ok := c.cred.(*resettable); ok {
 				r.Reset() // the policy dropped its token; the credential must not hand it back
 			}
 			continue
@@ -151,15 +149,12 @@ func (c *Client) get(ctx context.Context, rawURL string) ([]byte, error) {
 
 // classifyTransportError names an error that came back without a response.
 func classifyTransportError(ctx context.Context, path string, err error) error {
-	var tooLarge *pageTooLargeError
-	var paused *pausedError
+	var refused *refusedError
 	var ge *Error
 	reason := ReasonOf(err)
 	switch {
-	case errors.As(err, &tooLarge):
-		return &Error{Reason: ReasonPaging, Path: path, Err: tooLarge}
-	case errors.As(err, &paused):
-		return &Error{Reason: ReasonThrottled, Path: path, Err: paused}
+	case errors.As(err, &refused):
+		return &Error{Reason: refused.reason, Path: path, Err: refused}
 	case errors.As(err, &ge): // from our credential wrapper: already classified
 		return withPath(ge, path)
 	case ctx.Err() != nil:

@@ -341,8 +341,8 @@ func TestLimiterHonoursContext(t *testing.T) {
 func TestLimiterPause(t *testing.T) {
 	l := NewLimiter(5, time.Millisecond)
 	l.PauseUntil(time.Now().Add(time.Hour))
-	var paused *pausedError
-	if _, err := l.Wait(context.Background(), time.Minute); !errors.As(err, &paused) {
+	var paused *refusedError
+	if _, err := l.Wait(context.Background(), time.Minute); !errors.As(err, &paused) || paused.reason != ReasonThrottled {
 		t.Fatalf("a pause longer than the wait allowed: got %v, want it refused at once", err)
 	}
 	l = NewLimiter(5, time.Millisecond)

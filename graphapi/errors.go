@@ -89,12 +89,9 @@ func ReasonOf(err error) Reason {
 		return ""
 	case errors.As(err, &ge):
 		return ge.Reason
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return ReasonTimeout
-	case errors.As(err, &ne):
-		if ne.Timeout() {
-			return ReasonTimeout
-		}
+	case ne != nil:
 		return ReasonNetwork
 	}
 	return ReasonOther
@@ -121,6 +118,18 @@ var hints = map[Reason]string{
 	ReasonThrottled:    "Graph throttled every retry; lower graph_rate_limit or raise poll_interval",
 }
 
+// refusedError is a try not sent (the tenant's limiter is paused for
+// longer than a poll waits) or not read (a page past the byte cap): trying
+// again would only be refused again, hence NonRetriable (azcore's marker).
+type refusedError struct {
+	reason Reason
+	msg    string
+}
+
+func (e *refusedError) Error() string { return e.msg }
+
+func (*refusedError) NonRetriable() {}
+
 // responseError turns a non-2xx response (whose body was already read) into an *Error.
 func responseError(resp *http.Response, body []byte, path string) *Error {
 	e := &Error{StatusCode: resp.StatusCode, Path: path, RequestID: resp.Header.Get("request-id")}
@@ -140,20 +149,17 @@ func responseError(resp *http.Response, body []byte, path string) *Error {
 	// Graph's own words, but a hostile answer could say anything at any length.
 	e.Code, e.Message, e.RequestID = redact.Cut(e.Code, 100), redact.Cut(e.Message, 300), redact.Cut(e.RequestID, 100)
 	switch code := resp.StatusCode; {
-	case code == http.StatusUnauthorized:
-		e.Reason = ReasonUnauthorized
 	case code == http.StatusForbidden && e.Code == codeUnlicensed:
 		e.Reason = ReasonUnlicensed
-	case code == http.StatusForbidden:
-		e.Reason = ReasonForbidden
-	case code == http.StatusTooManyRequests:
-		e.Reason = ReasonThrottled
-	case code == http.StatusRequestTimeout:
-		e.Reason = ReasonTimeout
 	case code >= 500:
 		e.Reason = ReasonServer
 	default:
-		e.Reason = ReasonOther
+		e.Reason = cmp.Or(statusReasons[code], ReasonOther)
 	}
 	return e
+}
+
+var statusReasons = map[int]Reason{
+	http.StatusUnauthorized: ReasonUnauthorized, http.StatusForbidden: ReasonForbidden,
+	http.StatusTooManyRequests: ReasonThrottled, http.StatusRequestTimeout: ReasonTimeout,
 }

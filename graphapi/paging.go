@@ -14,15 +14,13 @@ import (
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/internal/redact"
 )
 
-// badPageRetries is how often a page whose body is not whole JSON (cut
-// short, garbled) is fetched again before the poll fails as decode.
+// badPageRetries is how often a page not whole JSON is fetched again before it fails as decode.
 const badPageRetries = 2
 
 // list reads a collection from path, following @odata.nextLink, and hands
 // each record to each, in order, returning how many it handed on. A page is
-// decoded whole (so a garbled one is fetched again without anything counted
-// twice) before the next is asked for: under Graph's throttle, overlapping
-// the two would gain nothing. The *T passed to each must not be kept.
+// decoded whole, so a garbled one is fetched again without anything counted
+// twice. The *T passed to each must not be kept.
 func list[T any](ctx context.Context, c *Client, path, query string, each func(*T) error) (int, error) {
 	// Sent as written: getCredentialUsageSummary(period='D30') and $top=1000
 	// keep their literal characters, as Graph's documentation writes them.
@@ -58,8 +56,7 @@ func list[T any](ctx context.Context, c *Client, path, query string, each func(*
 }
 
 // fetchPage gets and decodes one page, fetching it again when its body is
-// not whole JSON (cut short, garbled in transit): well-formed JSON we refuse
-// would only be refused again.
+// not whole JSON: well-formed JSON we refuse would only be refused again.
 func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next string, records []T, err error) {
 	for tries := 0; ; tries++ {
 		body, err := c.get(ctx, pageURL)
@@ -115,9 +112,9 @@ func sameHost(a, b *url.URL) bool {
 
 // decodeRecords decodes one page of an OData collection, {"@odata.nextLink":
 // "...", "value": [{...}, ...], ...}: keys in any order and case, unknown
-// keys skipped. A "value" that is a single object (as a documentation example
-// shows) is a one-record page. A page of more than maxRecords records, or
-// with a null record, is refused.
+// ones skipped. A "value" that is one object (as a documentation example
+// shows) is a one-record page. More than maxRecords records, or a null one,
+// are refused.
 func decodeRecords[T any](body []byte, maxRecords int) (next string, records []T, err error) {
 	if next, records, err = decodePage[T](body, maxRecords); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -198,8 +195,7 @@ func decodeValue[T any](dec *json.Decoder, body []byte, maxRecords int) ([]T, er
 	return records, err
 }
 
-// nextByte returns the first byte of the next value after offset, past
-// space and the separators ':' and ',', or 0 at the end.
+// nextByte returns the first byte after offset past space, ':' and ',', or 0 at the end.
 func nextByte(body []byte, offset int64) byte {
 	rest := bytes.TrimLeft(body[offset:], " \t\r\n:,")
 	if len(rest) == 0 {

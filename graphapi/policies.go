@@ -16,15 +16,9 @@ import (
 
 // Bounds on what one answer may make the exporter hold or do.
 const (
-	// maxErrorBodyBytes is what is kept of an error answer: Graph's error
-	// JSON is a few hundred bytes.
-	maxErrorBodyBytes = 64 << 10
-	// firstReadBytes is the most set aside before any byte has arrived,
-	// whatever Content-Length promises.
-	firstReadBytes = 1 << 20
-	// maxPause is the longest pause a Retry-After can ask for; longer is
-	// taken as this, so a broken header cannot silence a tenant for years.
-	maxPause = 24 * time.Hour
+	maxErrorBodyBytes = 64 << 10       // kept of an error answer: Graph's error JSON is a few hundred bytes
+	firstReadBytes    = 1 << 20        // set aside before any byte has arrived, whatever Content-Length promises
+	maxPause          = 24 * time.Hour // longest pause a Retry-After may ask: a broken one cannot silence a tenant for years
 )
 
 // policyFunc adapts a function to azcore's policy.Policy.
@@ -47,11 +41,10 @@ func headersPolicy(userAgent string) policyFunc {
 	}
 }
 
-// pacingPolicy waits for a slot of every limiter (the tenant's, then the
-// app registration's) before every try, so retries are paced like first
-// attempts, and holds them until the response has arrived; a limiter paused
-// for longer than maxWait fails the request at once. Only then does the
-// try's timeout start (azcore's TryTimeout would count the pacing wait).
+// pacingPolicy holds a slot of every limiter (the tenant's, then the app
+// registration's) from before every try, retries included, until its
+// response has arrived; a limiter paused past maxWait fails the try at once.
+// The try's timeout starts after the wait (azcore's TryTimeout counts it).
 func pacingPolicy(maxWait, timeout time.Duration, limiters ...*Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
 		for _, l := range limiters {
@@ -67,11 +60,10 @@ func pacingPolicy(maxWait, timeout time.Duration, limiters ...*Limiter) policyFu
 	}
 }
 
-// responsePolicy reports every response's status code (one per try) to
-// observe. It rewrites a fractional Retry-After ("2.128", as Graph's docs
-// show) into Retry-After-Ms, which azcore's retry policy honours (it parses
-// only whole seconds and dates), and pauses the tenant's limiter for as long
-// as Graph asked, so that no other request of the tenant goes out before.
+// responsePolicy reports every try's status code to observe, rewrites a
+// fractional Retry-After ("2.128", as Graph's docs show) into Retry-After-Ms
+// (azcore parses only whole seconds and dates), and pauses the tenant's
+// limiter for as long as Graph asked.
 func responsePolicy(observe func(code int), tenant *Limiter) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
 		resp, err := req.Next()
@@ -112,10 +104,9 @@ func retryAfter(resp *http.Response) time.Duration {
 	return 0
 }
 
-// readBodyPolicy reads a successful response's body within the try (under
-// its timeout and pacing slot), bounded: a page past maxBytes fails as too
-// large. Requests must be marked with runtime.SkipBodyDownload; azcore reads
-// error bodies itself, which errorBodies cuts short.
+// readBodyPolicy reads a successful response's body, at most maxBytes,
+// within the try (its timeout and pacing slot). Requests must be marked with
+// runtime.SkipBodyDownload; azcore reads error bodies itself (errorBodies).
 func readBodyPolicy(maxBytes int64) policyFunc {
 	return func(req *policy.Request) (*http.Response, error) {
 		resp, err := req.Next()
@@ -133,10 +124,9 @@ func readBodyPolicy(maxBytes int64) policyFunc {
 	}
 }
 
-// readBody reads r to its end, or to limit bytes (then *pageTooLargeError,
-// with what was read). It never holds more than limit+1 bytes of buffer:
-// it starts from Content-Length, up to firstReadBytes, and grows by
-// doubling only as data arrives.
+// readBody reads r to its end, or to limit bytes (then a *refusedError).
+// Its buffer, never over limit+1 bytes, starts at Content-Length (at most
+// firstReadBytes) and doubles only as data arrives.
 func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 	size := int64(64 << 10)
 	if contentLength >= 0 {
@@ -151,7 +141,7 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 		buf = buf[:len(buf)+n]
 		switch {
 		case int64(len(buf)) > limit:
-			return buf[:limit], &pageTooLargeError{limit: limit}
+			return buf[:limit], &refusedError{ReasonPaging, fmt.Sprintf("a page of more than %d bytes: refusing to read it", limit)}
 		case err == io.EOF:
 			return buf, nil
 		case err != nil:
@@ -160,19 +150,8 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 	}
 }
 
-// pageTooLargeError ends a response past the byte cap. Retrying would only
-// fetch the same page again, hence NonRetriable (azcore's marker).
-type pageTooLargeError struct{ limit int64 }
-
-func (e *pageTooLargeError) Error() string {
-	return fmt.Sprintf("a page of more than %d bytes: refusing to read it", e.limit)
-}
-
-func (*pageTooLargeError) NonRetriable() {}
-
-// sameHostClient returns an HTTP client that never follows a redirect to
-// another host, so a bearer token cannot leave the Graph endpoint that way,
-// and that cuts error bodies short.
+// sameHostClient returns hc's settings, never following a redirect to
+// another host (where the bearer token would go), cutting error bodies short.
 func sameHostClient(hc *http.Client) *http.Client {
 	c := &http.Client{}
 	if hc != nil {
@@ -188,8 +167,7 @@ func sameHostClient(hc *http.Client) *http.Client {
 	return c
 }
 
-// errorBodies cuts the body of every answer but a success at
-// maxErrorBodyBytes: azcore reads such bodies whole.
+// errorBodies cuts every answer but a success at maxErrorBodyBytes: azcore reads them whole.
 type errorBodies struct{ base http.RoundTripper }
 
 func (t errorBodies) RoundTrip(r *http.Request) (*http.Response, error) {

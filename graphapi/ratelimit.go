@@ -7,13 +7,10 @@ import (
 )
 
 // Limiter allows at most n requests in any window of length per: a sliding
-// window, as Graph counts, rather than a token bucket whose burst could put
-// n+1 requests into one window. It is safe for concurrent use.
-//
-// A slot is held from the moment a request is let go until its response
-// has arrived, and the window is measured from that arrival. Graph sees the
-// request somewhere in between, so however long a connection takes to set
-// up, Graph never counts more than n requests in one window.
+// window, as Graph counts, not a token bucket whose burst could put n+1 in
+// one. A slot is held from sending a request until its response arrives, and
+// the window runs from that arrival: Graph saw the request in between, so it
+// never counts more than n in a window. It is safe for concurrent use.
 type Limiter struct {
 	mu          sync.Mutex
 	per         time.Duration
@@ -37,9 +34,8 @@ func NewLimiter(n int, per time.Duration) *Limiter {
 }
 
 // Wait blocks until a request may be sent and returns the function to call
-// when its response has arrived (or the request failed). If Graph has asked
-// (PauseUntil) for no request for longer than maxWait, it fails at once with
-// a *pausedError instead of waiting. A nil Limiter never waits.
+// once its response arrived or it failed. A pause (PauseUntil) past maxWait
+// fails at once with a *refusedError. A nil Limiter never waits.
 func (l *Limiter) Wait(ctx context.Context, maxWait time.Duration) (done func(), err error) {
 	if l == nil {
 		return func() {}, nil
@@ -69,7 +65,8 @@ func (l *Limiter) take(maxWait time.Duration) (int, time.Duration, error) {
 	defer l.mu.Unlock()
 	now := time.Now()
 	if pause := l.pausedUntil.Sub(now); pause > maxWait {
-		return -1, 0, &pausedError{until: l.pausedUntil}
+		return -1, 0, &refusedError{ReasonThrottled, "Graph asked (Retry-After) for no requests until " +
+			l.pausedUntil.UTC().Format(time.RFC3339) + "; this one was not sent"}
 	} else if pause > 0 {
 		return -1, pause, nil
 	}
@@ -100,16 +97,6 @@ func (l *Limiter) PauseUntil(t time.Time) {
 	}
 	l.mu.Unlock()
 }
-
-// pausedError is a request not sent because Graph asked for a pause longer
-// than a poll waits. NonRetriable tells azcore not to try it again.
-type pausedError struct{ until time.Time }
-
-func (e *pausedError) Error() string {
-	return "Graph asked (Retry-After) for no requests until " + e.until.UTC().Format(time.RFC3339) + "; this one was not sent"
-}
-
-func (*pausedError) NonRetriable() {}
 
 func (l *Limiter) release(i int) {
 	l.mu.Lock()

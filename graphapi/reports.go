@@ -5,8 +5,7 @@ import (
 	"context"
 )
 
-// CredentialRegistrationCount is one credentialUserRegistrationCount
-// (beta, GET /reports/getCredentialUserRegistrationCount).
+// CredentialRegistrationCount is one credentialUserRegistrationCount (beta).
 type CredentialRegistrationCount struct {
 	TotalUserCount         Count               `json:"totalUserCount"`
 	UserRegistrationCounts []RegistrationCount `json:"userRegistrationCounts"`
@@ -30,8 +29,7 @@ func (r RegistrationCount) Status() string {
 // Count returns the count under whichever key Graph used.
 func (r RegistrationCount) Count() Count { return cmp.Or(r.RegistrationCount, r.UserRegistationCount) }
 
-// CredentialRegistrationCounts calls each for every element of the
-// getCredentialUserRegistrationCount collection (normally one).
+// CredentialRegistrationCounts reads getCredentialUserRegistrationCount (normally one element).
 func (c *Client) CredentialRegistrationCounts(ctx context.Context, each func(*CredentialRegistrationCount) error) (int, error) {
 	return list(ctx, c, "/beta/reports/getCredentialUserRegistrationCount", "", each)
 }
@@ -69,16 +67,14 @@ type CredentialUsageSummary struct {
 	FailureActivityCount    Count  `json:"failureActivityCount"`
 }
 
-// CredentialUsageSummaries reads getCredentialUsageSummary for one period
-// (D1, D7 or D30).
+// CredentialUsageSummaries reads getCredentialUsageSummary for one period (D1, D7 or D30).
 func (c *Client) CredentialUsageSummaries(ctx context.Context, period string, each func(*CredentialUsageSummary) error) (int, error) {
 	return list(ctx, c, "/beta/reports/getCredentialUsageSummary(period='"+period+"')", "", each)
 }
 
-// Event is one registration or reset attempt: a userEventsSummary row
-// (beta), or a userCredentialUsageDetails row. ID is the user's object id,
-// not the event's. IsSuccess is nil when Graph sends null or leaves it out:
-// such an event happened, but whether it failed is not known.
+// Event is one registration or reset attempt: a userEventsSummary or
+// userCredentialUsageDetails row (beta). ID is the user's object id. IsSuccess
+// is nil when Graph sends null or leaves it out: whether it failed is unknown.
 type Event struct {
 	ID                string `json:"id"`
 	Feature           string `json:"feature"`
@@ -89,12 +85,10 @@ type Event struct {
 	EventDateTime     Time   `json:"eventDateTime"`
 }
 
-// Failed reports whether the event is known to have failed: isSuccess is
-// false. An event whose isSuccess is null or absent is not counted as a failure.
+// Failed reports whether isSuccess is false; a null or absent one is no failure.
 func (e *Event) Failed() bool { return e.IsSuccess != nil && !*e.IsSuccess }
 
-// UserEvents pages through userEventsSummary, asking for the largest page
-// (1000, the documented default and maximum $top).
+// UserEvents pages through userEventsSummary, 1000 a page (the documented maximum $top).
 func (c *Client) UserEvents(ctx context.Context, each func(*Event) error) (int, error) {
 	return list(ctx, c, "/beta/reports/authenticationMethods/userEventsSummary", "$top=1000", each)
 }
@@ -125,10 +119,9 @@ func (c *Client) UserPasswordResetsSummaries(ctx context.Context, each func(*Use
 	return list(ctx, c, "/beta/reports/authenticationMethods/userPasswordResetsAndChangesSummary", "", each)
 }
 
-// UserRegistrationDetails is a userRegistrationDetails row (v1.0). Only the
-// fields the exporter aggregates are decoded; user names never are.
-// IsAdmin is nil when Graph sends null or leaves it out: not known, which
-// is not the same as false. UserType is "" for null.
+// UserRegistrationDetails is a userRegistrationDetails row (v1.0): only the
+// fields the exporter aggregates, never user names. IsAdmin is nil when Graph
+// sends null or leaves it out (unknown, not false); UserType is "" for null.
 type UserRegistrationDetails struct {
 	ID                                            string `json:"id"` // the user's object id: to read each user once, never a label
 	UserType                                      string `json:"userType"`

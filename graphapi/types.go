@@ -62,8 +62,7 @@ func (c *Count) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// maxListValues is the most distinct values a record's list of methods may
-// hold. Graph knows about twenty methods; a list past this is broken.
+// maxListValues bounds a list of methods: Graph knows about twenty.
 const maxListValues = 64
 
 // Values is a list of strings (a user's registered methods), de-duplicated
@@ -106,8 +105,7 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 	}
 }
 
-// stringEnd returns the index just past the JSON string b starts with, or
-// -1 if it does not start with one.
+// stringEnd returns the index just past the JSON string b starts with, or -1.
 func stringEnd(b []byte) int {
 	if b[0] != '"' {
 		return -1

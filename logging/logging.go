@@ -25,20 +25,15 @@ var (
 // New returns a go-kit logger writing to w in format, dropping lines below
 // lvl, and a *slog.Logger that writes through it.
 func New(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error) {
-	var l log.Logger
-	switch format {
-	case "logfmt":
-		l = log.NewLogfmtLogger(log.NewSyncWriter(w))
-	case "json":
-		l = log.NewJSONLogger(log.NewSyncWriter(w))
-	default:
+	newLogger, ok := formats[format]
+	if !ok {
 		return nil, nil, fmt.Errorf("unknown log format %q (want logfmt or json)", format)
 	}
 	min, ok := slogLevels[lvl]
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", lvl)
 	}
-	l = log.With(redacting{l}, "ts", log.TimestampFormat(func() time.Time { return time.Now().UTC() }, "2006-01-02T15:04:05.000Z07:00"))
+	l := log.With(redacting{newLogger(log.NewSyncWriter(w))}, "ts", log.TimestampFormat(func() time.Time { return time.Now().UTC() }, "2006-01-02T15:04:05.000Z07:00"))
 	l = level.NewFilter(l, level.Allow(goKitLevel(min)))
 	return l, slog.New(&handler{logger: l, min: min}), nil
 }
@@ -47,8 +42,7 @@ func New(w io.Writer, lvl, format string) (log.Logger, *slog.Logger, error) {
 const maxValueBytes = 2000
 
 // redacting removes credentials from every value it logs, as the last line
-// of defence (errors are redacted where they are made), and cuts values
-// longer than maxValueBytes.
+// of defence (errors are redacted where made), and cuts them at maxValueBytes.
 type redacting struct{ next log.Logger }
 
 func (r redacting) Log(keyvals ...any) error {
@@ -64,6 +58,8 @@ func (r redacting) Log(keyvals ...any) error {
 	}
 	return r.next.Log(keyvals...)
 }
+
+var formats = map[string]func(io.Writer) log.Logger{"logfmt": log.NewLogfmtLogger, "json": log.NewJSONLogger}
 
 var slogLevels = map[string]slog.Level{
 	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,

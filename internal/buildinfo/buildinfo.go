@@ -1,12 +1,11 @@
 // Package buildinfo fills in the fields of prometheus/common/version that a
-// release build stamps with -ldflags (see .goreleaser.yaml), from what the
-// Go toolchain records in every binary, when they were not stamped: the
-// module version of a `go install ...@v0.1.0` build (or the version Go
-// derives from the checkout's tags and commit), and the commit's time. So
-// every build can say what it is.
+// release build stamps with -ldflags (.goreleaser.yaml), when they were not,
+// from what Go records in every binary: the module version (of `go install
+// ...@v0.1.0`, or derived from the checkout) and the commit's time.
 package buildinfo
 
 import (
+	"cmp"
 	"runtime/debug"
 	"strings"
 
@@ -25,9 +24,7 @@ func fill(info *debug.BuildInfo, v, date string) (string, string) {
 	if v == "" && info != nil && info.Main.Version != "(devel)" {
 		v = strings.TrimPrefix(info.Main.Version, "v")
 	}
-	if v == "" {
-		v = "dev"
-	}
+	v = cmp.Or(v, "dev")
 	if date == "" && info != nil {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.time" {

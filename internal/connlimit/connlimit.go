@@ -1,26 +1,21 @@
 // Package connlimit caps the connections an HTTP server holds open without
 // locking out a real client. At the cap, a new connection pushes out the
-// oldest one not serving a request, from the new connection's own source if
-// that source has one: a client that keeps connecting displaces its own
-// connections, not a scraper's. Only when every connection is serving a
-// request is the new one closed instead.
+// oldest one not serving a request, of its own source if that source has
+// one: a client that keeps connecting displaces its own connections, not a
+// scraper's. Only when every connection is serving is the new one closed.
 //
-// A connection serves a request while a handler runs on it. Otherwise it
-// waits and is as evictable as an idle one: between keep-alive requests,
-// before it sends anything, while it sends its headers, and while it sends
-// a body its handler left unread (net/http reads that after the handler
-// returns, the connection still StateActive). A client that trickles a
-// request in holds no more than one that sends nothing.
+// A connection serves a request while a handler runs on it. Otherwise it is
+// as evictable as an idle one: between keep-alive requests, and while it
+// sends headers or a body (net/http reads an unread body after the handler
+// returns, still StateActive), so trickling a request in holds no more than
+// sending nothing.
 //
 // One source (an IPv4 address, an IPv6 /64) may hold at most a quarter of
 // the cap; at its share its new connections push out its own oldest that
 // is not serving, or are closed if all of its own are serving.
 //
-// Set http.Server.ConnState to a Limiter's ConnState, which admits each new
-// connection, http.Server.ConnContext to its ConnContext, and wrap the
-// server's handler in its Handler, which together tell when a handler runs
-// on a connection. Without ConnContext no connection ever counts as
-// serving.
+// Set http.Server.ConnState and ConnContext to a Limiter's and wrap the
+// handler in its Handler; without ConnContext no connection ever serves.
 package connlimit
 
 import (
@@ -61,18 +56,13 @@ type Stats struct {
 	Rejected uint64 // new connections closed because all they could displace were serving
 }
 
-// New returns a Limiter that keeps at most max (at least 1) connections
-// open, at most max/4 (at least 1) of them from one source. logger, if not
-// nil, is warned (at most once a minute) when a cap is reached.
-func New(max int, logger *slog.Logger) *Limiter {
-	if max < 1 {
+// New returns a Limiter of at most n (at least 1) open connections, n/4 (at
+// least 1) from one source, warning logger (if any) once a minute at a cap.
+func New(n int, logger *slog.Logger) *Limiter {
+	if n < 1 {
 		panic("connlimit: max must be at least 1")
 	}
-	perHost := max / 4
-	if perHost < 1 {
-		perHost = 1
-	}
-	return &Limiter{max: max, perHost: perHost, logger: logger, open: map[net.Conn]*conn{}, hosts: map[string]*host{}}
+	return &Limiter{max: n, perHost: max(1, n/4), logger: logger, open: map[net.Conn]*conn{}, hosts: map[string]*host{}}
 }
 
 // Stats returns the counts so far.
@@ -85,9 +75,8 @@ func (lim *Limiter) Stats() Stats {
 // ctxKey keys a connection in the contexts of its requests.
 type ctxKey struct{ lim *Limiter }
 
-// ConnContext is for http.Server.ConnContext: it puts the connection in its
-// requests' contexts for Handler. The server passes the same net.Conn (with
-// TLS, the *tls.Conn) here as to ConnState.
+// ConnContext is for http.Server.ConnContext: it puts the connection (with
+// TLS, the *tls.Conn, as ConnState gets) in its requests' contexts for Handler.
 func (lim *Limiter) ConnContext(ctx context.Context, nc net.Conn) context.Context {
 	return context.WithValue(ctx, ctxKey{lim}, nc)
 }
@@ -96,13 +85,10 @@ func (lim *Limiter) ConnContext(ctx context.Context, nc net.Conn) context.Contex
 // not evicted; after, it waits again, as the most recent to wait.
 func (lim *Limiter) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nc, _ := r.Context().Value(ctxKey{lim}).(net.Conn)
-		if nc == nil { // not our ConnContext
-			h.ServeHTTP(w, r)
-			return
+		if nc, _ := r.Context().Value(ctxKey{lim}).(net.Conn); nc != nil { // nil: not our ConnContext
+			lim.serving(nc, 1)
+			defer lim.serving(nc, -1)
 		}
-		lim.serving(nc, 1)
-		defer lim.serving(nc, -1)
 		h.ServeHTTP(w, r)
 	})
 }
@@ -167,9 +153,8 @@ func (lim *Limiter) connected(nc net.Conn) {
 	}
 }
 
-// admit counts nc in if there is room or a waiting connection to evict; it
-// returns the connection to close (the evicted one, or nc) and, if a cap
-// was reached and no warning was logged for a minute, which one.
+// admit counts nc in if there is room or a waiting connection to evict, and
+// returns the one to close (evicted, or nc) and what to warn of, if anything.
 func (lim *Limiter) admit(nc net.Conn) (victim net.Conn, warn []any, stats Stats) {
 	key := hostOf(nc.RemoteAddr())
 	lim.mu.Lock()
@@ -290,12 +275,7 @@ type collector struct {
 	open, admitted, evicted, rejected *prometheus.Desc
 }
 
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.open
-	ch <- c.admitted
-	ch <- c.evicted
-	ch <- c.rejected
-}
+func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.lim.Stats()

@@ -58,11 +58,9 @@ func Cut(s string, max int) string {
 }
 
 // Value is how configuration values are echoed in error messages: whole
-// when shorter than an Entra client secret (32 characters or more) and
-// without its '~', as most mistakes are (a cloud's name, a typo in a
-// report); otherwise, in case it is a secret put in the wrong field, only
-// its length and, for a long value, its first three characters (what the
-// Entra admin centre itself shows of a client secret).
+// when shorter than an Entra client secret (32 characters) and without its
+// '~'; otherwise, in case it is a secret in the wrong field, only its length
+// and, if long, its first three characters (as the Entra admin centre shows).
 func Value(v string) string {
 	if len(v) < 32 && !strings.Contains(v, "~") {
 		return `"` + v + `"`
@@ -75,9 +73,7 @@ func Value(v string) string {
 }
 
 // Path is how a file path from the configuration is echoed: whole, unless
-// its last element looks like a secret put in the wrong field (it has a
-// '~', as Entra's client secrets do, or 32 characters or more): then that
-// element is echoed as Value echoes it.
+// its last element looks like a secret (as Value judges): then as Value.
 func Path(p string) string {
 	i := strings.LastIndexAny(p, `/\`) + 1
 	dir, base := p[:i], p[i:]

@@ -19,10 +19,9 @@ var (
 	ErrTooLarge   = errors.New("the file is too large")
 )
 
-// Read returns the content of the regular file at path, following
-// symlinks (Kubernetes mounts Secrets and ConfigMaps as symlinks), and
-// refuses anything else, or a file of more than max bytes. Its errors are
-// *fs.PathError, naming path.
+// Read returns the content of the regular file at path, following symlinks
+// (Kubernetes mounts Secrets and ConfigMaps so), and refuses anything else or
+// more than max bytes. Its errors are *fs.PathError, naming path.
 func Read(path string, max int64) ([]byte, error) {
 	// O_NONBLOCK makes open return at once on a FIFO (and on a file under a
 	// lease); regular files ignore it, and Windows has no such flag to

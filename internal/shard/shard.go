@@ -56,9 +56,8 @@ func Mine[T any](items []T, name func(T) string, shard, total int) []T {
 	return out
 }
 
-// Share divides among total shards a budget that each of them spends,
-// Graph's requests per app registration (graph_app_rate_limit): an even
-// share, at least 1. A single shard has it whole.
+// Share divides a budget each shard spends (graph_app_rate_limit) among
+// total shards: an even share, at least 1; a single shard has it whole.
 func Share(budget, total int) int {
 	if total <= 1 {
 		return budget
@@ -83,7 +82,7 @@ func Collector(shard, total int) prometheus.Collector {
 
 type collector []prometheus.Metric
 
-func (c collector) Describe(ch chan<- *prometheus.Desc) { ch <- infoDesc; ch <- configuredDesc }
+func (c collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range c {
