@@ -299,6 +299,9 @@ func (e *Exporter) Status() []status.Tenant {
 		ts := status.Tenant{Tenant: p.settings.tenant.Name}
 		for _, rp := range p.reports {
 			ts.Reports = append(ts.Reports, rp.status.Load().Report)
+			if r, ok := rp.report.(*userRegistrationDetails); ok && len(p.settings.tenant.Groups) > 0 {
+				ts.Groups = r.groupStatus(p.settings.tenant.Groups)
+			}
 		}
 		out = append(out, ts)
 	}

@@ -75,6 +75,7 @@ type reportPoller struct {
 type tenantPoller struct {
 	settings settings
 	client   *graphapi.Client
+	groups   *graphapi.Client // for the group reads; nil when the tenant has none
 	reports  []*reportPoller
 	live     *liveCounters
 	encoder  *exposition.Encoder
@@ -115,6 +116,16 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCoun
 		return nil, err
 	}
 	p.client = client
+	if len(t.Groups) > 0 {
+		// The same credential and Graph, paced apart from the reports.
+		if p.groups, err = graphapi.New(graphapi.Options{
+			Endpoint: t.GraphEndpoint, Credential: deps.cred, HTTPClient: hc, RequestTimeout: s.requestTimeout,
+			Limiter: graphapi.NewLimiter(groupRequests, groupPer), MaxPages: s.maxPages,
+			OnResponse: func(code int) { inc(live.requests, t.Name, strconv.Itoa(code)) }, UserAgent: userAgent,
+		}); err != nil {
+			return nil, err
+		}
+	}
 	var info snapshot
 	if !s.exclude[namespace+"_tenant_info"] { // a tenant's own labels make a descriptor encode does not know
 		d, labels := tenantInfo(t.Labels)
@@ -285,7 +296,7 @@ func (p *tenantPoller) pollReport(ctx context.Context, rp *reportPoller, round *
 	if round.graphDown {
 		pctx = p.client.WithFewerRetries(pctx)
 	}
-	env := &pollEnv{client: p.client, tenant: p.settings.tenant, report: rp.name, now: p.now()}
+	env := &pollEnv{client: p.client, groups: p.groups, tenant: p.settings.tenant, report: rp.name, now: p.now()}
 	env.labels = rp.labels.begin(env.now)
 	var (
 		metrics snapshot

@@ -26,6 +26,7 @@ type report interface {
 
 type pollEnv struct {
 	client *graphapi.Client
+	groups *graphapi.Client // the group reads' (paced apart); nil when the tenant has no groups
 	tenant config.Tenant
 	report string      // the report's name, its `report` label
 	now    time.Time   // when the poll started, by Options.Now: windows and ages are measured from it

@@ -3,14 +3,17 @@ package collector
 import (
 	"cmp"
 	"context"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
+	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 var (
@@ -19,6 +22,9 @@ var (
 	usersByFeatureDesc = desc("users_registered_by_feature",
 		"Users registered, enabled or capable per feature (mfaCapable, ssprRegistered, ...), from userRegistrationDetails."+polledNote,
 		"user_type", "admin", "feature")
+	usersByStrengthDesc = desc("users_by_strength",
+		"Users by the strongest class among their registered methods (phishing_resistant, passwordless, app, phone, none), from userRegistrationDetails."+polledNote,
+		"user_type", "admin", "strength")
 	usersByMethodDesc = desc("users_registered_by_method",
 		"Users per registered authentication method, from userRegistrationDetails."+polledNote,
 		"user_type", "admin", "method")
@@ -29,16 +35,18 @@ var (
 
 func init() {
 	registerReport(config.UserRegistrationDetails, reportKind{
-		new:    func() report { return userRegistrationDetails{} },
+		new:    func() report { return &userRegistrationDetails{} },
 		labels: []string{"user_type", "method"},
-		descs:  []*prometheus.Desc{usersDesc, usersByFeatureDesc, usersByMethodDesc, usersByPreferredMethodDesc},
+		descs: append([]*prometheus.Desc{usersDesc, usersByFeatureDesc, usersByStrengthDesc, usersByMethodDesc, usersByPreferredMethodDesc},
+			groupDescs...),
 	})
 }
 
 // userRegistrationDetails exposes userRegistrationDetails, aggregated per
-// user type and admin flag. It stands in for usersRegisteredByFeature and
-// usersRegisteredByMethod, which app-only callers cannot use.
-type userRegistrationDetails struct{}
+// user type and admin flag, and per configured group. It stands in for
+// usersRegisteredByFeature and usersRegisteredByMethod, which app-only
+// callers cannot use.
+type userRegistrationDetails struct{ groups groupState }
 
 // features are the `feature` label values of users_registered_by_feature, in order.
 var features = [...]string{
@@ -50,67 +58,130 @@ var features = [...]string{
 // empty userType): neither member nor guest, neither true nor false.
 const unknownValue = "unknown"
 
-// userGroup is a user's user_type and admin labels, emitted in text order.
-type userGroup struct{ userType, admin string }
+// userKind is a user's user_type and admin labels, emitted in text order.
+type userKind struct{ userType, admin string }
 
-type groupCounts struct {
+func sortedKinds[V any](m map[userKind]V) []userKind {
+	return slices.SortedFunc(maps.Keys(m), func(a, b userKind) int {
+		return cmp.Or(cmp.Compare(a.userType, b.userType), cmp.Compare(a.admin, b.admin))
+	})
+}
+
+type tally struct {
 	users     int64
 	features  [len(features)]int64 // indexed like features
+	strengths [5]int64             // indexed like config.Strengths()
 	methods   map[string]int64
 	preferred map[string]int64
 }
 
-func (userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	groups := map[userGroup]*groupCounts{}
+func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
+	// The groups are read while the report's pages are.
+	var members func() *memberships
+	var users *classes
+	if groups := env.tenant.Groups; len(groups) > 0 && env.groups != nil {
+		gctx, cancel := context.WithCancel(ctx)
+		done := make(chan *memberships, 1)
+		seed := maphash.MakeSeed()
+		go func() { done <- readGroups(gctx, env.groups, groups, seed) }()
+		var got *memberships
+		members = func() *memberships {
+			if got == nil {
+				got = <-done
+			}
+			return got
+		}
+		defer func() { cancel(); members() }() // nothing outlives the poll
+		users = newClasses(seed)
+	}
+	strongest := strengthOf(env.tenant.StrengthTable())
+	tallies := map[userKind]*tally{}
 	once := newOncePerUser()
-	n, err := env.client.UserRegistrationDetailsList(ctx, func(r *graphapi.UserRegistrationDetails) error {
-		if first, err := once.first(r.ID); !first {
+	n, err := env.client.UserRegistrationDetailsList(ctx, func(u *graphapi.UserRegistrationDetails) error {
+		if first, err := once.first(u.ID); !first {
 			return err
 		}
 		admin := unknownValue
-		if r.IsAdmin != nil {
-			admin = strconv.FormatBool(*r.IsAdmin)
+		if u.IsAdmin != nil {
+			admin = strconv.FormatBool(*u.IsAdmin)
 		}
-		key := userGroup{env.labels.value("user_type", cmp.Or(r.UserType, unknownValue)), admin}
-		g := groups[key]
-		if g == nil {
-			g = &groupCounts{methods: map[string]int64{}, preferred: map[string]int64{}}
-			groups[key] = g
+		kind := userKind{env.labels.value("user_type", cmp.Or(u.UserType, unknownValue)), admin}
+		t := tallies[kind]
+		if t == nil {
+			t = &tally{methods: map[string]int64{}, preferred: map[string]int64{}}
+			tallies[kind] = t
 		}
-		g.users++
-		for i, on := range [len(features)]bool{r.IsMfaRegistered, r.IsMfaCapable, r.IsSsprRegistered, r.IsSsprEnabled,
-			r.IsSsprCapable, r.IsPasswordlessCapable, r.IsSystemPreferredAuthenticationMethodEnabled} {
-			g.features[i] += b2i(on)
+		t.users++
+		class := userClass{kind: kind, strength: strongest(u.MethodsRegistered)}
+		for i, on := range [len(features)]bool{u.IsMfaRegistered, u.IsMfaCapable, u.IsSsprRegistered, u.IsSsprEnabled,
+			u.IsSsprCapable, u.IsPasswordlessCapable, u.IsSystemPreferredAuthenticationMethodEnabled} {
+			t.features[i] += b2i(on)
+			class.features |= uint8(b2i(on)) << i
 		}
-		env.labels.countOnce(g.methods, "method", r.MethodsRegistered)
+		t.strengths[class.strength]++
+		if users != nil {
+			users.add(u.ID, class)
+		}
+		env.labels.countOnce(t.methods, "method", u.MethodsRegistered)
 		preferred := "none"
-		if r.UserPreferredMethodForSecondaryAuthentication != "" {
-			preferred = env.labels.value("method", r.UserPreferredMethodForSecondaryAuthentication)
+		if u.UserPreferredMethodForSecondaryAuthentication != "" {
+			preferred = env.labels.value("method", u.UserPreferredMethodForSecondaryAuthentication)
 		}
-		g.preferred[preferred]++
+		t.preferred[preferred]++
 		return nil
 	})
 	if err != nil {
 		return nil, n, err
 	}
-	keys := slices.SortedFunc(maps.Keys(groups), func(a, b userGroup) int {
-		return cmp.Or(cmp.Compare(a.userType, b.userType), cmp.Compare(a.admin, b.admin))
-	})
 	var m snapshot
-	for _, k := range keys {
-		g := groups[k]
-		m.gauge(usersDesc, float64(g.users), k.userType, k.admin)
+	for _, k := range sortedKinds(tallies) {
+		t := tallies[k]
+		m.gauge(usersDesc, float64(t.users), k.userType, k.admin)
 		for i, f := range features {
-			m.gauge(usersByFeatureDesc, float64(g.features[i]), k.userType, k.admin, f)
+			m.gauge(usersByFeatureDesc, float64(t.features[i]), k.userType, k.admin, f)
 		}
-		for _, method := range slices.Sorted(maps.Keys(g.methods)) {
-			m.gauge(usersByMethodDesc, float64(g.methods[method]), k.userType, k.admin, method)
+		for i, s := range config.Strengths() {
+			m.gauge(usersByStrengthDesc, float64(t.strengths[i]), k.userType, k.admin, s)
 		}
-		for _, method := range slices.Sorted(maps.Keys(g.preferred)) {
-			m.gauge(usersByPreferredMethodDesc, float64(g.preferred[method]), k.userType, k.admin, method)
+		for _, method := range slices.Sorted(maps.Keys(t.methods)) {
+			m.gauge(usersByMethodDesc, float64(t.methods[method]), k.userType, k.admin, method)
 		}
+		for _, method := range slices.Sorted(maps.Keys(t.preferred)) {
+			m.gauge(usersByPreferredMethodDesc, float64(t.preferred[method]), k.userType, k.admin, method)
+		}
+	}
+	if members != nil {
+		m = append(m, r.groups.samples(env.tenant.Groups, members(), users, time.Now())...)
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
 	env.labels.emitDropped(&m, env.report)
 	return m, n, nil
+}
+
+// strengthOf returns a function giving the strongest class, as an index
+// into config.Strengths(), among a user's methods, by table.
+func strengthOf(table map[string]string) func(methods []string) uint8 {
+	rank := map[string]uint8{}
+	for i, class := range config.Strengths() {
+		for method, c := range table {
+			if c == class {
+				rank[method] = uint8(i)
+			}
+		}
+	}
+	none := uint8(len(config.Strengths()) - 1)
+	return func(methods []string) uint8 {
+		best := none
+		for _, method := range methods {
+			if r, ok := rank[method]; ok && r < best {
+				best = r
+			}
+		}
+		return best
+	}
+}
+
+// groupStatus is the state of the tenant's groups, for the landing page.
+func (r *userRegistrationDetails) groupStatus(groups []config.Group) []status.Group {
+	return r.groups.groupStatus(groups)
 }

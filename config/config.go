@@ -138,6 +138,17 @@ type Tenant struct {
 	// report_poll_intervals, else Config.ReportPollIntervals, else poll_interval.
 	PollIntervals map[string]time.Duration
 	Labels        map[string]string // on entra_authmethods_tenant_info only; nil when none
+	// MethodStrengths is the top-level, the defaults' and the tenant's
+	// method_strengths merged, key by key; nil when none. StrengthTable
+	// applies it.
+	MethodStrengths map[string]string
+	Groups          []Group // the tenant's groups: (sorted by name)
+}
+
+// Group is an Entra group whose members' adoption is exported on its own.
+type Group struct {
+	Name string // the `group` label
+	ID   string // its object id, lower case
 }
 
 // PollInterval returns how often the tenant's report is polled, or fallback

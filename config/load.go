@@ -50,6 +50,7 @@ type rawConfig struct {
 	MaxPagesPerPoll     *int                `yaml:"max_pages_per_poll"`
 	ReportPollIntervals map[string]duration `yaml:"report_poll_intervals"`
 	ExcludeMetrics      []scalar            `yaml:"exclude_metrics"`
+	MethodStrengths     methodStrengths     `yaml:"method_strengths"`
 	Defaults            *rawDefaults        `yaml:"defaults"`
 	Tenants             []rawTenant         `yaml:"tenants"`
 }
@@ -60,10 +61,18 @@ type rawRateLimit struct {
 }
 
 type rawTenant struct {
-	Name          string `yaml:"name"`
-	TenantID      string `yaml:"tenant_id"`
+	Name          string    `yaml:"name"`
+	TenantID      string    `yaml:"tenant_id"`
+	Groups        groupsMap `yaml:"groups"` // object ids: a tenant's own, never from defaults
 	rawTenantKeys `yaml:",inline"`
 }
+
+// methodStrengths maps method names to strength classes; groupsMap maps
+// label values to group object ids (types of their own for checkShape).
+type (
+	methodStrengths map[string]string
+	groupsMap       map[string]string
+)
 
 // rawTenantKeys are the tenant keys that defaults may give too.
 type rawTenantKeys struct {
@@ -79,6 +88,7 @@ type rawTenantKeys struct {
 	UsageSummaryPeriods   []string            `yaml:"usage_summary_periods"`
 	Labels                map[string]string   `yaml:"labels"`
 	ReportPollIntervals   map[string]duration `yaml:"report_poll_intervals"`
+	MethodStrengths       methodStrengths     `yaml:"method_strengths"`
 }
 
 type rawDefaults struct {
@@ -289,6 +299,9 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 	c.MaxLabelValues = atLeastOne(p, "max_label_values", raw.MaxLabelValues, DefaultMaxLabelValues)
 	c.ReportPollIntervals = topPollIntervals(p, raw.ReportPollIntervals, c.PollInterval)
 	c.ExcludeMetrics = excludeMetrics(p, raw.ExcludeMetrics)
+	if err := checkMethodStrengths(raw.MethodStrengths); err != nil {
+		p.add(0, "%s", err)
+	}
 	if len(raw.Tenants) == 0 {
 		p.add(0, "tenants: no tenants configured; list at least one")
 	}
@@ -320,7 +333,10 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 		} else {
 			seen[rt.Name] = i
 		}
-		c.Tenants = append(c.Tenants, buildTenant(rt, tp, c))
+		t := buildTenant(rt, tp, c)
+		// Unlike other mappings, method_strengths is merged, key by key.
+		t.MethodStrengths = mergeStrengths(raw.MethodStrengths, defaults.MethodStrengths, rt.MethodStrengths)
+		c.Tenants = append(c.Tenants, t)
 	}
 	sameApp(p, c.Tenants)
 	if len(p.errs) > 0 {
@@ -621,6 +637,10 @@ func buildTenant(rt rawTenant, tp *tenantProblems, cfg *Config) Tenant {
 	t.Reports = pick(tp, "reports", "report", rt.Reports, allReports, defaultReports, false)
 	t.UsageSummaryPeriods = pick(tp, "usage_summary_periods", "period", rt.UsageSummaryPeriods, usageSummaryPeriods, usageSummaryPeriods, true)
 	t.Labels = checkLabels(tp, rt.Labels)
+	if err := checkMethodStrengths(rt.MethodStrengths); err != nil {
+		tp.add("method_strengths", "%s", strings.TrimPrefix(err.Error(), "method_strengths: "))
+	}
+	t.Groups = checkGroups(tp, rt.Groups)
 
 	own := pollIntervals(rt.ReportPollIntervals, func(line int, format string, args ...any) {
 		tp.addAt(line, []string{"report_poll_intervals"}, format, args...)

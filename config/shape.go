@@ -31,6 +31,8 @@ var shapes = map[reflect.Type]shape{
 	reflect.TypeFor[rawDefaults]():         {yaml.MappingNode, "a mapping of tenant keys", " in defaults"},
 	reflect.TypeFor[map[string]string]():   {yaml.MappingNode, "a mapping of label names to values", ""},
 	reflect.TypeFor[map[string]duration](): {yaml.MappingNode, "a mapping of report names to durations", ""},
+	reflect.TypeFor[methodStrengths]():     {yaml.MappingNode, "a mapping of method names to strengths", ""},
+	reflect.TypeFor[groupsMap]():           {yaml.MappingNode, "a mapping of group names to object ids", ""},
 	reflect.TypeFor[duration]():            {yaml.ScalarNode, "a duration such as 30s, 15m or 1h", ""},
 	reflect.TypeFor[scalar]():              {yaml.ScalarNode, "a string", ""},
 	reflect.TypeFor[string]():              {yaml.ScalarNode, "a string", ""},

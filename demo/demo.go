@@ -101,8 +101,9 @@ tenants:
     authority_host: %s
     graph_endpoint: %s
     reports: [%s]
+    groups: {%s}
 `, TenantName, TenantID, ClientID, tenant.ClientSecret, srv.AuthorityHost(), srv.GraphEndpoint(),
-		strings.Join(config.AllReports(), ", ")), "demo")
+		strings.Join(config.AllReports(), ", "), groups(tenant.Data)), "demo")
 	if err != nil {
 		srv.Close()
 		return nil, err
@@ -110,6 +111,15 @@ tenants:
 	d := &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv, stop: make(chan struct{})}
 	d.done.Go(func() { d.live(rng, tenant, o, start) })
 	return d, nil
+}
+
+// groups is the synthetic tenant's groups as the groups: key lists them.
+func groups(d *fakegraph.Data) string {
+	var out []string
+	for _, g := range d.Groups {
+		out = append(out, g.Name+": "+g.ID)
+	}
+	return strings.Join(out, ", ")
 }
 
 // live adds each minute's activity, and passkeys, to the tenant until Close.

@@ -1,5 +1,5 @@
 // Package status holds what the landing page shows of each tenant's
-// reports: the collector fills it, the HTTP endpoints render it, and neither
+// reports and groups: the collector fills it, the HTTP endpoints render it, and neither
 // needs the other for it.
 package status
 
@@ -15,8 +15,20 @@ type Report struct {
 	LastError   string
 }
 
+// Group is the state of one of a tenant's groups: the last read of its
+// transitive user members, made with each poll of the registration details.
+type Group struct {
+	Name        string
+	Polled      bool // a read has finished
+	Up          bool
+	LastSuccess time.Time
+	Members     int64
+	LastError   string
+}
+
 // Tenant is one tenant's state.
 type Tenant struct {
 	Tenant  string
 	Reports []Report
+	Groups  []Group // in the order of the tenant's groups
 }
