@@ -197,7 +197,13 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 {{range .}}{{$t := .Tenant}}{{range .Reports}}<tr><td>{{$t}}</td><td>{{.Report}}</td>
 <td>{{if not .Polled}}polling…{{else if .Up}}up{{else}}<span class="down">down</span>{{end}}</td>
 <td>{{ago .LastSuccess}}</td><td>{{.Records}}</td><td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
-{{end}}{{end}}</table>`))
+{{end}}{{end}}</table>
+{{range .}}{{if .Groups}}{{$t := .Tenant}}<h2>Groups of {{$t}}</h2>
+<table class="status"><tr><th>Group</th><th>Status</th><th>Last success</th><th>User members</th><th>Last error</th></tr>
+{{range .Groups}}<tr><td>{{.Name}}</td>
+<td>{{if not .Polled}}polling…{{else if .Up}}up{{else}}<span class="down">down</span>{{end}}</td>
+<td>{{ago .LastSuccess}}</td><td>{{.Members}}</td><td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
+{{end}}</table>{{end}}{{end}}`))
 
 // metricsHandler serves /metrics. A client that accepts the text format
 // (Prometheus always lists it, after protobuf) gets it: the Source's

@@ -35,6 +35,9 @@ func serveError(t *testing.T, ready bool, reload func() error, lastError string)
 	source.status = []status.Tenant{{Tenant: "contoso", Reports: []status.Report{
 		{Report: "user_events_summary", Polled: true, Up: false, LastError: lastError},
 		{Report: "user_registration_details", Polled: true, Up: true, LastSuccess: time.Now(), Records: 42},
+	}, Groups: []status.Group{
+		{Name: "finance", Polled: true, Up: true, LastSuccess: time.Now(), Members: 1234},
+		{Name: "old-pilot", Polled: true, LastError: "other: GET /v1.0/groups/x/transitiveMembers/microsoft.graph.user: HTTP 404 Request_ResourceNotFound"},
 	}}}
 	source.notReady = !ready
 	h, err := New(Options{
@@ -66,7 +69,8 @@ func TestLandingPageShowsStatusEscaped(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("status %d", code)
 	}
-	for _, want := range []string{"contoso", "user_registration_details", ">42<", `href="/metrics"`, "&lt;script&gt;"} {
+	for _, want := range []string{"contoso", "user_registration_details", ">42<", `href="/metrics"`, "&lt;script&gt;",
+		"Groups of contoso", "finance", ">1234<", "old-pilot", "Request_ResourceNotFound"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("landing page lacks %q", want)
 		}
