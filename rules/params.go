@@ -27,6 +27,30 @@ type Params struct {
 	Degradation Degradation
 	Vanished    Vanished
 	Lag         Lag
+
+	// Covered users lost within a day, per tenant and per configured group
+	// (EntraAuthMethodsPhishingResistantCoverageDrop,
+	// EntraAuthMethodsMFACapableCoverageDrop).
+	CoverageDrop CoverageDrop
+
+	// Severity of EntraAuthMethodsAdminsWithoutPhishingResistant: admins
+	// whose strongest method is not phishing-resistant.
+	AdminsWithoutPhishingResistantSeverity string
+}
+
+// CoverageDrop is when covered users count as lost: phishing-resistant
+// ones (their strongest method is phishing-resistant) or MFA-capable ones.
+// Per tenant, and per configured group while its member read succeeds, the
+// covered users are compared with their highest of the last day, less
+// however many users the tenant or group lost meanwhile (users who leave
+// take their coverage with them, which is no loss): the alerts fire when
+// that net loss is at least MinLostUsers and at least MinLostFraction of
+// the day's highest covered users (0.05 = 5%). The share of covered users
+// then always falls too; an onboarding wave (more users, the same covered
+// ones) loses nobody.
+type CoverageDrop struct {
+	MinLostFraction float64
+	MinLostUsers    int
 }
 
 // MethodSpike is when one method's failures count as a spike: as Spike,
@@ -101,5 +125,8 @@ func Defaults() Params {
 		Degradation:       Degradation{MinPoints: 0.15, Ceiling: 0.9, MinEvents: 50},
 		Vanished:          Vanished{Factor: 5, MinUsualEvents: 20},
 		Lag:               Lag{MaxEventAge: 2 * 3600, MinUsualEvents: 20},
+		CoverageDrop:      CoverageDrop{MinLostFraction: 0.05, MinLostUsers: 10},
+
+		AdminsWithoutPhishingResistantSeverity: "warning",
 	}
 }

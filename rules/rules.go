@@ -28,6 +28,12 @@ type spikeAlert struct {
 	Alert, Feature, Summary, Events, Impact string
 }
 
+// coverageAlert is a coverage-drop alert: its coverage label value and what
+// its annotations say the covered users have.
+type coverageAlert struct {
+	Alert, Coverage, Covered, Summary, Impact string
+}
+
 // RuleFile returns the Prometheus rule file for p.
 func RuleFile(p Params) ([]byte, error) { return render(p, "h1|h6") }
 
@@ -65,11 +71,26 @@ func render(p Params, windows string) ([]byte, error) {
 	case l.MaxEventAge < 1 || l.MinUsualEvents < 1:
 		return nil, fmt.Errorf("lag: %+v: the age and the usual events must be at least 1", l)
 	}
+	switch c := p.CoverageDrop; {
+	case !(c.MinLostFraction > 0 && c.MinLostFraction < 1) || c.MinLostUsers < 1:
+		return nil, fmt.Errorf("coverage drop: %+v: a fraction between 0 and 1, and at least 1 user", c)
+	case p.AdminsWithoutPhishingResistantSeverity == "":
+		return nil, fmt.Errorf("admins without phishing-resistant methods: the severity must not be empty")
+	}
+	coverages := []coverageAlert{
+		{Alert: "EntraAuthMethodsPhishingResistantCoverageDrop", Coverage: "phishing_resistant",
+			Covered: "a phishing-resistant method as their strongest", Summary: "Users lost their phishing-resistant methods",
+			Impact: "They sign in with methods a relayed sign-in page can phish, and Conditional Access that requires phishing-resistant strength blocks them."},
+		{Alert: "EntraAuthMethodsMFACapableCoverageDrop", Coverage: "mfa_capable",
+			Covered: "a usable second factor (MFA-capable)", Summary: "Users lost their last usable second factor",
+			Impact: "They cannot complete multifactor authentication, and are protected by a password alone where it is not required."},
+	}
 	data := struct {
 		Params
-		Windows string
-		Spikes  []spikeAlert
-	}{Params: p, Windows: windows, Spikes: spikes}
+		Windows   string
+		Spikes    []spikeAlert
+		Coverages []coverageAlert
+	}{Params: p, Windows: windows, Spikes: spikes, Coverages: coverages}
 	var b bytes.Buffer
 	if err := ruleFile.Execute(&b, data); err != nil {
 		return nil, err

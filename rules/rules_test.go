@@ -210,6 +210,9 @@ func TestParamsAreChecked(t *testing.T) {
 		"points of 1":     func(p *Params) { p.RegistrationSpike.MinPoints = 1 },
 		"no severity":     func(p *Params) { p.WarnSeverity = "" },
 		"no spike sevrty": func(p *Params) { p.ResetSpike.Severity = "" },
+		"lost fraction 0": func(p *Params) { p.CoverageDrop.MinLostFraction = 0 },
+		"lost users 0":    func(p *Params) { p.CoverageDrop.MinLostUsers = 0 },
+		"no admins sevty": func(p *Params) { p.AdminsWithoutPhishingResistantSeverity = "" },
 	} {
 		p := Defaults()
 		f(&p)

@@ -39,6 +39,13 @@ func run(args []string) int {
 	app.Flag("lag.max-event-age", "EntraAuthMethodsGraphEventsLate: the tenant's newest event is older than this many seconds ...").
 		Default(fmt.Sprint(l.MaxEventAge)).IntVar(&l.MaxEventAge)
 	app.Flag("lag.min-usual-events", "... at an hour that usually holds at least this many events.").Default(fmt.Sprint(l.MinUsualEvents)).IntVar(&l.MinUsualEvents)
+	c := &p.Rules.CoverageDrop
+	app.Flag("coverage-drop.min-lost-users", "EntraAuthMethodsPhishingResistantCoverageDrop and EntraAuthMethodsMFACapableCoverageDrop: at least this many covered users lost within a day, beyond the users who left (per tenant and per group) ...").
+		Default(fmt.Sprint(c.MinLostUsers)).IntVar(&c.MinLostUsers)
+	app.Flag("coverage-drop.min-lost-fraction", "... and at least this share of the day's highest covered users (0.05 = 5%).").
+		Default(fmt.Sprint(c.MinLostFraction)).Float64Var(&c.MinLostFraction)
+	app.Flag("admins-without-phishing-resistant.severity", "Severity of EntraAuthMethodsAdminsWithoutPhishingResistant: admins whose strongest method is not phishing-resistant.").
+		Default(p.Rules.AdminsWithoutPhishingResistantSeverity).StringVar(&p.Rules.AdminsWithoutPhishingResistantSeverity)
 	app.Flag("severity.page", "Severity of the alerts that page: nobody watching any more.").Default(p.Rules.PageSeverity).StringVar(&p.Rules.PageSeverity)
 	app.Flag("severity.warn", "Severity of every other alert.").Default(p.Rules.WarnSeverity).StringVar(&p.Rules.WarnSeverity)
 	app.Flag("dashboards.uid-prefix", "Start of every dashboard's UID and file name.").Default(p.UIDPrefix).StringVar(&p.UIDPrefix)

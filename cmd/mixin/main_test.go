@@ -38,11 +38,14 @@ func TestDefaultsAreTheShippedFiles(t *testing.T) {
 func TestParametersReachTheFiles(t *testing.T) {
 	dir := t.TempDir()
 	if code := run([]string{"--out", dir, "--job", "acme-entra", "--reset.min-failing-users", "25",
-		"--severity.page", "page", "--dashboards.uid-prefix", "acme", "--dashboards.tag", "acme"}); code != 0 {
+		"--severity.page", "page", "--dashboards.uid-prefix", "acme", "--dashboards.tag", "acme",
+		"--coverage-drop.min-lost-users", "25", "--coverage-drop.min-lost-fraction", "0.1",
+		"--admins-without-phishing-resistant.severity", "info"}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	ruleFile, _ := os.ReadFile(filepath.Join(dir, "entra-authmethods.rules.yml"))
-	for _, want := range []string{`up{job="acme-entra"}`, ">= 25)", "severity: page"} {
+	for _, want := range []string{`up{job="acme-entra"}`, ">= 25)", "severity: page", "severity: info",
+		`:lost1d{coverage="phishing_resistant"} >= 25`, ">= 0.1 * max_over_time("} {
 		if !strings.Contains(string(ruleFile), want) {
 			t.Errorf("the rule file lacks %q", want)
 		}
@@ -64,6 +67,9 @@ func TestBadParametersAreRefused(t *testing.T) {
 		{"--job", ""},
 		{"--reset.min-points", "1.5"},
 		{"--registration.min-failing-users", "0"},
+		{"--coverage-drop.min-lost-fraction", "1"},
+		{"--coverage-drop.min-lost-users", "0"},
+		{"--admins-without-phishing-resistant.severity", ""},
 		{"--dashboards.uid-prefix", "a/b"},
 	} {
 		if code := run(append([]string{"--out", t.TempDir()}, args...)); code == 0 {
