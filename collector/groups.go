@@ -92,6 +92,37 @@ func readGroups(ctx context.Context, client *graphapi.Client, groups []config.Gr
 	return m
 }
 
+// groupReads are a poll's reads of its tenant's groups, made while the
+// report's pages are read, and the users' classes they are joined with.
+type groupReads struct {
+	users  *classes
+	done   chan *memberships
+	got    *memberships
+	cancel context.CancelFunc
+}
+
+func startGroupReads(ctx context.Context, client *graphapi.Client, groups []config.Group) *groupReads {
+	ctx, cancel := context.WithCancel(ctx)
+	seed := maphash.MakeSeed()
+	g := &groupReads{users: newClasses(seed), done: make(chan *memberships, 1), cancel: cancel}
+	go func() { g.done <- readGroups(ctx, client, groups, seed) }()
+	return g
+}
+
+// wait returns the reads' result once they have all ended.
+func (g *groupReads) wait() *memberships {
+	if g.got == nil {
+		g.got = <-g.done
+	}
+	return g.got
+}
+
+// stop cancels the reads still running and waits for them.
+func (g *groupReads) stop() {
+	g.cancel()
+	g.wait()
+}
+
 // userClass is what the groups' series say of a user: its user_type and
 // admin labels, its feature flags (bit i: features[i]) and its strength
 // (an index into config.Strengths()).

@@ -3,7 +3,6 @@ package collector
 import (
 	"cmp"
 	"context"
-	"hash/maphash"
 	"maps"
 	"slices"
 	"strconv"
@@ -76,23 +75,10 @@ type tally struct {
 }
 
 func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snapshot, int, error) {
-	// The groups are read while the report's pages are.
-	var members func() *memberships
-	var users *classes
-	if groups := env.tenant.Groups; len(groups) > 0 && env.groups != nil {
-		gctx, cancel := context.WithCancel(ctx)
-		done := make(chan *memberships, 1)
-		seed := maphash.MakeSeed()
-		go func() { done <- readGroups(gctx, env.groups, groups, seed) }()
-		var got *memberships
-		members = func() *memberships {
-			if got == nil {
-				got = <-done
-			}
-			return got
-		}
-		defer func() { cancel(); members() }() // nothing outlives the poll
-		users = newClasses(seed)
+	var reads *groupReads
+	if len(env.tenant.Groups) > 0 && env.groups != nil {
+		reads = startGroupReads(ctx, env.groups, env.tenant.Groups)
+		defer reads.stop() // nothing outlives the poll
 	}
 	strongest := strengthOf(env.tenant.StrengthTable())
 	tallies := map[userKind]*tally{}
@@ -101,38 +87,55 @@ func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snaps
 		if first, err := once.first(u.ID); !first {
 			return err
 		}
-		admin := unknownValue
-		if u.IsAdmin != nil {
-			admin = strconv.FormatBool(*u.IsAdmin)
+		class := tallyUser(env.labels, tallies, u, strongest)
+		if reads != nil {
+			reads.users.add(u.ID, class)
 		}
-		kind := userKind{env.labels.value("user_type", cmp.Or(u.UserType, unknownValue)), admin}
-		t := tallies[kind]
-		if t == nil {
-			t = &tally{methods: map[string]int64{}, preferred: map[string]int64{}}
-			tallies[kind] = t
-		}
-		t.users++
-		class := userClass{kind: kind, strength: strongest(u.MethodsRegistered)}
-		for i, on := range [len(features)]bool{u.IsMfaRegistered, u.IsMfaCapable, u.IsSsprRegistered, u.IsSsprEnabled,
-			u.IsSsprCapable, u.IsPasswordlessCapable, u.IsSystemPreferredAuthenticationMethodEnabled} {
-			t.features[i] += b2i(on)
-			class.features |= uint8(b2i(on)) << i
-		}
-		t.strengths[class.strength]++
-		if users != nil {
-			users.add(u.ID, class)
-		}
-		env.labels.countOnce(t.methods, "method", u.MethodsRegistered)
-		preferred := "none"
-		if u.UserPreferredMethodForSecondaryAuthentication != "" {
-			preferred = env.labels.value("method", u.UserPreferredMethodForSecondaryAuthentication)
-		}
-		t.preferred[preferred]++
 		return nil
 	})
 	if err != nil {
 		return nil, n, err
 	}
+	m := tallySamples(tallies)
+	if reads != nil {
+		m = append(m, r.groups.samples(env.tenant.Groups, reads.wait(), reads.users, time.Now())...)
+	}
+	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
+	env.labels.emitDropped(&m, env.report)
+	return m, n, nil
+}
+
+// tallyUser counts a user in its kind's tally and returns its class.
+func tallyUser(labels *labelLimit, tallies map[userKind]*tally, u *graphapi.UserRegistrationDetails, strongest func([]string) uint8) userClass {
+	admin := unknownValue
+	if u.IsAdmin != nil {
+		admin = strconv.FormatBool(*u.IsAdmin)
+	}
+	kind := userKind{labels.value("user_type", cmp.Or(u.UserType, unknownValue)), admin}
+	t := tallies[kind]
+	if t == nil {
+		t = &tally{methods: map[string]int64{}, preferred: map[string]int64{}}
+		tallies[kind] = t
+	}
+	t.users++
+	class := userClass{kind: kind, strength: strongest(u.MethodsRegistered)}
+	for i, on := range [len(features)]bool{u.IsMfaRegistered, u.IsMfaCapable, u.IsSsprRegistered, u.IsSsprEnabled,
+		u.IsSsprCapable, u.IsPasswordlessCapable, u.IsSystemPreferredAuthenticationMethodEnabled} {
+		t.features[i] += b2i(on)
+		class.features |= uint8(b2i(on)) << i
+	}
+	t.strengths[class.strength]++
+	labels.countOnce(t.methods, "method", u.MethodsRegistered)
+	preferred := "none"
+	if u.UserPreferredMethodForSecondaryAuthentication != "" {
+		preferred = labels.value("method", u.UserPreferredMethodForSecondaryAuthentication)
+	}
+	t.preferred[preferred]++
+	return class
+}
+
+// tallySamples are the tallies' series, kind by kind.
+func tallySamples(tallies map[userKind]*tally) snapshot {
 	var m snapshot
 	for _, k := range sortedKinds(tallies) {
 		t := tallies[k]
@@ -150,12 +153,7 @@ func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snaps
 			m.gauge(usersByPreferredMethodDesc, float64(t.preferred[method]), k.userType, k.admin, method)
 		}
 	}
-	if members != nil {
-		m = append(m, r.groups.samples(env.tenant.Groups, members(), users, time.Now())...)
-	}
-	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
-	env.labels.emitDropped(&m, env.report)
-	return m, n, nil
+	return m
 }
 
 // strengthOf returns a function giving the strongest class, as an index

@@ -44,30 +44,12 @@ func (g *graphCtx) groupMembers(id string, usersOnly bool) {
 		return
 	}
 
-	size := directoryPageSize
-	if v := g.r.URL.Query().Get("$top"); v != "" {
-		top, err := strconv.Atoi(v)
-		if err != nil || top < 1 || top > directoryMaxTop {
-			g.fail(http.StatusBadRequest, "Request_BadRequest", "Invalid page size specified: '"+v+"'. Must be between 1 and 999 inclusive.")
-			return
-		}
-		size = top
+	size, ok := g.directoryTop()
+	if !ok {
+		return
 	}
 
-	// $select: id is always sent; the names only when selected, or with no $select.
-	sel := g.r.URL.Query().Get("$select")
-	selected := map[string]bool{"displayname": sel == "", "userprincipalname": sel == ""}
-	for _, f := range strings.Split(sel, ",") {
-		selected[strings.ToLower(strings.TrimSpace(f))] = true
-	}
-	var names map[string]User
-	if selected["displayname"] || selected["userprincipalname"] {
-		names = make(map[string]User, len(g.d.Users))
-		for _, u := range g.d.Users {
-			names[strings.ToLower(u.ID)] = u
-		}
-	}
-
+	sel, selected, names := g.memberSelect()
 	members, context := group.Members, "/v1.0/$metadata#directoryObjects"
 	if usersOnly {
 		context = "/v1.0/$metadata#users"
@@ -93,4 +75,37 @@ func (g *graphCtx) groupMembers(id string, usersOnly bool) {
 		}
 		return row
 	})
+}
+
+// memberSelect reads $select: id is always sent; the names only when
+// selected, or with no $select. names holds Data.Users by lower-case id
+// when a name is to be sent.
+func (g *graphCtx) memberSelect() (sel string, selected map[string]bool, names map[string]User) {
+	sel = g.r.URL.Query().Get("$select")
+	selected = map[string]bool{"displayname": sel == "", "userprincipalname": sel == ""}
+	for _, f := range strings.Split(sel, ",") {
+		selected[strings.ToLower(strings.TrimSpace(f))] = true
+	}
+	if selected["displayname"] || selected["userprincipalname"] {
+		names = make(map[string]User, len(g.d.Users))
+		for _, u := range g.d.Users {
+			names[strings.ToLower(u.ID)] = u
+		}
+	}
+	return sel, selected, names
+}
+
+// directoryTop is a directory read's page size, from $top; false when it
+// answered 400 for a $top Graph refuses.
+func (g *graphCtx) directoryTop() (int, bool) {
+	v := g.r.URL.Query().Get("$top")
+	if v == "" {
+		return directoryPageSize, true
+	}
+	top, err := strconv.Atoi(v)
+	if err != nil || top < 1 || top > directoryMaxTop {
+		g.fail(http.StatusBadRequest, "Request_BadRequest", "Invalid page size specified: '"+v+"'. Must be between 1 and 999 inclusive.")
+		return 0, false
+	}
+	return top, true
 }
