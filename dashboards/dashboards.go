@@ -6,7 +6,9 @@
 // multi-select tenant variable; every query filters on all three and uses only
 // the exporter's own metrics (and up), so the dashboards work without
 // recording rules. Every series is first merged over targets with max, so two
-// scrapes of one exporter never double a count.
+// scrapes of one exporter never double a count. The adoption dashboard also
+// has a group variable: All is the whole tenant, a configured group switches
+// every panel with a per-group metric to that group's members (inChosenGroup).
 //
 // After changing a dashboard, rewrite the JSON files with
 //
@@ -91,7 +93,12 @@ const (
 	instanceVariable   = "instance"
 	tenantVariable     = "tenant"
 	userTypeVariable   = "user_type"
+	groupVariable      = "group"
 )
+
+// groupAllValue is what the group variable's All stands for: series without
+// a group label, the tenant-wide ones.
+const groupAllValue = "^$"
 
 // board builds a dashboard in Grafana's classic JSON model, which every
 // Grafana from 10 on imports and provisions. The SDK deprecates it in favour

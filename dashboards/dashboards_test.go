@@ -146,8 +146,10 @@ type (
 		Multi      bool     `json:"multi"`
 		IncludeAll bool     `json:"includeAll"`
 		AllValue   string   `json:"allValue"`
-		Current    struct {
-			Value []string `json:"value"`
+		// AllowCustomValue is nil where Grafana's default (true) applies.
+		AllowCustomValue *bool `json:"allowCustomValue"`
+		Current          struct {
+			Value values `json:"value"`
 		} `json:"current"`
 	}
 	lintPanel struct {
@@ -172,14 +174,15 @@ type (
 				} `json:"mappings"`
 			} `json:"defaults"`
 		} `json:"fieldConfig"`
-		Targets []struct {
-			RefID      string   `json:"refId"`
-			Expr       string   `json:"expr"`
-			Instant    bool     `json:"instant"`
-			Range      bool     `json:"range"`
-			Datasource *lintRef `json:"datasource"`
-		} `json:"targets"`
-		Panels []lintPanel `json:"panels"`
+		Targets []lintTarget `json:"targets"`
+		Panels  []lintPanel  `json:"panels"`
+	}
+	lintTarget struct {
+		RefID      string   `json:"refId"`
+		Expr       string   `json:"expr"`
+		Instant    bool     `json:"instant"`
+		Range      bool     `json:"range"`
+		Datasource *lintRef `json:"datasource"`
 	}
 )
 
@@ -351,6 +354,21 @@ func (l *linter) variables(vars []lintVariable) {
 	if _, ok := l.vars[userTypeVariable]; ok {
 		want[userTypeVariable] = `label_values(entra_authmethods_users{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, user_type)`
 	}
+	// The group variable: one group at a time, or All for the whole tenant
+	// (series without a group label); no custom values, which could match
+	// the tenant-wide and the per-group series together.
+	if v, ok := l.vars[groupVariable]; ok {
+		switch {
+		case v.Type != "query" || v.Query != `label_values(entra_authmethods_group_up{job=~"$job", instance=~"$instance", tenant=~"$tenant"}, group)`:
+			l.errorf("variable %q: want a query variable of group_up's groups, have %+v", groupVariable, v)
+		case v.Multi || v.AllowCustomValue == nil || *v.AllowCustomValue:
+			l.errorf("variable %q must be single-select without custom values", groupVariable)
+		case !v.IncludeAll || v.AllValue != groupAllValue || !slices.Equal(v.Current.Value, []string{"$__all"}):
+			l.errorf("variable %q must offer All as %s (the tenant-wide series), selected by default", groupVariable, groupAllValue)
+		case v.Datasource == nil || v.Datasource.UID != "${datasource}":
+			l.errorf("variable %q does not use the datasource variable", groupVariable)
+		}
+	}
 	for name, query := range want {
 		v, ok := l.vars[name]
 		switch {
@@ -419,6 +437,12 @@ func (l *linter) panel(p lintPanel) {
 	}) {
 		l.errorf("%s: a stat needs a mapping for no data (null)", where)
 	}
+	// A panel that does not follow the group variable says so.
+	if _, ok := l.vars[groupVariable]; ok && !slices.ContainsFunc(p.Targets, func(tg lintTarget) bool {
+		return strings.Contains(tg.Expr, groupMatcher)
+	}) && !strings.Contains(p.Description, "the group variable") {
+		l.errorf("%s: does not follow the group variable, and its description does not say so", where)
+	}
 	refIDs := map[string]bool{}
 	for _, tg := range p.Targets {
 		l.queries++
@@ -469,6 +493,11 @@ func (l *linter) expr(where, expr string) {
 		}
 		if _, ok := l.vars[userTypeVariable]; ok && slices.Contains(labels, "user_type") && !strings.Contains(matchers, userTypeMatcher) {
 			l.errorf("%s: selector %s lacks %s", where, sel, userTypeMatcher)
+		}
+		// With a group variable, a metric that has a per-group counterpart
+		// follows it: the tenant-wide series only while All is selected.
+		if _, ok := l.vars[groupVariable]; ok && perGroup[metric] != "" && !strings.Contains(matchers, groupMatcher) {
+			l.errorf("%s: selector %s lacks %s: it would stay tenant-wide with a group selected", where, sel, groupMatcher)
 		}
 		if strings.HasSuffix(metric, "_total") && rng == "" {
 			l.errorf("%s: counter %s outside increase()", where, metric)
@@ -600,10 +629,11 @@ func TestParams(t *testing.T) {
 }
 
 // substitute replaces the variables as Grafana would with the defaults: the
-// rules' job, All instances, tenants and user types, and the smallest
+// rules' job, All instances, tenants and user types, All users (no group),
+// and the smallest
 // intervals a minimum interval of 1m allows.
 var substitute = strings.NewReplacer(
-	"$job", Defaults().Rules.Job, "$instance", ".+", "$tenant", ".*", "$user_type", ".*",
+	"$job", Defaults().Rules.Job, "$instance", ".+", "$tenant", ".*", "$user_type", ".*", "$group", groupAllValue,
 	"$__rate_interval", "4m", "$__range", "1h", "$__interval", "1m",
 )
 
@@ -664,4 +694,17 @@ func TestDashboardsPromQL(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s\nrules:\n%s", err, out, rules.String())
 	}
 	t.Logf("promtool parsed %d queries", len(names))
+}
+
+// values is a variable's current value: a list (multi-select) or one string
+// (single-select), as Grafana saves them.
+type values []string
+
+func (v *values) UnmarshalJSON(raw []byte) error {
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		*v = values{one}
+		return nil
+	}
+	return json.Unmarshal(raw, (*[]string)(v))
 }

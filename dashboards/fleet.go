@@ -23,12 +23,12 @@ func tenantCount(expr string) string {
 
 func fleet(p Params) *board {
 	d := newDashboard(p, "fleet", "Entra ID authentication methods / Fleet",
-		"Many tenants at a glance: how many have failing reports, stale data or unprotected admins, and the ten worst by MFA coverage, failure ratio and data age.",
+		"Many tenants at a glance: how many have failing reports, stale data or unprotected admins, and the ten worst by MFA coverage, admins' phishing-resistant coverage, failure ratio and data age.",
 		"now-24h", "15m")
 
 	staleIntervals := fmt.Sprintf("max by (tenant) (%s)", dataAgeIntervals)
 	failingReports := sumBy("tenant", "1 - "+one(reportUp))
-	adminsWithout := sumBy("tenant", without(mfaCapable, "tenant, user_type", `admin="true"`))
+	adminsWithout := sumBy("tenant", tenantWide.without(mfaCapable, "tenant, user_type", `admin="true"`))
 
 	d.WithRow(dashboard.NewRowBuilder("Fleet"))
 	d.WithPanel(statPanel("Tenants",
@@ -44,23 +44,28 @@ func fleet(p Params) *board {
 	for _, u := range []struct{ users, others string }{{"member", "guests"}, {"guest", "members"}} {
 		d.WithPanel(ratioStat("MFA-capable "+u.users+"s, all tenants",
 			"Share of all "+u.users+" users of the selected tenants who are MFA-capable ("+u.others+" apart).",
-			coverage(), instant(share(mfaCapable, "", `user_type="`+u.users+`"`), u.users+"s")))
+			coverage(), instant(tenantWide.share(mfaCapable, "", `user_type="`+u.users+`"`), u.users+"s")))
 	}
 
 	d.WithRow(dashboard.NewRowBuilder(fmt.Sprintf("The %d worst tenants", worst)))
 	d.WithPanel(barGaugePanel("Lowest MFA-capable coverage of members",
 		fmt.Sprintf("The %d tenants with the smallest share of member users who are MFA-capable.", worst),
 		units.PercentUnit,
-		instant(fmt.Sprintf("sort(bottomk(%d, %s))", worst, share(mfaCapable, "tenant", `user_type="member"`)), "{{tenant}}")).
-		Max(1).Thresholds(coverage()).Span(8))
+		instant(fmt.Sprintf("sort(bottomk(%d, %s))", worst, tenantWide.share(mfaCapable, "tenant", `user_type="member"`)), "{{tenant}}")).
+		Max(1).Thresholds(coverage()).Span(6))
+	d.WithPanel(barGaugePanel("Lowest phishing-resistant coverage of admins",
+		fmt.Sprintf("The %d tenants with the smallest share of admins (members and guests with an admin role) who have a phishing-resistant method registered; every admin should. Tenants without admins are left out.", worst),
+		units.PercentUnit,
+		instant(fmt.Sprintf("sort(bottomk(%d, %s))", worst, tenantWide.strengthShare(phishingResistant, "tenant", `admin="true"`)), "{{tenant}}")).
+		Max(1).Thresholds(adminsPhishingResistant()).Span(6))
 	d.WithPanel(barGaugePanel("Most admins not MFA-capable",
 		fmt.Sprintf("The %d tenants with the most admins who are not MFA-capable; tenants with none are left out.", worst),
 		units.Short, instant(fmt.Sprintf("sort_desc(topk(%d, %s > 0))", worst, adminsWithout), "{{tenant}}")).
-		Thresholds(zeroIsGood()).Span(8))
+		Thresholds(zeroIsGood()).Span(6))
 	d.WithPanel(barGaugePanel("Oldest data, in poll intervals",
 		fmt.Sprintf("The %d tenants with the oldest data, in each report's poll intervals: about 1 just before a poll, 1.5 and more when polls are late or fail.", worst),
 		timesPollInterval, instant(fmt.Sprintf("sort_desc(topk(%d, %s))", worst, staleIntervals), "{{tenant}}")).
-		Thresholds(staleness()).Decimals(1).Span(8))
+		Thresholds(staleness()).Decimals(1).Span(6))
 	for _, a := range []eventFeature{reset, registration} {
 		f, byFeature := a.matcher(), "tenant, feature"
 		// Ranked by failures beyond those expected (each method at its own

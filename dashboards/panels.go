@@ -22,12 +22,14 @@ import (
 // helper returns the SDK's builder, so a dashboard can still adjust a panel.
 
 // Matchers of the dashboard variables. Every selector of the exporter's
-// metrics carries the first three; user_type only where the metric has it.
+// metrics carries the first three; user_type only where the metric has it;
+// group where the panel follows the group variable (inChosenGroup).
 const (
 	jobMatcher      = `job=~"$job"`
 	instanceMatcher = `instance=~"$instance"`
 	tenantMatcher   = `tenant=~"$tenant"`
 	userTypeMatcher = `user_type=~"$user_type"`
+	groupMatcher    = `group=~"$group"`
 )
 
 // up is Prometheus's own target health of the exporter's targets; it has no
@@ -78,6 +80,11 @@ func mergeBy(metric string) string {
 // each before anything sums them.
 func one(metric string, matchers ...string) string {
 	return fmt.Sprintf("max by (%s) (%s)", mergeBy(metric), sel(metric, matchers...))
+}
+
+// oneOffset is one, offset into the past by offset ("30d").
+func oneOffset(offset, metric string, matchers ...string) string {
+	return fmt.Sprintf("max by (%s) (%s offset %s)", mergeBy(metric), sel(metric, matchers...), offset)
 }
 
 // onePerTarget is one for the metrics of processLabels, with the job and

@@ -29,9 +29,15 @@ type exprCase struct {
 // and the cases, at evalTime.
 func promtoolEval(t *testing.T, series []string, evalTime string, cases []exprCase) {
 	t.Helper()
+	promtoolEvalEvery(t, "1m", series, evalTime, cases)
+}
+
+// promtoolEvalEvery is promtoolEval with the input series' samples interval apart.
+func promtoolEvalEvery(t *testing.T, interval string, series []string, evalTime string, cases []exprCase) {
+	t.Helper()
 	promtool := testenv.Tool(t, "promtool")
 	var b strings.Builder
-	b.WriteString("rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n")
+	fmt.Fprintf(&b, "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: %s\n    input_series:\n", interval)
 	for _, s := range series {
 		metric, values, _ := strings.Cut(s, " ")
 		for _, instance := range []string{"a:9871", "b:9871"} {
@@ -196,4 +202,65 @@ func TestFleetExcessQueries(t *testing.T) {
 	}
 	promtoolEval(t, series, "5m", []exprCase{{"excess, zeros and below left out", "round(" + expr + ")",
 		[]string{`{tenant="highbase", feature="reset"} 20`, `{tenant="outage", feature="reset"} 32`}}})
+}
+
+// TestGroupQueries checks the group variable and the per-group panels on 30
+// days of a tenant and its groups: All counts the tenant, a group its
+// members, each labelled with the group; the groups table's change of the
+// phishing-resistant share against 30 days before, left out for a group
+// younger than that; and the fleet's ranking of admins' coverage.
+func TestGroupQueries(t *testing.T) {
+	all := queries(t)
+	q := func(dashboard, panel, ref string) string {
+		expr, ok := all["Entra ID authentication methods / "+dashboard+" / "+panel+" / "+ref]
+		if !ok {
+			t.Fatalf("no query %s of %s / %s", ref, dashboard, panel)
+		}
+		return expr
+	}
+	inGroup := func(expr, group string) string { return strings.ReplaceAll(expr, "$group", group) }
+	member := func(admin, strength string) string {
+		return fmt.Sprintf(`tenant="t", user_type="member", admin="%s", strength="%s"`, admin, strength)
+	}
+	// One sample a day for 30 days. The tenant: 1050 members, 50 of them
+	// admins; 340 phishing-resistant, 40 of them admins. Finance: 110
+	// members, 10 of them admins, 9 of those phishing-resistant; its other
+	// members move from none to phishing-resistant, one a day (10 to 40).
+	// Young: read for the last two days only.
+	series := []string{
+		users + `{tenant="t", user_type="member", admin="false"} 1000x30`,
+		users + `{tenant="t", user_type="member", admin="true"} 50x30`,
+		usersByStrength + `{` + member("false", "phishing_resistant") + `} 300x30`,
+		usersByStrength + `{` + member("false", "none") + `} 700x30`,
+		usersByStrength + `{` + member("true", "phishing_resistant") + `} 40x30`,
+		usersByStrength + `{` + member("true", "app") + `} 10x30`,
+		groupUsers + `{tenant="t", group="finance", user_type="member", admin="false"} 100x30`,
+		groupUsers + `{tenant="t", group="finance", user_type="member", admin="true"} 10x30`,
+		groupUsersByStrength + `{group="finance", ` + member("false", "phishing_resistant") + `} 10+1x30`,
+		groupUsersByStrength + `{group="finance", ` + member("false", "none") + `} 90-1x30`,
+		groupUsersByStrength + `{group="finance", ` + member("true", "phishing_resistant") + `} 9x30`,
+		groupUsersByStrength + `{group="finance", ` + member("true", "phone") + `} 1x30`,
+		groupUsersByStrength + `{group="young", ` + member("false", "phishing_resistant") + `} _x29 5 5`,
+		groupUsersByStrength + `{group="young", ` + member("false", "none") + `} _x29 15 15`,
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	// As PromQL computes them, in float64 (Go's constant arithmetic is exact).
+	financeNow, financeThen := 49.0, 19.0
+	financeNow, financeThen = financeNow/110, financeThen/110
+	usersStat, prStat := q("Adoption", "Users", "A"), q("Adoption", "Phishing-resistant users", "A")
+	adminsWithout := q("Adoption", "Admins without phishing-resistant", "A")
+	promtoolEvalEvery(t, "1d", series, "30d", []exprCase{
+		{"users, All", inGroup(usersStat, groupAllValue), []string{`{tenant="t", user_type="member"} 1050`}},
+		{"users, finance", inGroup(usersStat, "finance"), []string{`{tenant="t", user_type="member", group="finance"} 110`}},
+		{"phishing-resistant share, All", inGroup(prStat, groupAllValue), []string{`{tenant="t", user_type="member"} ` + f(340.0/1050)}},
+		{"phishing-resistant share, finance", inGroup(prStat, "finance"), []string{`{tenant="t", user_type="member", group="finance"} ` + f(financeNow)}},
+		{"admins without phishing-resistant, All", inGroup(adminsWithout, groupAllValue), []string{`{tenant="t", user_type="member"} 10`}},
+		{"admins without phishing-resistant, finance", inGroup(adminsWithout, "finance"), []string{`{tenant="t", user_type="member", group="finance"} 1`}},
+		{"groups: phishing-resistant share", q("Adoption", "Groups", "D"),
+			[]string{`{tenant="t", group="finance"} ` + f(financeNow), `{tenant="t", group="young"} 0.25`}},
+		{"groups: change in 30 days, in points; none for a young group", q("Adoption", "Groups", "F"),
+			[]string{`{tenant="t", group="finance"} ` + f(100*(financeNow-financeThen))}},
+		{"fleet: admins' phishing-resistant coverage", q("Fleet", "Lowest phishing-resistant coverage of admins", "A"),
+			[]string{`{tenant="t"} 0.8`}},
+	})
 }

@@ -109,7 +109,7 @@ scrape_configs:
 
 // waitForDemoInPrometheus waits until the Prometheus at base is ready and
 // has every report of the demo up: every report has been polled, and
-// enough samples exist for increase().
+// enough samples exist for increase(); and every group of the demo read.
 func waitForDemoInPrometheus(t *testing.T, base string) {
 	t.Helper()
 	testenv.Eventually(t, "Prometheus to be ready", 60*time.Second, func() bool {
@@ -121,6 +121,10 @@ func waitForDemoInPrometheus(t *testing.T, base string) {
 	})
 	testenv.Eventually(t, "every report of the demo to be up in Prometheus", 90*time.Second, func() bool {
 		r, err := apiGet(base, "/api/v1/query", url.Values{"query": {`count(entra_authmethods_report_up == 1) >= 8`}})
+		return err == nil && r.Status == "success" && !strings.Contains(string(r.Data), `"result":[]`)
+	})
+	testenv.Eventually(t, "every group of the demo to be read", 60*time.Second, func() bool {
+		r, err := apiGet(base, "/api/v1/query", url.Values{"query": {`count(entra_authmethods_group_up == 1) >= 6`}})
 		return err == nil && r.Status == "success" && !strings.Contains(string(r.Data), `"result":[]`)
 	})
 }

@@ -50,7 +50,26 @@ var emptyWhenHealthy = map[string]string{
 	"Activity / Registration failure spike: the alert's inputs now / F":   "0: no registration excess",
 	"Activity / Excess registration failures against the alert's minimum": "0: no registration excess",
 	"Fleet / Most registration failures beyond the usual, last 6 hours":   "no registration excess: no rows",
+	// Prometheus holds seconds of the demo: nothing from 30 days before to
+	// compare with. dashboards/promql_test.go (TestGroupQueries) checks the
+	// change on 30 days of series.
+	"Adoption / Groups / F": "the change against 30 days before: no series 30 days old",
+	// The demo's guests register no phishing-resistant or passwordless
+	// method (its passkeys go to members).
+	"Adoption / Guests by authentication strength, $tenant / A": "0: no guest is phishing-resistant",
+	"Adoption / Guests by authentication strength, $tenant / B": "0: no guest is passwordless",
 }
+
+// emptyInGroup adds what is rightly empty with the group variable on
+// groupOnTheDemo rather than All: the panels that follow the group show its
+// members only.
+var emptyInGroup = map[string]string{
+	"Adoption / Guests by authentication strength, $tenant": "the group has no guests",
+	"Adoption / Admins without phishing-resistant":          "0: the group's admins are all phishing-resistant",
+}
+
+// groupOnTheDemo is a group of the demo tenant the dashboards are checked on.
+const groupOnTheDemo = "finance"
 
 // emptyWithoutOutage adds what is rightly empty on the ordinary demo:
 // resets fail at their baseline too.
@@ -174,7 +193,7 @@ type (
 				IncludeAll bool   `json:"includeAll"`
 				AllValue   string `json:"allValue"`
 				Current    struct {
-					Value []string `json:"value"`
+					Value values `json:"value"`
 				} `json:"current"`
 			} `json:"list"`
 		} `json:"templating"`
@@ -530,7 +549,8 @@ func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
 // TestDashboardsOnTheOrdinaryDemo evaluates every dashboard query on the
 // demo without its outage, scraped by a real Prometheus with the rules:
 // each returns what its title says, and only the spike panels (no excess
-// anywhere) are empty beyond what a healthy exporter leaves empty.
+// anywhere) are empty beyond what a healthy exporter leaves empty; then
+// again with the group variable on one of the demo's groups.
 func TestDashboardsOnTheOrdinaryDemo(t *testing.T) {
 	prometheus := testenv.Tool(t, "prometheus")
 	dashboards, queries := readDashboards(t, nil)
@@ -547,6 +567,41 @@ func TestDashboardsOnTheOrdinaryDemo(t *testing.T) {
 	empty := maps.Clone(emptyWhenHealthy)
 	maps.Copy(empty, emptyWithoutOutage)
 	checkQueries(t, base, dashboards, queries, empty)
+	checkGroupScope(t, base, queries, "")
+
+	// The same with the group variable on one group: the panels that follow
+	// it count its members, and say which group in their labels.
+	_, inGroup := readDashboards(t, map[string]string{"group": groupOnTheDemo})
+	maps.Copy(empty, emptyInGroup)
+	checkQueries(t, base, dashboards, inGroup, empty)
+	checkGroupScope(t, base, inGroup, groupOnTheDemo)
+}
+
+// checkGroupScope checks that every query following the group variable
+// returns the users the variable chooses: with All (group ""), series without
+// a group label, the tenant's; with a group, only series of that group.
+func checkGroupScope(t *testing.T, base string, queries []dashboardQuery, group string) {
+	t.Helper()
+	followed := 0
+	for _, q := range queries {
+		if !strings.Contains(q.raw, `group=~"$group"`) {
+			continue
+		}
+		followed++
+		result, err := instantQuery(base, q.expr, time.Time{})
+		if err != nil {
+			t.Errorf("%s: %v", q.name, err)
+			continue
+		}
+		for _, s := range result {
+			if got := s.Metric["group"]; got != group {
+				t.Errorf("%s with the group variable on %q: a series of group %q: %v\n  %s", q.name, group, got, s.Metric, q.expr)
+			}
+		}
+	}
+	if followed < 20 {
+		t.Errorf("only %d queries follow the group variable", followed)
+	}
 }
 
 // checkQueries evaluates every dashboard query, and every alert annotation's,
@@ -716,4 +771,17 @@ func unhealthyRules(t *testing.T, base string, pending bool) []string {
 	}
 	sort.Strings(bad)
 	return bad
+}
+
+// values is a variable's current value: a list (multi-select) or one string
+// (single-select), as Grafana saves them.
+type values []string
+
+func (v *values) UnmarshalJSON(raw []byte) error {
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		*v = values{one}
+		return nil
+	}
+	return json.Unmarshal(raw, (*[]string)(v))
 }
