@@ -14,7 +14,9 @@
 #   - Two exporters poll only that report, one after the other (or both at
 #     once, see PARALLEL): "without" on config.yaml without its groups:,
 #     "with" on config.yaml as written. poll_interval 1s and
-#     report_poll_intervals: {}, so polls run back to back. The poll time is
+#     report_poll_intervals: {}, so polls run back to back (paced: poll_interval
+#     20m, or 4 s a page if more, since a poll is cut off after
+#     max(poll_interval, 10m); polls after the first start 20m apart). The poll time is
 #     the exporter's own report_duration_seconds, median of the first POLLS
 #     polls; the first includes the token request. With groups, the poll
 #     ends when the report and every group are read (the groups are read
@@ -93,14 +95,15 @@ check_groups() {
 	done <"$tmp/fake/groups.tsv"
 }
 
-# run_condition NAME USERS POLLS PARALLEL FAKE_ARGS...: one fake, the
-# exporter without and with groups; appends rows to $tmp/rows.
+# run_condition NAME USERS POLLS PARALLEL INTERVAL FAKE_ARGS...: one fake,
+# the exporter without and with groups, poll_interval INTERVAL seconds;
+# appends rows to $tmp/rows.
 run_condition() {
-	local cond=$1 users=$2 polls_want=$3 parallel=$4
-	shift 4
+	local cond=$1 users=$2 polls_want=$3 parallel=$4 interval=$5
+	shift 5
 	log "$cond: generating a tenant of $users users and $NGROUPS groups of $GROUP_MEMBERS"
 	rm -rf "$tmp/fake"
-	start_fake -users "$users" -page-size 1000 -reports userRegistrationDetails -every-report-every-poll -poll-interval 1s \
+	start_fake -users "$users" -page-size 1000 -reports userRegistrationDetails -every-report-every-poll -poll-interval "${interval}s" \
 		-groups "$NGROUPS" -group-members "$GROUP_MEMBERS" "$@"
 	log "$cond: fake Graph at $FAKE_URL"
 	# Without groups: the same file less its groups: block.
@@ -111,7 +114,8 @@ run_condition() {
 
 	local pages=$(((users + 999) / 1000))
 	local gpages=$((NGROUPS * ((GROUP_MEMBERS + 2 + 998) / 999)))
-	local timeout=$((300 + polls_want * (pages * 3 + gpages)))
+	local per_poll=$((pages * 3 + gpages))
+	local timeout=$((300 + polls_want * (interval > per_poll ? interval : per_poll)))
 	local batches
 	if ((parallel)); then batches=("without with"); else batches=(without with); fi
 
@@ -176,14 +180,18 @@ bad=0
 : >"$tmp/rows"
 for cond in $CONDITIONS; do
 	case $cond in
-	unthrottled) run_condition unthrottled "$USERS" "$POLLS" "${PARALLEL:-0}" ;;
+	unthrottled) run_condition unthrottled "$USERS" "$POLLS" "${PARALLEL:-0}" 1 ;;
 	paced)
 		extra=()
 		if [[ -n ${DIRECTORY_RATE:-} ]]; then
 			read -r dn dper <<<"$DIRECTORY_RATE"
 			extra=(-directory-rate-limit "$dn" -directory-rate-per "$dper")
 		fi
-		run_condition paced "$PACED_USERS" "$PACED_POLLS" "${PARALLEL:-1}" \
+		# A poll is given max(poll_interval, 10m) before it is cut off, and
+		# takes about 2.4 s a page here: poll_interval is the larger of
+		# 20m and 4 s a page.
+		pages=$(((PACED_USERS + 999) / 1000))
+		run_condition paced "$PACED_USERS" "$PACED_POLLS" "${PARALLEL:-1}" $((pages * 4 > 1200 ? pages * 4 : 1200)) \
 			-min-latency 1s -max-latency 3s -client-rate-limit 5 -client-rate-per 10s \
 			-client-app-rate-limit 122 -client-app-rate-per 10s "${extra[@]}"
 		;;
