@@ -62,6 +62,10 @@ func main() {
 	minLatency := flag.Duration("min-latency", 0, "least time each Graph answer is held")
 	maxLatency := flag.Duration("max-latency", 0, "most time each Graph answer is held (uniform between the two)")
 	listAttacks := flag.Bool("list-attacks", false, "print the names of the attacks, one a line, and exit")
+	groups := flag.Int("groups", 0, "groups per tenant, in place of the synthetic ones, listed in config.yaml as g01, g02, ... (0: the synthetic groups, not in config.yaml; at most 50)")
+	groupMembers := flag.Int("group-members", 1000, "with -groups: users of the tenant in each group (drawn at random, so groups overlap), besides a few users not in the report and a few non-user members")
+	dirRate := flag.Int("directory-rate-limit", 0, "directory reads (group members) the fake admits per tenant in any window of -directory-rate-per, apart from -rate-limit (0: no throttling)")
+	dirPer := flag.Duration("directory-rate-per", 0, "window of -directory-rate-limit")
 	flag.Parse()
 	if *listAttacks {
 		fmt.Println(strings.ReplaceAll(attackNames(), ", ", "\n"))
@@ -75,12 +79,15 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
+	if *groups < 0 || (*groups > 0 && (*groupMembers < 0 || *groupMembers > *users)) {
+		fatal(fmt.Errorf("-groups %d -group-members %d: want groups >= 0 and 0 <= members <= users (%d)", *groups, *groupMembers, *users))
+	}
 	if *attack != "" && !slices.Contains(fakegraph.Attacks(), fakegraph.Attack(*attack)) {
 		fatal(fmt.Errorf("unknown attack %q (known: %s)", *attack, attackNames()))
 	}
 
 	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true,
-		MinLatency: *minLatency, MaxLatency: *maxLatency})
+		MinLatency: *minLatency, MaxLatency: *maxLatency, DirectoryRateLimit: *dirRate, DirectoryRatePer: *dirPer})
 	if err != nil {
 		fatal(err)
 	}
@@ -98,6 +105,9 @@ func main() {
 			ClientSecret: hex.EncodeToString(secret),
 			Data:         fakegraph.Synthetic(*seed+int64(i), *users, now),
 		}
+		if *groups > 0 {
+			ts[i].Data.Groups = benchGroups(*seed+int64(i), i, *groups, *groupMembers, ts[i].Data.Users)
+		}
 		if i < *tenants-*healthy {
 			ts[i].Attack = fakegraph.Attack(*attack)
 		}
@@ -113,9 +123,14 @@ func main() {
 	}
 	// Enough pages for the largest paged report at this page size, with room.
 	maxPages := max(config.DefaultMaxPagesPerPoll, 2*(*users / *pageSize)+10)
-	cfg := configYAML(srv, ts, names, *pollInterval, rate{*clientRate, *clientPer}, rate{*appRate, *appPer}, maxPages)
+	cfg := configYAML(srv, ts, names, *pollInterval, rate{*clientRate, *clientPer}, rate{*appRate, *appPer}, maxPages, *groups > 0)
 	if *everyPoll {
 		cfg = strings.Replace(cfg, "tenants:\n", "report_poll_intervals: {}\ntenants:\n", 1)
+	}
+	if *groups > 0 {
+		if err := os.WriteFile(filepath.Join(*dir, "groups.tsv"), []byte(groupsTSV(ts)), 0o644); err != nil {
+			fatal(err)
+		}
 	}
 	cfgPath := filepath.Join(*dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -164,7 +179,7 @@ func reportNames(s string) ([]string, error) {
 
 // configYAML is the exporter configuration for the fake's tenants. The
 // secrets are inline: they are made up and live only as long as the fake.
-func configYAML(srv *fakegraph.Server, ts []fakegraph.Tenant, reports []string, poll time.Duration, client, app rate, maxPages int) string {
+func configYAML(srv *fakegraph.Server, ts []fakegraph.Tenant, reports []string, poll time.Duration, client, app rate, maxPages int, withGroups bool) string {
 	d := func(v time.Duration) string { return model.Duration(v).String() }
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by bench/fakegraph for the fake Graph at %s.\n", srv.URL())
@@ -178,6 +193,12 @@ func configYAML(srv *fakegraph.Server, ts []fakegraph.Tenant, reports []string, 
 		fmt.Fprintf(&b, "    tenant_id: %s\n    client_id: %s\n    client_secret: %q\n", t.TenantID, t.ClientID, t.ClientSecret)
 		fmt.Fprintf(&b, "    authority_host: %s\n    graph_endpoint: %s\n", srv.AuthorityHost(), srv.GraphEndpoint())
 		fmt.Fprintf(&b, "    reports: [%s]\n", strings.Join(reports, ", "))
+		if groups := t.Data.Groups; withGroups && len(groups) > 0 {
+			b.WriteString("    groups:\n")
+			for _, g := range groups {
+				fmt.Fprintf(&b, "      %s: %s\n", g.Name, g.ID)
+			}
+		}
 	}
 	return b.String()
 }
