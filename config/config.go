@@ -148,7 +148,7 @@ type Tenant struct {
 // Group is an Entra group whose members' adoption is exported on its own.
 type Group struct {
 	Name string // the `group` label
-	ID   string // its object id, lower case
+	ID   string // its object id, as the configuration writes it
 }
 
 // PollInterval returns how often the tenant's report is polled, or fallback

@@ -106,16 +106,16 @@ func checkGroups(tp *tenantProblems, given groupsMap) []Group {
 	var out []Group
 	named := map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(given)) {
-		id := strings.ToLower(given[name])
-		switch {
+		id := given[name] // sent as written: Graph matches ids in any case
+		switch key := strings.ToLower(id); {
 		case !nameRE.MatchString(name):
 			tp.add("groups", "%s: a group name may only contain letters, digits, '_', '.' and '-'", redact.Value(name))
 		case !guidRE.MatchString(id):
-			tp.add("groups", "%s: %s is not a group object id (a GUID such as 0b7c5a4e-1d2f-4e3a-9b8c-7d6e5f4a3b2c)", name, redact.Value(given[name]))
-		case named[id] != "":
-			tp.add("groups", "%s: the group %s is already listed as %s", name, id, named[id])
+			tp.add("groups", "%s: %s is not a group object id (a GUID such as 0b7c5a4e-1d2f-4e3a-9b8c-7d6e5f4a3b2c)", name, redact.Value(id))
+		case named[key] != "":
+			tp.add("groups", "%s: the group %s is already listed as %s", name, id, named[key])
 		default:
-			named[id] = name
+			named[key] = name
 			out = append(out, Group{Name: name, ID: id})
 		}
 	}

@@ -54,7 +54,7 @@ func TestGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Group{{"finance", "b6cb2829-7d6e-4621-aae5-c15efaf88d39"}, {"pilot", "82326005-2977-4cb0-af33-e268f390b084"}}
+	want := []Group{{"finance", "b6cb2829-7d6e-4621-aae5-c15efaf88d39"}, {"pilot", "82326005-2977-4CB0-AF33-E268F390B084"}}
 	if got := c.Tenants[0].Groups; !reflect.DeepEqual(got, want) {
 		t.Errorf("groups %v, want %v", got, want)
 	}
@@ -65,7 +65,7 @@ func TestGroups(t *testing.T) {
 	bad := map[string]string{
 		"{a b: 82326005-2977-4cb0-af33-e268f390b084}": `inline: tenants[0] (a): groups: "a b": a group name may only contain letters, digits, '_', '.' and '-'`,
 		"{pilot: finance}":                            `inline: tenants[0] (a): groups: pilot: "finance" is not a group object id (a GUID such as`,
-		"{pilot: 82326005-2977-4cb0-af33-e268f390b084, x: 82326005-2977-4CB0-af33-e268f390b084}": `groups: x: the group 82326005-2977-4cb0-af33-e268f390b084 is already listed as pilot`,
+		"{pilot: 82326005-2977-4cb0-af33-e268f390b084, x: 82326005-2977-4CB0-af33-e268f390b084}": `groups: x: the group 82326005-2977-4CB0-af33-e268f390b084 is already listed as pilot`,
 		"{" + strings.TrimSuffix(many.String(), ", ") + "}":                                      `inline: tenants[0] (a): groups: 51 groups; at most 50 are allowed`,
 		"[pilot]": "inline: line 1: expected a mapping of group names to object ids, got a list",
 	}
