@@ -5,7 +5,10 @@
 // variables (the exporter's targets; the job defaults to the rules' job) and a
 // multi-select tenant variable; every query filters on all three and uses only
 // the exporter's own metrics (and up), so the dashboards work without
-// recording rules. Every series is first merged over targets with max, so two
+// recording rules. With a selector in the rules' parameters
+// (rules.Params.Selector: a cluster label for a central Mimir or Thanos),
+// every query carries it too, and the job variable offers the jobs of its
+// series only. Every series is first merged over targets with max, so two
 // scrapes of one exporter never double a count. The adoption dashboard also
 // has a group variable: All is the whole tenant, a configured group switches
 // every panel with a per-group metric to that group's members (inChosenGroup).
@@ -17,6 +20,16 @@
 // (which runs go test -update); the test fails while the committed files
 // differ from what All(Defaults()) generates. A site with other parameters
 // writes its own with Write.
+//
+// The files serve both ways of loading a dashboard. Grafana's provisioning
+// (and kube-prometheus-stack's sidecar) reads them as they are: every query
+// uses the datasource variable, whose saved value ${DS_PROMETHEUS} names no
+// data source there, so Grafana selects the first Prometheus data source, as
+// it does for a variable saved without a value. An import
+// (grafana.com, Dashboards > Import) reads __inputs, asks for the Prometheus
+// data source DS_PROMETHEUS and writes its uid wherever ${DS_PROMETHEUS}
+// stands: the variable then selects it. __requires lists the Grafana version,
+// the data source and the panel types the dashboard needs.
 package dashboards
 
 //go:generate go test . -run TestDashboardsUpToDate -update
@@ -66,8 +79,8 @@ var uidPrefixRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,24}$`)
 // Validate reports parameters the dashboards cannot be built with.
 func (p Params) Validate() error {
 	var errs []error
-	if p.Rules.Job == "" {
-		errs = append(errs, errors.New("empty Rules.Job"))
+	if _, err := p.Rules.Matchers(); err != nil {
+		errs = append(errs, fmt.Errorf("rules' job or selector: %w", err))
 	}
 	if !uidPrefixRE.MatchString(p.UIDPrefix) {
 		errs = append(errs, fmt.Errorf("uid prefix %q: want 1 to 24 characters of [a-zA-Z0-9_-]", p.UIDPrefix))
@@ -142,6 +155,22 @@ func Write(dir string, p Params) error {
 // newDashboard starts a dashboard with what all of them share: tags,
 // variables, annotations, time range and refresh.
 func newDashboard(p Params, uid, title, description, from, refresh string) *board {
+	// The job variable: the jobs of the selector's series, the rules' job
+	// (or the selector's) selected; none without a job in the selector.
+	jobs := queryVariable(jobVariable, "Job",
+		"The Prometheus job of the exporter's targets; the alert rules watch "+p.Rules.Job+".",
+		"label_values(entra_authmethods_exporter_build_info, job)", "").
+		Current(selected(p.Rules.Job, p.Rules.Job))
+	if p.Rules.Selector != "" {
+		ms, _ := p.Rules.Matchers() // Validate has parsed it
+		sel := rules.FormatSelector(ms)
+		jobs = queryVariable(jobVariable, "Job",
+			"The Prometheus job of the exporter's targets among the series of {"+sel+"}, which every query reads; the alert rules watch them all.",
+			"label_values(entra_authmethods_exporter_build_info{"+sel+"}, job)", "")
+		if job := rules.JobOf(ms); job != "" {
+			jobs.Current(selected(job, job))
+		}
+	}
 	//lint:ignore SA1019 see board
 	d := dashboard.NewDashboardBuilder(title).
 		Uid(p.UIDPrefix+"-"+uid).
@@ -150,14 +179,17 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Time(from, "now").
 		Refresh(refresh).
+		// Imported, the data source chosen for DS_PROMETHEUS; provisioned,
+		// the first Prometheus (see the package's documentation).
 		WithVariable(dashboard.NewDatasourceVariableBuilder(datasourceVariable).
 			Label("Data source").
-			Type("prometheus")).
+			Type("prometheus").
+			Current(dashboard.VariableOption{
+				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("${" + importInput + "}")},
+				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("${" + importInput + "}")},
+			})).
 		// The job is a choice, not All: up of every job is not the exporter's.
-		WithVariable(queryVariable(jobVariable, "Job",
-			"The Prometheus job of the exporter's targets; the alert rules watch "+p.Rules.Job+".",
-			"label_values(entra_authmethods_exporter_build_info, job)", "").
-			Current(selected(p.Rules.Job, p.Rules.Job))).
+		WithVariable(jobs).
 		WithVariable(queryVariable(instanceVariable, "Instance",
 			"The exporter's targets in the job; with several (shards, or one exporter scraped twice) every count merges their series, so nothing is counted twice.",
 			`label_values(entra_authmethods_exporter_build_info{job=~"$job"}, instance)`, ".+")).
@@ -227,6 +259,9 @@ func render(b *board, p Params) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if err := addSelector(&d, p); err != nil {
+		return "", nil, fmt.Errorf("dashboard %s: %w", *d.Uid, err)
+	}
 	var id uint32
 	next := func() uint32 { id++; return id }
 	for _, p := range d.Panels {
@@ -257,6 +292,10 @@ func render(b *board, p Params) (string, []byte, error) {
 	raw, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return "", nil, err
+	}
+	raw, err = withImportSections(raw, d)
+	if err != nil {
+		return "", nil, fmt.Errorf("dashboard %s: %w", *d.Uid, err)
 	}
 	return *d.Uid, append(raw, '\n'), nil
 }

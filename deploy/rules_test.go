@@ -758,16 +758,21 @@ func checkDeployment(t *testing.T, objs kubeObjects) {
 		fail("seccompProfile must be RuntimeDefault")
 	}
 
-	for _, kind := range []string{"requests", "limits"} {
+	// Requests for both; a memory limit (which --auto-gomemlimit follows)
+	// but no CPU limit, which would only throttle a poll's bursts: as the
+	// Helm chart's defaults.
+	for _, res := range []string{"requests.cpu", "requests.memory", "limits.memory"} {
+		kind, name, _ := strings.Cut(res, ".")
 		m := c.Resources.Requests
 		if kind == "limits" {
 			m = c.Resources.Limits
 		}
-		for _, res := range []string{"cpu", "memory"} {
-			if m[res] == "" {
-				fail("no resources.%s.%s", kind, res)
-			}
+		if m[name] == "" {
+			fail("no resources.%s", res)
 		}
+	}
+	if cpu := c.Resources.Limits["cpu"]; cpu != "" {
+		fail("resources.limits.cpu %s: no CPU limit, as in the Helm chart (it throttles a poll's bursts)", cpu)
 	}
 
 	httpPort := false

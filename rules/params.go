@@ -12,6 +12,15 @@ type Params struct {
 	// dashboard query reads only series of this job.
 	Job string
 
+	// Selector, when set, replaces job="<Job>": the label matchers of the
+	// exporter's series, as PromQL writes them inside braces, e.g.
+	// job="entra-authmethods-exporter", cluster="eu1" for a central Mimir or
+	// Thanos that holds many clusters' series. Every rule reads only series
+	// that match it, and every dashboard query carries it besides the
+	// dashboards' variables. ParseSelector says what it takes; the files
+	// carry it as FormatSelector writes it.
+	Selector string
+
 	// The failure-spike alerts, per feature.
 	ResetSpike, RegistrationSpike Spike
 

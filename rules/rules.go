@@ -42,7 +42,7 @@ func RuleFile(p Params) ([]byte, error) { return render(p, "h1|h6") }
 // parameters that would make rules that never or always fire.
 func render(p Params, windows string) ([]byte, error) {
 	switch {
-	case p.Job == "" || strings.ContainsAny(p.Job, `"\`+"\n"):
+	case p.Selector == "" && (p.Job == "" || strings.ContainsAny(p.Job, `"\`+"\n")):
 		return nil, fmt.Errorf("job %q: must be a plain, non-empty label value", p.Job)
 	case p.PageSeverity == "" || p.WarnSeverity == "":
 		return nil, fmt.Errorf("severities must not be empty")
@@ -85,12 +85,23 @@ func render(p Params, windows string) ([]byte, error) {
 			Covered: "a usable second factor (MFA-capable)", Summary: "Users lost their last usable second factor",
 			Impact: "They cannot complete multifactor authentication, and are protected by a password alone where it is not required."},
 	}
+	matchers, err := p.Matchers()
+	if err != nil {
+		return nil, err
+	}
+	// Sel is in every selector of the exporter's series; Targets names them
+	// in comments and annotations.
+	sel, targets := FormatSelector(matchers), "job "+p.Job
+	if p.Selector != "" {
+		targets = "selector {" + sel + "}"
+	}
 	data := struct {
 		Params
-		Windows   string
-		Spikes    []spikeAlert
-		Coverages []coverageAlert
-	}{Params: p, Windows: windows, Spikes: spikes, Coverages: coverages}
+		Sel, Targets string
+		Windows      string
+		Spikes       []spikeAlert
+		Coverages    []coverageAlert
+	}{Params: p, Sel: sel, Targets: targets, Windows: windows, Spikes: spikes, Coverages: coverages}
 	var b bytes.Buffer
 	if err := ruleFile.Execute(&b, data); err != nil {
 		return nil, err

@@ -1,5 +1,6 @@
 // Command mixin writes the Prometheus rules and the Grafana dashboards for
-// a site's parameters: the job the exporter is scraped as, the failure-spike
+// a site's parameters: the job the exporter is scraped as (or a whole label
+// selector of its series, --selector), the failure-spike
 // thresholds, the severities, the dashboards' UIDs and tags. With no flag
 // but --out it writes the shipped files. This file only wires the packages
 // rules and dashboards to flags.
@@ -22,7 +23,12 @@ func run(args []string) int {
 	p := dashboards.Defaults()
 	app := kingpin.New("mixin", "Write the entra-authmethods-exporter rules and dashboards for a site's parameters.")
 	out := app.Flag("out", "Directory to write entra-authmethods.rules.yml, prometheusrule.yaml and dashboards/*.json into.").Required().String()
-	app.Flag("job", "Job label the exporter is scraped as; the rules and dashboards read only its series.").Default(p.Rules.Job).StringVar(&p.Rules.Job)
+	var jobSet bool
+	app.Flag("job", "Job label the exporter is scraped as; the rules and dashboards read only its series. Short for --selector='job=\"<job>\"'.").
+		Default(p.Rules.Job).IsSetByUser(&jobSet).StringVar(&p.Rules.Job)
+	selector := app.Flag("selector", "Label selector of the exporter's series, instead of --job: PromQL matchers, e.g. "+
+		`'job="entra-authmethods-exporter",cluster="eu1"' for a central Mimir or Thanos. Every rule and every dashboard query reads only series that match it; `+
+		"the dashboards' job variable offers the jobs among them. Values are written back double-quoted, with # : { } $ [ ] as \\xNN.").String()
 	spikeFlags(app, "reset", "SSPR reset", &p.Rules.ResetSpike)
 	spikeFlags(app, "registration", "registration", &p.Rules.RegistrationSpike)
 	spikeFlags(app, "method", "method", &p.Rules.MethodSpike.Spike)
@@ -57,6 +63,21 @@ func run(args []string) int {
 	}
 	if len(*tags) > 0 {
 		p.Tags = *tags
+	}
+	if *selector != "" {
+		if jobSet {
+			fmt.Fprintln(os.Stderr, "mixin: --job and --selector: give one; put the job in the selector")
+			return 2
+		}
+		ms, err := rules.ParseSelector(*selector)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mixin: --selector: %v\n", err)
+			return 2
+		}
+		p.Rules.Selector = rules.FormatSelector(ms)
+		if job := rules.JobOf(ms); job != "" {
+			p.Rules.Job = job
+		}
 	}
 	if err := write(*out, p); err != nil {
 		fmt.Fprintf(os.Stderr, "mixin: %v\n", err)
