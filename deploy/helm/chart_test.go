@@ -39,6 +39,12 @@ const (
 
 	// Sharding on: alone, and after all-values.yaml.
 	shardingValuesPath = chartDir + "/ci/sharding-values.yaml"
+	// TLS and basic auth through webConfig, scraped so by the ServiceMonitor.
+	tlsValuesPath = chartDir + "/ci/tls-values.yaml"
+
+	// The Prometheus Operator's API, which helm template knows of only
+	// through --api-versions.
+	operatorAPI = "monitoring.coreos.com/v1"
 
 	// helm template checks the chart's kubeVersion against this; a helm
 	// built with go install would otherwise assume Kubernetes 1.20.
@@ -94,8 +100,16 @@ func (o object) decode(t *testing.T, v any) {
 type rendered []object
 
 // render runs helm template on the chart (or a packaged chart) as release
-// in namespace, and decodes every object.
+// in namespace, on a cluster that serves the Prometheus Operator's API, and
+// decodes every object.
 func render(t *testing.T, chart, release string, args ...string) rendered {
+	t.Helper()
+	return renderOn(t, chart, release, append([]string{"--api-versions", operatorAPI}, args...)...)
+}
+
+// renderOn is render on a cluster whose API versions the arguments give
+// (--api-versions), without the Operator's unless they name it.
+func renderOn(t *testing.T, chart, release string, args ...string) rendered {
 	t.Helper()
 	args = append([]string{"template", release, chart, "--namespace", namespace, "--kube-version", kubeVersion}, args...)
 	out, stderr, err := runHelm(t, args...)
@@ -701,7 +715,10 @@ func checkDashboards(t *testing.T, r rendered, wantLabels, wantAnnotations map[s
 }
 
 func TestChartLint(t *testing.T) {
-	for _, values := range [][]string{nil, {allValuesPath}, {shardingValuesPath}, {allValuesPath, shardingValuesPath}} {
+	for _, values := range [][]string{
+		nil, {allValuesPath}, {shardingValuesPath}, {tlsValuesPath},
+		{allValuesPath, shardingValuesPath}, {allValuesPath, tlsValuesPath, shardingValuesPath},
+	} {
 		args := []string{"lint", "--strict", "--kube-version", kubeVersion, chartDir}
 		for _, v := range values {
 			args = append(args, "--values", v)
@@ -727,7 +744,7 @@ func TestChartDefaults(t *testing.T) {
 	checkRules(t, r)
 	checkDashboards(t, r, map[string]string{"grafana_dashboard": "1"}, nil)
 
-	if c.Image != "ghcr.io/entra-authmethods-exporter/entra-authmethods-exporter:0.1.0" {
+	if c.Image != "ghcr.io/entra-authmethods-exporter/entra-authmethods-exporter:"+chartAppVersion(t) {
 		t.Errorf("image %s, want the chart's appVersion from ghcr.io", c.Image)
 	}
 	if !slices.Contains(c.Args, "--config.auto-reload-interval=30s") {
@@ -791,10 +808,14 @@ func TestChartAllValues(t *testing.T) {
 // as a workload of kind.
 func checkAllValues(t *testing.T, r rendered, kind string) {
 	t.Helper()
-	wantKinds(t, r, map[string]int{
-		kind: 1, "Service": 1, "ServiceAccount": 1, "Secret": 1,
+	want := map[string]int{
+		kind: 1, "Service": 1, "ServiceAccount": 1, "Secret": 1, "NetworkPolicy": 1,
 		"ServiceMonitor": 1, "PrometheusRule": 1, "ConfigMap": len(dashboardFiles(t)),
-	})
+	}
+	if kind == "StatefulSet" {
+		want["PodDisruptionBudget"] = 1
+	}
+	wantKinds(t, r, want)
 	var values struct {
 		Image struct {
 			Repository string `yaml:"repository"`
@@ -1192,7 +1213,7 @@ func TestChartSharding(t *testing.T) {
 			others := func(r rendered, drop string) map[string]any {
 				m := map[string]any{}
 				for _, o := range r {
-					if o.Kind == drop {
+					if o.Kind == drop || o.Kind == "PodDisruptionBudget" {
 						continue
 					}
 					if o.Kind == "Service" {
@@ -1247,16 +1268,20 @@ func TestChartShardingLongName(t *testing.T) {
 }
 
 // TestChartShardingInvalid checks that a number of shards below 1, or none,
-// fails the rendering with a message naming the value, and so does a
-// Service type that cannot be headless.
+// fails the rendering with a message naming the value (values.schema.json's
+// for a number below 1 or not whole, the template's for none), and so does
+// a Service type that cannot be headless.
 func TestChartShardingInvalid(t *testing.T) {
 	t.Parallel()
-	const totalShardsMessage = "sharding.totalShards must be a whole number of at least 1"
+	const (
+		schemaMessage      = "at '/sharding/totalShards'"
+		totalShardsMessage = "sharding.totalShards must be a whole number of at least 1"
+	)
 	for _, tc := range []struct{ set, want string }{
-		{"sharding.totalShards=0", totalShardsMessage},
-		{"sharding.totalShards=-1", totalShardsMessage},
-		{"sharding.totalShards=2.5", totalShardsMessage},
-		{"sharding.totalShards=three", totalShardsMessage},
+		{"sharding.totalShards=0", schemaMessage},
+		{"sharding.totalShards=-1", schemaMessage},
+		{"sharding.totalShards=2.5", schemaMessage},
+		{"sharding.totalShards=three", schemaMessage},
 		{"sharding.totalShards=null", totalShardsMessage},
 		{"service.type=LoadBalancer", "sharding.enabled needs service.type ClusterIP"},
 	} {
@@ -1297,10 +1322,10 @@ func TestChartJobWhateverName(t *testing.T) {
 	}
 }
 
-// TestChartPackageFollowsSymlinks packages the chart and checks the archive
-// holds the rule file and dashboards themselves, not links, and renders as
-// the chart's directory does.
-func TestChartPackageFollowsSymlinks(t *testing.T) {
+// TestChartPackage packages the chart and checks the archive holds the rule
+// file and dashboards, regular files, and renders as the chart's directory
+// does.
+func TestChartPackage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	if out, stderr, err := runHelm(t, "package", chartDir, "--destination", dir); err != nil {
@@ -1355,7 +1380,7 @@ func TestChartPackageFollowsSymlinks(t *testing.T) {
 	var names []string
 	for name := range inside {
 		names = append(names, name)
-		if strings.HasPrefix(name, "ci/") || name == "files/dashboards/README.md" {
+		if strings.HasPrefix(name, "ci/") {
 			t.Errorf("package holds %s, which .helmignore leaves out", name)
 		}
 	}
@@ -1390,8 +1415,15 @@ func TestChartREADMEValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The table of the section Values.
+	table := string(readme)
+	if _, after, ok := strings.Cut(table, "\n## Values\n"); ok {
+		table, _, _ = strings.Cut(after, "\n## ")
+	} else {
+		t.Fatalf("%s: no section ## Values", chartREADME)
+	}
 	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)`").FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)`").FindAllStringSubmatch(table, -1) {
 		documented[m[1]] = true
 	}
 	passedWhole := map[string]bool{

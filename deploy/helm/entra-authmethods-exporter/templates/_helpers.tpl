@@ -126,6 +126,57 @@ sharding.totalShards, checked: a whole number of at least 1.
 {{- end }}
 
 {{/*
+"true" when the cluster serves the Prometheus Operator's API,
+monitoring.coreos.com/v1 (helm install and upgrade ask the cluster; helm
+template knows it only from --api-versions), else "".
+*/}}
+{{- define "entra-authmethods-exporter.monitoringAPI" -}}
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the ServiceMonitor is rendered: enabled, and the API is there or
+force is set.
+*/}}
+{{- define "entra-authmethods-exporter.serviceMonitor" -}}
+{{- if and .Values.serviceMonitor.enabled (or .Values.serviceMonitor.force (include "entra-authmethods-exporter.monitoringAPI" .)) }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the PrometheusRule is rendered, as for the ServiceMonitor.
+*/}}
+{{- define "entra-authmethods-exporter.prometheusRule" -}}
+{{- if and .Values.prometheusRule.enabled (or .Values.prometheusRule.force (include "entra-authmethods-exporter.monitoringAPI" .)) }}true{{ end }}
+{{- end }}
+
+{{/*
+The directory webConfig's Secret is mounted at.
+*/}}
+{{- define "entra-authmethods-exporter.webConfigDir" -}}
+/etc/entra-authmethods-exporter-web
+{{- end }}
+
+{{/*
+A probe (dict "probe" <the value> "root" $) adapted to webConfig: with
+basicAuth its httpGet becomes a tcpSocket check of the port (the kubelet
+sends no credentials), with tls only its httpGet gets scheme HTTPS (the
+kubelet does not verify the certificate). Other probes pass unchanged.
+*/}}
+{{- define "entra-authmethods-exporter.probe" -}}
+{{- $p := deepCopy .probe }}
+{{- $web := .root.Values.webConfig }}
+{{- if and $web.existingSecret $p.httpGet }}
+{{- if $web.basicAuth }}
+{{- $_ := unset $p "httpGet" }}
+{{- $_ := set $p "tcpSocket" (dict "port" "http") }}
+{{- else if and $web.tls (not $p.httpGet.scheme) }}
+{{- $_ := set $p.httpGet "scheme" "HTTPS" }}
+{{- end }}
+{{- end }}
+{{- toYaml $p }}
+{{- end }}
+
+{{/*
 The exporter's pod template (metadata and spec), shared by the Deployment
 and, with sharding.enabled, the StatefulSet, so that both run the same pod.
 */}}
@@ -177,11 +228,19 @@ spec:
         - --total-shards={{ include "entra-authmethods-exporter.totalShards" . }}
         - --shard.from-hostname
         {{- end }}
+        {{- with .Values.webConfig.existingSecret }}
+        # exporter-toolkit's TLS and basic auth (webConfig).
+        - --web.config.file={{ include "entra-authmethods-exporter.webConfigDir" $ }}/{{ $.Values.webConfig.key }}
+        {{- end }}
         {{- range .Values.extraArgs }}
         - {{ . | quote }}
         {{- end }}
       {{- with .Values.extraEnv }}
       env:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.extraEnvFrom }}
+      envFrom:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       ports:
@@ -190,11 +249,11 @@ spec:
           protocol: TCP
       {{- with .Values.livenessProbe }}
       livenessProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "entra-authmethods-exporter.probe" (dict "probe" . "root" $) | nindent 8 }}
       {{- end }}
       {{- with .Values.readinessProbe }}
       readinessProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "entra-authmethods-exporter.probe" (dict "probe" . "root" $) | nindent 8 }}
       {{- end }}
       {{- with .Values.resources }}
       resources:
@@ -215,6 +274,14 @@ spec:
           mountPath: {{ required "extraSecretMounts[].mountPath is required" .mountPath }}
           readOnly: {{ if hasKey . "readOnly" }}{{ .readOnly }}{{ else }}true{{ end }}
         {{- end }}
+        {{- if .Values.webConfig.existingSecret }}
+        - name: web-config
+          mountPath: {{ include "entra-authmethods-exporter.webConfigDir" . }}
+          readOnly: true
+        {{- end }}
+        {{- with .Values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
   volumes:
     - name: config
       secret:
@@ -231,6 +298,14 @@ spec:
           {{- toYaml . | nindent 10 }}
         {{- end }}
     {{- end }}
+    {{- with .Values.webConfig.existingSecret }}
+    - name: web-config
+      secret:
+        secretName: {{ . }}
+    {{- end }}
+    {{- with .Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -242,5 +317,16 @@ spec:
   {{- with .Values.tolerations }}
   tolerations:
     {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- range . }}
+    {{- $c := deepCopy . }}
+    {{- if not $c.labelSelector }}
+    {{- /* Without a labelSelector a constraint counts no pod: spread this release's. */}}
+    {{- $_ := set $c "labelSelector" (dict "matchLabels" (include "entra-authmethods-exporter.selectorLabels" $ | fromYaml)) }}
+    {{- end }}
+    {{- toYaml (list $c) | nindent 4 }}
+    {{- end }}
   {{- end }}
 {{- end }}
