@@ -17,7 +17,7 @@ ARG TARGETOS TARGETARCH
 ARG VERSION=dev REVISION=unknown BRANCH= BUILD_DATE=
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
       -ldflags "-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION} -X github.com/prometheus/common/version.Branch=${BRANCH} -X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}" \
-      -o /out/entra-authmethods-exporter ./cmd/exporter
+      -o /out/entra-authmethods-exporter ./cmd/entra-authmethods-exporter
 
 # gcr.io/distroless/static-debian12:nonroot
 FROM gcr.io/distroless/static-debian12:nonroot@sha256:f5b485ea962d9bd1186b2f6b3a061191539b905b82ec395de78cbfae51f20e35

@@ -44,7 +44,7 @@ warn_if_busy() {
 build() {
 	warn_if_busy
 	log "building into $tmp"
-	(cd "$root" && go build -o "$tmp/exporter" ./cmd/exporter &&
+	(cd "$root" && go build -o "$tmp/exporter" ./cmd/entra-authmethods-exporter &&
 		go build -o "$tmp/fakegraph" ./bench/fakegraph &&
 		go build -o "$tmp/bareclient" ./bench/bareclient &&
 		go build -o "$tmp/scrapeload" ./bench/scrapeload)

@@ -108,7 +108,7 @@ if [[ -n ${EXPORTER:-} ]]; then
 	cp "$EXPORTER" "$tmp/exporter"
 else
 	log "building into $tmp"
-	(cd "$root" && go build -o "$tmp/exporter" ./cmd/exporter && go build -o "$tmp/fakegraph" ./bench/fakegraph)
+	(cd "$root" && go build -o "$tmp/exporter" ./cmd/entra-authmethods-exporter && go build -o "$tmp/fakegraph" ./bench/fakegraph)
 fi
 
 now_ns() { date +%s%N; }

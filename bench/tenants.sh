@@ -73,7 +73,7 @@ if [[ -n ${EXPORTER:-} ]]; then
 else
 	warn_if_busy
 	log "building into $tmp"
-	(cd "$root" && go build -o "$tmp/exporter" ./cmd/exporter && go build -o "$tmp/fakegraph" ./bench/fakegraph)
+	(cd "$root" && go build -o "$tmp/exporter" ./cmd/entra-authmethods-exporter && go build -o "$tmp/fakegraph" ./bench/fakegraph)
 fi
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

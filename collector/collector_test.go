@@ -248,7 +248,7 @@ func TestGoldenAllReports(t *testing.T) {
 			t.Errorf("%s: %d series, want %d", name, n, len(config.AllReports()))
 		}
 	}
-	// build_info is the process's (cmd/exporter), not a tenant's.
+	// build_info is the process's (cmd/entra-authmethods-exporter), not a tenant's.
 	if n := testutil.CollectAndCount(e, "entra_authmethods_exporter_build_info"); n != 0 {
 		t.Errorf("build_info: %d series from the collector, want none", n)
 	}

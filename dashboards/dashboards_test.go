@@ -208,7 +208,7 @@ var (
 func knownMetrics(t *testing.T) map[string][]string {
 	t.Helper()
 	known := map[string][]string{}
-	demo, err := os.ReadFile("../cmd/exporter/testdata/demo.prom")
+	demo, err := os.ReadFile("../cmd/entra-authmethods-exporter/testdata/demo.prom")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestSpikeAlertOnTheDemo(t *testing.T) {
 	prometheus := testenv.Tool(t, "prometheus")
 	dir := t.TempDir()
 	exporter := filepath.Join(dir, "entra-authmethods-exporter")
-	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/exporter").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/entra-authmethods-exporter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	ruleFile, err := filepath.Abs(rulesPath)

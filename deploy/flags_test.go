@@ -20,7 +20,7 @@ var helpFlagRE = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--(\[no-\])?([a-zA-Z0-9][
 func binaryFlags(t *testing.T) (string, map[string]bool) {
 	t.Helper()
 	exporter := filepath.Join(t.TempDir(), "entra-authmethods-exporter")
-	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/exporter").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/entra-authmethods-exporter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(exporter, "--help").CombinedOutput()

@@ -428,7 +428,7 @@ func TestDashboardsAndRulesAgainstPrometheus(t *testing.T) {
 
 	dir := t.TempDir()
 	binary := filepath.Join(dir, "entra-authmethods-exporter")
-	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/exporter").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/entra-authmethods-exporter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	exporterAddr, promAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
@@ -555,7 +555,7 @@ func TestDashboardsOnTheOrdinaryDemo(t *testing.T) {
 	prometheus := testenv.Tool(t, "prometheus")
 	dashboards, queries := readDashboards(t, nil)
 	exporter := filepath.Join(t.TempDir(), "entra-authmethods-exporter")
-	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/exporter").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", exporter, "../cmd/entra-authmethods-exporter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	ruleFile, err := filepath.Abs(rulesPath)

@@ -27,7 +27,7 @@ const releaseNoticeRule = "=====================================================
 
 // TestReleaseNotice keeps ../NOTICE in step with the binaries: after the
 // project's own notice, the NOTICE file of every module that `go list -deps
-// ./cmd/exporter` links on a released platform (the goos and goarch of
+// ./cmd/entra-authmethods-exporter` links on a released platform (the goos and goarch of
 // .goreleaser.yaml's builds), verbatim, as section 4(d) of the Apache
 // License 2.0 asks of a redistribution. A changed dependency fails it:
 // go test ./deploy/ -run TestReleaseNotice -update-notice rewrites NOTICE.

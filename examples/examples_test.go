@@ -36,13 +36,13 @@ func exporterBinary(t *testing.T) string {
 			return
 		}
 		exporter = filepath.Join(buildDir, "entra-authmethods-exporter")
-		out, err := exec.Command("go", "build", "-o", exporter, "../cmd/exporter").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", exporter, "../cmd/entra-authmethods-exporter").CombinedOutput()
 		if err != nil {
 			buildErr = errors.New(err.Error() + "\n" + string(out))
 		}
 	})
 	if buildErr != nil {
-		t.Fatalf("go build ../cmd/exporter: %v", buildErr)
+		t.Fatalf("go build ../cmd/entra-authmethods-exporter: %v", buildErr)
 	}
 	return exporter
 }

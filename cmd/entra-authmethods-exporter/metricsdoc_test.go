@@ -20,7 +20,7 @@ const metricsDoc = "../../docs/metrics.md"
 // reports register and from the process's own metrics as main registers
 // them; this test keeps it current. To rewrite it:
 //
-//	go test ./cmd/exporter -run MetricsReference -update
+//	go test ./cmd/entra-authmethods-exporter -run MetricsReference -update
 func TestMetricsReference(t *testing.T) {
 	type row struct{ name, kind, labels, from, help string }
 	var rows []row
@@ -58,7 +58,7 @@ func TestMetricsReference(t *testing.T) {
 	b.WriteString(`# Metrics
 
 Every metric the exporter serves besides Go's and the process's (` + "`go_*`, `process_*`, `promhttp_*`" + `),
-generated from the exporter's metric descriptors by ` + "`go test ./cmd/exporter -run MetricsReference -update`" + `,
+generated from the exporter's metric descriptors by ` + "`go test ./cmd/entra-authmethods-exporter -run MetricsReference -update`" + `,
 which also fails when this file is out of date. [How the counts are made](queries.md#how-the-counts-are-made)
 says what each count means, with example queries.
 
@@ -79,6 +79,6 @@ says what each count means, with example queries.
 	}
 	got, err := os.ReadFile(metricsDoc)
 	if err != nil || string(got) != b.String() {
-		t.Errorf("%s is out of date (err %v); rewrite it with: go test ./cmd/exporter -run MetricsReference -update", metricsDoc, err)
+		t.Errorf("%s is out of date (err %v); rewrite it with: go test ./cmd/entra-authmethods-exporter -run MetricsReference -update", metricsDoc, err)
 	}
 }
