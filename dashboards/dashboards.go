@@ -33,6 +33,7 @@
 package dashboards
 
 //go:generate go test . -run TestDashboardsUpToDate -update
+//go:generate go test ../deploy/helm/ -run TestChartFilesAreCopies -update
 
 import (
 	"encoding/json"

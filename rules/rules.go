@@ -1,6 +1,7 @@
 package rules
 
 //go:generate go test . -run TestShippedFilesAreGenerated -update
+//go:generate go test ../deploy/helm/ -run TestChartFilesAreCopies -update
 
 import (
 	"bytes"
