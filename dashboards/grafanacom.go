@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 
@@ -139,50 +140,93 @@ func addSelector(d *classic, p Params) error {
 	if err != nil {
 		return err
 	}
-	sel := rules.FormatSelector(ms)
-	add := func(where, expr string) (string, error) {
-		if !strings.Contains(expr, jobMatcher) {
-			return "", fmt.Errorf("%s: %s has no %s to put the selector beside", where, expr, jobMatcher)
-		}
-		return strings.ReplaceAll(expr, jobMatcher, sel+", "+jobMatcher), nil
+	s := selectorAdder(rules.FormatSelector(ms))
+	if err := s.panels(d); err != nil {
+		return err
 	}
-	panel := func(pn *dashboard.Panel) error {
-		for i, tg := range pn.Targets {
-			where := fmt.Sprintf("panel %q", deref(pn.Title))
-			switch q := tg.(type) {
-			case prometheus.Dataquery:
-				expr, err := add(where, q.Expr)
-				if err != nil {
-					return err
-				}
-				q.Expr = expr
-				pn.Targets[i] = q
-			case *prometheus.Dataquery:
-				expr, err := add(where, q.Expr)
-				if err != nil {
-					return err
-				}
-				q.Expr = expr
-			default:
-				return fmt.Errorf("%s: a query of type %T", where, tg)
-			}
-		}
-		return nil
+	return s.variables(d)
+}
+
+// selectorAdder is the formatted selector addSelector puts into queries.
+type selectorAdder string
+
+// expr returns expr with the selector before the job variable's matcher;
+// where names the query's panel or variable in the error.
+func (s selectorAdder) expr(where, expr string) (string, error) {
+	if !strings.Contains(expr, jobMatcher) {
+		return "", fmt.Errorf("%s: %s has no %s to put the selector beside", where, expr, jobMatcher)
 	}
+	return strings.ReplaceAll(expr, jobMatcher, string(s)+", "+jobMatcher), nil
+}
+
+// panels adds the selector to the queries of d's panels, those in rows
+// included.
+func (s selectorAdder) panels(d *classic) error {
 	for _, pr := range d.Panels {
+		var err error
 		switch {
 		case pr.Panel != nil:
-			if err := panel(pr.Panel); err != nil {
-				return err
-			}
+			err = s.panel(pr.Panel)
 		case pr.RowPanel != nil:
-			for i := range pr.RowPanel.Panels {
-				if err := panel(&pr.RowPanel.Panels[i]); err != nil {
-					return err
-				}
-			}
+			err = s.row(pr.RowPanel)
+		}
+		if err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// row adds the selector to the queries of the panels in row.
+func (s selectorAdder) row(row *dashboard.RowPanel) error {
+	for i := range row.Panels {
+		if err := s.panel(&row.Panels[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// panel adds the selector to pn's queries.
+func (s selectorAdder) panel(pn *dashboard.Panel) error {
+	where := fmt.Sprintf("panel %q", deref(pn.Title))
+	for i, tg := range pn.Targets {
+		q, err := s.target(where, tg)
+		if err != nil {
+			return err
+		}
+		pn.Targets[i] = q
+	}
+	return nil
+}
+
+// target returns the Prometheus query tg with the selector added. The
+// builders hold queries by value or by pointer; a pointer's query is
+// changed in place, and returned.
+func (s selectorAdder) target(where string, tg variants.Dataquery) (variants.Dataquery, error) {
+	switch q := tg.(type) {
+	case prometheus.Dataquery:
+		expr, err := s.expr(where, q.Expr)
+		if err != nil {
+			return nil, err
+		}
+		q.Expr = expr
+		return q, nil
+	case *prometheus.Dataquery:
+		expr, err := s.expr(where, q.Expr)
+		if err != nil {
+			return nil, err
+		}
+		q.Expr = expr
+		return q, nil
+	default:
+		return nil, fmt.Errorf("%s: a query of type %T", where, tg)
+	}
+}
+
+// variables adds the selector to the queries of d's query variables but
+// the job variable, which has it already.
+func (s selectorAdder) variables(d *classic) error {
 	for i := range d.Templating.List {
 		v := &d.Templating.List[i]
 		if v.Type != "query" || v.Name == jobVariable {
@@ -190,14 +234,14 @@ func addSelector(d *classic, p Params) error {
 		}
 		where := "variable " + v.Name
 		if v.Query != nil && v.Query.String != nil {
-			q, err := add(where, *v.Query.String)
+			q, err := s.expr(where, *v.Query.String)
 			if err != nil {
 				return err
 			}
 			v.Query.String = &q
 		}
 		if v.Definition != nil {
-			def, err := add(where, *v.Definition)
+			def, err := s.expr(where, *v.Definition)
 			if err != nil {
 				return err
 			}

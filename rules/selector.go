@@ -56,6 +56,9 @@ func FormatSelector(ms []Matcher) string {
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+// blank is the white space PromQL skips between a selector's tokens.
+const blank = " \t\n"
+
 // ParseSelector reads a PromQL label selector, with or without its braces:
 // `job="entra-authmethods-exporter", cluster="eu1"`. It takes what PromQL
 // takes in a selector (the four operators; double-quoted, single-quoted and
@@ -65,67 +68,110 @@ var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // expression that does not compile. Every matcher is ANDed with the rules'
 // and dashboards' own.
 func ParseSelector(s string) ([]Matcher, error) {
-	in := strings.TrimSpace(s)
-	if strings.HasPrefix(in, "{") {
-		if !strings.HasSuffix(in, "}") {
-			return nil, fmt.Errorf("selector %q: a { without its }", s)
-		}
-		in = strings.TrimSpace(in[1 : len(in)-1])
+	// The helpers' errors say what is wrong; every one is about s.
+	wrap := func(err error) error { return fmt.Errorf("selector %q: %w", s, err) }
+	in, err := unbrace(strings.TrimSpace(s))
+	if err != nil {
+		return nil, wrap(err)
 	}
 	var ms []Matcher
 	for in != "" {
-		// The label name.
-		end := strings.IndexAny(in, "=!~ \t\n,\"'`")
-		if end < 0 {
-			end = len(in)
-		}
-		name := in[:end]
-		in = strings.TrimLeft(in[end:], " \t\n")
-		switch {
-		case name == "":
-			return nil, fmt.Errorf("selector %q: a label name expected at %q", s, in)
-		case !labelNameRE.MatchString(name):
-			return nil, fmt.Errorf("selector %q: %q is no label name ([a-zA-Z_][a-zA-Z0-9_]*)", s, name)
-		case name == "__name__":
-			return nil, fmt.Errorf("selector %q: no __name__: the rules and dashboards name the metrics", s)
-		}
-		// The operator.
-		op := ""
-		for _, o := range []string{"=~", "!~", "!=", "="} {
-			if strings.HasPrefix(in, o) {
-				op = o
-				break
-			}
-		}
-		if op == "" {
-			return nil, fmt.Errorf("selector %q: after %s, one of =, !=, =~, !~ expected", s, name)
-		}
-		in = strings.TrimLeft(in[len(op):], " \t\n")
-		// The value.
-		value, rest, err := unquote(in)
+		m, rest, err := parseMatcher(in)
 		if err != nil {
-			return nil, fmt.Errorf("selector %q: the value of %s: %w", s, name, err)
+			return nil, wrap(err)
 		}
-		if op == "=~" || op == "!~" {
-			if _, err := regexp.Compile("^(?s:" + value + ")$"); err != nil {
-				return nil, fmt.Errorf("selector %q: %s%s: %w", s, name, op, err)
-			}
+		ms = append(ms, m)
+		if in, err = skipComma(rest); err != nil {
+			return nil, wrap(err)
 		}
-		ms = append(ms, Matcher{name, op, value})
-		// A comma, or the end.
-		in = strings.TrimLeft(rest, " \t\n")
-		if in == "" {
-			break
-		}
-		if in[0] != ',' {
-			return nil, fmt.Errorf("selector %q: a comma expected between matchers at %q", s, in)
-		}
-		in = strings.TrimLeft(in[1:], " \t\n")
 	}
 	if len(ms) == 0 {
 		return nil, fmt.Errorf("selector %q: no matcher", s)
 	}
 	return ms, nil
+}
+
+// unbrace removes the selector's optional braces, and the blanks inside them.
+func unbrace(in string) (string, error) {
+	if !strings.HasPrefix(in, "{") {
+		return in, nil
+	}
+	if !strings.HasSuffix(in, "}") {
+		return "", errors.New("a { without its }")
+	}
+	return strings.TrimSpace(in[1 : len(in)-1]), nil
+}
+
+// parseMatcher reads the matcher at the start of in (name, operator, quoted
+// value) and returns it and what follows it.
+func parseMatcher(in string) (Matcher, string, error) {
+	name, in, err := parseLabelName(in)
+	if err != nil {
+		return Matcher{}, "", err
+	}
+	op, in, err := parseOperator(in, name)
+	if err != nil {
+		return Matcher{}, "", err
+	}
+	value, rest, err := unquote(in)
+	if err != nil {
+		return Matcher{}, "", fmt.Errorf("the value of %s: %w", name, err)
+	}
+	if op == "=~" || op == "!~" {
+		// Prometheus anchors the expression, and . matches newlines.
+		if _, err := regexp.Compile("^(?s:" + value + ")$"); err != nil {
+			return Matcher{}, "", fmt.Errorf("%s%s: %w", name, op, err)
+		}
+	}
+	return Matcher{name, op, value}, rest, nil
+}
+
+// parseLabelName reads the label name at the start of in and returns it and
+// what follows it, blanks skipped. It refuses __name__: the rules and
+// dashboards choose the metrics themselves.
+func parseLabelName(in string) (name, rest string, err error) {
+	end := strings.IndexAny(in, "=!~ \t\n,\"'`")
+	if end < 0 {
+		end = len(in)
+	}
+	name, rest = in[:end], strings.TrimLeft(in[end:], blank)
+	switch {
+	case name == "":
+		return "", "", fmt.Errorf("a label name expected at %q", rest)
+	case !labelNameRE.MatchString(name):
+		return "", "", fmt.Errorf("%q is no label name ([a-zA-Z_][a-zA-Z0-9_]*)", name)
+	case name == "__name__":
+		return "", "", errors.New("no __name__: the rules and dashboards name the metrics")
+	}
+	return name, rest, nil
+}
+
+// operators are PromQL's matcher operators, the two-character ones before
+// =, which is a prefix of =~.
+var operators = []string{"=~", "!~", "!=", "="}
+
+// parseOperator reads the operator at the start of in, the one after the
+// label name, and returns it and what follows it, blanks skipped.
+func parseOperator(in, name string) (op, rest string, err error) {
+	for _, o := range operators {
+		if strings.HasPrefix(in, o) {
+			return o, strings.TrimLeft(in[len(o):], blank), nil
+		}
+	}
+	return "", "", fmt.Errorf("after %s, one of =, !=, =~, !~ expected", name)
+}
+
+// skipComma reads what follows a matcher: the end of the selector, or a
+// comma (perhaps the trailing one PromQL allows) and what comes after it.
+func skipComma(in string) (string, error) {
+	in = strings.TrimLeft(in, blank)
+	if in == "" {
+		return "", nil
+	}
+	if in[0] != ',' {
+		return "", fmt.Errorf("a comma expected between matchers at %q", in)
+	}
+	return strings.TrimLeft(in[1:], blank), nil
 }
 
 // unquote reads the PromQL string at the start of s and returns its value
@@ -134,47 +180,57 @@ func unquote(s string) (value, rest string, err error) {
 	if s == "" {
 		return "", "", errors.New("a quoted string expected")
 	}
-	quote := s[0]
-	switch quote {
+	switch quote := s[0]; quote {
 	case '`':
-		end := strings.IndexByte(s[1:], '`')
-		if end < 0 {
-			return "", "", errors.New("an unterminated `string`")
-		}
-		value = s[1 : end+1]
-		if !utf8.ValidString(value) {
-			return "", "", errors.New("not UTF-8")
-		}
-		return value, s[end+2:], nil
+		return unquoteRaw(s)
 	case '"', '\'':
-		var b strings.Builder
-		in := s[1:]
-		for {
-			if in == "" {
-				return "", "", fmt.Errorf("an unterminated %c string", quote)
-			}
-			if in[0] == quote {
-				if !utf8.ValidString(b.String()) {
-					return "", "", errors.New("not UTF-8")
-				}
-				return b.String(), in[1:], nil
-			}
-			if in[0] == '\n' {
-				return "", "", errors.New("a newline in a string")
-			}
-			r, multibyte, tail, err := strconv.UnquoteChar(in, quote)
-			if err != nil {
-				return "", "", fmt.Errorf("a bad escape or character at %q", in)
-			}
-			if r < utf8.RuneSelf || multibyte {
-				b.WriteRune(r)
-			} else {
-				b.WriteByte(byte(r)) // \xNN or \NNN: a byte
-			}
-			in = tail
-		}
+		return unquoteEscaped(s, quote)
 	default:
 		return "", "", fmt.Errorf("a quoted string expected at %q", s)
+	}
+}
+
+// unquoteRaw reads a backquoted string at the start of s: no escapes.
+func unquoteRaw(s string) (value, rest string, err error) {
+	end := strings.IndexByte(s[1:], '`')
+	if end < 0 {
+		return "", "", errors.New("an unterminated `string`")
+	}
+	value = s[1 : end+1]
+	if !utf8.ValidString(value) {
+		return "", "", errors.New("not UTF-8")
+	}
+	return value, s[end+2:], nil
+}
+
+// unquoteEscaped reads a double- or single-quoted string at the start of s,
+// with Go's escapes, as PromQL reads them.
+func unquoteEscaped(s string, quote byte) (value, rest string, err error) {
+	var b strings.Builder
+	in := s[1:]
+	for {
+		switch {
+		case in == "":
+			return "", "", fmt.Errorf("an unterminated %c string", quote)
+		case in[0] == quote:
+			// Checked at the end: \xNN escapes may build a character of bytes.
+			if !utf8.ValidString(b.String()) {
+				return "", "", errors.New("not UTF-8")
+			}
+			return b.String(), in[1:], nil
+		case in[0] == '\n':
+			return "", "", errors.New("a newline in a string")
+		}
+		r, multibyte, tail, err := strconv.UnquoteChar(in, quote)
+		if err != nil {
+			return "", "", fmt.Errorf("a bad escape or character at %q", in)
+		}
+		if r < utf8.RuneSelf || multibyte {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte(byte(r)) // \xNN or \NNN: a byte
+		}
+		in = tail
 	}
 }
 

@@ -42,59 +42,110 @@ type rate struct {
 	per time.Duration
 }
 
-func main() {
-	tenants := flag.Int("tenants", 1, "number of tenants")
-	users := flag.Int("users", 300000, "synthetic users per tenant")
-	pageSize := flag.Int("page-size", 1000, "rows per page of a paged report")
-	rateLimit := flag.Int("rate-limit", 0, "Graph requests the fake admits per tenant in any window of -rate-per (0: no throttling)")
-	ratePer := flag.Duration("rate-per", 0, "window of -rate-limit")
-	dir := flag.String("dir", "", "directory for ca.pem and config.yaml (required)")
-	reports := flag.String("reports", "userRegistrationDetails", "comma-separated reports for config.yaml, by Graph or config name; all, or default")
-	pollInterval := flag.Duration("poll-interval", time.Hour, "poll_interval in config.yaml")
-	everyPoll := flag.Bool("every-report-every-poll", false, "write report_poll_intervals: {} so every report is polled every poll_interval, not the slow ones every 6h")
-	clientRate := flag.Int("client-rate-limit", 1000, "graph_rate_limit requests in config.yaml (the config allows at most 1000)")
-	clientPer := flag.Duration("client-rate-per", 100*time.Millisecond, "graph_rate_limit per in config.yaml")
-	appRate := flag.Int("client-app-rate-limit", 1000, "graph_app_rate_limit requests in config.yaml")
-	appPer := flag.Duration("client-app-rate-per", 100*time.Millisecond, "graph_app_rate_limit per in config.yaml")
-	seed := flag.Int64("seed", 1, "seed of the first tenant's synthetic data; tenant i uses seed+i")
-	attack := flag.String("attack", "", "make the tenants' Graph or token endpoint hostile: one of "+attackNames())
-	healthy := flag.Int("healthy", 0, "with -attack: how many of the tenants (the last ones) stay healthy")
-	minLatency := flag.Duration("min-latency", 0, "least time each Graph answer is held")
-	maxLatency := flag.Duration("max-latency", 0, "most time each Graph answer is held (uniform between the two)")
-	listAttacks := flag.Bool("list-attacks", false, "print the names of the attacks, one a line, and exit")
-	groups := flag.Int("groups", 0, "groups per tenant, in place of the synthetic ones, listed in config.yaml as g01, g02, ... (0: the synthetic groups, not in config.yaml; at most 50)")
-	groupMembers := flag.Int("group-members", 1000, "with -groups: users of the tenant in each group (drawn at random, so groups overlap), besides a few users not in the report and a few non-user members")
-	dirRate := flag.Int("directory-rate-limit", 0, "directory reads (group members) the fake admits per tenant in any window of -directory-rate-per, apart from -rate-limit (0: no throttling)")
-	dirPer := flag.Duration("directory-rate-per", 0, "window of -directory-rate-limit")
+// options are the command's flags.
+type options struct {
+	tenants, users, pageSize int
+	rateLimit                int
+	ratePer                  time.Duration
+	dir, reports             string
+	pollInterval             time.Duration
+	everyPoll                bool
+	client, app              rate
+	seed                     int64
+	attack                   string
+	healthy                  int
+	minLatency, maxLatency   time.Duration
+	listAttacks              bool
+	groups, groupMembers     int
+	dirRate                  int
+	dirPer                   time.Duration
+}
+
+// parseFlags reads the command line; main checks what it read.
+func parseFlags() options {
+	var o options
+	flag.IntVar(&o.tenants, "tenants", 1, "number of tenants")
+	flag.IntVar(&o.users, "users", 300000, "synthetic users per tenant")
+	flag.IntVar(&o.pageSize, "page-size", 1000, "rows per page of a paged report")
+	flag.IntVar(&o.rateLimit, "rate-limit", 0, "Graph requests the fake admits per tenant in any window of -rate-per (0: no throttling)")
+	flag.DurationVar(&o.ratePer, "rate-per", 0, "window of -rate-limit")
+	flag.StringVar(&o.dir, "dir", "", "directory for ca.pem and config.yaml (required)")
+	flag.StringVar(&o.reports, "reports", "userRegistrationDetails", "comma-separated reports for config.yaml, by Graph or config name; all, or default")
+	flag.DurationVar(&o.pollInterval, "poll-interval", time.Hour, "poll_interval in config.yaml")
+	flag.BoolVar(&o.everyPoll, "every-report-every-poll", false, "write report_poll_intervals: {} so every report is polled every poll_interval, not the slow ones every 6h")
+	flag.IntVar(&o.client.n, "client-rate-limit", 1000, "graph_rate_limit requests in config.yaml (the config allows at most 1000)")
+	flag.DurationVar(&o.client.per, "client-rate-per", 100*time.Millisecond, "graph_rate_limit per in config.yaml")
+	flag.IntVar(&o.app.n, "client-app-rate-limit", 1000, "graph_app_rate_limit requests in config.yaml")
+	flag.DurationVar(&o.app.per, "client-app-rate-per", 100*time.Millisecond, "graph_app_rate_limit per in config.yaml")
+	flag.Int64Var(&o.seed, "seed", 1, "seed of the first tenant's synthetic data; tenant i uses seed+i")
+	flag.StringVar(&o.attack, "attack", "", "make the tenants' Graph or token endpoint hostile: one of "+attackNames())
+	flag.IntVar(&o.healthy, "healthy", 0, "with -attack: how many of the tenants (the last ones) stay healthy")
+	flag.DurationVar(&o.minLatency, "min-latency", 0, "least time each Graph answer is held")
+	flag.DurationVar(&o.maxLatency, "max-latency", 0, "most time each Graph answer is held (uniform between the two)")
+	flag.BoolVar(&o.listAttacks, "list-attacks", false, "print the names of the attacks, one a line, and exit")
+	flag.IntVar(&o.groups, "groups", 0, "groups per tenant, in place of the synthetic ones, listed in config.yaml as g01, g02, ... (0: the synthetic groups, not in config.yaml; at most 50)")
+	flag.IntVar(&o.groupMembers, "group-members", 1000, "with -groups: users of the tenant in each group (drawn at random, so groups overlap), besides a few users not in the report and a few non-user members")
+	flag.IntVar(&o.dirRate, "directory-rate-limit", 0, "directory reads (group members) the fake admits per tenant in any window of -directory-rate-per, apart from -rate-limit (0: no throttling)")
+	flag.DurationVar(&o.dirPer, "directory-rate-per", 0, "window of -directory-rate-limit")
 	flag.Parse()
-	if *listAttacks {
+	return o
+}
+
+func main() {
+	o := parseFlags()
+	if o.listAttacks {
 		fmt.Println(strings.ReplaceAll(attackNames(), ", ", "\n"))
 		return
 	}
-	if *dir == "" || flag.NArg() > 0 {
+	if o.dir == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	names, err := reportNames(*reports)
+	names, err := reportNames(o.reports)
 	if err != nil {
 		fatal(err)
 	}
-	if *groups < 0 || (*groups > 0 && (*groupMembers < 0 || *groupMembers > *users)) {
-		fatal(fmt.Errorf("-groups %d -group-members %d: want groups >= 0 and 0 <= members <= users (%d)", *groups, *groupMembers, *users))
-	}
-	if *attack != "" && !slices.Contains(fakegraph.Attacks(), fakegraph.Attack(*attack)) {
-		fatal(fmt.Errorf("unknown attack %q (known: %s)", *attack, attackNames()))
+	if err := o.check(); err != nil {
+		fatal(err)
 	}
 
-	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: *pageSize, RateLimit: *rateLimit, RatePer: *ratePer, NoRecording: true,
-		MinLatency: *minLatency, MaxLatency: *maxLatency, DirectoryRateLimit: *dirRate, DirectoryRatePer: *dirPer})
+	srv, err := fakegraph.NewServer(fakegraph.Options{PageSize: o.pageSize, RateLimit: o.rateLimit, RatePer: o.ratePer, NoRecording: true,
+		MinLatency: o.minLatency, MaxLatency: o.maxLatency, DirectoryRateLimit: o.dirRate, DirectoryRatePer: o.dirPer})
 	if err != nil {
 		fatal(err)
 	}
 	defer srv.Close()
 
-	start, now := time.Now(), time.Now()
-	ts := make([]fakegraph.Tenant, *tenants)
+	start := time.Now()
+	ts := o.addTenants(srv)
+	fmt.Fprintf(os.Stderr, "fakegraph: %d tenant(s) of %d users generated in %s\n", o.tenants, o.users, time.Since(start).Round(time.Millisecond))
+
+	if err := o.writeFiles(srv, ts, names); err != nil {
+		fatal(err)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	fmt.Printf("ready %s\n", srv.URL())
+	<-sig
+}
+
+// check refuses the -groups and -attack flags the fake cannot honour.
+func (o options) check() error {
+	if o.groups < 0 || (o.groups > 0 && (o.groupMembers < 0 || o.groupMembers > o.users)) {
+		return fmt.Errorf("-groups %d -group-members %d: want groups >= 0 and 0 <= members <= users (%d)", o.groups, o.groupMembers, o.users)
+	}
+	if o.attack != "" && !slices.Contains(fakegraph.Attacks(), fakegraph.Attack(o.attack)) {
+		return fmt.Errorf("unknown attack %q (known: %s)", o.attack, attackNames())
+	}
+	return nil
+}
+
+// addTenants generates the tenants' synthetic data, with the -groups groups
+// and, but for the last -healthy ones, the -attack, and adds them to srv.
+func (o options) addTenants(srv *fakegraph.Server) []fakegraph.Tenant {
+	now := time.Now()
+	ts := make([]fakegraph.Tenant, o.tenants)
 	for i := range ts {
 		secret := make([]byte, 16)
 		_, _ = rand.Read(secret)
@@ -103,48 +154,48 @@ func main() {
 			TenantID:     fmt.Sprintf("7e9a0000-0000-4000-8000-%012d", i+1),
 			ClientID:     fmt.Sprintf("c1e90000-0000-4000-8000-%012d", i+1),
 			ClientSecret: hex.EncodeToString(secret),
-			Data:         fakegraph.Synthetic(*seed+int64(i), *users, now),
+			Data:         fakegraph.Synthetic(o.seed+int64(i), o.users, now),
 		}
-		if *groups > 0 {
-			ts[i].Data.Groups = benchGroups(*seed+int64(i), i, *groups, *groupMembers, ts[i].Data.Users)
+		if o.groups > 0 {
+			ts[i].Data.Groups = benchGroups(o.seed+int64(i), i, o.groups, o.groupMembers, ts[i].Data.Users)
 		}
-		if i < *tenants-*healthy {
-			ts[i].Attack = fakegraph.Attack(*attack)
+		if i < o.tenants-o.healthy {
+			ts[i].Attack = fakegraph.Attack(o.attack)
 		}
 		srv.AddTenant(&ts[i])
 	}
-	fmt.Fprintf(os.Stderr, "fakegraph: %d tenant(s) of %d users generated in %s\n", *tenants, *users, time.Since(start).Round(time.Millisecond))
+	return ts
+}
 
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		fatal(err)
+// writeFiles writes ca.pem, groups.tsv (with -groups) and config.yaml into
+// -dir, and checks that the exporter accepts config.yaml.
+func (o options) writeFiles(srv *fakegraph.Server, ts []fakegraph.Tenant, reports []string) error {
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(*dir, "ca.pem"), srv.CACertPEM(), 0o644); err != nil {
-		fatal(err)
+	if err := os.WriteFile(filepath.Join(o.dir, "ca.pem"), srv.CACertPEM(), 0o644); err != nil {
+		return err
 	}
 	// Enough pages for the largest paged report at this page size, with room.
-	maxPages := max(config.DefaultMaxPagesPerPoll, 2*(*users / *pageSize)+10)
-	cfg := configYAML(srv, ts, names, *pollInterval, rate{*clientRate, *clientPer}, rate{*appRate, *appPer}, maxPages, *groups > 0)
-	if *everyPoll {
+	maxPages := max(config.DefaultMaxPagesPerPoll, 2*(o.users/o.pageSize)+10)
+	cfg := configYAML(srv, ts, reports, o.pollInterval, o.client, o.app, maxPages, o.groups > 0)
+	if o.everyPoll {
 		cfg = strings.Replace(cfg, "tenants:\n", "report_poll_intervals: {}\ntenants:\n", 1)
 	}
-	if *groups > 0 {
-		if err := os.WriteFile(filepath.Join(*dir, "groups.tsv"), []byte(groupsTSV(ts)), 0o644); err != nil {
-			fatal(err)
+	if o.groups > 0 {
+		if err := os.WriteFile(filepath.Join(o.dir, "groups.tsv"), []byte(groupsTSV(ts)), 0o644); err != nil {
+			return err
 		}
 	}
-	cfgPath := filepath.Join(*dir, "config.yaml")
+	cfgPath := filepath.Join(o.dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		fatal(err)
+		return err
 	}
 	// The file must be one the exporter accepts; fail here rather than there.
 	if _, err := config.Load(cfgPath); err != nil {
-		fatal(fmt.Errorf("generated %s is invalid: %w", cfgPath, err))
+		return fmt.Errorf("generated %s is invalid: %w", cfgPath, err)
 	}
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	fmt.Printf("ready %s\n", srv.URL())
-	<-sig
+	return nil
 }
 
 func attackNames() string {

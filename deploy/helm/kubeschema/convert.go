@@ -28,35 +28,54 @@ func KubernetesSchemas(swagger []byte) (map[string][]byte, error) {
 	for name, def := range doc.Definitions {
 		gvks, _ := def["x-kubernetes-group-version-kind"].([]any)
 		for _, g := range gvks {
-			gvk, _ := g.(map[string]any)
-			group, _ := gvk["group"].(string)
-			version, _ := gvk["version"].(string)
-			kind, _ := gvk["kind"].(string)
-			if version == "" || kind == "" {
-				return nil, fmt.Errorf("%s: incomplete x-kubernetes-group-version-kind %v", name, gvk)
-			}
-			file := strings.ToLower(kind)
-			if group != "" {
-				file += "-" + strings.ToLower(strings.Split(group, ".")[0])
-			}
-			file += "-" + strings.ToLower(version) + ".json"
-			if _, ok := out[file]; ok {
-				continue // the same name for another group: kubeconform cannot tell them apart
-			}
-			e := &expander{defs: doc.Definitions, on: map[string]bool{name: true}}
-			s := e.expand(def)
-			s["$schema"] = "http://json-schema.org/draft-07/schema#"
-			if e.err != nil {
-				return nil, fmt.Errorf("%s: %w", name, e.err)
-			}
-			b, err := json.MarshalIndent(s, "", "  ")
+			file, err := schemaFile(name, g)
 			if err != nil {
 				return nil, err
 			}
-			out[file] = append(b, '\n')
+			if _, ok := out[file]; ok {
+				continue // the same name for another group: kubeconform cannot tell them apart
+			}
+			schema, err := kindSchema(doc.Definitions, name)
+			if err != nil {
+				return nil, err
+			}
+			out[file] = schema
 		}
 	}
 	return out, nil
+}
+
+// schemaFile is the file name kubeconform looks up for the group, version
+// and kind g, an entry of definition name's x-kubernetes-group-version-kind.
+func schemaFile(name string, g any) (string, error) {
+	gvk, _ := g.(map[string]any)
+	group, _ := gvk["group"].(string)
+	version, _ := gvk["version"].(string)
+	kind, _ := gvk["kind"].(string)
+	if version == "" || kind == "" {
+		return "", fmt.Errorf("%s: incomplete x-kubernetes-group-version-kind %v", name, gvk)
+	}
+	file := strings.ToLower(kind)
+	if group != "" {
+		file += "-" + strings.ToLower(strings.Split(group, ".")[0])
+	}
+	return file + "-" + strings.ToLower(version) + ".json", nil
+}
+
+// kindSchema is the standalone JSON schema of definition name, indented,
+// with a final newline.
+func kindSchema(defs map[string]map[string]any, name string) ([]byte, error) {
+	e := &expander{defs: defs, on: map[string]bool{name: true}}
+	s := e.expand(defs[name])
+	s["$schema"] = "http://json-schema.org/draft-07/schema#"
+	if e.err != nil {
+		return nil, fmt.Errorf("%s: %w", name, e.err)
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // quantity is resource.Quantity's definition: a string in the document, but
@@ -78,47 +97,14 @@ const refPrefix = "#/definitions/"
 // x-kubernetes- extensions.
 func (e *expander) expand(node map[string]any) map[string]any {
 	if ref, ok := node["$ref"].(string); ok {
-		name := strings.TrimPrefix(ref, refPrefix)
-		def, ok := e.defs[name]
-		if !ok || !strings.HasPrefix(ref, refPrefix) {
-			e.err = errors.Join(e.err, fmt.Errorf("unresolved $ref %s", ref))
-			return map[string]any{}
-		}
-		if name == quantity {
-			return map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "number"}}}
-		}
-		if e.on[name] {
-			return map[string]any{}
-		}
-		e.on[name] = true
-		defer delete(e.on, name)
-		return e.expand(def)
+		return e.expandRef(ref)
 	}
 	out := map[string]any{}
 	for k, v := range node {
-		switch {
-		case k == "description" || strings.HasPrefix(k, "x-kubernetes-"):
-		case k == "properties":
-			props := map[string]any{}
-			for pk, pv := range v.(map[string]any) {
-				props[pk] = e.expand(pv.(map[string]any))
-			}
-			out[k] = props
-		case k == "items" || k == "additionalProperties" || k == "not":
-			if m, ok := v.(map[string]any); ok {
-				out[k] = e.expand(m)
-			} else {
-				out[k] = v
-			}
-		case k == "allOf" || k == "anyOf" || k == "oneOf":
-			var list []any
-			for _, s := range v.([]any) {
-				list = append(list, e.expand(s.(map[string]any)))
-			}
-			out[k] = list
-		default:
-			out[k] = v
+		if k == "description" || strings.HasPrefix(k, "x-kubernetes-") {
+			continue
 		}
+		out[k] = e.expandValue(k, v)
 	}
 	if out["format"] == "int-or-string" {
 		delete(out, "type")
@@ -131,6 +117,54 @@ func (e *expander) expand(node map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// expandRef returns the definition ref refers to, expanded; a Quantity is a
+// string or a number, and a definition already being expanded takes
+// anything, so that recursion stops.
+func (e *expander) expandRef(ref string) map[string]any {
+	name := strings.TrimPrefix(ref, refPrefix)
+	def, ok := e.defs[name]
+	if !ok || !strings.HasPrefix(ref, refPrefix) {
+		e.err = errors.Join(e.err, fmt.Errorf("unresolved $ref %s", ref))
+		return map[string]any{}
+	}
+	if name == quantity {
+		return map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "number"}}}
+	}
+	if e.on[name] {
+		return map[string]any{}
+	}
+	e.on[name] = true
+	defer delete(e.on, name)
+	return e.expand(def)
+}
+
+// expandValue returns the value of a schema's keyword k, with the schemas
+// in it expanded; other keywords' values are kept as they are.
+func (e *expander) expandValue(k string, v any) any {
+	switch k {
+	case "properties":
+		props := map[string]any{}
+		for pk, pv := range v.(map[string]any) {
+			props[pk] = e.expand(pv.(map[string]any))
+		}
+		return props
+	case "items", "additionalProperties", "not":
+		// A schema, or (additionalProperties) a boolean.
+		if m, ok := v.(map[string]any); ok {
+			return e.expand(m)
+		}
+		return v
+	case "allOf", "anyOf", "oneOf":
+		var list []any
+		for _, s := range v.([]any) {
+			list = append(list, e.expand(s.(map[string]any)))
+		}
+		return list
+	default:
+		return v
+	}
 }
 
 // CRDSchemas converts a CustomResourceDefinition (apiextensions.k8s.io/v1)
