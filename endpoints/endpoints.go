@@ -66,9 +66,9 @@ const (
 	maxOthersInFlight = 4
 	// gzipLevel, with klauspost/compress's gzip (compress/gzip's API, already
 	// in the module through client_golang's zstd), compresses 1,000
-	// tenants' 35 MB in 44 ms to 1.23 times the default level's size, where
-	// compress/gzip's level 3 takes 64 ms for the same size (BENCHMARKS.md).
-	gzipLevel = 4
+	// tenants' 36 MB in 53 ms to 1.16 times the default level's size, where
+	// compress/gzip's level 3 takes 64 ms for 1.23 times (BENCHMARKS.md).
+	gzipLevel = 5
 )
 
 // shortError is how an error goes out on a page or in a response: without
