@@ -641,6 +641,9 @@ func buildTenant(rt rawTenant, tp *tenantProblems, cfg *Config) Tenant {
 		tp.add("method_strengths", "%s", strings.TrimPrefix(err.Error(), "method_strengths: "))
 	}
 	t.Groups = checkGroups(tp, rt.Groups)
+	if len(t.Groups) > 0 && !slices.Contains(t.Reports, UserRegistrationDetails) {
+		tp.add("groups", "read with every poll of %s, which reports leaves out: add it, or remove groups", UserRegistrationDetails)
+	}
 
 	own := pollIntervals(rt.ReportPollIntervals, func(line int, format string, args ...any) {
 		tp.addAt(line, []string{"report_poll_intervals"}, format, args...)

@@ -75,6 +75,10 @@ func TestGroups(t *testing.T) {
 			t.Errorf("groups %.60s: got %v, want %q", groups, err, want)
 		}
 	}
+	_, err = Parse([]byte("tenants: [{name: a, reports: [user_events_summary], groups: {pilot: 82326005-2977-4cb0-af33-e268f390b084}}]"), "inline")
+	if want := "inline: tenants[0] (a): groups: read with every poll of user_registration_details, which reports leaves out: add it, or remove groups"; err == nil || err.Error() != want {
+		t.Errorf("groups without the report: got %v, want %q", err, want)
+	}
 	_, err = Parse([]byte("defaults: {groups: {pilot: 82326005-2977-4cb0-af33-e268f390b084}}\ntenants: [{name: a}]"), "inline")
 	if want := `unknown key "groups" in defaults`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("groups in defaults: got %v, want %q", err, want)
