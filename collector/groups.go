@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,7 @@ func readGroups(ctx context.Context, client *graphapi.Client, groups []config.Gr
 			defer func() { <-slots }()
 			var ids []uint64
 			_, err := client.GroupUserMembers(ctx, g.ID, func(u *graphapi.GroupMember) error {
-				ids = append(ids, maphash.String(seed, u.ID))
+				ids = append(ids, userKey(seed, u.ID))
 				return nil
 			})
 			mu.Lock()
@@ -123,6 +124,10 @@ func (g *groupReads) stop() {
 	g.wait()
 }
 
+// userKey is a user's object id, hashed, to join the two lists: a GUID,
+// matched in any case as Graph matches ids.
+func userKey(seed maphash.Seed, id string) uint64 { return maphash.String(seed, strings.ToLower(id)) }
+
 // userClass is what the groups' series say of a user: its user_type and
 // admin labels, its feature flags (bit i: features[i]) and its strength
 // (an index into config.Strengths()).
@@ -152,7 +157,7 @@ func (c *classes) add(id string, class userClass) {
 		c.index[class] = i
 		c.list = append(c.list, class)
 	}
-	c.users[maphash.String(c.seed, id)] = i
+	c.users[userKey(c.seed, id)] = i
 }
 
 // kindCounts are one group's members of one user_type and admin.

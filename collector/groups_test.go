@@ -80,7 +80,7 @@ func valueOf(m *dto.Metric) float64 {
 func expectedGroupSeries(d *fakegraph.Data, groups []config.Group) map[string]float64 {
 	users := map[string]fakegraph.User{}
 	for _, u := range d.Users {
-		users[u.ID] = u
+		users[strings.ToLower(u.ID)] = u
 	}
 	out := map[string]float64{}
 	for _, g := range groups {
@@ -91,11 +91,12 @@ func expectedGroupSeries(d *fakegraph.Data, groups []config.Group) map[string]fl
 		seen := map[string]bool{}
 		kinds := map[[2]string]bool{}
 		for _, m := range d.Groups[i].Members {
-			if m.Type != fakegraph.MemberUser || seen[m.ID] {
+			id := strings.ToLower(m.ID) // Graph matches ids in any case
+			if m.Type != fakegraph.MemberUser || seen[id] {
 				continue
 			}
-			seen[m.ID] = true
-			u, ok := users[m.ID]
+			seen[id] = true
+			u, ok := users[id]
 			if !ok {
 				continue
 			}
@@ -149,8 +150,13 @@ func groupFixture(t *testing.T, data *fakegraph.Data, groups []config.Group) (*f
 // good values, alone.
 func TestGroupsMatchGraphsData(t *testing.T) {
 	data := fakegraph.Synthetic(3, 600, testNow)
-	// A user listed twice, as a test of counting each member once.
-	data.Groups[0].Members = append(data.Groups[0].Members, data.Groups[0].Members[0])
+	// A user listed twice, as a test of counting each member once, and
+	// once more in upper case: the same user, as Graph matches ids.
+	first := data.Groups[0].Members[0]
+	upper := first
+	upper.ID = strings.ToUpper(first.ID)
+	data.Groups[0].Members = append(data.Groups[0].Members, first, upper)
+	data.Groups[1].Members[0].ID = strings.ToUpper(data.Groups[1].Members[0].ID)
 	var groups []config.Group
 	for _, g := range data.Groups {
 		groups = append(groups, config.Group{Name: g.Name, ID: g.ID})
