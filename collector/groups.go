@@ -215,54 +215,57 @@ func groupSamples(name string, members int64, counts map[userKind]*kindCounts) s
 }
 
 // groupState is what userRegistrationDetails keeps of its groups between
-// polls: each one's series from its last whole read, its errors, and its
-// status for the landing page. Keyed by name and id: a name pointed at
-// another group starts afresh.
+// polls, by group. Keyed by name and id: a name pointed at another group
+// starts afresh.
 type groupState struct {
-	last     map[config.Group]snapshot
-	errors   map[config.Group]map[graphapi.Reason]int64
-	statuses map[config.Group]status.Group
-	status   atomic.Pointer[[]status.Group] // read by the landing page while a poll runs
+	groups map[config.Group]*groupRecord
+	status atomic.Pointer[[]status.Group] // read by the landing page while a poll runs
+}
+
+// groupRecord is one group's series from its last whole read, its failed
+// reads by reason, and its status.
+type groupRecord struct {
+	last   snapshot
+	errors map[graphapi.Reason]int64
+	status status.Group
 }
 
 // samples records the reads of a poll whose report succeeded and returns
 // the groups' series: of those read now, and the last good ones of those
 // that failed.
 func (s *groupState) samples(groups []config.Group, m *memberships, c *classes, now time.Time) snapshot {
-	if s.last == nil {
-		s.last, s.errors, s.statuses = map[config.Group]snapshot{}, map[config.Group]map[graphapi.Reason]int64{}, map[config.Group]status.Group{}
+	if s.groups == nil {
+		s.groups = map[config.Group]*groupRecord{}
 	}
 	// Groups no longer configured are forgotten.
-	gone := func(g config.Group) bool { return !slices.Contains(groups, g) }
-	maps.DeleteFunc(s.last, func(g config.Group, _ snapshot) bool { return gone(g) })
-	maps.DeleteFunc(s.errors, func(g config.Group, _ map[graphapi.Reason]int64) bool { return gone(g) })
-	maps.DeleteFunc(s.statuses, func(g config.Group, _ status.Group) bool { return gone(g) })
-
+	maps.DeleteFunc(s.groups, func(g config.Group, _ *groupRecord) bool { return !slices.Contains(groups, g) })
 	counts := count(len(groups), m, c)
 	var out snapshot
 	list := make([]status.Group, len(groups))
 	for i, g := range groups {
-		st := s.statuses[g]
+		r := s.groups[g]
+		if r == nil {
+			r = &groupRecord{errors: map[graphapi.Reason]int64{}}
+			s.groups[g] = r
+		}
+		st := &r.status
 		st.Name, st.Polled, st.Up = g.Name, true, m.err[i] == nil
 		if err := m.err[i]; err != nil {
 			reason := graphapi.ReasonOf(err)
 			if graphapi.IsNotFound(err) {
 				reason = reasonNotFound
 			}
-			if s.errors[g] == nil {
-				s.errors[g] = map[graphapi.Reason]int64{}
-			}
-			s.errors[g][reason]++
+			r.errors[reason]++
 			st.LastError = err.Error()
 		} else {
-			s.last[g] = groupSamples(g.Name, m.members[i], counts[i])
+			r.last = groupSamples(g.Name, m.members[i], counts[i])
 			st.LastSuccess, st.Members, st.LastError = now, m.members[i], ""
 		}
-		s.statuses[g], list[i] = st, st
+		list[i] = *st
 		out.gauge(groupUpDesc, float64(b2i(st.Up)), g.Name)
-		out = append(out, s.last[g]...)
-		for _, r := range slices.Sorted(maps.Keys(s.errors[g])) {
-			out.counter(groupErrorsDesc, float64(s.errors[g][r]), g.Name, string(r))
+		out = append(out, r.last...)
+		for _, reason := range slices.Sorted(maps.Keys(r.errors)) {
+			out.counter(groupErrorsDesc, float64(r.errors[reason]), g.Name, string(reason))
 		}
 	}
 	s.status.Store(&list)

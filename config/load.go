@@ -300,7 +300,7 @@ func build(raw rawConfig, source string, keys map[string]string) (*Config, error
 	c.ReportPollIntervals = topPollIntervals(p, raw.ReportPollIntervals, c.PollInterval)
 	c.ExcludeMetrics = excludeMetrics(p, raw.ExcludeMetrics)
 	if err := checkMethodStrengths(raw.MethodStrengths); err != nil {
-		p.add(0, "%s", err)
+		p.add(0, "method_strengths: %s", err)
 	}
 	if len(raw.Tenants) == 0 {
 		p.add(0, "tenants: no tenants configured; list at least one")
@@ -638,7 +638,7 @@ func buildTenant(rt rawTenant, tp *tenantProblems, cfg *Config) Tenant {
 	t.UsageSummaryPeriods = pick(tp, "usage_summary_periods", "period", rt.UsageSummaryPeriods, usageSummaryPeriods, usageSummaryPeriods, true)
 	t.Labels = checkLabels(tp, rt.Labels)
 	if err := checkMethodStrengths(rt.MethodStrengths); err != nil {
-		tp.add("method_strengths", "%s", strings.TrimPrefix(err.Error(), "method_strengths: "))
+		tp.add("method_strengths", "%s", err)
 	}
 	t.Groups = checkGroups(tp, rt.Groups)
 	if len(t.Groups) > 0 && !slices.Contains(t.Reports, UserRegistrationDetails) {

@@ -194,18 +194,16 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 		return time.Since(t).Round(time.Second).String() + " ago"
 	},
 	"short": shortError,
-}).Parse(`<h2>Reports</h2>
+}).Parse(`{{define "state"}}<td>{{if not .Polled}}polling…{{else if .Up}}up{{else}}<span class="down">down</span>{{end}}</td>
+<td>{{ago .LastSuccess}}</td>{{end}}{{define "error"}}<td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
+{{end}}<h2>Reports</h2>
 <table class="status"><tr><th>Tenant</th><th>Report</th><th>Status</th><th>Last success</th><th>Records</th><th>Last error</th></tr>
 {{range .}}{{$t := .Tenant}}{{range .Reports}}<tr><td>{{$t}}</td><td>{{.Report}}</td>
-<td>{{if not .Polled}}polling…{{else if .Up}}up{{else}}<span class="down">down</span>{{end}}</td>
-<td>{{ago .LastSuccess}}</td><td>{{.Records}}</td><td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
-{{end}}{{end}}</table>
-{{range .}}{{if .Groups}}{{$t := .Tenant}}<h2>Groups of {{$t}}</h2>
+{{template "state" .}}<td>{{.Records}}</td>{{template "error" .}}{{end}}{{end}}</table>
+{{range .}}{{if .Groups}}<h2>Groups of {{.Tenant}}</h2>
 <table class="status"><tr><th>Group</th><th>Status</th><th>Last success</th><th>User members</th><th>Last error</th></tr>
 {{range .Groups}}<tr><td>{{.Name}}</td>
-<td>{{if not .Polled}}polling…{{else if .Up}}up{{else}}<span class="down">down</span>{{end}}</td>
-<td>{{ago .LastSuccess}}</td><td>{{.Members}}</td><td>{{if not .Up}}{{short .LastError}}{{end}}</td></tr>
-{{end}}</table>{{end}}{{end}}`))
+{{template "state" .}}<td>{{.Members}}</td>{{template "error" .}}{{end}}</table>{{end}}{{end}}`))
 
 // metricsHandler serves /metrics. A client that accepts the text format
 // (Prometheus always lists it, after protobuf) gets it: the Source's
