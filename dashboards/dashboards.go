@@ -260,9 +260,6 @@ func render(b *board, p Params) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if err := addSelector(&d, p); err != nil {
-		return "", nil, fmt.Errorf("dashboard %s: %w", *d.Uid, err)
-	}
 	var id uint32
 	next := func() uint32 { id++; return id }
 	for _, p := range d.Panels {
@@ -294,7 +291,10 @@ func render(b *board, p Params) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	raw, err = withImportSections(raw, d)
+	raw, err = withSelector(raw, p)
+	if err == nil {
+		raw, err = withImportSections(raw, d)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("dashboard %s: %w", *d.Uid, err)
 	}

@@ -8,9 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
 )
@@ -125,135 +123,24 @@ func withImportSections(raw []byte, d classic) ([]byte, error) {
 	return out, nil
 }
 
-// addSelector puts the rules' selector, when the parameters have one, into
-// every query of the exporter's series: the panels' and the variables'.
-// Each of them carries the job variable's matcher (the linter checks), and
-// the selector goes before it; the job variable's own query has it already
-// (newDashboard). The alert annotations read ALERTS, whose series carry the
-// labels the alerts keep (tenant, feature, ...), not the selector's, and are
-// left as they are.
-func addSelector(d *classic, p Params) error {
+// withSelector puts the rules' selector, when the parameters have one, into
+// every query of the exporter's series, before the job variable's matcher
+// that each of them carries (the linter checks): in the JSON, where the
+// panels' and the variables' queries are strings holding it. The job
+// variable's own query has the selector already (newDashboard), and the
+// alert annotations read ALERTS, whose series carry the labels the alerts
+// keep, not the selector's: neither has the job matcher.
+func withSelector(raw []byte, p Params) ([]byte, error) {
 	if p.Rules.Selector == "" {
-		return nil
+		return raw, nil
 	}
 	ms, err := p.Rules.Matchers()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s := selectorAdder(rules.FormatSelector(ms))
-	if err := s.panels(d); err != nil {
-		return err
+	inJSON := func(s string) []byte { // as json.Marshal writes s inside a string
+		b, _ := json.Marshal(s)
+		return b[1 : len(b)-1]
 	}
-	return s.variables(d)
-}
-
-// selectorAdder is the formatted selector addSelector puts into queries.
-type selectorAdder string
-
-// expr returns expr with the selector before the job variable's matcher;
-// where names the query's panel or variable in the error.
-func (s selectorAdder) expr(where, expr string) (string, error) {
-	if !strings.Contains(expr, jobMatcher) {
-		return "", fmt.Errorf("%s: %s has no %s to put the selector beside", where, expr, jobMatcher)
-	}
-	return strings.ReplaceAll(expr, jobMatcher, string(s)+", "+jobMatcher), nil
-}
-
-// panels adds the selector to the queries of d's panels, those in rows
-// included.
-func (s selectorAdder) panels(d *classic) error {
-	for _, pr := range d.Panels {
-		var err error
-		switch {
-		case pr.Panel != nil:
-			err = s.panel(pr.Panel)
-		case pr.RowPanel != nil:
-			err = s.row(pr.RowPanel)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// row adds the selector to the queries of the panels in row.
-func (s selectorAdder) row(row *dashboard.RowPanel) error {
-	for i := range row.Panels {
-		if err := s.panel(&row.Panels[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// panel adds the selector to pn's queries.
-func (s selectorAdder) panel(pn *dashboard.Panel) error {
-	where := fmt.Sprintf("panel %q", deref(pn.Title))
-	for i, tg := range pn.Targets {
-		q, err := s.target(where, tg)
-		if err != nil {
-			return err
-		}
-		pn.Targets[i] = q
-	}
-	return nil
-}
-
-// target returns the Prometheus query tg with the selector added. The
-// builders hold queries by value or by pointer; a pointer's query is
-// changed in place, and returned.
-func (s selectorAdder) target(where string, tg variants.Dataquery) (variants.Dataquery, error) {
-	switch q := tg.(type) {
-	case prometheus.Dataquery:
-		expr, err := s.expr(where, q.Expr)
-		if err != nil {
-			return nil, err
-		}
-		q.Expr = expr
-		return q, nil
-	case *prometheus.Dataquery:
-		expr, err := s.expr(where, q.Expr)
-		if err != nil {
-			return nil, err
-		}
-		q.Expr = expr
-		return q, nil
-	default:
-		return nil, fmt.Errorf("%s: a query of type %T", where, tg)
-	}
-}
-
-// variables adds the selector to the queries of d's query variables but
-// the job variable, which has it already.
-func (s selectorAdder) variables(d *classic) error {
-	for i := range d.Templating.List {
-		v := &d.Templating.List[i]
-		if v.Type != "query" || v.Name == jobVariable {
-			continue
-		}
-		where := "variable " + v.Name
-		if v.Query != nil && v.Query.String != nil {
-			q, err := s.expr(where, *v.Query.String)
-			if err != nil {
-				return err
-			}
-			v.Query.String = &q
-		}
-		if v.Definition != nil {
-			def, err := s.expr(where, *v.Definition)
-			if err != nil {
-				return err
-			}
-			v.Definition = &def
-		}
-	}
-	return nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return bytes.ReplaceAll(raw, inJSON(jobMatcher), inJSON(rules.FormatSelector(ms)+", "+jobMatcher)), nil
 }
