@@ -269,7 +269,7 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // but for the live counters (LiveCounters).
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range *e.pollers.Load() {
-		for _, part := range p.parts() {
+		for part := range p.parts {
 			for _, m := range part.samples.constMetrics(p.settings.tenant.Name) {
 				ch <- m
 			}
@@ -281,7 +281,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 func (e *Exporter) Pieces() [][]exposition.Piece {
 	var out [][]exposition.Piece
 	for _, p := range *e.pollers.Load() {
-		for _, part := range p.parts() {
+		for part := range p.parts {
 			out = append(out, part.pieces)
 		}
 	}

@@ -370,12 +370,16 @@ func (p *tenantPoller) setStatus(rp *reportPoller, st *reportStatus) {
 	rp.status.Store(st)
 }
 
-// parts returns what Collect and Pieces send of the tenant.
-func (p *tenantPoller) parts() []encoded {
-	out := []encoded{p.info}
+// parts yields what Collect and Pieces send of the tenant, without
+// allocating: a scrape goes through every tenant.
+func (p *tenantPoller) parts(yield func(encoded) bool) {
+	if !yield(p.info) {
+		return
+	}
 	for _, rp := range p.reports {
 		st := rp.status.Load()
-		out = append(out, st.metrics, st.statusMetrics)
+		if !yield(st.metrics) || !yield(st.statusMetrics) {
+			return
+		}
 	}
-	return out
 }

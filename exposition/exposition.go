@@ -5,7 +5,6 @@
 package exposition
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -103,19 +102,25 @@ func (t Text) Len() int64 {
 	return n
 }
 
-// WriteTo writes the text to w, through a buffer: the pieces are many and
-// small. Each family's header goes out once, before its pieces' samples.
+// WriteTo writes the text to w, each family's header once before its
+// pieces' samples. The pieces are many and small: w should buffer (a
+// bufio.Writer, a gzip writer).
 func (t Text) WriteTo(w io.Writer) (int64, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	var n int64
+	write := func(b []byte) error {
+		m, err := w.Write(b)
+		n += int64(m)
+		return err
+	}
 	for _, family := range t.Families {
-		bw.Write(family[0].header) // a failed write is remembered and returned by Flush
+		if err := write(family[0].header); err != nil {
+			return n, err
+		}
 		for _, p := range family {
-			bw.Write(p.body)
+			if err := write(p.body); err != nil {
+				return n, err
+			}
 		}
 	}
-	bw.Write(t.Other)
-	if err := bw.Flush(); err != nil {
-		return 0, err
-	}
-	return t.Len(), nil
+	return n, write(t.Other)
 }
