@@ -68,10 +68,11 @@ const (
 	// gzipLevel, with klauspost/pgzip (compress/gzip's API, on
 	// klauspost/compress's deflate), compresses 1,000 tenants' 36 MB to
 	// 1.16 times the default level's size. pgzip compresses gzipBlocks
-	// blocks of 1 MiB at once, each primed with the previous one's tail,
-	// into one ordinary gzip stream: 31-35 ms on two cores where one takes
-	// 55-59 ms (BENCHMARKS.md).
-	gzipLevel, gzipBlock, gzipBlocks = 5, 1 << 20, 4
+	// blocks of gzipBlock bytes at once, each primed with the previous
+	// one's tail, into one ordinary gzip stream: about 33 ms on two cores
+	// where one core takes 55, for about 7 MiB a writer (1 MiB blocks: 21).
+	// BENCHMARKS.md has the figures.
+	gzipLevel, gzipBlock, gzipBlocks = 5, 256 << 10, 4
 )
 
 // shortError is how an error goes out on a page or in a response: without
