@@ -222,15 +222,11 @@ func adoption(p Params) *board {
 		expr: g.sum("tenant, user_type, admin", users, ut)}}
 	all := []feature{mfaCapable, mfaRegistered, ssprRegistered, ssprEnabled, ssprCapable, passwordlessCapable, systemPreferred}
 	for _, f := range all {
-		coverageColumns = append(coverageColumns, column{name: f.title, expr: g.share(f, "tenant, user_type, admin", ut)})
+		coverageColumns = append(coverageColumns, column{name: f.title, expr: g.share(f, "tenant, user_type, admin", ut), th: coverage()})
 	}
-	coverageTable := tablePanel("Coverage by user type and role",
+	d.WithPanel(tablePanel("Coverage by user type and role",
 		"Share of users with each flag of userRegistrationDetails, for members and guests, admins and others.",
-		units.PercentUnit, coverageColumns...).Span(24).Height(6)
-	for _, f := range all {
-		colorCells(coverageTable, f.title, coverage())
-	}
-	d.WithPanel(coverageTable)
+		units.PercentUnit, coverageColumns...).Span(24).Height(6))
 
 	var overTime []*query
 	for _, f := range headline {
@@ -265,12 +261,11 @@ func adoption(p Params) *board {
 	}
 
 	d.WithRow(dashboard.NewRowBuilder("Users without MFA"))
-	d.WithPanel(colorCells(tablePanel("Admins who are not MFA-capable",
+	d.WithPanel(tablePanel("Admins who are not MFA-capable",
 		"Admins without an MFA-capable method, by tenant and user type; no rows when every admin is MFA-capable.",
 		units.Short,
-		column{name: "Admins not MFA-capable", expr: adminsNotCapable + " > 0"}).
-		NoValue("None: every admin is MFA-capable"),
-		"Admins not MFA-capable", zeroIsGood()))
+		column{name: "Admins not MFA-capable", expr: adminsNotCapable + " > 0", th: zeroIsGood()}).
+		NoValue("None: every admin is MFA-capable"))
 	d.WithPanel(timeseriesPanel("Users and admins not MFA-capable over time",
 		"Users and admins without an MFA-capable method, per user type; the admins' line should stay at 0.",
 		units.Short,
@@ -328,10 +323,10 @@ func strengthRow(d *board) {
 	for _, c := range strengths {
 		columns = append(columns, column{name: c.title, expr: g.strengthShare(c, "tenant, user_type, admin", ut)})
 	}
-	d.WithPanel(colorCells(tablePanel("Authentication strength by user type and role",
+	columns[1].th = phishingResistantUsers() // phishing-resistant, the strongest
+	d.WithPanel(tablePanel("Authentication strength by user type and role",
 		"Share of users in each class, by the strongest method they have registered (each user once), for members and guests, admins and others.",
-		units.PercentUnit, columns...).Span(24).Height(6),
-		phishingResistant.title, phishingResistantUsers()))
+		units.PercentUnit, columns...).Span(24).Height(6))
 
 	// Stacked, so one panel per user type and tenant: each stack adds up to 100%.
 	for _, u := range []struct{ userType, title string }{{"member", "Members"}, {"guest", "Guests"}} {
@@ -386,19 +381,15 @@ func groupsRow(d *board) {
 		units.PercentUnit,
 		column{name: "Members", unit: units.Short, expr: one(groupMembers)},
 		column{name: "Users found", unit: units.Short, expr: sumBy(tg, one(groupUsers, ut))},
-		column{name: "MFA-capable", expr: mfa},
-		column{name: "Phishing-resistant", expr: pr(one)},
-		column{name: "Admins without phishing-resistant", unit: units.Short,
+		column{name: "MFA-capable", expr: mfa, th: coverage()},
+		column{name: "Phishing-resistant", expr: pr(one), th: phishingResistantUsers()},
+		column{name: "Admins without phishing-resistant", unit: units.Short, th: zeroIsGood(),
 			expr: sumBy(tg, one(groupUsersByStrength, `admin="true"`, `strength!="`+phishingResistant.name+`"`, ut))},
 		column{name: "Phishing-resistant, Δ 30 days", unit: percentagePoints,
 			expr: fmt.Sprintf("100 * (%s - %s)", pr(one), pr(monthAgo))},
-		column{name: "Read", unit: units.NoUnit, expr: one(groupUp)}).
+		column{name: "Read", unit: units.NoUnit, expr: one(groupUp), th: thresholds("red", step{1, "green"})}).
 		Span(24).Height(8).
 		NoValue("No groups: none configured (groups: in the tenant's configuration)")
-	colorCells(groups, "MFA-capable", coverage())
-	colorCells(groups, "Phishing-resistant", phishingResistantUsers())
-	colorCells(groups, "Admins without phishing-resistant", zeroIsGood())
-	colorCells(groups, "Read", thresholds("red", step{1, "green"}))
 	groups.OverrideByName("Read", []dashboard.DynamicConfigValue{
 		{Id: "mappings", Value: []dashboard.ValueMapping{valueText(mapped{"0", "down", "red"}, mapped{"1", "up", "green"})}},
 	})

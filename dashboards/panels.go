@@ -313,6 +313,7 @@ type column struct {
 	unit   string // unit of this column; "" is the panel's unit
 	hidden bool   // for queries that only contribute labels (info metrics)
 	expr   string
+	th     *dashboard.ThresholdsConfigBuilder // colors the cells (colorCells), after every column's unit
 }
 
 // tablePanel joins instant queries on their common labels into one table:
@@ -359,6 +360,11 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 		"excludeByName": exclude,
 		"renameByName":  rename,
 	}})
+	for _, c := range columns {
+		if c.th != nil {
+			colorCells(p, c.name, c.th)
+		}
+	}
 	return p
 }
 
