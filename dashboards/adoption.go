@@ -74,15 +74,13 @@ type scope struct {
 var tenantWide = scope{of: one}
 
 // chosenGroup counts the users the group variable chooses (the adoption
-// dashboard): with All ($group is ^$) the tenant-wide series, which have no
-// group label, so group=~"^$" matches them and no per-group series; with a
-// group, only that group's series. Sums keep the group label, so a result
-// says which group it is about.
+// dashboard). Sums keep the group label, so a result says which group it is about.
 var chosenGroup = scope{of: inChosenGroup, label: "group"}
 
 // inChosenGroup is a metric's tenant-wide series or its per-group
-// counterpart's, whichever the group variable selects: both selectors carry
-// the group matcher, so one side of the or is always empty.
+// counterpart's: both selectors carry the group matcher, and All ($group is
+// ^$) matches only the tenant-wide series, which have no group label, so one
+// side of the or is always empty.
 func inChosenGroup(metric string, matchers ...string) string {
 	group, ok := perGroup[metric]
 	if !ok {
@@ -94,14 +92,10 @@ func inChosenGroup(metric string, matchers ...string) string {
 
 // by is the label list of a sum in the scope: the given labels and the scope's.
 func (s scope) by(labels string) string {
-	switch {
-	case s.label == "":
-		return labels
-	case labels == "":
-		return s.label
-	default:
-		return labels + ", " + s.label
+	if s.label == "" || labels == "" {
+		return labels + s.label
 	}
+	return labels + ", " + s.label
 }
 
 // sum is a metric's series in the scope, summed by the given labels.
@@ -163,10 +157,9 @@ func (s scope) notPhishingResistant(by string, matchers ...string) string {
 	return s.sum(by, usersByStrength, append([]string{`strength!="` + phishingResistant.name + `"`}, matchers...)...)
 }
 
-// phishingResistantUsers is for the share of users in the phishing-resistant
-// class, which grows slowly; adminsPhishingResistant for that of admins,
-// which should all be.
-func phishingResistantUsers() *dashboard.ThresholdsConfigBuilder {
+// slowAdoption is for shares of users that grow slowly (phishing-resistant,
+// passwordless); adminsPhishingResistant for admins' share, which should be all.
+func slowAdoption() *dashboard.ThresholdsConfigBuilder {
 	return thresholds("red", step{0.2, "orange"}, step{0.5, "green"})
 }
 
@@ -202,14 +195,16 @@ func adoption(p Params) *board {
 	d.WithPanel(statPanel("Users",
 		"Users listed by userRegistrationDetails, per tenant and user type.",
 		units.Short, neutral(), instant(g.sum("tenant, user_type", users, ut), "{{tenant}} {{user_type}}s")))
+	var overTime []*query
 	for _, f := range headline {
 		th := coverage()
 		if f == passwordlessCapable {
-			th = thresholds("red", step{0.2, "orange"}, step{0.5, "green"})
+			th = slowAdoption()
 		}
+		share := g.share(f, "tenant, user_type", ut)
 		d.WithPanel(ratioStat(f.title+" users", "Share of users who "+f.about+", per tenant and user type.",
-			th,
-			instant(g.share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(5))
+			th, instant(share, "{{tenant}} {{user_type}}s")).Span(5))
+		overTime = append(overTime, series(share, "{{tenant}} {{user_type}}s "+f.title))
 	}
 	d.WithPanel(statPanel("Users not MFA-capable",
 		"Users without an MFA-capable method, per tenant and user type: the accounts a password alone protects.",
@@ -228,10 +223,6 @@ func adoption(p Params) *board {
 		"Share of users with each flag of userRegistrationDetails, for members and guests, admins and others.",
 		units.PercentUnit, coverageColumns...).Span(24).Height(6))
 
-	var overTime []*query
-	for _, f := range headline {
-		overTime = append(overTime, series(g.share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s "+f.title))
-	}
 	d.WithPanel(timeseriesPanel("Coverage over time",
 		"Share of users who are MFA-capable, MFA-registered, SSPR-capable and passwordless-capable, per user type.",
 		units.PercentUnit, overTime...).Max(1))
@@ -308,7 +299,7 @@ func strengthRow(d *board) {
 	d.WithRow(dashboard.NewRowBuilder("Authentication strength"))
 	d.WithPanel(ratioStat("Phishing-resistant users",
 		"Share of users whose strongest registered method is phishing-resistant (FIDO2 security key, passkey, Windows Hello for Business, platform credential), per tenant and user type.",
-		phishingResistantUsers(),
+		slowAdoption(),
 		instant(g.strengthShare(phishingResistant, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(8))
 	d.WithPanel(ratioStat("Admins with phishing-resistant",
 		"Share of admins (users with an admin role) who have a phishing-resistant method registered, per tenant and user type; every admin should.",
@@ -323,7 +314,7 @@ func strengthRow(d *board) {
 	for _, c := range strengths {
 		columns = append(columns, column{name: c.title, expr: g.strengthShare(c, "tenant, user_type, admin", ut)})
 	}
-	columns[1].th = phishingResistantUsers() // phishing-resistant, the strongest
+	columns[1].th = slowAdoption() // phishing-resistant, the strongest
 	d.WithPanel(tablePanel("Authentication strength by user type and role",
 		"Share of users in each class, by the strongest method they have registered (each user once), for members and guests, admins and others.",
 		units.PercentUnit, columns...).Span(24).Height(6))
@@ -344,9 +335,7 @@ func strengthRow(d *board) {
 			Repeat(tenantVariable).
 			RepeatDirection(dashboard.PanelRepeatDirectionV)
 		for i, c := range strengths {
-			p.OverrideByQuery(refID(i), []dashboard.DynamicConfigValue{
-				{Id: "color", Value: map[string]string{"mode": "fixed", "fixedColor": c.color}},
-			})
+			p.OverrideByQuery(refID(i), []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]string{"mode": "fixed", "fixedColor": c.color}}})
 		}
 		d.WithPanel(p)
 	}
@@ -382,7 +371,7 @@ func groupsRow(d *board) {
 		column{name: "Members", unit: units.Short, expr: one(groupMembers)},
 		column{name: "Users found", unit: units.Short, expr: sumBy(tg, one(groupUsers, ut))},
 		column{name: "MFA-capable", expr: mfa, th: coverage()},
-		column{name: "Phishing-resistant", expr: pr(one), th: phishingResistantUsers()},
+		column{name: "Phishing-resistant", expr: pr(one), th: slowAdoption()},
 		column{name: "Admins without phishing-resistant", unit: units.Short, th: zeroIsGood(),
 			expr: sumBy(tg, one(groupUsersByStrength, `admin="true"`, `strength!="`+phishingResistant.name+`"`, ut))},
 		column{name: "Phishing-resistant, Δ 30 days", unit: percentagePoints,
