@@ -152,11 +152,6 @@ func (s scope) strengthShare(c strength, by string, matchers ...string) string {
 		s.sum(by, usersByStrength, matchers...))
 }
 
-// notPhishingResistant are the users outside the phishing-resistant class, by the given labels.
-func (s scope) notPhishingResistant(by string, matchers ...string) string {
-	return s.sum(by, usersByStrength, append([]string{`strength!="` + phishingResistant.name + `"`}, matchers...)...)
-}
-
 // slowAdoption is for shares of users that grow slowly (phishing-resistant,
 // passwordless); adminsPhishingResistant for admins' share, which should be all.
 func slowAdoption() *dashboard.ThresholdsConfigBuilder {
@@ -308,7 +303,7 @@ func strengthRow(d *board) {
 	d.WithPanel(statPanel("Admins without phishing-resistant",
 		"Admins without a phishing-resistant method registered, per tenant and user type; anything but 0 needs attention.",
 		units.Short, zeroIsGood(),
-		instant(g.notPhishingResistant("tenant, user_type", admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
+		instant(g.sum("tenant, user_type", usersByStrength, `strength!="`+phishingResistant.name+`"`, admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
 
 	columns := []column{{name: "Users", unit: units.Short, expr: g.sum("tenant, user_type, admin", usersByStrength, ut)}}
 	for _, c := range strengths {
@@ -362,7 +357,6 @@ func groupsRow(d *board) {
 	pr := func(of func(string, ...string) string) string {
 		return ratio(sumBy(tg, of(groupUsersByStrength, phishingResistant.matcher(), ut)), sumBy(tg, of(groupUsersByStrength, ut)))
 	}
-	monthAgo := func(metric string, matchers ...string) string { return oneOffset("30d", metric, matchers...) }
 
 	d.WithRow(dashboard.NewRowBuilder("Groups"))
 	groups := tablePanel("Groups",

@@ -82,9 +82,9 @@ func one(metric string, matchers ...string) string {
 	return fmt.Sprintf("max by (%s) (%s)", mergeBy(metric), sel(metric, matchers...))
 }
 
-// oneOffset is one, offset into the past by offset ("30d").
-func oneOffset(offset, metric string, matchers ...string) string {
-	return fmt.Sprintf("max by (%s) (%s offset %s)", mergeBy(metric), sel(metric, matchers...), offset)
+// monthAgo is one, 30 days before.
+func monthAgo(metric string, matchers ...string) string {
+	return fmt.Sprintf("max by (%s) (%s offset 30d)", mergeBy(metric), sel(metric, matchers...))
 }
 
 // onePerTarget is one for the metrics of processLabels, with the job and
