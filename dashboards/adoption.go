@@ -261,7 +261,6 @@ func adoption(p Params) *board {
 	statusUsers := sumBy("tenant, status", one(credentialRegistrationUsers))
 	allUsers := sumBy("tenant", one(credentialUsers))
 	legacy := dashboard.NewRowBuilder("Legacy credential reports (getCredentialUserRegistrationCount, credentialUserRegistrationDetails)")
-	// The legacy reports count the whole tenant.
 	const tenantOnly = " Tenant-wide: the group variable does not apply."
 	legacy.WithPanel(timeseriesPanel("Registration status (getCredentialUserRegistrationCount)",
 		"Users per registration status from the beta registration-count report, and all users it counts (members and guests)."+tenantOnly,
@@ -294,12 +293,10 @@ func strengthRow(d *board) {
 	d.WithRow(dashboard.NewRowBuilder("Authentication strength"))
 	d.WithPanel(ratioStat("Phishing-resistant users",
 		"Share of users whose strongest registered method is phishing-resistant (FIDO2 security key, passkey, Windows Hello for Business, platform credential), per tenant and user type.",
-		slowAdoption(),
-		instant(g.strengthShare(phishingResistant, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(8))
+		slowAdoption(), instant(g.strengthShare(phishingResistant, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(8))
 	d.WithPanel(ratioStat("Admins with phishing-resistant",
 		"Share of admins (users with an admin role) who have a phishing-resistant method registered, per tenant and user type; every admin should.",
-		adminsPhishingResistant(),
-		instant(g.strengthShare(phishingResistant, "tenant, user_type", admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
+		adminsPhishingResistant(), instant(g.strengthShare(phishingResistant, "tenant, user_type", admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
 	d.WithPanel(statPanel("Admins without phishing-resistant",
 		"Admins without a phishing-resistant method registered, per tenant and user type; anything but 0 needs attention.",
 		units.Short, zeroIsGood(),
