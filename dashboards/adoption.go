@@ -74,15 +74,13 @@ type scope struct {
 var tenantWide = scope{of: one}
 
 // chosenGroup counts the users the group variable chooses (the adoption
-// dashboard): with All ($group is ^$) the tenant-wide series, which have no
-// group label, so group=~"^$" matches them and no per-group series; with a
-// group, only that group's series. Sums keep the group label, so a result
-// says which group it is about.
+// dashboard). Sums keep the group label, so a result says which group it is about.
 var chosenGroup = scope{of: inChosenGroup, label: "group"}
 
 // inChosenGroup is a metric's tenant-wide series or its per-group
-// counterpart's, whichever the group variable selects: both selectors carry
-// the group matcher, so one side of the or is always empty.
+// counterpart's: both selectors carry the group matcher, and All ($group is
+// ^$) matches only the tenant-wide series, which have no group label, so one
+// side of the or is always empty.
 func inChosenGroup(metric string, matchers ...string) string {
 	group, ok := perGroup[metric]
 	if !ok {
@@ -94,14 +92,10 @@ func inChosenGroup(metric string, matchers ...string) string {
 
 // by is the label list of a sum in the scope: the given labels and the scope's.
 func (s scope) by(labels string) string {
-	switch {
-	case s.label == "":
-		return labels
-	case labels == "":
-		return s.label
-	default:
-		return labels + ", " + s.label
+	if s.label == "" || labels == "" {
+		return labels + s.label
 	}
+	return labels + ", " + s.label
 }
 
 // sum is a metric's series in the scope, summed by the given labels.
@@ -158,15 +152,9 @@ func (s scope) strengthShare(c strength, by string, matchers ...string) string {
 		s.sum(by, usersByStrength, matchers...))
 }
 
-// notPhishingResistant are the users outside the phishing-resistant class, by the given labels.
-func (s scope) notPhishingResistant(by string, matchers ...string) string {
-	return s.sum(by, usersByStrength, append([]string{`strength!="` + phishingResistant.name + `"`}, matchers...)...)
-}
-
-// phishingResistantUsers is for the share of users in the phishing-resistant
-// class, which grows slowly; adminsPhishingResistant for that of admins,
-// which should all be.
-func phishingResistantUsers() *dashboard.ThresholdsConfigBuilder {
+// slowAdoption is for shares of users that grow slowly (phishing-resistant,
+// passwordless); adminsPhishingResistant for admins' share, which should be all.
+func slowAdoption() *dashboard.ThresholdsConfigBuilder {
 	return thresholds("red", step{0.2, "orange"}, step{0.5, "green"})
 }
 
@@ -202,14 +190,16 @@ func adoption(p Params) *board {
 	d.WithPanel(statPanel("Users",
 		"Users listed by userRegistrationDetails, per tenant and user type.",
 		units.Short, neutral(), instant(g.sum("tenant, user_type", users, ut), "{{tenant}} {{user_type}}s")))
+	var overTime []*query
 	for _, f := range headline {
 		th := coverage()
 		if f == passwordlessCapable {
-			th = thresholds("red", step{0.2, "orange"}, step{0.5, "green"})
+			th = slowAdoption()
 		}
+		share := g.share(f, "tenant, user_type", ut)
 		d.WithPanel(ratioStat(f.title+" users", "Share of users who "+f.about+", per tenant and user type.",
-			th,
-			instant(g.share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(5))
+			th, instant(share, "{{tenant}} {{user_type}}s")).Span(5))
+		overTime = append(overTime, series(share, "{{tenant}} {{user_type}}s "+f.title))
 	}
 	d.WithPanel(statPanel("Users not MFA-capable",
 		"Users without an MFA-capable method, per tenant and user type: the accounts a password alone protects.",
@@ -222,20 +212,12 @@ func adoption(p Params) *board {
 		expr: g.sum("tenant, user_type, admin", users, ut)}}
 	all := []feature{mfaCapable, mfaRegistered, ssprRegistered, ssprEnabled, ssprCapable, passwordlessCapable, systemPreferred}
 	for _, f := range all {
-		coverageColumns = append(coverageColumns, column{name: f.title, expr: g.share(f, "tenant, user_type, admin", ut)})
+		coverageColumns = append(coverageColumns, column{name: f.title, expr: g.share(f, "tenant, user_type, admin", ut), th: coverage()})
 	}
-	coverageTable := tablePanel("Coverage by user type and role",
+	d.WithPanel(tablePanel("Coverage by user type and role",
 		"Share of users with each flag of userRegistrationDetails, for members and guests, admins and others.",
-		units.PercentUnit, coverageColumns...).Span(24).Height(6)
-	for _, f := range all {
-		colorCells(coverageTable, f.title, coverage())
-	}
-	d.WithPanel(coverageTable)
+		units.PercentUnit, coverageColumns...).Span(24).Height(6))
 
-	var overTime []*query
-	for _, f := range headline {
-		overTime = append(overTime, series(g.share(f, "tenant, user_type", ut), "{{tenant}} {{user_type}}s "+f.title))
-	}
 	d.WithPanel(timeseriesPanel("Coverage over time",
 		"Share of users who are MFA-capable, MFA-registered, SSPR-capable and passwordless-capable, per user type.",
 		units.PercentUnit, overTime...).Max(1))
@@ -265,12 +247,11 @@ func adoption(p Params) *board {
 	}
 
 	d.WithRow(dashboard.NewRowBuilder("Users without MFA"))
-	d.WithPanel(colorCells(tablePanel("Admins who are not MFA-capable",
+	d.WithPanel(tablePanel("Admins who are not MFA-capable",
 		"Admins without an MFA-capable method, by tenant and user type; no rows when every admin is MFA-capable.",
 		units.Short,
-		column{name: "Admins not MFA-capable", expr: adminsNotCapable + " > 0"}).
-		NoValue("None: every admin is MFA-capable"),
-		"Admins not MFA-capable", zeroIsGood()))
+		column{name: "Admins not MFA-capable", expr: adminsNotCapable + " > 0", th: zeroIsGood()}).
+		NoValue("None: every admin is MFA-capable"))
 	d.WithPanel(timeseriesPanel("Users and admins not MFA-capable over time",
 		"Users and admins without an MFA-capable method, per user type; the admins' line should stay at 0.",
 		units.Short,
@@ -280,7 +261,6 @@ func adoption(p Params) *board {
 	statusUsers := sumBy("tenant, status", one(credentialRegistrationUsers))
 	allUsers := sumBy("tenant", one(credentialUsers))
 	legacy := dashboard.NewRowBuilder("Legacy credential reports (getCredentialUserRegistrationCount, credentialUserRegistrationDetails)")
-	// The legacy reports count the whole tenant.
 	const tenantOnly = " Tenant-wide: the group variable does not apply."
 	legacy.WithPanel(timeseriesPanel("Registration status (getCredentialUserRegistrationCount)",
 		"Users per registration status from the beta registration-count report, and all users it counts (members and guests)."+tenantOnly,
@@ -313,25 +293,23 @@ func strengthRow(d *board) {
 	d.WithRow(dashboard.NewRowBuilder("Authentication strength"))
 	d.WithPanel(ratioStat("Phishing-resistant users",
 		"Share of users whose strongest registered method is phishing-resistant (FIDO2 security key, passkey, Windows Hello for Business, platform credential), per tenant and user type.",
-		phishingResistantUsers(),
-		instant(g.strengthShare(phishingResistant, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(8))
+		slowAdoption(), instant(g.strengthShare(phishingResistant, "tenant, user_type", ut), "{{tenant}} {{user_type}}s")).Span(8))
 	d.WithPanel(ratioStat("Admins with phishing-resistant",
 		"Share of admins (users with an admin role) who have a phishing-resistant method registered, per tenant and user type; every admin should.",
-		adminsPhishingResistant(),
-		instant(g.strengthShare(phishingResistant, "tenant, user_type", admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
+		adminsPhishingResistant(), instant(g.strengthShare(phishingResistant, "tenant, user_type", admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
 	d.WithPanel(statPanel("Admins without phishing-resistant",
 		"Admins without a phishing-resistant method registered, per tenant and user type; anything but 0 needs attention.",
 		units.Short, zeroIsGood(),
-		instant(g.notPhishingResistant("tenant, user_type", admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
+		instant(g.sum("tenant, user_type", usersByStrength, `strength!="`+phishingResistant.name+`"`, admin, ut), "{{tenant}} {{user_type}} admins")).Span(8))
 
 	columns := []column{{name: "Users", unit: units.Short, expr: g.sum("tenant, user_type, admin", usersByStrength, ut)}}
 	for _, c := range strengths {
 		columns = append(columns, column{name: c.title, expr: g.strengthShare(c, "tenant, user_type, admin", ut)})
 	}
-	d.WithPanel(colorCells(tablePanel("Authentication strength by user type and role",
+	columns[1].th = slowAdoption() // phishing-resistant, the strongest
+	d.WithPanel(tablePanel("Authentication strength by user type and role",
 		"Share of users in each class, by the strongest method they have registered (each user once), for members and guests, admins and others.",
-		units.PercentUnit, columns...).Span(24).Height(6),
-		phishingResistant.title, phishingResistantUsers()))
+		units.PercentUnit, columns...).Span(24).Height(6))
 
 	// Stacked, so one panel per user type and tenant: each stack adds up to 100%.
 	for _, u := range []struct{ userType, title string }{{"member", "Members"}, {"guest", "Guests"}} {
@@ -349,9 +327,7 @@ func strengthRow(d *board) {
 			Repeat(tenantVariable).
 			RepeatDirection(dashboard.PanelRepeatDirectionV)
 		for i, c := range strengths {
-			p.OverrideByQuery(refID(i), []dashboard.DynamicConfigValue{
-				{Id: "color", Value: map[string]string{"mode": "fixed", "fixedColor": c.color}},
-			})
+			p.OverrideByQuery(refID(i), []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]string{"mode": "fixed", "fixedColor": c.color}}})
 		}
 		d.WithPanel(p)
 	}
@@ -378,7 +354,6 @@ func groupsRow(d *board) {
 	pr := func(of func(string, ...string) string) string {
 		return ratio(sumBy(tg, of(groupUsersByStrength, phishingResistant.matcher(), ut)), sumBy(tg, of(groupUsersByStrength, ut)))
 	}
-	monthAgo := func(metric string, matchers ...string) string { return oneOffset("30d", metric, matchers...) }
 
 	d.WithRow(dashboard.NewRowBuilder("Groups"))
 	groups := tablePanel("Groups",
@@ -386,19 +361,15 @@ func groupsRow(d *board) {
 		units.PercentUnit,
 		column{name: "Members", unit: units.Short, expr: one(groupMembers)},
 		column{name: "Users found", unit: units.Short, expr: sumBy(tg, one(groupUsers, ut))},
-		column{name: "MFA-capable", expr: mfa},
-		column{name: "Phishing-resistant", expr: pr(one)},
-		column{name: "Admins without phishing-resistant", unit: units.Short,
+		column{name: "MFA-capable", expr: mfa, th: coverage()},
+		column{name: "Phishing-resistant", expr: pr(one), th: slowAdoption()},
+		column{name: "Admins without phishing-resistant", unit: units.Short, th: zeroIsGood(),
 			expr: sumBy(tg, one(groupUsersByStrength, `admin="true"`, `strength!="`+phishingResistant.name+`"`, ut))},
 		column{name: "Phishing-resistant, Δ 30 days", unit: percentagePoints,
 			expr: fmt.Sprintf("100 * (%s - %s)", pr(one), pr(monthAgo))},
-		column{name: "Read", unit: units.NoUnit, expr: one(groupUp)}).
+		column{name: "Read", unit: units.NoUnit, expr: one(groupUp), th: thresholds("red", step{1, "green"})}).
 		Span(24).Height(8).
 		NoValue("No groups: none configured (groups: in the tenant's configuration)")
-	colorCells(groups, "MFA-capable", coverage())
-	colorCells(groups, "Phishing-resistant", phishingResistantUsers())
-	colorCells(groups, "Admins without phishing-resistant", zeroIsGood())
-	colorCells(groups, "Read", thresholds("red", step{1, "green"}))
 	groups.OverrideByName("Read", []dashboard.DynamicConfigValue{
 		{Id: "mappings", Value: []dashboard.ValueMapping{valueText(mapped{"0", "down", "red"}, mapped{"1", "up", "green"})}},
 	})

@@ -158,19 +158,16 @@ func Write(dir string, p Params) error {
 func newDashboard(p Params, uid, title, description, from, refresh string) *board {
 	// The job variable: the jobs of the selector's series, the rules' job
 	// (or the selector's) selected; none without a job in the selector.
-	jobs := queryVariable(jobVariable, "Job",
-		"The Prometheus job of the exporter's targets; the alert rules watch "+p.Rules.Job+".",
-		"label_values(entra_authmethods_exporter_build_info, job)", "").
-		Current(selected(p.Rules.Job, p.Rules.Job))
+	ms, _ := p.Rules.Matchers() // Validate has parsed them: without a selector, job="<the rules' job>"
+	about, series := "; the alert rules watch "+p.Rules.Job+".", "entra_authmethods_exporter_build_info"
 	if p.Rules.Selector != "" {
-		ms, _ := p.Rules.Matchers() // Validate has parsed it
 		sel := rules.FormatSelector(ms)
-		jobs = queryVariable(jobVariable, "Job",
-			"The Prometheus job of the exporter's targets among the series of {"+sel+"}, which every query reads; the alert rules watch them all.",
-			"label_values(entra_authmethods_exporter_build_info{"+sel+"}, job)", "")
-		if job := rules.JobOf(ms); job != "" {
-			jobs.Current(selected(job, job))
-		}
+		about = " among the series of {" + sel + "}, which every query reads; the alert rules watch them all."
+		series += "{" + sel + "}"
+	}
+	jobs := queryVariable(jobVariable, "Job", "The Prometheus job of the exporter's targets"+about, "label_values("+series+", job)", "")
+	if job := rules.JobOf(ms); job != "" {
+		jobs.Current(selected(job, job))
 	}
 	//lint:ignore SA1019 see board
 	d := dashboard.NewDashboardBuilder(title).

@@ -75,23 +75,21 @@ func fleet(p Params) *board {
 		top := fmt.Sprintf("topk(%d, %s > 0)", worst, sumBy(byFeature, "clamp_min("+x.excess+", 0)"))
 		among := func(expr string) string { return fmt.Sprintf("%s and on (%s) %s", expr, byFeature, top) }
 		last6h := func(metric string) string { return among(sumBy(byFeature, one(metric, f, h6.matcher()))) }
-		d.WithPanel(colorCells(tablePanel(fmt.Sprintf("Most %s failures beyond the usual, last 6 hours", strings.ToLower(a.noun)),
+		d.WithPanel(tablePanel(fmt.Sprintf("Most %s failures beyond the usual, last 6 hours", strings.ToLower(a.noun)),
 			fmt.Sprintf("The %d tenants with the most failed %s beyond those expected (each method at its own failure ratio of the 7 days before), in the 6 hours before the last poll, as the spike alerts count them: the tenant in an outage tops it whatever its usual level. With the ratio, the feature's baseline and the volume behind them; tenants without excess failures are left out.", worst, a.events),
 			units.Short,
 			column{name: "Excess failures", expr: top},
-			column{name: "Failure ratio", unit: units.PercentUnit, expr: among(windowRatio(byFeature, f, h6.matcher()))},
+			column{name: "Failure ratio", unit: units.PercentUnit, expr: among(windowRatio(byFeature, f, h6.matcher())), th: failureRatio()},
 			column{name: "Baseline", unit: units.PercentUnit, expr: among(x.baselineOrZero)},
 			column{name: "Events", expr: last6h(periodEvents)},
 			column{name: "Failures", expr: last6h(periodEventFailures)},
 			column{name: "Failing users", expr: last6h(periodFailedUsers)}).
-			NoValue("no excess failures"),
-			"Failure ratio", failureRatio()))
+			NoValue("no excess failures"))
 	}
-	d.WithPanel(colorCells(tablePanel("Failing reports by tenant",
+	d.WithPanel(tablePanel("Failing reports by tenant",
 		fmt.Sprintf("The %d tenants with the most reports whose last poll failed; no rows while every poll succeeds.", worst),
 		units.Short,
-		column{name: "Reports failing", expr: fmt.Sprintf("topk(%d, %s > 0)", worst, failingReports)}).
-		NoValue("None: every report's last poll succeeded").Span(24).Height(5),
-		"Reports failing", zeroIsGood()))
+		column{name: "Reports failing", expr: fmt.Sprintf("topk(%d, %s > 0)", worst, failingReports), th: zeroIsGood()}).
+		NoValue("None: every report's last poll succeeded").Span(24).Height(5))
 	return d
 }

@@ -104,19 +104,15 @@ func withImportSections(raw []byte, d classic) ([]byte, error) {
 	if !bytes.HasPrefix(raw, []byte("{\n")) {
 		return nil, fmt.Errorf("the dashboard's JSON does not start with {")
 	}
-	var head bytes.Buffer
-	head.WriteString("{\n")
-	for _, section := range []struct {
-		key   string
-		value any
-	}{{"__inputs", inputs}, {"__requires", requires}} {
-		v, err := json.MarshalIndent(section.value, "  ", "  ")
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(&head, "  %q: %s,\n", section.key, v)
+	head, err := json.MarshalIndent(struct {
+		Inputs   []importInputDef `json:"__inputs"`
+		Requires []requirement    `json:"__requires"`
+	}{inputs, requires}, "", "  ")
+	if err != nil {
+		return nil, err
 	}
-	out := append(head.Bytes(), raw[len("{\n"):]...)
+	// head without its closing "\n}", then raw's keys.
+	out := append(append(head[:len(head)-2], ",\n"...), raw[len("{\n"):]...)
 	if !json.Valid(out) {
 		return nil, fmt.Errorf("__inputs and __requires made the JSON invalid")
 	}

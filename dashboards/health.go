@@ -159,12 +159,11 @@ func exporterHealth(p Params) *board {
 	} {
 		d.WithPanel(timeseriesPanel(m.title, m.description, m.unit, series(one(m.metric), "{{tenant}} {{report}}")))
 	}
-	d.WithPanel(colorCells(tablePanel("Failed polls by reason over the time range",
+	d.WithPanel(tablePanel("Failed polls by reason over the time range",
 		"Failed polls within the dashboard's time range by report and reason (auth, forbidden, throttled, timeout, ...); the log line of each failure says what usually fixes it. No rows while every poll succeeds.",
 		units.Short,
-		column{name: "Failed polls", expr: sumBy("tenant, report, reason", overRange(reportErrors)) + " > 0"}).
-		NoValue("No failed polls"),
-		"Failed polls", zeroIsGood()))
+		column{name: "Failed polls", expr: sumBy("tenant, report, reason", overRange(reportErrors)) + " > 0", th: zeroIsGood()}).
+		NoValue("No failed polls"))
 	d.WithPanel(tablePanel("Overruns, evicted event keys and dropped label values over the time range",
 		"Within the time range: rounds of polls that ended after a report was due again, event keys forgotten early (such events may be counted again), and label values counted as other past max_label_values. No rows while none happened.",
 		units.Short,

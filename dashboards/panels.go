@@ -82,9 +82,9 @@ func one(metric string, matchers ...string) string {
 	return fmt.Sprintf("max by (%s) (%s)", mergeBy(metric), sel(metric, matchers...))
 }
 
-// oneOffset is one, offset into the past by offset ("30d").
-func oneOffset(offset, metric string, matchers ...string) string {
-	return fmt.Sprintf("max by (%s) (%s offset %s)", mergeBy(metric), sel(metric, matchers...), offset)
+// monthAgo is one, 30 days before.
+func monthAgo(metric string, matchers ...string) string {
+	return fmt.Sprintf("max by (%s) (%s offset 30d)", mergeBy(metric), sel(metric, matchers...))
 }
 
 // onePerTarget is one for the metrics of processLabels, with the job and
@@ -313,6 +313,7 @@ type column struct {
 	unit   string // unit of this column; "" is the panel's unit
 	hidden bool   // for queries that only contribute labels (info metrics)
 	expr   string
+	th     *dashboard.ThresholdsConfigBuilder // colors the cells (colorCells), after every column's unit
 }
 
 // tablePanel joins instant queries on their common labels into one table:
@@ -359,6 +360,11 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 		"excludeByName": exclude,
 		"renameByName":  rename,
 	}})
+	for _, c := range columns {
+		if c.th != nil {
+			colorCells(p, c.name, c.th)
+		}
+	}
 	return p
 }
 
