@@ -160,13 +160,6 @@ func (c *classes) add(id string, class userClass) {
 	c.users[userKey(c.seed, id)] = i
 }
 
-// kindCounts are one group's members of one user_type and admin.
-type kindCounts struct {
-	users     int64
-	features  [len(features)]int64
-	strengths [5]int64 // indexed like config.Strengths()
-}
-
 // count joins the memberships with the users' classes: each group's
 // members found in userRegistrationDetails, by user_type and admin.
 func count(groups int, m *memberships, c *classes) []map[userKind]*kindCounts {
@@ -187,11 +180,7 @@ func count(groups int, m *memberships, c *classes) []map[userKind]*kindCounts {
 				kc = &kindCounts{}
 				counts[i][class.kind] = kc
 			}
-			kc.users++
-			for f := range features {
-				kc.features[f] += int64(class.features >> f & 1)
-			}
-			kc.strengths[class.strength]++
+			kc.add(class)
 		}
 	}
 	return counts
@@ -202,14 +191,7 @@ func groupSamples(name string, members int64, counts map[userKind]*kindCounts) s
 	var m snapshot
 	m.gauge(groupMembersDesc, float64(members), name)
 	for _, k := range sortedKinds(counts) {
-		c := counts[k]
-		m.gauge(groupUsersDesc, float64(c.users), name, k.userType, k.admin)
-		for i, f := range features {
-			m.gauge(groupUsersByFeatureDesc, float64(c.features[i]), name, k.userType, k.admin, f)
-		}
-		for i, s := range config.Strengths() {
-			m.gauge(groupUsersByStrengthDesc, float64(c.strengths[i]), name, k.userType, k.admin, s)
-		}
+		counts[k].samples(&m, groupUsersDesc, groupUsersByFeatureDesc, groupUsersByStrengthDesc, name, k.userType, k.admin)
 	}
 	return m
 }

@@ -66,10 +66,34 @@ func sortedKinds[V any](m map[userKind]V) []userKind {
 	})
 }
 
-type tally struct {
+// kindCounts are users of one kind: in all, per feature and per strength.
+type kindCounts struct {
 	users     int64
 	features  [len(features)]int64 // indexed like features
 	strengths [5]int64             // indexed like config.Strengths()
+}
+
+func (c *kindCounts) add(class userClass) {
+	c.users++
+	for f := range features {
+		c.features[f] += int64(class.features >> f & 1)
+	}
+	c.strengths[class.strength]++
+}
+
+// samples appends the counts' series; labels precede feature or strength.
+func (c *kindCounts) samples(m *snapshot, users, byFeature, byStrength *prometheus.Desc, labels ...string) {
+	m.gauge(users, float64(c.users), labels...)
+	for i, f := range features {
+		m.gauge(byFeature, float64(c.features[i]), slices.Concat(labels, []string{f})...)
+	}
+	for i, s := range config.Strengths() {
+		m.gauge(byStrength, float64(c.strengths[i]), slices.Concat(labels, []string{s})...)
+	}
+}
+
+type tally struct {
+	kindCounts
 	methods   map[string]int64
 	preferred map[string]int64
 }
@@ -117,14 +141,12 @@ func tallyUser(labels *labelLimit, tallies map[userKind]*tally, u *graphapi.User
 		t = &tally{methods: map[string]int64{}, preferred: map[string]int64{}}
 		tallies[kind] = t
 	}
-	t.users++
 	class := userClass{kind: kind, strength: strongest(u.MethodsRegistered)}
 	for i, on := range [len(features)]bool{u.IsMfaRegistered, u.IsMfaCapable, u.IsSsprRegistered, u.IsSsprEnabled,
 		u.IsSsprCapable, u.IsPasswordlessCapable, u.IsSystemPreferredAuthenticationMethodEnabled} {
-		t.features[i] += b2i(on)
 		class.features |= uint8(b2i(on)) << i
 	}
-	t.strengths[class.strength]++
+	t.add(class)
 	labels.countOnce(t.methods, "method", u.MethodsRegistered)
 	preferred := "none"
 	if u.UserPreferredMethodForSecondaryAuthentication != "" {
@@ -139,13 +161,7 @@ func tallySamples(tallies map[userKind]*tally) snapshot {
 	var m snapshot
 	for _, k := range sortedKinds(tallies) {
 		t := tallies[k]
-		m.gauge(usersDesc, float64(t.users), k.userType, k.admin)
-		for i, f := range features {
-			m.gauge(usersByFeatureDesc, float64(t.features[i]), k.userType, k.admin, f)
-		}
-		for i, s := range config.Strengths() {
-			m.gauge(usersByStrengthDesc, float64(t.strengths[i]), k.userType, k.admin, s)
-		}
+		t.samples(&m, usersDesc, usersByFeatureDesc, usersByStrengthDesc, k.userType, k.admin)
 		for _, method := range slices.Sorted(maps.Keys(t.methods)) {
 			m.gauge(usersByMethodDesc, float64(t.methods[method]), k.userType, k.admin, method)
 		}
