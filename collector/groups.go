@@ -59,15 +59,28 @@ type memberships struct {
 	err     []error // per group: nil once read whole
 }
 
-// readGroups reads every group's transitive user members. A group that
-// fails leaves nothing behind: its bit is set only from a whole read.
-func readGroups(ctx context.Context, client *graphapi.Client, groups []config.Group, seed maphash.Seed) *memberships {
-	m := &memberships{of: map[uint64]uint64{}, members: make([]int64, len(groups)), err: make([]error, len(groups))}
+// groupReads are a poll's reads of its tenant's groups, made while the
+// report's pages are read, and the users' classes they are joined with.
+type groupReads struct {
+	users  *classes
+	got    memberships
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// startGroupReads starts reading every group's transitive user members. A
+// group that fails leaves nothing behind: its bit is set only from a whole
+// read.
+func startGroupReads(ctx context.Context, client *graphapi.Client, groups []config.Group) *groupReads {
+	ctx, cancel := context.WithCancel(ctx)
+	seed := maphash.MakeSeed()
+	r := &groupReads{users: newClasses(seed), cancel: cancel,
+		got: memberships{of: map[uint64]uint64{}, members: make([]int64, len(groups)), err: make([]error, len(groups))}}
+	m := &r.got
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	slots := make(chan struct{}, groupReadsAtOnce)
 	for i, g := range groups {
-		wg.Go(func() {
+		r.wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
 			var ids []uint64
@@ -89,39 +102,19 @@ func readGroups(ctx context.Context, client *graphapi.Client, groups []config.Gr
 			}
 		})
 	}
-	wg.Wait()
-	return m
-}
-
-// groupReads are a poll's reads of its tenant's groups, made while the
-// report's pages are read, and the users' classes they are joined with.
-type groupReads struct {
-	users  *classes
-	done   chan *memberships
-	got    *memberships
-	cancel context.CancelFunc
-}
-
-func startGroupReads(ctx context.Context, client *graphapi.Client, groups []config.Group) *groupReads {
-	ctx, cancel := context.WithCancel(ctx)
-	seed := maphash.MakeSeed()
-	g := &groupReads{users: newClasses(seed), done: make(chan *memberships, 1), cancel: cancel}
-	go func() { g.done <- readGroups(ctx, client, groups, seed) }()
-	return g
+	return r
 }
 
 // wait returns the reads' result once they have all ended.
-func (g *groupReads) wait() *memberships {
-	if g.got == nil {
-		g.got = <-g.done
-	}
-	return g.got
+func (r *groupReads) wait() *memberships {
+	r.wg.Wait()
+	return &r.got
 }
 
 // stop cancels the reads still running and waits for them.
-func (g *groupReads) stop() {
-	g.cancel()
-	g.wait()
+func (r *groupReads) stop() {
+	r.cancel()
+	r.wg.Wait()
 }
 
 // userKey is a user's object id, hashed, to join the two lists: a GUID,
