@@ -12,7 +12,6 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 var (
@@ -45,7 +44,7 @@ func init() {
 // user type and admin flag, and per configured group. It stands in for
 // usersRegisteredByFeature and usersRegisteredByMethod, which app-only
 // callers cannot use.
-type userRegistrationDetails struct{ groups groupState }
+type userRegistrationDetails struct{ groupState }
 
 // features are the `feature` label values of users_registered_by_feature, in order.
 var features = [...]string{
@@ -122,7 +121,7 @@ func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snaps
 	}
 	m := tallySamples(tallies)
 	if reads != nil {
-		m = append(m, r.groups.samples(env.tenant.Groups, reads.wait(), reads.users, time.Now())...)
+		m = append(m, r.groupState.samples(env.tenant.Groups, reads.wait(), reads.users, time.Now())...)
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
 	env.labels.emitDropped(&m, env.report)
@@ -193,9 +192,4 @@ func strengthOf(table map[string]string) func(methods []string) uint8 {
 		}
 		return best
 	}
-}
-
-// groupStatus is the state of the tenant's groups, for the landing page.
-func (r *userRegistrationDetails) groupStatus(groups []config.Group) []status.Group {
-	return r.groups.groupStatus(groups)
 }
