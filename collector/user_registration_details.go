@@ -175,11 +175,9 @@ func tallySamples(tallies map[userKind]*tally) snapshot {
 // into config.Strengths(), among a user's methods, by table.
 func strengthOf(table map[string]string) func(methods []string) uint8 {
 	rank := map[string]uint8{}
-	for i, class := range config.Strengths() {
-		for method, c := range table {
-			if c == class {
-				rank[method] = uint8(i)
-			}
+	for method, class := range table {
+		if i := slices.Index(config.Strengths(), class); i >= 0 {
+			rank[method] = uint8(i)
 		}
 	}
 	none := uint8(len(config.Strengths()) - 1)
