@@ -74,8 +74,9 @@ type groupReads struct {
 func startGroupReads(ctx context.Context, client *graphapi.Client, groups []config.Group) *groupReads {
 	ctx, cancel := context.WithCancel(ctx)
 	seed := maphash.MakeSeed()
-	r := &groupReads{users: newClasses(seed), cancel: cancel,
-		got: memberships{of: map[uint64]uint64{}, members: make([]int64, len(groups)), err: make([]error, len(groups))}}
+	r := &groupReads{cancel: cancel,
+		users: &classes{seed: seed, index: map[userClass]uint32{}, users: map[uint64]uint32{}},
+		got:   memberships{of: map[uint64]uint64{}, members: make([]int64, len(groups)), err: make([]error, len(groups))}}
 	m := &r.got
 	var mu sync.Mutex
 	slots := make(chan struct{}, groupReadsAtOnce)
@@ -105,13 +106,11 @@ func startGroupReads(ctx context.Context, client *graphapi.Client, groups []conf
 	return r
 }
 
-// wait returns the reads' result once they have all ended.
 func (r *groupReads) wait() *memberships {
 	r.wg.Wait()
 	return &r.got
 }
 
-// stop cancels the reads still running and waits for them.
 func (r *groupReads) stop() {
 	r.cancel()
 	r.wg.Wait()
@@ -137,10 +136,6 @@ type classes struct {
 	index map[userClass]uint32
 	list  []userClass
 	users map[uint64]uint32
-}
-
-func newClasses(seed maphash.Seed) *classes {
-	return &classes{seed: seed, index: map[userClass]uint32{}, users: map[uint64]uint32{}}
 }
 
 func (c *classes) add(id string, class userClass) {
