@@ -59,15 +59,29 @@ type memberships struct {
 	err     []error // per group: nil once read whole
 }
 
-// readGroups reads every group's transitive user members. A group that
-// fails leaves nothing behind: its bit is set only from a whole read.
-func readGroups(ctx context.Context, client *graphapi.Client, groups []config.Group, seed maphash.Seed) *memberships {
-	m := &memberships{of: map[uint64]uint64{}, members: make([]int64, len(groups)), err: make([]error, len(groups))}
+// groupReads are a poll's reads of its tenant's groups, made while the
+// report's pages are read, and the users' classes they are joined with.
+type groupReads struct {
+	users  *classes
+	got    memberships
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// startGroupReads starts reading every group's transitive user members. A
+// group that fails leaves nothing behind: its bit is set only from a whole
+// read.
+func startGroupReads(ctx context.Context, client *graphapi.Client, groups []config.Group) *groupReads {
+	ctx, cancel := context.WithCancel(ctx)
+	seed := maphash.MakeSeed()
+	r := &groupReads{cancel: cancel,
+		users: &classes{seed: seed, index: map[userClass]uint32{}, users: map[uint64]uint32{}},
+		got:   memberships{of: map[uint64]uint64{}, members: make([]int64, len(groups)), err: make([]error, len(groups))}}
+	m := &r.got
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	slots := make(chan struct{}, groupReadsAtOnce)
 	for i, g := range groups {
-		wg.Go(func() {
+		r.wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
 			var ids []uint64
@@ -89,39 +103,17 @@ func readGroups(ctx context.Context, client *graphapi.Client, groups []config.Gr
 			}
 		})
 	}
-	wg.Wait()
-	return m
+	return r
 }
 
-// groupReads are a poll's reads of its tenant's groups, made while the
-// report's pages are read, and the users' classes they are joined with.
-type groupReads struct {
-	users  *classes
-	done   chan *memberships
-	got    *memberships
-	cancel context.CancelFunc
+func (r *groupReads) wait() *memberships {
+	r.wg.Wait()
+	return &r.got
 }
 
-func startGroupReads(ctx context.Context, client *graphapi.Client, groups []config.Group) *groupReads {
-	ctx, cancel := context.WithCancel(ctx)
-	seed := maphash.MakeSeed()
-	g := &groupReads{users: newClasses(seed), done: make(chan *memberships, 1), cancel: cancel}
-	go func() { g.done <- readGroups(ctx, client, groups, seed) }()
-	return g
-}
-
-// wait returns the reads' result once they have all ended.
-func (g *groupReads) wait() *memberships {
-	if g.got == nil {
-		g.got = <-g.done
-	}
-	return g.got
-}
-
-// stop cancels the reads still running and waits for them.
-func (g *groupReads) stop() {
-	g.cancel()
-	g.wait()
+func (r *groupReads) stop() {
+	r.cancel()
+	r.wg.Wait()
 }
 
 // userKey is a user's object id, hashed, to join the two lists: a GUID,
@@ -146,10 +138,6 @@ type classes struct {
 	users map[uint64]uint32
 }
 
-func newClasses(seed maphash.Seed) *classes {
-	return &classes{seed: seed, index: map[userClass]uint32{}, users: map[uint64]uint32{}}
-}
-
 func (c *classes) add(id string, class userClass) {
 	i, ok := c.index[class]
 	if !ok {
@@ -158,13 +146,6 @@ func (c *classes) add(id string, class userClass) {
 		c.list = append(c.list, class)
 	}
 	c.users[userKey(c.seed, id)] = i
-}
-
-// kindCounts are one group's members of one user_type and admin.
-type kindCounts struct {
-	users     int64
-	features  [len(features)]int64
-	strengths [5]int64 // indexed like config.Strengths()
 }
 
 // count joins the memberships with the users' classes: each group's
@@ -187,11 +168,7 @@ func count(groups int, m *memberships, c *classes) []map[userKind]*kindCounts {
 				kc = &kindCounts{}
 				counts[i][class.kind] = kc
 			}
-			kc.users++
-			for f := range features {
-				kc.features[f] += int64(class.features >> f & 1)
-			}
-			kc.strengths[class.strength]++
+			kc.add(class)
 		}
 	}
 	return counts
@@ -202,14 +179,7 @@ func groupSamples(name string, members int64, counts map[userKind]*kindCounts) s
 	var m snapshot
 	m.gauge(groupMembersDesc, float64(members), name)
 	for _, k := range sortedKinds(counts) {
-		c := counts[k]
-		m.gauge(groupUsersDesc, float64(c.users), name, k.userType, k.admin)
-		for i, f := range features {
-			m.gauge(groupUsersByFeatureDesc, float64(c.features[i]), name, k.userType, k.admin, f)
-		}
-		for i, s := range config.Strengths() {
-			m.gauge(groupUsersByStrengthDesc, float64(c.strengths[i]), name, k.userType, k.admin, s)
-		}
+		counts[k].samples(&m, groupUsersDesc, groupUsersByFeatureDesc, groupUsersByStrengthDesc, name, k.userType, k.admin)
 	}
 	return m
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/config"
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/graphapi"
-	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/status"
 )
 
 var (
@@ -45,7 +44,7 @@ func init() {
 // user type and admin flag, and per configured group. It stands in for
 // usersRegisteredByFeature and usersRegisteredByMethod, which app-only
 // callers cannot use.
-type userRegistrationDetails struct{ groups groupState }
+type userRegistrationDetails struct{ groupState }
 
 // features are the `feature` label values of users_registered_by_feature, in order.
 var features = [...]string{
@@ -66,10 +65,34 @@ func sortedKinds[V any](m map[userKind]V) []userKind {
 	})
 }
 
-type tally struct {
+// kindCounts are users of one kind: in all, per feature and per strength.
+type kindCounts struct {
 	users     int64
 	features  [len(features)]int64 // indexed like features
 	strengths [5]int64             // indexed like config.Strengths()
+}
+
+func (c *kindCounts) add(class userClass) {
+	c.users++
+	for f := range features {
+		c.features[f] += int64(class.features >> f & 1)
+	}
+	c.strengths[class.strength]++
+}
+
+// samples appends the counts' series; labels precede feature or strength.
+func (c *kindCounts) samples(m *snapshot, users, byFeature, byStrength *prometheus.Desc, labels ...string) {
+	m.gauge(users, float64(c.users), labels...)
+	for i, f := range features {
+		m.gauge(byFeature, float64(c.features[i]), slices.Concat(labels, []string{f})...)
+	}
+	for i, s := range config.Strengths() {
+		m.gauge(byStrength, float64(c.strengths[i]), slices.Concat(labels, []string{s})...)
+	}
+}
+
+type tally struct {
+	kindCounts
 	methods   map[string]int64
 	preferred map[string]int64
 }
@@ -98,7 +121,7 @@ func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snaps
 	}
 	m := tallySamples(tallies)
 	if reads != nil {
-		m = append(m, r.groups.samples(env.tenant.Groups, reads.wait(), reads.users, time.Now())...)
+		m = append(m, r.groupState.samples(env.tenant.Groups, reads.wait(), reads.users, time.Now())...)
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
 	env.labels.emitDropped(&m, env.report)
@@ -117,14 +140,12 @@ func tallyUser(labels *labelLimit, tallies map[userKind]*tally, u *graphapi.User
 		t = &tally{methods: map[string]int64{}, preferred: map[string]int64{}}
 		tallies[kind] = t
 	}
-	t.users++
 	class := userClass{kind: kind, strength: strongest(u.MethodsRegistered)}
 	for i, on := range [len(features)]bool{u.IsMfaRegistered, u.IsMfaCapable, u.IsSsprRegistered, u.IsSsprEnabled,
 		u.IsSsprCapable, u.IsPasswordlessCapable, u.IsSystemPreferredAuthenticationMethodEnabled} {
-		t.features[i] += b2i(on)
 		class.features |= uint8(b2i(on)) << i
 	}
-	t.strengths[class.strength]++
+	t.add(class)
 	labels.countOnce(t.methods, "method", u.MethodsRegistered)
 	preferred := "none"
 	if u.UserPreferredMethodForSecondaryAuthentication != "" {
@@ -139,13 +160,7 @@ func tallySamples(tallies map[userKind]*tally) snapshot {
 	var m snapshot
 	for _, k := range sortedKinds(tallies) {
 		t := tallies[k]
-		m.gauge(usersDesc, float64(t.users), k.userType, k.admin)
-		for i, f := range features {
-			m.gauge(usersByFeatureDesc, float64(t.features[i]), k.userType, k.admin, f)
-		}
-		for i, s := range config.Strengths() {
-			m.gauge(usersByStrengthDesc, float64(t.strengths[i]), k.userType, k.admin, s)
-		}
+		t.samples(&m, usersDesc, usersByFeatureDesc, usersByStrengthDesc, k.userType, k.admin)
 		for _, method := range slices.Sorted(maps.Keys(t.methods)) {
 			m.gauge(usersByMethodDesc, float64(t.methods[method]), k.userType, k.admin, method)
 		}
@@ -160,11 +175,9 @@ func tallySamples(tallies map[userKind]*tally) snapshot {
 // into config.Strengths(), among a user's methods, by table.
 func strengthOf(table map[string]string) func(methods []string) uint8 {
 	rank := map[string]uint8{}
-	for i, class := range config.Strengths() {
-		for method, c := range table {
-			if c == class {
-				rank[method] = uint8(i)
-			}
+	for method, class := range table {
+		if i := slices.Index(config.Strengths(), class); i >= 0 {
+			rank[method] = uint8(i)
 		}
 	}
 	none := uint8(len(config.Strengths()) - 1)
@@ -177,9 +190,4 @@ func strengthOf(table map[string]string) func(methods []string) uint8 {
 		}
 		return best
 	}
-}
-
-// groupStatus is the state of the tenant's groups, for the landing page.
-func (r *userRegistrationDetails) groupStatus(groups []config.Group) []status.Group {
-	return r.groups.groupStatus(groups)
 }
