@@ -52,13 +52,28 @@ var coverageAlerts = []coverageAlert{
 // that the regular expression windows matches (tests weaken it). It refuses
 // parameters that would make rules that never or always fire.
 func render(p Params, windows string) ([]byte, error) {
-	spikes := spikeAlerts(p)
+	// The template writes the reset and registration spikes' alerts alike;
+	// the method spike's alert, per method, is written out in it.
+	spikes := []spikeAlert{
+		{Spike: p.ResetSpike, Alert: "EntraAuthMethodsSSPRResetFailureSpike", Feature: "reset",
+			Summary: "Self-service password resets are failing far more often than usual",
+			Events:  "self-service password resets", Impact: " Users may be locked out of their accounts."},
+		{Spike: p.RegistrationSpike, Alert: "EntraAuthMethodsRegistrationFailureSpike", Feature: "registration",
+			Summary: "Authentication method registrations are failing far more often than usual",
+			Events:  "authentication method registrations"},
+	}
 	if err := check(p, spikes); err != nil {
 		return nil, err
 	}
-	sel, targets, err := selectorAndTargets(p)
+	matchers, err := p.Matchers()
 	if err != nil {
 		return nil, err
+	}
+	// Sel is in every selector of the exporter's series; Targets names them
+	// in comments and annotations.
+	sel, targets := FormatSelector(matchers), "job "+p.Job
+	if p.Selector != "" {
+		targets = "selector {" + sel + "}"
 	}
 	data := struct {
 		Params
@@ -74,42 +89,14 @@ func render(p Params, windows string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// spikeAlerts are the failure-spike alerts of p's reset and registration
-// spikes, which the template writes alike (the method spike's alert, per
-// method, is written out in the template).
-func spikeAlerts(p Params) []spikeAlert {
-	return []spikeAlert{
-		{Spike: p.ResetSpike, Alert: "EntraAuthMethodsSSPRResetFailureSpike", Feature: "reset",
-			Summary: "Self-service password resets are failing far more often than usual",
-			Events:  "self-service password resets", Impact: " Users may be locked out of their accounts."},
-		{Spike: p.RegistrationSpike, Alert: "EntraAuthMethodsRegistrationFailureSpike", Feature: "registration",
-			Summary: "Authentication method registrations are failing far more often than usual",
-			Events:  "authentication method registrations"},
-	}
-}
-
-// check refuses parameters that would make rules that never or always fire,
-// the first problem found in the order of the rule file.
+// check returns the first problem found, in the order of the rule file.
 func check(p Params, spikes []spikeAlert) error {
 	switch {
 	case p.Selector == "" && (p.Job == "" || strings.ContainsAny(p.Job, `"\`+"\n")):
 		return fmt.Errorf("job %q: must be a plain, non-empty label value", p.Job)
 	case p.PageSeverity == "" || p.WarnSeverity == "":
 		return fmt.Errorf("severities must not be empty")
-	}
-	if err := checkSpikes(p, spikes); err != nil {
-		return err
-	}
-	if err := checkHealth(p); err != nil {
-		return err
-	}
-	return checkCoverage(p)
-}
-
-// checkSpikes checks the spike alerts' minimums and severities, the method
-// spike's included.
-func checkSpikes(p Params, spikes []spikeAlert) error {
-	if p.MethodSpike.MinBaselineEvents < 1 {
+	case p.MethodSpike.MinBaselineEvents < 1:
 		return fmt.Errorf("method spike: %+v: at least 1 baseline event", p.MethodSpike)
 	}
 	for _, s := range append(spikes, spikeAlert{Spike: p.MethodSpike.Spike, Feature: "method"}) {
@@ -117,47 +104,19 @@ func checkSpikes(p Params, spikes []spikeAlert) error {
 			return fmt.Errorf("%s spike: %+v: the minimums must be at least 1 (deviations at least 0, points between 0 and 1) and the severity set", s.Feature, s.Spike)
 		}
 	}
-	return nil
-}
-
-// checkHealth checks the degradation, vanished-report and lag alerts'
-// thresholds.
-func checkHealth(p Params) error {
-	switch d, v, l := p.Degradation, p.Vanished, p.Lag; {
+	switch d, v, l, c := p.Degradation, p.Vanished, p.Lag, p.CoverageDrop; {
 	case !(d.MinPoints > 0 && d.MinPoints < 1) || !(d.Ceiling > 0 && d.Ceiling <= 1) || d.MinEvents < 1:
 		return fmt.Errorf("degradation: %+v: points between 0 and 1, a ceiling above 0 and at most 1, and at least 1 event", d)
 	case !(v.Factor > 1) || v.MinUsualEvents < 1:
 		return fmt.Errorf("vanished: %+v: the factor must be above 1 and the usual events at least 1", v)
 	case l.MaxEventAge < 1 || l.MinUsualEvents < 1:
 		return fmt.Errorf("lag: %+v: the age and the usual events must be at least 1", l)
-	}
-	return nil
-}
-
-// checkCoverage checks the coverage-drop alerts' thresholds and the
-// admins-without-phishing-resistant alert's severity.
-func checkCoverage(p Params) error {
-	switch c := p.CoverageDrop; {
 	case !(c.MinLostFraction > 0 && c.MinLostFraction < 1) || c.MinLostUsers < 1:
 		return fmt.Errorf("coverage drop: %+v: a fraction between 0 and 1, and at least 1 user", c)
 	case p.AdminsWithoutPhishingResistantSeverity == "":
 		return fmt.Errorf("admins without phishing-resistant methods: the severity must not be empty")
 	}
 	return nil
-}
-
-// selectorAndTargets returns the selector that is in every selector of the
-// exporter's series, and how comments and annotations name those series.
-func selectorAndTargets(p Params) (sel, targets string, err error) {
-	matchers, err := p.Matchers()
-	if err != nil {
-		return "", "", err
-	}
-	sel, targets = FormatSelector(matchers), "job "+p.Job
-	if p.Selector != "" {
-		targets = "selector {" + sel + "}"
-	}
-	return sel, targets, nil
 }
 
 // PrometheusRule returns the Prometheus Operator's PrometheusRule with the

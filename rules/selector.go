@@ -146,14 +146,11 @@ func parseLabelName(in string) (name, rest string, err error) {
 	return name, rest, nil
 }
 
-// operators are PromQL's matcher operators, the two-character ones before
-// =, which is a prefix of =~.
-var operators = []string{"=~", "!~", "!=", "="}
-
 // parseOperator reads the operator at the start of in, the one after the
 // label name, and returns it and what follows it, blanks skipped.
 func parseOperator(in, name string) (op, rest string, err error) {
-	for _, o := range operators {
+	// The two-character operators before =, which is a prefix of =~.
+	for _, o := range []string{"=~", "!~", "!=", "="} {
 		if strings.HasPrefix(in, o) {
 			return o, strings.TrimLeft(in[len(o):], blank), nil
 		}
@@ -165,58 +162,47 @@ func parseOperator(in, name string) (op, rest string, err error) {
 // comma (perhaps the trailing one PromQL allows) and what comes after it.
 func skipComma(in string) (string, error) {
 	in = strings.TrimLeft(in, blank)
-	if in == "" {
-		return "", nil
-	}
-	if in[0] != ',' {
+	rest, ok := strings.CutPrefix(in, ",")
+	if in != "" && !ok {
 		return "", fmt.Errorf("a comma expected between matchers at %q", in)
 	}
-	return strings.TrimLeft(in[1:], blank), nil
+	return strings.TrimLeft(rest, blank), nil
 }
 
 // unquote reads the PromQL string at the start of s and returns its value
 // and what follows it.
 func unquote(s string) (value, rest string, err error) {
-	if s == "" {
+	switch {
+	case s == "":
 		return "", "", errors.New("a quoted string expected")
-	}
-	switch quote := s[0]; quote {
-	case '`':
-		return unquoteRaw(s)
-	case '"', '\'':
-		return unquoteEscaped(s, quote)
+	case s[0] == '`': // no escapes
+		var ok bool
+		if value, rest, ok = strings.Cut(s[1:], "`"); !ok {
+			return "", "", errors.New("an unterminated `string`")
+		}
+	case s[0] == '"' || s[0] == '\'':
+		if value, rest, err = unquoteEscaped(s[1:], s[0]); err != nil {
+			return "", "", err
+		}
 	default:
 		return "", "", fmt.Errorf("a quoted string expected at %q", s)
 	}
-}
-
-// unquoteRaw reads a backquoted string at the start of s: no escapes.
-func unquoteRaw(s string) (value, rest string, err error) {
-	end := strings.IndexByte(s[1:], '`')
-	if end < 0 {
-		return "", "", errors.New("an unterminated `string`")
-	}
-	value = s[1 : end+1]
+	// Checked at the end: \xNN escapes may build a character of bytes.
 	if !utf8.ValidString(value) {
 		return "", "", errors.New("not UTF-8")
 	}
-	return value, s[end+2:], nil
+	return value, rest, nil
 }
 
-// unquoteEscaped reads a double- or single-quoted string at the start of s,
-// with Go's escapes, as PromQL reads them.
-func unquoteEscaped(s string, quote byte) (value, rest string, err error) {
+// unquoteEscaped reads the rest of a string opened with quote, with Go's
+// escapes, as PromQL reads them.
+func unquoteEscaped(in string, quote byte) (value, rest string, err error) {
 	var b strings.Builder
-	in := s[1:]
 	for {
 		switch {
 		case in == "":
 			return "", "", fmt.Errorf("an unterminated %c string", quote)
 		case in[0] == quote:
-			// Checked at the end: \xNN escapes may build a character of bytes.
-			if !utf8.ValidString(b.String()) {
-				return "", "", errors.New("not UTF-8")
-			}
 			return b.String(), in[1:], nil
 		case in[0] == '\n':
 			return "", "", errors.New("a newline in a string")

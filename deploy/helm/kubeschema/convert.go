@@ -62,15 +62,20 @@ func schemaFile(name string, g any) (string, error) {
 	return file + "-" + strings.ToLower(version) + ".json", nil
 }
 
-// kindSchema is the standalone JSON schema of definition name, indented,
-// with a final newline.
+// kindSchema is the standalone JSON schema of definition name.
 func kindSchema(defs map[string]map[string]any, name string) ([]byte, error) {
 	e := &expander{defs: defs, on: map[string]bool{name: true}}
 	s := e.expand(defs[name])
-	s["$schema"] = "http://json-schema.org/draft-07/schema#"
 	if e.err != nil {
 		return nil, fmt.Errorf("%s: %w", name, e.err)
 	}
+	return marshal(s)
+}
+
+// marshal writes schema s as a draft-07 JSON schema, indented, with a final
+// newline.
+func marshal(s map[string]any) ([]byte, error) {
+	s["$schema"] = "http://json-schema.org/draft-07/schema#"
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
@@ -104,7 +109,7 @@ func (e *expander) expand(node map[string]any) map[string]any {
 		if k == "description" || strings.HasPrefix(k, "x-kubernetes-") {
 			continue
 		}
-		out[k] = e.expandValue(k, v)
+		out[k] = walk(k, v, e.expand)
 	}
 	if out["format"] == "int-or-string" {
 		delete(out, "type")
@@ -140,26 +145,26 @@ func (e *expander) expandRef(ref string) map[string]any {
 	return e.expand(def)
 }
 
-// expandValue returns the value of a schema's keyword k, with the schemas
-// in it expanded; other keywords' values are kept as they are.
-func (e *expander) expandValue(k string, v any) any {
+// walk returns the value of a schema's keyword k with expand applied to the
+// schemas in it; other keywords' values are kept as they are.
+func walk(k string, v any, expand func(map[string]any) map[string]any) any {
 	switch k {
 	case "properties":
 		props := map[string]any{}
 		for pk, pv := range v.(map[string]any) {
-			props[pk] = e.expand(pv.(map[string]any))
+			props[pk] = expand(pv.(map[string]any))
 		}
 		return props
 	case "items", "additionalProperties", "not":
 		// A schema, or (additionalProperties) a boolean.
 		if m, ok := v.(map[string]any); ok {
-			return e.expand(m)
+			return expand(m)
 		}
 		return v
 	case "allOf", "anyOf", "oneOf":
 		var list []any
 		for _, s := range v.([]any) {
-			list = append(list, e.expand(s.(map[string]any)))
+			list = append(list, expand(s.(map[string]any)))
 		}
 		return list
 	default:
@@ -203,14 +208,11 @@ func CRDSchemas(crdYAML []byte) (map[string][]byte, error) {
 		if v.Schema.OpenAPIV3Schema == nil {
 			return nil, fmt.Errorf("%s %s: no openAPIV3Schema", crd.Spec.Names.Kind, v.Name)
 		}
-		s := strictCRD(v.Schema.OpenAPIV3Schema)
-		s["$schema"] = "http://json-schema.org/draft-07/schema#"
-		b, err := json.MarshalIndent(s, "", "  ")
+		b, err := marshal(strictCRD(v.Schema.OpenAPIV3Schema))
 		if err != nil {
 			return nil, err
 		}
-		name := strings.ToLower(crd.Spec.Group + "/" + crd.Spec.Names.Kind + "_" + v.Name + ".json")
-		out[name] = append(b, '\n')
+		out[strings.ToLower(crd.Spec.Group+"/"+crd.Spec.Names.Kind+"_"+v.Name+".json")] = b
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no served version", crd.Spec.Names.Kind)
@@ -225,28 +227,8 @@ func CRDSchemas(crdYAML []byte) (map[string][]byte, error) {
 func strictCRD(node map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range node {
-		switch k {
-		case "description":
-		case "properties":
-			props := map[string]any{}
-			for pk, pv := range v.(map[string]any) {
-				props[pk] = strictCRD(pv.(map[string]any))
-			}
-			out[k] = props
-		case "items", "additionalProperties", "not":
-			if m, ok := v.(map[string]any); ok {
-				out[k] = strictCRD(m)
-			} else {
-				out[k] = v
-			}
-		case "allOf", "anyOf", "oneOf":
-			var list []any
-			for _, s := range v.([]any) {
-				list = append(list, strictCRD(s.(map[string]any)))
-			}
-			out[k] = list
-		default:
-			out[k] = v
+		if k != "description" {
+			out[k] = walk(k, v, strictCRD)
 		}
 	}
 	if out["x-kubernetes-int-or-string"] == true && out["anyOf"] == nil && out["oneOf"] == nil {

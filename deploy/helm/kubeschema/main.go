@@ -32,6 +32,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,9 +110,7 @@ func run(out, kubeVersion, operatorVersion, swagger, crds string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
-		for name, s := range schemas {
-			all[name] = s
-		}
+		maps.Copy(all, schemas)
 	}
 	return write(filepath.Join(out, "crds"), all)
 }
