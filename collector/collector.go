@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"reflect"
 	"slices"
@@ -277,15 +278,18 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Pieces returns what Collect sends, encoded for the text format.
-func (e *Exporter) Pieces() [][]exposition.Piece {
-	var out [][]exposition.Piece
-	for _, p := range *e.pollers.Load() {
-		for part := range p.parts {
-			out = append(out, part.pieces)
+// Pieces yields what Collect sends, encoded for the text format.
+func (e *Exporter) Pieces() iter.Seq[[]exposition.Piece] {
+	pollers := *e.pollers.Load()
+	return func(yield func([]exposition.Piece) bool) {
+		for _, p := range pollers {
+			for part := range p.parts {
+				if !yield(part.pieces) {
+					return
+				}
+			}
 		}
 	}
-	return out
 }
 
 // LiveCounters returns the counters that move while tenants poll, left out

@@ -188,7 +188,7 @@ func registryOf(e *Exporter) *prometheus.Registry {
 // writeText writes what a text scrape is served, as the endpoints compose
 // it: the pieces, then the live counters gathered.
 func writeText(w io.Writer, e *Exporter) error {
-	if _, err := (exposition.Text{Families: exposition.Families(e.Pieces()...)}).WriteTo(w); err != nil {
+	if _, err := (exposition.Text{Families: new(exposition.Grouper).Group(e.Pieces())}).WriteTo(w); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()

@@ -83,7 +83,7 @@ tenants:
 	first := *e.pollers.Load()
 	// Between polls the pieces stay the same.
 	firstPieces := func() (out []*exposition.Piece) {
-		for _, p := range e.Pieces() {
+		for p := range e.Pieces() {
 			if len(p) > 0 {
 				out = append(out, &p[0])
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -35,7 +36,7 @@ import (
 // and its tenants' state.
 type Source interface {
 	prometheus.Collector
-	Pieces() [][]exposition.Piece // the Collector's metrics, encoded
+	Pieces() iter.Seq[[]exposition.Piece] // the Collector's metrics, encoded
 	Status() []status.Tenant
 	Ready() bool // every tenant's first poll has finished
 }
@@ -228,6 +229,7 @@ func metricsHandler(o Options) http.Handler {
 		MaxRequestsInFlight: maxOthersInFlight,
 	})
 	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	groupers := sync.Pool{New: func() any { return new(exposition.Grouper) }}
 	writers := sync.Pool{New: func() any { zw, _ := pgzip.NewWriterLevel(nil, gzipLevel); return zw }} // the level is valid
 	slots := make(chan struct{}, maxScrapesInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +247,9 @@ func metricsHandler(o Options) http.Handler {
 		defer release() // should anything below panic
 		buf := buffers.Get().(*bytes.Buffer)
 		defer func() { buf.Reset(); buffers.Put(buf) }() // once written
-		plain := text(o, buf)
+		grouper := groupers.Get().(*exposition.Grouper)
+		defer groupers.Put(grouper) // once written: the body points into it
+		plain := text(o, buf, grouper)
 		var body io.WriterTo = plain
 		size := plain.Len()
 		if acceptsGzip(encoding) {
@@ -277,7 +281,7 @@ func metricsHandler(o Options) http.Handler {
 // text is a text scrape's body: the Source's pieces, then the Gatherer's
 // metrics encoded into buf now. The pieces are immutable snapshots:
 // holding them while the body is written costs nothing.
-func text(o Options, buf *bytes.Buffer) exposition.Text {
+func text(o Options, buf *bytes.Buffer, g *exposition.Grouper) exposition.Text {
 	others, err := o.Gatherer.Gather()
 	if err != nil { // as ContinueOnError: serve what was gathered
 		o.Logger.Error("gathering metrics", "err", err)
@@ -287,7 +291,7 @@ func text(o Options, buf *bytes.Buffer) exposition.Text {
 			o.Logger.Error("encoding metrics", "family", mf.GetName(), "err", err)
 		}
 	}
-	return exposition.Text{Families: exposition.Families(o.Source.Pieces()...), Other: buf.Bytes()}
+	return exposition.Text{Families: g.Group(o.Source.Pieces()), Other: buf.Bytes()}
 }
 
 // acquire takes a slot, waiting up to slotWait for one; false if none

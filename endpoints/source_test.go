@@ -1,6 +1,8 @@
 package endpoints
 
 import (
+	"iter"
+	"slices"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,9 +20,9 @@ type fakeSource struct {
 	notReady bool
 }
 
-func (f *fakeSource) Pieces() [][]exposition.Piece { return f.pieces() }
-func (f *fakeSource) Status() []status.Tenant      { return f.status }
-func (f *fakeSource) Ready() bool                  { return !f.notReady }
+func (f *fakeSource) Pieces() iter.Seq[[]exposition.Piece] { return slices.Values(f.pieces()) }
+func (f *fakeSource) Status() []status.Tenant              { return f.status }
+func (f *fakeSource) Ready() bool                          { return !f.notReady }
 
 // sourceOf serves the snapshots (nil: none) as they are when asked: a test
 // may change them between scrapes.

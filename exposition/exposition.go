@@ -8,7 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"maps"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -73,13 +73,42 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 // Families returns the pieces of every snapshot grouped by family, families
 // sorted by name, and within a family in the order the snapshots are given.
 func Families(snapshots ...[]Piece) [][]*Piece {
-	byName := map[string][]*Piece{}
-	for _, s := range snapshots {
+	return new(Grouper).Group(slices.Values(snapshots))
+}
+
+// Grouper groups pieces by family as Families does, reusing its memory from
+// one call to the next: a scrape of 1,000 tenants groups 200,000 pieces,
+// megabytes of garbage a scrape would otherwise leave for the collector.
+// The zero value is ready; it is not safe for concurrent use.
+type Grouper struct {
+	byName   map[string][]*Piece
+	families [][]*Piece
+}
+
+// Group returns the snapshots' pieces grouped by family, valid until the
+// next call.
+func (g *Grouper) Group(snapshots iter.Seq[[]Piece]) [][]*Piece {
+	if g.byName == nil {
+		g.byName = map[string][]*Piece{}
+	}
+	for name, pieces := range g.byName {
+		clear(pieces) // a snapshot replaced since is held no longer
+		g.byName[name] = pieces[:0]
+	}
+	for s := range snapshots {
 		for i := range s {
-			byName[s[i].family] = append(byName[s[i].family], &s[i])
+			g.byName[s[i].family] = append(g.byName[s[i].family], &s[i])
 		}
 	}
-	return slices.SortedFunc(maps.Values(byName), func(a, b []*Piece) int { return strings.Compare(a[0].family, b[0].family) })
+	clear(g.families)
+	g.families = g.families[:0]
+	for _, pieces := range g.byName {
+		if len(pieces) > 0 {
+			g.families = append(g.families, pieces)
+		}
+	}
+	slices.SortFunc(g.families, func(a, b []*Piece) int { return strings.Compare(a[0].family, b[0].family) })
+	return g.families
 }
 
 // Text is the body of a scrape in the text format: the families' pieces,

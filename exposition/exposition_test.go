@@ -142,3 +142,30 @@ func (f fixed) Collect(ch chan<- prometheus.Metric) {
 		ch <- m
 	}
 }
+
+// A Grouper used again writes what a fresh one writes: of the snapshots it
+// is given now, none of the last call's, a family gone included.
+func TestGrouperReused(t *testing.T) {
+	encode := func(ms ...prometheus.Metric) []exposition.Piece {
+		p, err := new(exposition.Encoder).Encode(ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	text := func(families [][]*exposition.Piece) string {
+		var buf bytes.Buffer
+		exposition.Text{Families: families}.WriteTo(&buf)
+		return buf.String()
+	}
+	before := [][]exposition.Piece{encode(gauge(upDesc, 1, "a"), gauge(usersDesc, 2, "a", "sms")), encode(gauge(upDesc, 0, "b"))}
+	after := [][]exposition.Piece{encode(gauge(usersDesc, 3, "b", "fido2")), encode(gauge(usersDesc, 4, "a", "sms"))}
+	var g exposition.Grouper
+	if got, want := text(g.Group(slices.Values(before))), text(exposition.Families(before...)); got != want {
+		t.Errorf("first call:\n%s\nwant\n%s", got, want)
+	}
+	got, want := text(g.Group(slices.Values(after))), text(exposition.Families(after...))
+	if got != want || strings.Contains(got, "t_up") {
+		t.Errorf("reused:\n%s\nwant\n%s", got, want)
+	}
+}
