@@ -66,12 +66,9 @@ const (
 	AuthDefault           = "default"
 )
 
-// Cloud is a national cloud's login host (with a trailing slash) and Graph
-// endpoint (without).
-type Cloud struct{ AuthorityHost, GraphEndpoint string }
-
-// clouds maps the `cloud` key's values to their endpoints.
-var clouds = map[string]Cloud{
+// clouds maps the `cloud` key's values to their login host (with a
+// trailing slash) and Graph endpoint (without).
+var clouds = map[string]struct{ AuthorityHost, GraphEndpoint string }{
 	"public":           {AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
 	"usgovernment":     {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://graph.microsoft.us"},
 	"usgovernment_dod": {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://dod-graph.microsoft.us"},
