@@ -3,7 +3,6 @@
 package config
 
 import (
-	"maps"
 	"slices"
 	"time"
 )
@@ -164,8 +163,3 @@ func AllReports() []string { return slices.Clone(allReports) }
 
 // DefaultReports returns the reports polled when a tenant names none.
 func DefaultReports() []string { return slices.Clone(defaultReports) }
-
-// DefaultReportPollIntervals returns the built-in report_poll_intervals.
-func DefaultReportPollIntervals() map[string]time.Duration {
-	return maps.Clone(defaultReportPollIntervals)
-}
