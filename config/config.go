@@ -3,7 +3,6 @@
 package config
 
 import (
-	"maps"
 	"slices"
 	"time"
 )
@@ -66,12 +65,9 @@ const (
 	AuthDefault           = "default"
 )
 
-// Cloud is a national cloud's login host (with a trailing slash) and Graph
-// endpoint (without).
-type Cloud struct{ AuthorityHost, GraphEndpoint string }
-
-// clouds maps the `cloud` key's values to their endpoints.
-var clouds = map[string]Cloud{
+// clouds maps the `cloud` key's values to their login host (with a
+// trailing slash) and Graph endpoint (without).
+var clouds = map[string]struct{ AuthorityHost, GraphEndpoint string }{
 	"public":           {AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com"},
 	"usgovernment":     {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://graph.microsoft.us"},
 	"usgovernment_dod": {AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://dod-graph.microsoft.us"},
@@ -167,8 +163,3 @@ func AllReports() []string { return slices.Clone(allReports) }
 
 // DefaultReports returns the reports polled when a tenant names none.
 func DefaultReports() []string { return slices.Clone(defaultReports) }
-
-// DefaultReportPollIntervals returns the built-in report_poll_intervals.
-func DefaultReportPollIntervals() map[string]time.Duration {
-	return maps.Clone(defaultReportPollIntervals)
-}

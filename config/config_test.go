@@ -605,13 +605,14 @@ func TestReportPollIntervals(t *testing.T) {
 }
 
 func TestDefaultReportPollIntervals(t *testing.T) {
-	got := DefaultReportPollIntervals()
+	got := topPollIntervals(&problems{}, nil, time.Second)
 	if !reflect.DeepEqual(got, builtinIntervals) {
 		t.Errorf("got %v, want %v", got, builtinIntervals)
 	}
 	got[UserEventsSummary] = time.Second
-	if _, ok := DefaultReportPollIntervals()[UserEventsSummary]; ok {
-		t.Error("DefaultReportPollIntervals returned the package's own map")
+	topPollIntervals(&problems{}, nil, 24*time.Hour)
+	if !reflect.DeepEqual(defaultReportPollIntervals, builtinIntervals) {
+		t.Errorf("topPollIntervals changed the package's own map: %v", defaultReportPollIntervals)
 	}
 }
 

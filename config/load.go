@@ -410,7 +410,7 @@ func topPollIntervals(p *problems, given map[string]duration, poll time.Duration
 			p.add(line, "report_poll_intervals: "+format, args...)
 		})
 	}
-	out := DefaultReportPollIntervals()
+	out := maps.Clone(defaultReportPollIntervals)
 	for r, d := range out {
 		out[r] = max(d, poll)
 	}

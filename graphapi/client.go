@@ -34,7 +34,6 @@ type Options struct {
 	MaxRetryAfter  time.Duration          // the longest Retry-After waited out within a poll (default 30s)
 	MaxPages       int                    // pages one listing may read (default 10000)
 	MaxPageBytes   int64                  // bytes one page may have (default 8 MiB)
-	MaxRecords     int                    // records one page may have (default 10000)
 	OnResponse     func(statusCode int)   // called for every HTTP response, retries included
 	UserAgent      string                 // User-Agent of every Graph request
 }
@@ -42,12 +41,11 @@ type Options struct {
 // Client reads reports from one tenant's Graph endpoint. It is safe for
 // concurrent use, though the exporter reads one report at a time per tenant.
 type Client struct {
-	endpoint   *url.URL
-	pipeline   runtime.Pipeline
-	cred       azcore.TokenCredential
-	maxPages   int
-	maxRecords int
-	retry      policy.RetryOptions
+	endpoint *url.URL
+	pipeline runtime.Pipeline
+	cred     azcore.TokenCredential
+	maxPages int
+	retry    policy.RetryOptions
 }
 
 // The default caps on what one listing may read. Graph's pages hold about
@@ -74,7 +72,6 @@ func New(o Options) (*Client, error) {
 	o.MaxRetryAfter = positiveOr(o.MaxRetryAfter, 30*time.Second)
 	o.MaxPages = positiveOr(o.MaxPages, DefaultMaxPages)
 	o.MaxPageBytes = positiveOr(o.MaxPageBytes, DefaultMaxPageBytes)
-	o.MaxRecords = positiveOr(o.MaxRecords, DefaultMaxRecordsPerPage)
 	// A Retry-After past MaxRetryAfter is not waited out: the poll fails as
 	// throttled at once, and the tenant's limiter holds its next requests
 	// until then (azcore's MaxRetryDelay gives up on such an answer).
@@ -97,7 +94,7 @@ func New(o Options) (*Client, error) {
 		Retry:     retry,
 		Telemetry: policy.TelemetryOptions{Disabled: true},
 	})
-	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, maxRecords: o.MaxRecords, retry: retry}, nil
+	return &Client{endpoint: ep, pipeline: pl, cred: o.Credential, maxPages: o.MaxPages, retry: retry}, nil
 }
 
 func positiveOr[T int | int64 | time.Duration](v, def T) T {

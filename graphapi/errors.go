@@ -104,12 +104,10 @@ func HintOf(err error) string {
 	if errors.As(err, &e) && e.StatusCode == http.StatusForbidden && e.Code == codeNoDirectoryRead {
 		return "grant the application permission Directory.Read.All and give admin consent"
 	}
-	return ReasonOf(err).Hint()
+	return hints[ReasonOf(err)]
 }
 
-// Hint says in a few words what usually fixes an error of this reason.
-func (r Reason) Hint() string { return hints[r] }
-
+// hints say in a few words what usually fixes an error of each reason.
 var hints = map[Reason]string{
 	ReasonAuth:         "check tenant_id, client_id and the secret or certificate, and that the authority host is reachable",
 	ReasonUnauthorized: "the token was refused; check that the app registration lives in this tenant and cloud",

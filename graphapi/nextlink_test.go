@@ -37,7 +37,7 @@ func TestHintOf(t *testing.T) {
 		t.Errorf("hint for %s: %q", codeNoDirectoryRead, h)
 	}
 	other := &Error{StatusCode: 403, Code: "Authorization_RequestDenied", Reason: ReasonForbidden}
-	if h := HintOf(other); h != ReasonForbidden.Hint() {
+	if h := HintOf(other); h != hints[ReasonForbidden] {
 		t.Errorf("hint for another 403: %q", h)
 	}
 }

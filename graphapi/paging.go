@@ -63,7 +63,7 @@ func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next stri
 		if err != nil {
 			return "", nil, err
 		}
-		next, records, err = decodeRecords[T](body, c.maxRecords)
+		next, records, err = decodeRecords[T](body, DefaultMaxRecordsPerPage)
 		var syntax *json.SyntaxError
 		malformed := errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
 		if malformed && tries < badPageRetries && ctx.Err() == nil {

@@ -65,12 +65,12 @@ func checkHints(t *testing.T, rows []reasonRow, declared []Reason) {
 	t.Helper()
 	hinted := map[Reason][]string{}
 	for _, r := range declared {
-		if h := r.Hint(); h != "" {
+		if h := hints[r]; h != "" {
 			hinted[r] = append(hinted[r], h)
 		}
 	}
 	noDirectoryRead := &Error{Reason: ReasonForbidden, StatusCode: http.StatusForbidden, Code: codeNoDirectoryRead}
-	if h := HintOf(noDirectoryRead); h != ReasonForbidden.Hint() {
+	if h := HintOf(noDirectoryRead); h != hints[ReasonForbidden] {
 		hinted[ReasonForbidden] = append(hinted[ReasonForbidden], h)
 	}
 	for _, r := range rows {

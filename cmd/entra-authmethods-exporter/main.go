@@ -121,10 +121,7 @@ func loadConfig(f *flags) (*config.Config, error) {
 	if err == nil && !f.allowCustomEndpoints {
 		err = config.CheckEndpoints(cfg, source)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, err
 }
 
 // setMemLimit sets GOMEMLIMIT to ratio of the container's memory limit
