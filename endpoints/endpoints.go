@@ -70,8 +70,8 @@ const (
 	// klauspost/compress's deflate), compresses 1,000 tenants' 36 MB to
 	// 1.16 times the default level's size. pgzip compresses gzipBlocks
 	// blocks of gzipBlock bytes at once, each primed with the previous
-	// one's tail, into one ordinary gzip stream: about 33 ms on two cores
-	// where one core takes 55, for about 7 MiB a writer (1 MiB blocks: 21).
+	// one's tail, into one ordinary gzip stream: about 31 ms on two cores
+	// where one core takes 51-55, for about 6 MiB a writer (1 MiB blocks: 17).
 	// BENCHMARKS.md has the figures.
 	gzipLevel, gzipBlock, gzipBlocks = 5, 256 << 10, 4
 )
