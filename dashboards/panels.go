@@ -369,9 +369,9 @@ func tablePanel(title, description, unit string, columns ...column) *table.Panel
 }
 
 // colorCells colors a table column's cells by th.
-func colorCells(p *table.PanelBuilder, name string, th *dashboard.ThresholdsConfigBuilder) *table.PanelBuilder {
+func colorCells(p *table.PanelBuilder, name string, th *dashboard.ThresholdsConfigBuilder) {
 	steps, _ := th.Build() // thresholds() never records an error
-	return p.OverrideByName(name, []dashboard.DynamicConfigValue{
+	p.OverrideByName(name, []dashboard.DynamicConfigValue{
 		{Id: "thresholds", Value: steps},
 		{Id: "color", Value: map[string]string{"mode": "thresholds"}},
 		{Id: "custom.cellOptions", Value: map[string]string{"type": "color-text"}},

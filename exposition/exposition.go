@@ -70,14 +70,8 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Families returns the pieces of every snapshot grouped by family, families
-// sorted by name, and within a family in the order the snapshots are given.
-func Families(snapshots ...[]Piece) [][]*Piece {
-	return new(Grouper).Group(slices.Values(snapshots))
-}
-
-// Grouper groups pieces by family as Families does, reusing its memory from
-// one call to the next: a scrape of 1,000 tenants groups some 60,000
+// Grouper groups pieces by family, reusing its memory from one call to the
+// next: a scrape of 1,000 tenants groups some 60,000
 // pieces, megabytes of garbage a scrape would otherwise leave behind.
 // The zero value is ready; it is not safe for concurrent use.
 type Grouper struct {
@@ -85,7 +79,8 @@ type Grouper struct {
 	families [][]*Piece
 }
 
-// Group returns the snapshots' pieces grouped by family, valid until the
+// Group returns the snapshots' pieces grouped by family, families sorted by
+// name, and within a family in the order the snapshots come; valid until the
 // next call.
 func (g *Grouper) Group(snapshots iter.Seq[[]Piece]) [][]*Piece {
 	if g.byName == nil {

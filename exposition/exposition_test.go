@@ -20,6 +20,11 @@ var (
 	errorsDesc = prometheus.NewDesc("t_errors_total", "Errors.", []string{"tenant", "reason"}, nil)
 )
 
+// families groups the snapshots' pieces with a fresh Grouper.
+func families(snapshots ...[]exposition.Piece) [][]*exposition.Piece {
+	return new(exposition.Grouper).Group(slices.Values(snapshots))
+}
+
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
@@ -48,7 +53,7 @@ func write(t *testing.T) []byte {
 		pieces = append(pieces, p)
 	}
 	var buf bytes.Buffer
-	scrape := exposition.Text{Families: exposition.Families(pieces...), Other: []byte(live)}
+	scrape := exposition.Text{Families: families(pieces...), Other: []byte(live)}
 	n, err := scrape.WriteTo(&buf)
 	if err != nil || n != scrape.Len() || int64(buf.Len()) != n {
 		t.Fatalf("wrote %d bytes (buffer %d), Len %d, err %v", n, buf.Len(), scrape.Len(), err)
@@ -94,7 +99,7 @@ func TestEncodeReportsInconsistentMetrics(t *testing.T) {
 		t.Errorf("err = %v, want one naming t_up", err)
 	}
 	var buf bytes.Buffer
-	exposition.Text{Families: exposition.Families(p)}.WriteTo(&buf)
+	exposition.Text{Families: families(p)}.WriteTo(&buf)
 	if !strings.Contains(buf.String(), `t_users{method="sms",tenant="a"} 1`) {
 		t.Errorf("the consistent family was lost:\n%s", buf.String())
 	}
@@ -113,7 +118,7 @@ func TestFamilyWithoutHelp(t *testing.T) {
 		pieces = append(pieces, p)
 	}
 	var buf bytes.Buffer
-	exposition.Text{Families: exposition.Families(pieces...)}.WriteTo(&buf)
+	exposition.Text{Families: families(pieces...)}.WriteTo(&buf)
 	want := "# HELP t_nohelp \n# TYPE t_nohelp gauge\nt_nohelp{tenant=\"a\"} 1\nt_nohelp{tenant=\"b\"} 1\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
@@ -122,7 +127,7 @@ func TestFamilyWithoutHelp(t *testing.T) {
 
 func TestEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	text := exposition.Text{Families: exposition.Families()}
+	text := exposition.Text{Families: families()}
 	if n, err := text.WriteTo(&buf); err != nil || n != 0 || buf.Len() != 0 {
 		t.Errorf("wrote %d bytes (%q), err %v; want nothing", n, buf.String(), err)
 	}
@@ -161,10 +166,10 @@ func TestGrouperReused(t *testing.T) {
 	before := [][]exposition.Piece{encode(gauge(upDesc, 1, "a"), gauge(usersDesc, 2, "a", "sms")), encode(gauge(upDesc, 0, "b"))}
 	after := [][]exposition.Piece{encode(gauge(usersDesc, 3, "b", "fido2")), encode(gauge(usersDesc, 4, "a", "sms"))}
 	var g exposition.Grouper
-	if got, want := text(g.Group(slices.Values(before))), text(exposition.Families(before...)); got != want {
+	if got, want := text(g.Group(slices.Values(before))), text(families(before...)); got != want {
 		t.Errorf("first call:\n%s\nwant\n%s", got, want)
 	}
-	got, want := text(g.Group(slices.Values(after))), text(exposition.Families(after...))
+	got, want := text(g.Group(slices.Values(after))), text(families(after...))
 	if got != want || strings.Contains(got, "t_up") {
 		t.Errorf("reused:\n%s\nwant\n%s", got, want)
 	}
