@@ -231,6 +231,9 @@ func metricsHandler(o Options) http.Handler {
 	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	groupers := sync.Pool{New: func() any { return new(exposition.Grouper) }}
 	writers := sync.Pool{New: func() any { zw, _ := pgzip.NewWriterLevel(nil, gzipLevel); return zw }} // the level is valid
+	// The text goes out in many small pieces: buffered in blocks, for pgzip
+	// (which checksums and copies each write) as for the connection.
+	bufs := sync.Pool{New: func() any { return bufio.NewWriterSize(nil, gzipBlock) }}
 	slots := make(chan struct{}, maxScrapesInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		encoding := r.Header.Get("Accept-Encoding")
@@ -252,13 +255,17 @@ func metricsHandler(o Options) http.Handler {
 		plain := text(o, buf, grouper)
 		var body io.WriterTo = plain
 		size := plain.Len()
+		bw := bufs.Get().(*bufio.Writer)
+		defer func() { bw.Reset(nil); bufs.Put(bw) }()
 		if acceptsGzip(encoding) {
 			zbuf := buffers.Get().(*bytes.Buffer)
 			defer func() { zbuf.Reset(); buffers.Put(zbuf) }()
 			zw := writers.Get().(*pgzip.Writer)
 			zw.Reset(zbuf)
 			zw.SetConcurrency(gzipBlock, gzipBlocks) // after Reset, which sets pgzip's default (GOMAXPROCS blocks); the values are valid
-			plain.WriteTo(zw)                        // writes to a bytes.Buffer cannot fail; pgzip buffers them in blocks
+			bw.Reset(zw)
+			plain.WriteTo(bw) // writes to a bytes.Buffer cannot fail
+			bw.Flush()
 			zw.Close()
 			writers.Put(zw)
 			body, size = zbuf, int64(zbuf.Len())
@@ -267,7 +274,7 @@ func metricsHandler(o Options) http.Handler {
 		release()
 		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-		bw := bufio.NewWriterSize(w, 64<<10) // plain text goes out in many small pieces
+		bw.Reset(w)
 		_, err := body.WriteTo(bw)
 		if err == nil {
 			err = bw.Flush()
