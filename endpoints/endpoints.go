@@ -231,9 +231,10 @@ func metricsHandler(o Options) http.Handler {
 	buffers := sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	groupers := sync.Pool{New: func() any { return new(exposition.Grouper) }}
 	writers := sync.Pool{New: func() any { zw, _ := pgzip.NewWriterLevel(nil, gzipLevel); return zw }} // the level is valid
-	// The text goes out in many small pieces: buffered in blocks, for pgzip
-	// (which checksums and copies each write) as for the connection.
-	bufs := sync.Pool{New: func() any { return bufio.NewWriterSize(nil, gzipBlock) }}
+	// The text is many small pieces: buffered, for pgzip (which checksums
+	// and copies each write) as for the connection. 64 KiB, as a slow
+	// client holds one while its response is written.
+	bufs := sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 	slots := make(chan struct{}, maxScrapesInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		encoding := r.Header.Get("Accept-Encoding")
