@@ -71,9 +71,10 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Grouper groups pieces by family, reusing its memory from one call to the
-// next: a scrape of 1,000 tenants groups some 60,000
-// pieces, megabytes of garbage a scrape would otherwise leave behind.
-// The zero value is ready; it is not safe for concurrent use.
+// next: a scrape of 1,000 tenants groups some 60,000 pieces, megabytes of
+// garbage a scrape would otherwise leave behind. It holds the last call's
+// pieces until the next call. The zero value is ready; it is not safe for
+// concurrent use.
 type Grouper struct {
 	byName   map[string][]*Piece
 	families [][]*Piece
