@@ -140,8 +140,7 @@ func (r *resettable) GetToken(ctx context.Context, o policy.TokenRequestOptions)
 	if err == nil {
 		tok, err = cred.GetToken(ctx, o)
 	}
-	var ge *Error
-	if err == nil || errors.As(err, &ge) { // ours (tokenDeadline, a credential file): already classified and clean
+	if _, ours := errors.AsType[*Error](err); err == nil || ours { // from tokenDeadline or a credential file: already classified and clean
 		return tok, err
 	}
 	reason := ReasonAuth
@@ -190,8 +189,7 @@ func readCredentialFile(t config.Tenant) ([]byte, error) {
 		return nil, nil
 	}
 	raw, err := safefile.Read(path, maxCredentialFileBytes)
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
 		err = pe.Err // the path is named below, carefully
 	}
 	switch {

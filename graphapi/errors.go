@@ -100,8 +100,7 @@ func ReasonOf(err error) Reason {
 // HintOf says in a few words what usually fixes err: its reason's hint,
 // unless Graph's error code says more precisely what is missing.
 func HintOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) && e.StatusCode == http.StatusForbidden && e.Code == codeNoDirectoryRead {
+	if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == http.StatusForbidden && e.Code == codeNoDirectoryRead {
 		return "grant the application permission Directory.Read.All and give admin consent"
 	}
 	return hints[ReasonOf(err)]

@@ -64,9 +64,8 @@ func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next stri
 			return "", nil, err
 		}
 		next, records, err = decodeRecords[T](body, DefaultMaxRecordsPerPage)
-		var syntax *json.SyntaxError
-		malformed := errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
-		if malformed && tries < badPageRetries && ctx.Err() == nil {
+		_, malformed := errors.AsType[*json.SyntaxError](err)
+		if (malformed || errors.Is(err, io.ErrUnexpectedEOF)) && tries < badPageRetries && ctx.Err() == nil {
 			continue
 		}
 		return next, records, err
@@ -75,8 +74,7 @@ func fetchPage[T any](ctx context.Context, c *Client, pageURL string) (next stri
 
 // withPath names path in err's *Error, unless it names one already.
 func withPath(err error, path string) error {
-	var ge *Error
-	if errors.As(err, &ge) && ge.Path == "" {
+	if ge, ok := errors.AsType[*Error](err); ok && ge.Path == "" {
 		ge.Path = path
 	}
 	return err
