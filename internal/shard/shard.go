@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,13 +48,7 @@ func FromHostname(hostname string) (int, error) {
 // Mine returns, in order, the items (tenants) whose name hashes to shard
 // among total. items itself is not changed.
 func Mine[T any](items []T, name func(T) string, shard, total int) []T {
-	var out []T
-	for _, it := range items {
-		if Of(name(it), total) == shard {
-			out = append(out, it)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(items), func(it T) bool { return Of(name(it), total) != shard })
 }
 
 // Share divides a budget each shard spends (graph_app_rate_limit) among
