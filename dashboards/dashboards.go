@@ -250,8 +250,8 @@ func selected(text, value string) dashboard.VariableOption {
 }
 
 // render builds the dashboard, numbers its panels (rows and the panels of
-// collapsed rows included) and links it to the other dashboards; it returns
-// the uid and the JSON.
+// collapsed rows included), notes their types (rows not) for __requires and
+// links it to the other dashboards; it returns the uid and the JSON.
 func render(b *board, p Params) (string, []byte, error) {
 	d, err := b.Build()
 	if err != nil {
@@ -259,14 +259,17 @@ func render(b *board, p Params) (string, []byte, error) {
 	}
 	var id uint32
 	next := func() uint32 { id++; return id }
+	types := map[string]bool{}
 	for _, p := range d.Panels {
 		switch {
 		case p.Panel != nil:
 			p.Panel.Id = cog.ToPtr(next())
+			types[p.Panel.Type] = true
 		case p.RowPanel != nil:
 			p.RowPanel.Id = next()
 			for i := range p.RowPanel.Panels {
 				p.RowPanel.Panels[i].Id = cog.ToPtr(next())
+				types[p.RowPanel.Panels[i].Type] = true
 			}
 		}
 	}
@@ -288,10 +291,7 @@ func render(b *board, p Params) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	raw, err = withSelector(raw, p)
-	if err == nil {
-		raw, err = withImportSections(raw, d)
-	}
+	raw, err = withImportSections(withSelector(raw, p), types)
 	if err != nil {
 		return "", nil, fmt.Errorf("dashboard %s: %w", *d.Uid, err)
 	}

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-
 	"github.com/entra-authmethods-exporter/entra-authmethods-exporter/rules"
 )
 
@@ -36,11 +34,6 @@ var panelNames = map[string]string{
 	"timeseries":     "Time series",
 }
 
-// classic is the dashboard board builds (see board).
-//
-//lint:ignore SA1019 the classic model is the one to ship, see board
-type classic = dashboard.Dashboard
-
 // importInputDef is an entry of __inputs.
 type importInputDef struct {
 	Name        string `json:"name"`
@@ -59,26 +52,10 @@ type requirement struct {
 	Version string `json:"version"`
 }
 
-// panelTypes are the types of d's panels, those in rows included, rows not.
-func panelTypes(d classic) []string {
-	seen := map[string]bool{}
-	for _, p := range d.Panels {
-		switch {
-		case p.Panel != nil:
-			seen[p.Panel.Type] = true
-		case p.RowPanel != nil:
-			for _, child := range p.RowPanel.Panels {
-				seen[child.Type] = true
-			}
-		}
-	}
-	return slices.Sorted(maps.Keys(seen))
-}
-
 // withImportSections puts __inputs and __requires at the start of the
 // dashboard's JSON, where Grafana's "export for sharing externally" puts
-// them, indented as raw is.
-func withImportSections(raw []byte, d classic) ([]byte, error) {
+// them, indented as raw is; types are the dashboard's panel types.
+func withImportSections(raw []byte, types map[string]bool) ([]byte, error) {
 	inputs := []importInputDef{{
 		Name:        importInput,
 		Label:       "Prometheus",
@@ -91,7 +68,7 @@ func withImportSections(raw []byte, d classic) ([]byte, error) {
 		{Type: "grafana", ID: "grafana", Name: "Grafana", Version: minGrafanaVersion},
 		{Type: "datasource", ID: "prometheus", Name: "Prometheus", Version: "1.0.0"},
 	}
-	for _, t := range panelTypes(d) {
+	for _, t := range slices.Sorted(maps.Keys(types)) {
 		name, ok := panelNames[t]
 		if !ok {
 			return nil, fmt.Errorf("panel type %q: add its name to panelNames for __requires", t)
@@ -126,17 +103,14 @@ func withImportSections(raw []byte, d classic) ([]byte, error) {
 // variable's own query has the selector already (newDashboard), and the
 // alert annotations read ALERTS, whose series carry the labels the alerts
 // keep, not the selector's: neither has the job matcher.
-func withSelector(raw []byte, p Params) ([]byte, error) {
+func withSelector(raw []byte, p Params) []byte {
 	if p.Rules.Selector == "" {
-		return raw, nil
+		return raw
 	}
-	ms, err := p.Rules.Matchers()
-	if err != nil {
-		return nil, err
-	}
+	ms, _ := p.Rules.Matchers()       // Validate has parsed them
 	inJSON := func(s string) []byte { // as json.Marshal writes s inside a string
 		b, _ := json.Marshal(s)
 		return b[1 : len(b)-1]
 	}
-	return bytes.ReplaceAll(raw, inJSON(jobMatcher), inJSON(rules.FormatSelector(ms)+", "+jobMatcher)), nil
+	return bytes.ReplaceAll(raw, inJSON(jobMatcher), inJSON(rules.FormatSelector(ms)+", "+jobMatcher))
 }
