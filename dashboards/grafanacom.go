@@ -19,18 +19,13 @@ const importInput = "DS_PROMETHEUS"
 // classic JSON model, see board), as __requires says.
 const minGrafanaVersion = "10.0.0"
 
-// panelNames are the names of Grafana's built-in panel types, as __requires
-// lists them. A panel type missing here fails the generation.
+// panelNames are Grafana's names of the panel types the dashboards use, as
+// __requires lists them. A panel type missing here fails the generation.
 var panelNames = map[string]string{
 	"bargauge":       "Bar gauge",
-	"barchart":       "Bar chart",
-	"gauge":          "Gauge",
-	"heatmap":        "Heatmap",
-	"piechart":       "Pie chart",
 	"stat":           "Stat",
 	"state-timeline": "State timeline",
 	"table":          "Table",
-	"text":           "Text",
 	"timeseries":     "Time series",
 }
 
