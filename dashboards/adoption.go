@@ -90,17 +90,12 @@ func inChosenGroup(metric string, matchers ...string) string {
 	return fmt.Sprintf("(%s or %s)", one(metric, m...), one(group, m...))
 }
 
-// by is the label list of a sum in the scope: the given labels and the scope's.
-func (s scope) by(labels string) string {
-	if s.label == "" || labels == "" {
-		return labels + s.label
-	}
-	return labels + ", " + s.label
-}
-
-// sum is a metric's series in the scope, summed by the given labels.
+// sum is a metric's series in the scope, summed by the given labels and the scope's.
 func (s scope) sum(by, metric string, matchers ...string) string {
-	return sumBy(s.by(by), s.of(metric, matchers...))
+	if by != "" && s.label != "" {
+		by += ", "
+	}
+	return sumBy(by+s.label, s.of(metric, matchers...))
 }
 
 // withAndAll are the users with the feature and all users, by the given labels.
