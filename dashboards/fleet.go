@@ -14,13 +14,6 @@ import (
 // few enough to read with hundreds of tenants.
 const worst = 10
 
-// tenantCount counts the tenants for which expr (one series per tenant)
-// returns a series; 0 while none does, but nothing at all (no data) while
-// the exporter exposes no tenant, so a stopped exporter never shows 0.
-func tenantCount(expr string) string {
-	return fmt.Sprintf("count(%s) or on () (0 * count(%s))", expr, one(tenantInfo))
-}
-
 func fleet(p Params) *board {
 	d := newDashboard(p, "fleet", "Entra ID authentication methods / Fleet",
 		"Many tenants at a glance: how many have failing reports, stale data or unprotected admins, and the ten worst by MFA coverage, admins' phishing-resistant coverage, failure ratio and data age.",
@@ -34,12 +27,16 @@ func fleet(p Params) *board {
 	d.WithPanel(statPanel("Tenants",
 		"Tenants the exporter's targets expose.",
 		units.Short, neutral(), instant(fmt.Sprintf("count(%s)", one(tenantInfo)), "tenants")))
+	// Each counts the tenants for which expr (one series per tenant) returns
+	// a series; 0 while none does, but nothing at all (no data) while the
+	// exporter exposes no tenant, so a stopped exporter never shows 0.
 	for _, c := range []struct{ title, description, expr string }{
 		{"Tenants with failing reports", "Tenants with at least one report whose last poll failed.", failingReports + " > 0"},
 		{"Tenants with stale data", "Tenants with a report whose data is older than 1.5 of its poll intervals: polls are late or fail.", staleIntervals + " > 1.5"},
 		{"Tenants with admins not MFA-capable", "Tenants with at least one admin (member or guest) who is not MFA-capable.", adminsWithout + " > 0"},
 	} {
-		d.WithPanel(statPanel(c.title, c.description, units.Short, zeroIsGood(), instant(tenantCount(c.expr), "tenants")))
+		count := fmt.Sprintf("count(%s) or on () (0 * count(%s))", c.expr, one(tenantInfo))
+		d.WithPanel(statPanel(c.title, c.description, units.Short, zeroIsGood(), instant(count, "tenants")))
 	}
 	for _, u := range []struct{ users, others string }{{"member", "guests"}, {"guest", "members"}} {
 		d.WithPanel(ratioStat("MFA-capable "+u.users+"s, all tenants",
