@@ -169,6 +169,7 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 	if job := rules.JobOf(ms); job != "" {
 		jobs.Current(selected(job, job))
 	}
+	input := dashboard.StringOrArrayOfString{String: cog.ToPtr("${" + importInput + "}")}
 	//lint:ignore SA1019 see board
 	d := dashboard.NewDashboardBuilder(title).
 		Uid(p.UIDPrefix+"-"+uid).
@@ -182,10 +183,7 @@ func newDashboard(p Params, uid, title, description, from, refresh string) *boar
 		WithVariable(dashboard.NewDatasourceVariableBuilder(datasourceVariable).
 			Label("Data source").
 			Type("prometheus").
-			Current(dashboard.VariableOption{
-				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("${" + importInput + "}")},
-				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("${" + importInput + "}")},
-			})).
+			Current(dashboard.VariableOption{Text: input, Value: input})).
 		// The job is a choice, not All: up of every job is not the exporter's.
 		WithVariable(jobs).
 		WithVariable(queryVariable(instanceVariable, "Instance",
