@@ -101,7 +101,7 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCoun
 	t := s.tenant
 	p := &tenantPoller{settings: s, live: live, encoder: enc, now: now,
 		logger: log.With(logger, "tenant", t.Name), done: make(chan struct{})}
-	client, err := graphapi.New(graphapi.Options{
+	opts := graphapi.Options{
 		Endpoint:       t.GraphEndpoint,
 		Credential:     deps.cred,
 		HTTPClient:     hc,
@@ -111,18 +111,16 @@ func newTenantPoller(s settings, hc *http.Client, deps graphDeps, live *liveCoun
 		MaxPages:       s.maxPages,
 		OnResponse:     func(code int) { inc(live.requests, t.Name, strconv.Itoa(code)) },
 		UserAgent:      userAgent,
-	})
+	}
+	client, err := graphapi.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	p.client = client
 	if len(t.Groups) > 0 {
 		// The same credential and Graph, paced apart from the reports.
-		if p.groups, err = graphapi.New(graphapi.Options{
-			Endpoint: t.GraphEndpoint, Credential: deps.cred, HTTPClient: hc, RequestTimeout: s.requestTimeout,
-			Limiter: graphapi.NewLimiter(groupRequests, groupPer), MaxPages: s.maxPages,
-			OnResponse: func(code int) { inc(live.requests, t.Name, strconv.Itoa(code)) }, UserAgent: userAgent,
-		}); err != nil {
+		opts.Limiter, opts.AppLimiter = graphapi.NewLimiter(groupRequests, groupPer), nil
+		if p.groups, err = graphapi.New(opts); err != nil {
 			return nil, err
 		}
 	}
