@@ -106,11 +106,6 @@ func startGroupReads(ctx context.Context, client *graphapi.Client, groups []conf
 	return r
 }
 
-func (r *groupReads) wait() *memberships {
-	r.wg.Wait()
-	return &r.got
-}
-
 func (r *groupReads) stop() {
 	r.cancel()
 	r.wg.Wait()

@@ -121,7 +121,8 @@ func (r *userRegistrationDetails) poll(ctx context.Context, env *pollEnv) (snaps
 	}
 	m := tallySamples(tallies)
 	if reads != nil {
-		m = append(m, r.groupState.samples(env.tenant.Groups, reads.wait(), reads.users, time.Now())...)
+		reads.wg.Wait()
+		m = append(m, r.groupState.samples(env.tenant.Groups, &reads.got, reads.users, time.Now())...)
 	}
 	m.gauge(reportDuplicatesDesc, float64(once.duplicates), env.report)
 	env.labels.emitDropped(&m, env.report)
