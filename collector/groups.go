@@ -199,9 +199,6 @@ type groupRecord struct {
 // the groups' series: of those read now, and the last good ones of those
 // that failed.
 func (s *groupState) samples(groups []config.Group, m *memberships, c *classes, now time.Time) snapshot {
-	if s.groups == nil {
-		s.groups = map[config.Group]*groupRecord{}
-	}
 	// Groups no longer configured are forgotten.
 	maps.DeleteFunc(s.groups, func(g config.Group, _ *groupRecord) bool { return !slices.Contains(groups, g) })
 	counts := count(len(groups), m, c)

@@ -33,7 +33,7 @@ var (
 
 func init() {
 	registerReport(config.UserRegistrationDetails, reportKind{
-		new:    func() report { return &userRegistrationDetails{} },
+		new:    func() report { return &userRegistrationDetails{groupState{groups: map[config.Group]*groupRecord{}}} },
 		labels: []string{"user_type", "method"},
 		descs: append([]*prometheus.Desc{usersDesc, usersByFeatureDesc, usersByStrengthDesc, usersByMethodDesc, usersByPreferredMethodDesc},
 			groupDescs...),
