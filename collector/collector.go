@@ -119,7 +119,12 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	var next, started []*tenantPoller
 	limiters, creds := map[limitKey]*graphapi.Limiter{}, map[credentialKey]azcore.TokenCredential{}
 	for i, t := range cfg.Tenants {
-		s := tenantSettings(cfg, t, exclude)
+		s := settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
+			rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
+			// Zero caps (a Config not from config.Load) take the defaults.
+			maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
+			maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll,
+			exclude: exclude}
 		id, client := strings.ToLower(t.TenantID), strings.ToLower(t.ClientID)
 		tk, ak := limitKey{id, client, t.GraphEndpoint, cfg.GraphRateLimit}, limitKey{clientID: client, limit: cfg.GraphAppRateLimit}
 		ck := credentialKey{id, client, t.Auth, t.AuthorityHost, t.ClientSecret, t.ClientSecretFile, t.ClientCertificateFile}
@@ -147,16 +152,6 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.limiters, e.credentials = limiters, creds
 	level.Info(e.opts.Logger).Log("msg", "configuration applied", "tenants", len(next), "restarted", len(started))
 	return nil
-}
-
-// tenantSettings returns what t's poller is built from under cfg.
-func tenantSettings(cfg *config.Config, t config.Tenant, exclude map[string]bool) settings {
-	return settings{tenant: t, pollInterval: cfg.PollInterval, requestTimeout: cfg.RequestTimeout,
-		rateLimit: cfg.GraphRateLimit, appRateLimit: cfg.GraphAppRateLimit,
-		// Zero caps (a Config not from config.Load) take the defaults.
-		maxFailureReasons: cmp.Or(cfg.MaxFailureReasons, config.DefaultMaxFailureReasons),
-		maxLabelValues:    cmp.Or(cfg.MaxLabelValues, config.DefaultMaxLabelValues), maxPages: cfg.MaxPagesPerPoll,
-		exclude: exclude}
 }
 
 // swap stops the old pollers that next does not keep and starts those
