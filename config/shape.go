@@ -104,9 +104,7 @@ func checkAliases(n *yaml.Node) (line int, ok bool) {
 	var walk func(n, via *yaml.Node) bool
 	walk = func(n, via *yaml.Node) bool {
 		if n.Kind == yaml.AliasNode {
-			if via == nil {
-				via = n
-			}
+			via = cmp.Or(via, n) // the first alias on the way stands for all
 			n = n.Alias
 		}
 		if via != nil {
