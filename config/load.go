@@ -157,8 +157,7 @@ func Parse(data []byte, source string) (*Config, error) {
 	}
 	var raw rawConfig
 	if len(doc.Content) > 0 {
-		var err error
-		if raw, err = decodeRaw(doc.Content[0], source); err != nil {
+		if err := decodeRaw(doc.Content[0], source, &raw); err != nil {
 			return nil, err
 		}
 	}
@@ -166,9 +165,9 @@ func Parse(data []byte, source string) (*Config, error) {
 }
 
 // decodeRaw checks the aliases and the shape of the document top, then
-// decodes it, with the lines of the defaults' keys.
-func decodeRaw(top *yaml.Node, source string) (rawConfig, error) {
-	var raw rawConfig
+// decodes it into raw, with the lines of the defaults' keys. After an error,
+// raw is of no use.
+func decodeRaw(top *yaml.Node, source string, raw *rawConfig) error {
 	p := &problems{source: source}
 	// Bounded first: checkShape, the decoder and build all expand aliases.
 	if line, ok := checkAliases(top); !ok {
@@ -180,7 +179,7 @@ func decodeRaw(top *yaml.Node, source string) (rawConfig, error) {
 		// The decoder may still refuse a key given twice, or aliasing (by its
 		// own ratio), leaving raw half decoded.
 		var te *yaml.TypeError
-		switch err := top.Decode(&raw); {
+		switch err := top.Decode(raw); {
 		case errors.As(err, &te):
 			for _, m := range te.Errors {
 				p.add(0, "%s", m)
@@ -189,14 +188,11 @@ func decodeRaw(top *yaml.Node, source string) (rawConfig, error) {
 			p.add(0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	}
-	if len(p.errs) > 0 {
-		return raw, errors.Join(p.errs...)
-	}
 	if raw.Defaults != nil {
 		// For messages: the decoded structs do not keep the lines.
 		raw.Defaults.lines = keyLines(top, "defaults")
 	}
-	return raw, nil
+	return errors.Join(p.errs...)
 }
 
 // keyLines returns the line of each key of the mapping under key in top.
