@@ -70,9 +70,12 @@ const blank = " \t\n"
 func ParseSelector(s string) ([]Matcher, error) {
 	// The helpers' errors say what is wrong; every one is about s.
 	wrap := func(err error) error { return fmt.Errorf("selector %q: %w", s, err) }
-	in, err := unbrace(strings.TrimSpace(s))
-	if err != nil {
-		return nil, wrap(err)
+	in := strings.TrimSpace(s)
+	if inner, braced := strings.CutPrefix(in, "{"); braced {
+		if inner, braced = strings.CutSuffix(inner, "}"); !braced {
+			return nil, wrap(errors.New("a { without its }"))
+		}
+		in = strings.TrimSpace(inner)
 	}
 	var ms []Matcher
 	for in != "" {
@@ -81,25 +84,19 @@ func ParseSelector(s string) ([]Matcher, error) {
 			return nil, wrap(err)
 		}
 		ms = append(ms, m)
-		if in, err = skipComma(rest); err != nil {
-			return nil, wrap(err)
+		// The end of the selector, or a comma (perhaps the trailing one
+		// PromQL allows) and what comes after it.
+		rest = strings.TrimLeft(rest, blank)
+		next, comma := strings.CutPrefix(rest, ",")
+		if rest != "" && !comma {
+			return nil, wrap(fmt.Errorf("a comma expected between matchers at %q", rest))
 		}
+		in = strings.TrimLeft(next, blank)
 	}
 	if len(ms) == 0 {
 		return nil, fmt.Errorf("selector %q: no matcher", s)
 	}
 	return ms, nil
-}
-
-// unbrace removes the selector's optional braces, and the blanks inside them.
-func unbrace(in string) (string, error) {
-	if !strings.HasPrefix(in, "{") {
-		return in, nil
-	}
-	if !strings.HasSuffix(in, "}") {
-		return "", errors.New("a { without its }")
-	}
-	return strings.TrimSpace(in[1 : len(in)-1]), nil
 }
 
 // parseMatcher reads the matcher at the start of in (name, operator, quoted
@@ -156,17 +153,6 @@ func parseOperator(in, name string) (op, rest string, err error) {
 		}
 	}
 	return "", "", fmt.Errorf("after %s, one of =, !=, =~, !~ expected", name)
-}
-
-// skipComma reads what follows a matcher: the end of the selector, or a
-// comma (perhaps the trailing one PromQL allows) and what comes after it.
-func skipComma(in string) (string, error) {
-	in = strings.TrimLeft(in, blank)
-	rest, ok := strings.CutPrefix(in, ",")
-	if in != "" && !ok {
-		return "", fmt.Errorf("a comma expected between matchers at %q", in)
-	}
-	return strings.TrimLeft(rest, blank), nil
 }
 
 // unquote reads the PromQL string at the start of s and returns its value
