@@ -77,10 +77,9 @@ func render(p Params, windows string) ([]byte, error) {
 	}
 	data := struct {
 		Params
-		Sel, Targets string
-		Windows      string
-		Spikes       []spikeAlert
-		Coverages    []coverageAlert
+		Sel, Targets, Windows string
+		Spikes                []spikeAlert
+		Coverages             []coverageAlert
 	}{Params: p, Sel: sel, Targets: targets, Windows: windows, Spikes: spikes, Coverages: coverageAlerts}
 	var b bytes.Buffer
 	if err := ruleFile.Execute(&b, data); err != nil {
