@@ -310,12 +310,10 @@ func acquire(ctx context.Context, slots chan struct{}) bool {
 		return true
 	default:
 	}
-	t := time.NewTimer(slotWait)
-	defer t.Stop()
 	select {
 	case slots <- struct{}{}:
 		return true
-	case <-t.C:
+	case <-time.After(slotWait):
 	case <-ctx.Done():
 	}
 	return false
