@@ -66,19 +66,16 @@ func main() {
 
 func run(out, kubeVersion, operatorVersion, swagger, crds string) error {
 	kubeVersion = strings.TrimPrefix(kubeVersion, "v")
+	var err error
 	if swagger == "" {
-		dir, err := moduleDir(kubernetesModule, "v"+kubeVersion)
-		if err != nil {
+		if swagger, err = modulePath(kubernetesModule, "v"+kubeVersion, swaggerPath); err != nil {
 			return err
 		}
-		swagger = filepath.Join(dir, swaggerPath)
 	}
 	if crds == "" {
-		dir, err := moduleDir(operatorModule, operatorVersion)
-		if err != nil {
+		if crds, err = modulePath(operatorModule, operatorVersion, crdDir); err != nil {
 			return err
 		}
-		crds = filepath.Join(dir, crdDir)
 	}
 
 	raw, err := os.ReadFile(swagger)
@@ -115,9 +112,9 @@ func run(out, kubeVersion, operatorVersion, swagger, crds string) error {
 	return write(filepath.Join(out, "crds"), all)
 }
 
-// moduleDir downloads a module through the Go module proxy (or finds it in
-// the module cache) and returns its directory.
-func moduleDir(module, version string) (string, error) {
+// modulePath downloads a module through the Go module proxy (or finds it in
+// the module cache) and returns the path of file in it.
+func modulePath(module, version, file string) (string, error) {
 	tmp, err := os.MkdirTemp("", "kubeschema")
 	if err != nil {
 		return "", err
@@ -143,7 +140,7 @@ func moduleDir(module, version string) (string, error) {
 	if info.Dir == "" {
 		return "", fmt.Errorf("go mod download %s@%s: no directory in %s", module, version, stdout)
 	}
-	return info.Dir, nil
+	return filepath.Join(info.Dir, file), nil
 }
 
 // write writes the schemas under dir, each at its relative path.
