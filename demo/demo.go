@@ -86,6 +86,10 @@ func Start(o Options) (*Demo, error) {
 	rng := mathrand.New(mathrand.NewPCG(Seed, 2))
 	tenant.Data.Events = append(tenant.Data.Events, activity(rng, tenant.Data.Users, o.SSPROutage, start, start.Add(-backfill), start)...)
 	srv.AddTenant(tenant)
+	var groups []string // as the groups: key lists them
+	for _, g := range tenant.Data.Groups {
+		groups = append(groups, g.Name+": "+g.ID)
+	}
 	// Through the one door every configuration takes: defaults and checks
 	// apply to the demo as to a file. Every report every poll, so the demo
 	// shows them all within minutes.
@@ -103,7 +107,7 @@ tenants:
     reports: [%s]
     groups: {%s}
 `, TenantName, TenantID, ClientID, tenant.ClientSecret, srv.AuthorityHost(), srv.GraphEndpoint(),
-		strings.Join(config.AllReports(), ", "), groups(tenant.Data)), "demo")
+		strings.Join(config.AllReports(), ", "), strings.Join(groups, ", ")), "demo")
 	if err != nil {
 		srv.Close()
 		return nil, err
@@ -111,15 +115,6 @@ tenants:
 	d := &Demo{Config: cfg, HTTPClient: srv.Client(), srv: srv, stop: make(chan struct{})}
 	d.done.Go(func() { d.live(rng, tenant, o, start) })
 	return d, nil
-}
-
-// groups is the synthetic tenant's groups as the groups: key lists them.
-func groups(d *fakegraph.Data) string {
-	var out []string
-	for _, g := range d.Groups {
-		out = append(out, g.Name+": "+g.ID)
-	}
-	return strings.Join(out, ", ")
 }
 
 // live adds each minute's activity, and passkeys, to the tenant until Close.
