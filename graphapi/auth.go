@@ -46,21 +46,16 @@ func newCredential(t config.Tenant, hc *http.Client, file []byte) (cred azcore.T
 	// Instance discovery works on a national cloud's login host only;
 	// elsewhere (private or test endpoints) token requests fail with it on.
 	disableDiscovery := !config.NationalLoginHost(t.AuthorityHost)
-	secretCredential := func(secret string) (azcore.TokenCredential, error) {
-		return azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, secret,
-			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
-	}
 	switch t.Auth {
 	case config.AuthClientSecret:
-		if t.ClientSecretFile == "" {
-			cred, err = secretCredential(t.ClientSecret)
-			break
+		secret := t.ClientSecret
+		if t.ClientSecretFile != "" {
+			if secret = string(bytes.TrimSpace(file)); secret == "" {
+				return nil, errors.New("client_secret_file " + redact.Path(t.ClientSecretFile) + ": the file is empty")
+			}
 		}
-		secret := bytes.TrimSpace(file)
-		if len(secret) == 0 {
-			return nil, errors.New("client_secret_file " + redact.Path(t.ClientSecretFile) + ": the file is empty")
-		}
-		return secretCredential(string(secret))
+		cred, err = azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, secret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disableDiscovery})
 	case config.AuthClientCertificate:
 		certs, key, err := parseCertificate(file)
 		if err == nil {
