@@ -39,7 +39,7 @@
 #     exporter's answer: 2.42 takes it after parsing the body and
 #     appending the samples (before the commit), and its first scrape
 #     creates every series, so the max is usually the first scrape.
-#   - curl TTLB p50 and p99 ms: after Prometheus is stopped, SCRAPES (20;
+#   - curl TTLB p50, p99 and max ms: after Prometheus is stopped, SCRAPES (100;
 #     --quick: 3) sequential curl scrapes 1.1 s apart (builds before 7def036
 #     shared a compressed body for up to a second) with the mode's Accept
 #     and Accept-Encoding (and Prometheus'
@@ -48,7 +48,8 @@
 #     and goes to /dev/null: writing 35 MB to a file on disk added tens of
 #     milliseconds to each time before it did; one more, untimed, scrape
 #     keeps the body).
-#     p99 is by nearest rank: of 20 scrapes it is the slowest one.
+#     p99 is by nearest rank: of 100 scrapes it is the 99th; of fewer than
+#     100 it is the slowest, as is max.
 #   - answered: the Content-Type (text, openmetrics or protobuf) and
 #     Content-Encoding (identity when none) of the last curl scrape; the
 #     full headers and body sizes go to stderr.
@@ -69,7 +70,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-USERS=${USERS:-50} POLL=${POLL:-3600} DURATION=${DURATION:-180} SCRAPES=${SCRAPES:-20} IDLE=${IDLE:-1}
+USERS=${USERS:-50} POLL=${POLL:-3600} DURATION=${DURATION:-180} SCRAPES=${SCRAPES:-100} IDLE=${IDLE:-1}
 PROMETHEUS=${PROMETHEUS:-prometheus} PROMTOOL=${PROMTOOL:-promtool}
 counts=()
 for arg in "$@"; do
@@ -124,7 +125,7 @@ per_hour() { awk -v t="$1" -v ns="$2" -v hz="$hz" 'BEGIN { printf "%.1f\n", t / 
 ms() { if [[ -z $1 ]]; then echo -; else awk -v s="$1" 'BEGIN { printf "%.1f\n", s * 1000 }'; fi; }
 
 # rank P VALUES...: the P-th percentile by nearest rank (ceil(P/100*N)-th
-# smallest): of 20 values, p50 is the 10th and p99 the 20th, the largest.
+# smallest): of 100 values, p50 is the 50th and p99 the 99th.
 rank() {
 	local p=$1
 	shift
@@ -255,7 +256,7 @@ mode() {
 	cpu=$(per_hour $((c1 - c0)) $((t1 - t0)))
 	log "exporter CPU: $((c1 - c0)) ticks (CLK_TCK $hz) in $(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }') s: $cpu s/h"
 
-	local p50=- p99=- answered=-
+	local p50=- p99=- slowest=- answered=-
 	if [[ -n $accept ]]; then
 		local times=() sizes=() out i
 		for i in $(seq "$SCRAPES"); do
@@ -264,7 +265,7 @@ mode() {
 			times+=("$(ms "${out% *}")")
 			sizes+=("${out#* }")
 		done
-		p50=$(rank 50 "${times[@]}") p99=$(rank 99 "${times[@]}")
+		p50=$(rank 50 "${times[@]}") p99=$(rank 99 "${times[@]}") slowest=$(rank 100 "${times[@]}")
 		curl_scrape "$accept" "$enc" "$dir/headers" "$dir/body" >/dev/null # untimed: the body kept
 		local ctype cenc
 		ctype=$(header Content-Type "$dir/headers") cenc=$(header Content-Encoding "$dir/headers")
@@ -272,8 +273,8 @@ mode() {
 		log "curl (Accept-Encoding: $enc) ms: ${times[*]}"
 		log "bytes: $(printf '%s\n' "${sizes[@]}" | sort -n | uniq -c | awk '{ printf "%s%s×%s", (NR > 1 ? ", " : ""), $2, $1 }'); Content-Type: $ctype; Content-Encoding: ${cenc:-none}"
 	fi
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-		"$n" "$name" "$samples" "$med" "$max" "$p50" "$p99" "$answered" "$cpu" "$(rss_mib "$EXP_PID")" "$(peak_rss_mib "$EXP_PID")"
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+		"$n" "$name" "$samples" "$med" "$max" "$p50" "$p99" "$slowest" "$answered" "$cpu" "$(rss_mib "$EXP_PID")" "$(peak_rss_mib "$EXP_PID")"
 }
 
 # run N: the fake and the exporter for N tenants, then every mode.
@@ -318,8 +319,8 @@ fi
 log "DURATION=${DURATION}s PACED=${PACED}s SCRAPES=$SCRAPES POLL=${POLL}s USERS=$USERS; scrape_interval ${interval}s, scrape_timeout ${timeout}s;" \
 	"$(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| tenants | mode | samples | scrape median ms | scrape max ms | curl TTLB p50 ms | curl TTLB p99 ms | answered | exporter CPU s/h | RSS MiB | peak MiB |"
-echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+echo "| tenants | mode | samples | scrape median ms | scrape max ms | curl TTLB p50 ms | curl TTLB p99 ms | curl TTLB max ms | answered | exporter CPU s/h | RSS MiB | peak MiB |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
 for n in "${counts[@]}"; do
 	run "$n"
 done
